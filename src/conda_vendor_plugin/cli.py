@@ -1,0 +1,235 @@
+"""Command-line front end shared by conda (``conda env lock``) and ``python -m``.
+
+The parsers and ``run_*`` functions here know nothing about which backend solves;
+:mod:`.conda_cli` and :func:`main` hand them one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from . import lockfile as lockfile_mod
+from .errors import LockfileError, StaleLockfile, VendorError
+from .fsutil import atomic_write_text
+from .progress import Reporter, TextReporter
+from .solve import Backend, effective_spec, solve_all, to_lockfile
+from .spec import EnvironmentSpec, input_hash, load_spec
+from .urls import redact_text
+
+FORMATS = ("explicit-1.0", "explicit")
+DEFAULT_ENV_FILE = "environment.yml"
+
+
+# ------------------------------------------------------------------ parsers
+
+
+def add_common_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "-p",
+        "--platform",
+        dest="platforms",
+        action="append",
+        default=[],
+        metavar="PLATFORM",
+        help="Target platform (conda subdir, e.g. linux-64, osx-arm64, win-64). Repeatable. "
+        "Default: the file's 'platforms:' list, else this machine's platform.",
+    )
+    p.add_argument("--json", action="store_true", help="Report as JSON on stdout.")
+
+
+def configure_lock_parser(p: argparse.ArgumentParser) -> None:
+    """Options of ``lock`` (the same in conda and standalone)."""
+    p.add_argument(
+        "-f",
+        "--file",
+        default=DEFAULT_ENV_FILE,
+        help=f"Environment file to lock (default: {DEFAULT_ENV_FILE}).",
+    )
+    add_common_arguments(p)
+    p.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="explicit-1.0",
+        help="explicit-1.0: one YAML lockfile for all platforms (default); "
+        "explicit: CEP 23 @EXPLICIT text, one file per platform.",
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        help="Where to write. explicit-1.0: the lockfile (default: <file stem>.lock.yml "
+        "beside the environment file). explicit: a path that may contain {platform} "
+        "(default: <file stem>.{platform}.explicit.txt).",
+    )
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="Do not solve: exit 0 if the lockfile's input hash matches the environment "
+        "file, 1 if it is out of date.",
+    )
+
+
+# ------------------------------------------------------------------ lock
+
+
+def default_output(env_path: Path, fmt: str) -> str:
+    stem = env_path.name.split(".")[0] or "environment"
+    if fmt == "explicit":
+        return str(env_path.with_name(f"{stem}.{{platform}}.explicit.txt"))
+    return str(env_path.with_name(f"{stem}.lock.yml"))
+
+
+def output_paths(output: str, fmt: str, platforms: Sequence[str]) -> dict[str, Path]:
+    """Map each platform to the file it is written to (explicit-1.0: one shared file)."""
+    if fmt == "explicit-1.0":
+        return {p: Path(output) for p in platforms}
+    if "{platform}" not in output:
+        if len(platforms) > 1:
+            raise VendorError(
+                f"-o {output}: --format explicit writes one file per platform; "
+                f"put '{{platform}}' in the path"
+            )
+        return {platforms[0]: Path(output)}
+    return {p: Path(output.replace("{platform}", p)) for p in platforms}
+
+
+def _read_explicit_hash(path: Path) -> str:
+    try:
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("# input_hash:"):
+                    return line.split(":", 1)[1].strip()
+                if not line.startswith("#"):
+                    break
+    except FileNotFoundError:
+        raise LockfileError(f"{path}: no such lockfile; create it with 'conda env lock'") from None
+    raise LockfileError(f"{path}: no '# input_hash:' header; not written by this tool")
+
+
+def check_lock(args: argparse.Namespace, spec: EnvironmentSpec, backend: Backend) -> dict[str, Any]:
+    """``--check``: compare input hashes without solving; raise :class:`StaleLockfile`."""
+    fmt = args.format
+    output = args.output or default_output(Path(args.file), fmt)
+    if fmt == "explicit-1.0":
+        lock = lockfile_mod.load(output)
+        platforms = args.platforms or list(spec.platforms) or list(lock.platforms)
+        recorded = {output: lock.input_hash}
+    else:
+        platforms = args.platforms or list(spec.platforms) or [backend.default_platform()]
+        paths = output_paths(output, fmt, platforms)
+        recorded = {str(p): _read_explicit_hash(p) for p in paths.values()}
+    expected = input_hash(spec.with_platforms(platforms))
+    stale = sorted(path for path, h in recorded.items() if h != expected)
+    if stale:
+        raise StaleLockfile(
+            f"{', '.join(stale)}: out of date with {args.file} (input hash differs); "
+            f"re-run the lock command to update it"
+        )
+    return {"up_to_date": True, "input_hash": expected, "lockfiles": sorted(recorded)}
+
+
+def run_lock(args: argparse.Namespace, backend: Backend, reporter: Reporter) -> dict[str, Any]:
+    """Solve, then write the lockfile(s) only once every platform solved."""
+    spec = load_spec(args.file)
+    if args.check:
+        return check_lock(args, spec, backend)
+    spec = effective_spec(spec, args.platforms, backend)
+    solutions = []
+
+    def solve_one(platform: str) -> None:
+        with reporter.step(f"Solving {spec.source} for {platform}"):
+            solutions.extend(solve_all(spec.with_platforms([platform]), backend))
+
+    for platform in spec.platforms:
+        solve_one(platform)
+    lock = to_lockfile(spec, solutions)
+    output = args.output or default_output(Path(args.file), args.format)
+    paths = output_paths(output, args.format, spec.platforms)
+    if args.format == "explicit-1.0":
+        atomic_write_text(paths[spec.platforms[0]], lockfile_mod.dumps(lock))
+    else:
+        texts = {path: lockfile_mod.dumps_explicit(lock, p) for p, path in paths.items()}
+        for path, text in texts.items():
+            atomic_write_text(path, text)
+    return {
+        "input_hash": lock.input_hash,
+        "format": args.format,
+        "lockfiles": sorted({str(p) for p in paths.values()}),
+        "platforms": {s.platform: len(s.packages) for s in solutions},
+    }
+
+
+def report_lock(result: dict[str, Any], reporter: Reporter) -> None:
+    if "up_to_date" in result:
+        reporter.info(f"{', '.join(result['lockfiles'])}: up to date")
+        return
+    counts = ", ".join(f"{p}: {n} packages" for p, n in result["platforms"].items())
+    reporter.info(f"Locked {counts}")
+    for path in result["lockfiles"]:
+        reporter.info(f"Wrote {path}")
+
+
+# ------------------------------------------------------------------ standalone main
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m conda_vendor_plugin",
+        description="Lock and vendor conda environments without conda (py-rattler backend).",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    lock = sub.add_parser("lock", help="Write an explicit lockfile for an environment file.")
+    configure_lock_parser(lock)
+    add_standalone_arguments(lock)
+    return parser
+
+
+def add_standalone_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--offline", action="store_true", help="Use cached repodata only.")
+    p.add_argument(
+        "--cache-dir",
+        type=Path,
+        help="Repodata cache (default: $XDG_CACHE_HOME/conda-vendor-plugin).",
+    )
+    p.add_argument(
+        "--channel-alias",
+        help="Base URL for bare channel names (default: https://conda.anaconda.org, "
+        "or $CONDA_VENDOR_CHANNEL_ALIAS).",
+    )
+
+
+def emit_json(payload: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(payload, indent=2, sort_keys=True) + "\n")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    reporter = TextReporter(quiet=args.json)
+    try:
+        from .rattler_backend import RattlerBackend
+
+        backend = RattlerBackend(
+            cache_dir=args.cache_dir, channel_alias=args.channel_alias, offline=args.offline
+        )
+        result = run_lock(args, backend, reporter)
+    except VendorError as e:
+        message = redact_text(str(e))
+        if args.json:
+            emit_json({"success": False, "error": message, "error_type": type(e).__name__})
+        else:
+            print(f"error: {message}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("interrupted; nothing was written", file=sys.stderr)
+        return 130
+    if args.json:
+        emit_json({"success": True, **result})
+    else:
+        report_lock(result, reporter)
+    return 0

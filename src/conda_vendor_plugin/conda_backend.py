@@ -1,0 +1,129 @@
+"""Solving inside conda: conda's configured solver, channels, auth and repodata cache.
+
+Only this module and :mod:`.conda_cli` import conda, and only when called.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from .errors import SolveError, SpecError
+from .records import LockedPackage, Solution
+from .solve import ordered
+from .spec import EnvironmentSpec
+from .urls import redact_text, redact_url
+
+REPODATA_FN = "repodata.json"
+NOT_A_PREFIX = "/conda-vendor-plugin/env/does/not/exist"
+
+
+@contextmanager
+def target_subdir(platform: str) -> Iterator[None]:
+    """Make conda believe it runs on ``platform`` so virtual packages follow the target.
+
+    ``CONDA_OVERRIDE_*`` variables keep working, as conda's own virtual-package
+    plugins read them.
+    """
+    from conda.base.context import context
+
+    override = getattr(context, "_override", None)
+    if override is not None:
+        with override("_subdir", platform):
+            yield
+        return
+    # Older conda: the parameter is a plain attribute on the context.
+    previous = context.__dict__.get("_subdir")
+    context.__dict__["_subdir"] = platform
+    try:
+        yield
+    finally:
+        if previous is None:
+            context.__dict__.pop("_subdir", None)
+        else:
+            context.__dict__["_subdir"] = previous
+
+
+class CondaBackend:
+    """Solve with ``context.plugin_manager``'s solver backend (classic, libmamba, rattler...)."""
+
+    name = "conda"
+
+    def default_platform(self) -> str:
+        from conda.base.context import context
+
+        return context.subdir
+
+    def channels(self, spec: EnvironmentSpec) -> list[str]:
+        """The file's channels (``nodefaults`` dropped), else conda's configured channels."""
+        from conda.base.context import context
+
+        chans = [c for c in spec.channels if c != "nodefaults"]
+        if not chans:
+            chans = list(context.channels)
+        if not chans:
+            raise SpecError(f"{spec.source}: no channels in the file and none configured")
+        return chans
+
+    def solve(self, spec: EnvironmentSpec, platform: str) -> Solution:
+        from conda import CondaError
+        from conda.base.context import context
+        from conda.models.channel import Channel
+
+        channels = [Channel(c) for c in self.channels(spec)]
+        with target_subdir(platform):
+            solver_cls = context.plugin_manager.get_cached_solver_backend()
+            try:
+                solver = solver_cls(
+                    prefix=NOT_A_PREFIX,
+                    channels=channels,
+                    subdirs=(platform, "noarch"),
+                    specs_to_add=list(spec.dependencies),
+                    repodata_fn=REPODATA_FN,
+                    command="create",
+                )
+                records = solver.solve_final_state()
+            except CondaError as e:
+                raise SolveError(
+                    f"cannot solve {spec.source} for {platform}:\n{redact_text(str(e)).strip()}"
+                ) from None
+            repodata = _repodata_files(channels, platform)
+        packages = [to_locked(rec) for rec in records if not rec.name.startswith("__")]
+        return Solution(platform=platform, packages=ordered(packages), repodata=repodata)
+
+
+def _repodata_files(channels: list[Any], platform: str) -> dict[tuple[str, str], Path]:
+    """Where conda cached the repodata.json each (channel, subdir) was solved from."""
+    from conda.core.subdir_data import SubdirData
+    from conda.models.channel import Channel
+
+    found: dict[tuple[str, str], Path] = {}
+    for ch in channels:
+        for url in ch.urls(with_credentials=True, subdirs=(platform, "noarch")):
+            sd = SubdirData(Channel(url), repodata_fn=REPODATA_FN)
+            path = Path(sd.cache_path_json)
+            if path.exists():
+                channel_url, _, subdir = redact_url(url).rstrip("/").rpartition("/")
+                found[(channel_url, subdir)] = path
+    return found
+
+
+def to_locked(rec: Any) -> LockedPackage:
+    """A conda ``PackageRecord`` as a :class:`LockedPackage` (credentials stripped)."""
+    url = redact_url(rec.url)
+    return LockedPackage(
+        name=rec.name,
+        version=str(rec.version),
+        build=rec.build,
+        build_number=int(rec.build_number),
+        subdir=rec.subdir,
+        channel=url.rsplit("/", 2)[0],
+        fn=rec.fn,
+        url=url,
+        sha256=rec.get("sha256") or None,
+        md5=rec.get("md5") or None,
+        size=rec.get("size") or None,
+        depends=tuple(rec.depends),
+    )

@@ -1,0 +1,88 @@
+"""The conda side of the commands: ``conda env lock`` (grafted) and ``conda env-lock``.
+
+conda has no hook for sub-commands of ``conda env``. :func:`graft_env_lock` wraps
+conda's parser factory for ``env`` so that it also adds ``lock``; if conda's
+internals ever differ it does nothing and logs why, conda keeps working, and
+``conda env-lock`` (a regular plugin sub-command) remains as the documented fallback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from typing import Any
+
+from .cli import configure_lock_parser, emit_json, report_lock, run_lock
+from .errors import VendorError
+from .urls import redact_text
+
+log = logging.getLogger(__name__)
+
+LOCK_HELP = "Solve an environment file and write an explicit lockfile (explicit-1.0)."
+_GRAFTED = "_conda_vendor_plugin_grafted"
+
+
+def graft_env_lock() -> bool:
+    """Add ``lock`` to ``conda env``; True when it is (or already was) in place."""
+    try:
+        from conda.cli import conda_argparse
+
+        parsers = conda_argparse.BUILTIN_COMMAND_PARSERS
+        original = parsers["env"]
+        if getattr(original, _GRAFTED, False):
+            return True
+
+        def configure_env_with_lock(sub_parsers: Any, **kwargs: Any) -> Any:
+            p = original(sub_parsers, **kwargs)
+            try:
+                actions = [a for a in p._actions if isinstance(a, argparse._SubParsersAction)]
+                if actions and "lock" not in actions[0].choices:
+                    lock = actions[0].add_parser("lock", help=LOCK_HELP, description=LOCK_HELP)
+                    configure_lock_parser(lock)
+                    lock.set_defaults(func=f"{__name__}.execute_env_lock")
+            except Exception as e:  # conda must keep working whatever happens here
+                log.debug("conda-vendor-plugin: cannot add 'conda env lock': %s", e)
+            return p
+
+        setattr(configure_env_with_lock, _GRAFTED, True)
+        parsers["env"] = configure_env_with_lock
+        return True
+    except Exception as e:
+        log.debug("conda-vendor-plugin: cannot graft 'conda env lock': %s", e)
+        return False
+
+
+def configure_fallback_parser(p: argparse.ArgumentParser) -> None:
+    p.description = LOCK_HELP + " Same as 'conda env lock'."
+    configure_lock_parser(p)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from conda import CondaError
+    from conda.base.context import context
+
+    from .conda_backend import CondaBackend
+    from .progress import CondaReporter
+
+    reporter = CondaReporter()
+    try:
+        result = run_lock(args, CondaBackend(), reporter)
+    except VendorError as e:
+        err = CondaError(redact_text(str(e)))
+        err.return_code = e.exit_code
+        raise err from None
+    if context.json:
+        emit_json({"success": True, **result})
+    else:
+        report_lock(result, reporter)
+    return 0
+
+
+def execute_env_lock(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """``conda env lock`` (called by conda's ``do_call``)."""
+    return _run(args)
+
+
+def execute_fallback(args: argparse.Namespace) -> int:
+    """``conda env-lock`` (a plugin sub-command; same options)."""
+    return _run(args)

@@ -1,0 +1,37 @@
+"""Exceptions: every user-facing failure is one of these, with a one-line message."""
+
+from __future__ import annotations
+
+
+class VendorError(Exception):
+    """Base class. ``str(err)`` is the one line shown to the user; ``exit_code`` the status."""
+
+    exit_code = 1
+
+
+class SpecError(VendorError):
+    """The environment file is missing, unreadable or malformed."""
+
+
+class LockfileError(VendorError):
+    """A lockfile is missing, unreadable or does not follow its schema."""
+
+
+class SolveError(VendorError):
+    """The solver found no solution; the message carries its explanation."""
+
+
+class ChannelError(VendorError):
+    """A channel or its repodata could not be fetched or read."""
+
+
+class BackendUnavailable(VendorError):
+    """The requested solver backend cannot be imported here."""
+
+
+class DownloadError(VendorError):
+    """A package could not be fetched or did not verify."""
+
+
+class StaleLockfile(VendorError):
+    """``--check``: the lockfile does not match the environment file."""

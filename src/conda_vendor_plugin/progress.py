@@ -1,0 +1,127 @@
+"""Progress reporting: a tiny interface with a plain-terminal and a conda implementation.
+
+Long steps (solving, downloading) report through a :class:`Reporter`. Without conda
+it writes to stderr (and stays silent with ``--json`` or when quiet); inside conda,
+:class:`CondaReporter` uses conda's configured reporter backend (spinners, tqdm
+bars, or nothing in JSON mode).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Protocol, TextIO
+
+
+class Bar(Protocol):
+    def update(self, done: int) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class Reporter(Protocol):
+    def step(self, message: str) -> Any:
+        """A context manager around one long step (shown as a spinner or a line)."""
+
+    def bar(self, description: str, total: int) -> Bar:
+        """A progress bar counting up to ``total`` (bytes or items)."""
+
+    def info(self, message: str) -> None:
+        """A line of human output (suppressed in JSON mode)."""
+
+
+class _NullBar:
+    def update(self, done: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class _TextBar:
+    def __init__(self, stream: TextIO, description: str, total: int) -> None:
+        self.stream, self.description, self.total = stream, description, max(total, 1)
+        self._last = 0.0
+
+    def update(self, done: int) -> None:
+        now = time.monotonic()
+        if now - self._last < 0.2 and done < self.total:
+            return
+        self._last = now
+        pct = min(100, done * 100 // self.total)
+        self.stream.write(f"\r{self.description}: {pct:3d}%")
+        self.stream.flush()
+
+    def close(self) -> None:
+        self.stream.write(f"\r{self.description}: done\n")
+        self.stream.flush()
+
+
+class TextReporter:
+    """stderr output for the standalone command; ``quiet`` silences everything."""
+
+    def __init__(self, quiet: bool = False, stream: TextIO | None = None) -> None:
+        self.quiet = quiet
+        self.stream = stream or sys.stderr
+
+    @contextmanager
+    def step(self, message: str) -> Iterator[None]:
+        if not self.quiet:
+            self.stream.write(f"{message} ... ")
+            self.stream.flush()
+        try:
+            yield
+        except BaseException:
+            if not self.quiet:
+                self.stream.write("failed\n")
+            raise
+        if not self.quiet:
+            self.stream.write("done\n")
+
+    def bar(self, description: str, total: int) -> Bar:
+        if self.quiet or not self.stream.isatty():
+            return _NullBar()
+        return _TextBar(self.stream, description, total)
+
+    def info(self, message: str) -> None:
+        if not self.quiet:
+            print(message, file=self.stream)
+
+
+class CondaReporter:
+    """Progress through conda's reporter backends (``conda.reporters``)."""
+
+    def __init__(self) -> None:
+        from conda.base.context import context
+
+        self.quiet = bool(context.json or context.quiet)
+
+    @contextmanager
+    def step(self, message: str) -> Iterator[None]:
+        # conda's solvers and fetchers draw their own spinners: announce, don't nest.
+        self.info(f"{message}:")
+        yield
+
+    def bar(self, description: str, total: int) -> Bar:
+        from conda.reporters import get_progress_bar
+
+        pb = get_progress_bar(description)
+        return _CondaBar(pb, total)
+
+    def info(self, message: str) -> None:
+        if not self.quiet:
+            print(message, file=sys.stderr)
+
+
+class _CondaBar:
+    def __init__(self, pb: Any, total: int) -> None:
+        self.pb, self.total = pb, max(total, 1)
+
+    def update(self, done: int) -> None:
+        self.pb.update_to(min(1.0, done / self.total))
+
+    def close(self) -> None:
+        self.pb.finish()
+        self.pb.close()

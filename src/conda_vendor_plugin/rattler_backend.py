@@ -1,0 +1,142 @@
+"""Solving without conda: py-rattler on repodata fetched by our own HTTP session."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import os
+from pathlib import Path
+from typing import Any
+
+from .errors import BackendUnavailable, ChannelError, SolveError, SpecError
+from .records import LockedPackage, Solution
+from .repodata import default_cache_dir, fetch_repodata
+from .solve import ordered
+from .spec import EnvironmentSpec
+from .urls import DEFAULT_CHANNEL_ALIAS, expand_channel, redact_text, redact_url
+from .virtual import _host_platform, virtual_packages
+
+
+def _import_rattler() -> Any:
+    try:
+        import rattler
+    except ImportError:
+        raise BackendUnavailable(
+            "py-rattler is not installed; run inside conda ('conda env lock') or "
+            "pip install 'conda-vendor-plugin[rattler]'"
+        ) from None
+    return rattler
+
+
+class RattlerBackend:
+    """Solve with py-rattler. Channels come from the environment file only."""
+
+    name = "rattler"
+
+    def __init__(
+        self,
+        session: Any = None,
+        cache_dir: Path | None = None,
+        channel_alias: str | None = None,
+        offline: bool = False,
+    ) -> None:
+        self._rattler = _import_rattler()
+        if session is None:
+            from .session import make_session
+
+            session = make_session()
+        self.session = session
+        self.cache_dir = cache_dir or default_cache_dir()
+        self.channel_alias = channel_alias or os.environ.get(
+            "CONDA_VENDOR_CHANNEL_ALIAS", DEFAULT_CHANNEL_ALIAS
+        )
+        self.offline = offline
+
+    def default_platform(self) -> str:
+        return _host_platform()
+
+    def channel_urls(self, spec: EnvironmentSpec, platform: str) -> list[str]:
+        urls: list[str] = []
+        for c in spec.channels:
+            for u in expand_channel(c, platform, self.channel_alias):
+                if u not in urls:
+                    urls.append(u)
+        if not urls:
+            raise SpecError(f"{spec.source}: no channels; list at least one under 'channels'")
+        return urls
+
+    def solve(self, spec: EnvironmentSpec, platform: str) -> Solution:
+        r = self._rattler
+        sources = []
+        repodata: dict[tuple[str, str], Path] = {}
+        for url in self.channel_urls(spec, platform):
+            channel = r.Channel(url)
+            found_any = False
+            for subdir in (platform, "noarch"):
+                path, found = fetch_repodata(self.session, url, subdir, self.cache_dir, self.offline)
+                found_any |= found
+                repodata[(redact_url(url), subdir)] = path
+                sources.append(r.SparseRepoData(channel, subdir, path))
+            if not found_any:
+                raise ChannelError(
+                    f"{redact_url(url)}: no repodata for {platform} or noarch; is the channel "
+                    f"name or URL right?"
+                )
+        vpkgs = [
+            r.GenericVirtualPackage(
+                r.PackageName(v.name), r.Version(v.version), r.BuildString(v.build)
+            )
+            for v in virtual_packages(platform)
+        ]
+        try:
+            records = _run(
+                r.solve_with_sparse_repodata(
+                    list(spec.dependencies),
+                    sources,
+                    virtual_packages=vpkgs,
+                    channel_priority=r.ChannelPriority.Strict,
+                )
+            )
+        except r.exceptions.InvalidMatchSpecError as e:
+            raise SpecError(f"{spec.source}: invalid dependency: {e}") from None
+        except r.exceptions.SolverError as e:
+            raise SolveError(
+                f"cannot solve {spec.source} for {platform}:\n{redact_text(str(e)).strip()}"
+            ) from None
+        finally:
+            for s in sources:
+                s.close()
+        packages = [_to_locked(rec) for rec in records]
+        return Solution(platform=platform, packages=ordered(packages), repodata=repodata)
+
+
+def _run(result: Any) -> Any:
+    """py-rattler's solve is a coroutine in recent releases and a plain call in older ones."""
+    if inspect.isawaitable(result):
+        return asyncio.run(result)
+    return result
+
+
+def _hex(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value.hex() if isinstance(value, (bytes, bytearray)) else str(value)
+
+
+def _to_locked(rec: Any) -> LockedPackage:
+    url = redact_url(str(rec.url))
+    channel = url.rsplit("/", 2)[0]
+    return LockedPackage(
+        name=rec.name.normalized,
+        version=str(rec.version),
+        build=rec.build,
+        build_number=int(rec.build_number),
+        subdir=rec.subdir,
+        channel=channel,
+        fn=rec.file_name,
+        url=url,
+        sha256=_hex(rec.sha256),
+        md5=_hex(rec.md5),
+        size=rec.size,
+        depends=tuple(rec.depends),
+    )

@@ -1,0 +1,127 @@
+"""Fetching ``repodata.json`` without conda, and reading original entries back.
+
+Each ``<channel>/<subdir>/repodata.json`` is streamed to a cache file (conditional
+requests with ETag / Last-Modified on the next run); ``file://`` channels are read
+in place. The file the solver reads is the file later stages copy entries from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from .errors import ChannelError
+from .fsutil import atomic_write_text
+from .urls import redact_url
+
+EMPTY_REPODATA = {"packages": {}, "packages.conda": {}, "repodata_version": 1}
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "conda-vendor-plugin"
+
+
+def file_url_to_path(url: str) -> Path:
+    parts = urlsplit(url)
+    return Path(unquote(parts.path))
+
+
+def _empty(cache_dir: Path, subdir: str) -> Path:
+    p = cache_dir / f"empty-{subdir}.json"
+    if not p.exists():
+        atomic_write_text(p, json.dumps({**EMPTY_REPODATA, "info": {"subdir": subdir}}))
+    return p
+
+
+def fetch_repodata(
+    session: Any, channel_url: str, subdir: str, cache_dir: Path, offline: bool = False
+) -> tuple[Path, bool]:
+    """Return ``(path, found)`` for ``<channel_url>/<subdir>/repodata.json``.
+
+    ``found`` is False when the channel has no such subdir (404, or no file for a
+    ``file://`` channel); the path then points at an empty repodata document.
+    """
+    url = f"{channel_url.rstrip('/')}/{subdir}/repodata.json"
+    if url.startswith("file://"):
+        local = file_url_to_path(url)
+        if local.is_file():
+            return local, True
+        return _empty(cache_dir, subdir), False
+
+    key = hashlib.sha256(url.encode()).hexdigest()[:32]
+    cached = cache_dir / "repodata" / f"{key}.json"
+    state_file = cached.with_suffix(".state.json")
+    state: dict[str, Any] = {}
+    if cached.exists() and state_file.exists():
+        try:
+            state = json.loads(state_file.read_text())
+        except (OSError, ValueError):
+            state = {}
+    if offline:
+        if cached.exists():
+            return cached, bool(state.get("found", True))
+        raise ChannelError(f"{redact_url(url)}: not in the cache and --offline was given")
+    headers = {}
+    if state.get("etag"):
+        headers["If-None-Match"] = state["etag"]
+    if state.get("last_modified"):
+        headers["If-Modified-Since"] = state["last_modified"]
+    import requests
+
+    try:
+        with session.get(url, headers=headers, stream=True, timeout=(10, 60)) as r:
+            if r.status_code == 304 and cached.exists():
+                return cached, True
+            if r.status_code == 404:
+                return _empty(cache_dir, subdir), False
+            if r.status_code in (401, 403):
+                raise ChannelError(
+                    f"{redact_url(url)}: HTTP {r.status_code}; check the channel's credentials "
+                    f"(token in the URL or ~/.netrc)"
+                )
+            if r.status_code != 200:
+                raise ChannelError(f"{redact_url(url)}: HTTP {r.status_code} fetching repodata")
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cached.with_suffix(f".{os.getpid()}.partial")
+            try:
+                with open(tmp, "wb") as f:
+                    for chunk in r.iter_content(1 << 20):
+                        f.write(chunk)
+                os.replace(tmp, cached)
+            finally:
+                tmp.unlink(missing_ok=True)
+            new_state = {
+                "url": redact_url(url),
+                "etag": r.headers.get("ETag"),
+                "last_modified": r.headers.get("Last-Modified"),
+                "found": True,
+            }
+            atomic_write_text(state_file, json.dumps(new_state))
+            return cached, True
+    except requests.RequestException as e:
+        raise ChannelError(f"{redact_url(url)}: cannot fetch repodata: {type(e).__name__}") from None
+
+
+def load_repodata(path: Path) -> Mapping[str, Any]:
+    """Parse a repodata.json file; a clear :class:`ChannelError` if it is not one."""
+    try:
+        with open(path, "rb") as f:
+            data = json.load(f)
+    except (OSError, ValueError) as e:
+        raise ChannelError(f"{path}: not a readable repodata.json: {e}") from None
+    if not isinstance(data, Mapping):
+        raise ChannelError(f"{path}: not a repodata.json (top level is not an object)")
+    return data
+
+
+def original_entry(repodata: Mapping[str, Any], fn: str) -> tuple[str, Mapping[str, Any]] | None:
+    """``(section, entry)`` for archive ``fn``: section is ``packages`` or ``packages.conda``."""
+    section = "packages.conda" if fn.endswith(".conda") else "packages"
+    entry = (repodata.get(section) or {}).get(fn)
+    return (section, entry) if entry is not None else None

@@ -1,0 +1,67 @@
+"""Solving: one protocol, two backends (conda's configured solver, or py-rattler).
+
+A backend turns an :class:`~.spec.EnvironmentSpec` and a target platform into a
+:class:`~.records.Solution`. This module only defines the protocol and the steps
+common to both; it never imports conda or rattler itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Protocol
+
+from .errors import SpecError
+from .lockfile import Lockfile
+from .order import install_order
+from .records import LockedPackage, Solution
+from .spec import EnvironmentSpec, input_hash
+
+
+class Backend(Protocol):
+    """What a solver backend offers."""
+
+    name: str
+
+    def default_platform(self) -> str:
+        """The platform to lock when neither the file nor ``-p`` names one."""
+
+    def solve(self, spec: EnvironmentSpec, platform: str) -> Solution:
+        """Solve ``spec`` for ``platform``; raise :class:`~.errors.SolveError` if unsatisfiable."""
+
+
+def effective_spec(spec: EnvironmentSpec, platforms: Sequence[str], backend: Backend) -> EnvironmentSpec:
+    """The spec with its target platforms settled: ``-p`` first, then the file, then the host."""
+    if platforms:
+        return spec.with_platforms(platforms)
+    if spec.platforms:
+        return spec
+    return spec.with_platforms([backend.default_platform()])
+
+
+def ordered(packages: Iterable[LockedPackage]) -> tuple[LockedPackage, ...]:
+    return tuple(install_order(packages))
+
+
+def solve_all(
+    spec: EnvironmentSpec,
+    backend: Backend,
+    on_platform: Callable[[str], None] | None = None,
+) -> list[Solution]:
+    """Solve every platform of ``spec`` (already settled by :func:`effective_spec`)."""
+    if not spec.dependencies:
+        raise SpecError(f"{spec.source}: 'dependencies' is empty; nothing to lock")
+    solutions = []
+    for platform in spec.platforms:
+        if on_platform:
+            on_platform(platform)
+        solutions.append(backend.solve(spec, platform))
+    return solutions
+
+
+def to_lockfile(spec: EnvironmentSpec, solutions: Sequence[Solution]) -> Lockfile:
+    return Lockfile(
+        input_hash=input_hash(spec),
+        channels=spec.channels,
+        packages={s.platform: s.packages for s in solutions},
+        name=spec.name,
+    )

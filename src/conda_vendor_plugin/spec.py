@@ -1,0 +1,210 @@
+"""The environment file (``environment.yml``, CEP 24 style) and its input hash.
+
+Input hash, as conda-store computes a specification hash: the sha256 of a
+canonical JSON document built from the parts of the file that decide what gets
+solved (see ``docs/input-hash.md``):
+
+* ``channels``: in file order (channel order is priority, so it is never sorted),
+  credentials stripped;
+* ``dependencies`` and ``pip``: sorted, each entry with runs of whitespace folded
+  to one space, so that reordering them does not change the hash;
+* ``platforms``: sorted and de-duplicated (the platforms actually locked, which
+  ``-p`` may override).
+
+``name`` and ``variables`` are not hashed: they do not change the solution.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import SpecError
+from .urls import redact_url
+
+HASH_SCHEME = "conda-vendor-plugin/input-hash-1"
+
+KNOWN_PLATFORMS = (
+    "emscripten-wasm32",
+    "linux-32",
+    "linux-64",
+    "linux-aarch64",
+    "linux-armv6l",
+    "linux-armv7l",
+    "linux-ppc64",
+    "linux-ppc64le",
+    "linux-riscv64",
+    "linux-s390x",
+    "osx-64",
+    "osx-arm64",
+    "wasi-wasm32",
+    "win-32",
+    "win-64",
+    "win-arm64",
+    "zos-z",
+)
+_PLATFORM_RE = re.compile(r"^[a-z0-9]+-[a-z0-9_]+$")
+
+
+@dataclass(frozen=True)
+class EnvironmentSpec:
+    """What an environment file asks for. Immutable; build one with :func:`load_spec`."""
+
+    name: str | None = None
+    channels: tuple[str, ...] = ()
+    dependencies: tuple[str, ...] = ()
+    pip: tuple[str, ...] = ()
+    variables: tuple[tuple[str, str], ...] = ()
+    platforms: tuple[str, ...] = ()
+    path: Path | None = field(default=None, compare=False)
+
+    def with_platforms(self, platforms: Iterable[str]) -> EnvironmentSpec:
+        """The same spec for other target platforms (``-p`` on the command line)."""
+        return EnvironmentSpec(
+            name=self.name,
+            channels=self.channels,
+            dependencies=self.dependencies,
+            pip=self.pip,
+            variables=self.variables,
+            platforms=validate_platforms(platforms, source="--platform"),
+            path=self.path,
+        )
+
+    @property
+    def source(self) -> str:
+        return str(self.path) if self.path else "<environment>"
+
+
+def _fold(text: str) -> str:
+    return " ".join(text.split())
+
+
+def canonical_form(spec: EnvironmentSpec) -> dict[str, Any]:
+    """The JSON-able document whose sha256 is the input hash."""
+    return {
+        "scheme": HASH_SCHEME,
+        "channels": [redact_url(c) for c in spec.channels],
+        "dependencies": sorted(_fold(d) for d in spec.dependencies),
+        "pip": sorted(_fold(d) for d in spec.pip),
+        "platforms": sorted(set(spec.platforms)),
+    }
+
+
+def input_hash(spec: EnvironmentSpec) -> str:
+    """sha256 (hex) of :func:`canonical_form`, serialised with sorted keys, no spaces."""
+    doc = json.dumps(canonical_form(spec), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(doc.encode("utf-8")).hexdigest()
+
+
+def validate_platforms(platforms: Iterable[str], source: str) -> tuple[str, ...]:
+    out: list[str] = []
+    for p in platforms:
+        if not isinstance(p, str) or not _PLATFORM_RE.match(p) or p == "noarch":
+            raise SpecError(
+                f"{source}: {p!r} is not a platform; use a conda subdir such as "
+                f"linux-64, osx-arm64 or win-64"
+            )
+        if p not in out:
+            out.append(p)
+    return tuple(out)
+
+
+def _where(node: Any, key: Any = None) -> str:
+    """' line L, column C' for a ruamel node (or one of its keys), or ''."""
+    lc = getattr(node, "lc", None)
+    if lc is None:
+        return ""
+    try:
+        line, col = lc.key(key) if key is not None else (lc.line, lc.col)
+    except (KeyError, TypeError, AttributeError):
+        line, col = lc.line, lc.col
+    return f" (line {line + 1}, column {col + 1})"
+
+
+def _str_list(value: Any, what: str, source: str, parent: Any, key: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise SpecError(f"{source}{_where(parent, key)}: '{what}' must be a list")
+    out = []
+    for i, item in enumerate(value):
+        if not isinstance(item, str) or not item.strip():
+            raise SpecError(
+                f"{source}{_where(value, i)}: '{what}' entry {i + 1} must be a non-empty "
+                f"string, got {item!r}"
+            )
+        out.append(item.strip())
+    return out
+
+
+def parse_spec(data: Any, source: str = "<environment>", path: Path | None = None) -> EnvironmentSpec:
+    """Validate a loaded YAML document and build the spec; errors name ``source``."""
+    if data is None:
+        raise SpecError(f"{source}: the environment file is empty")
+    if not isinstance(data, Mapping):
+        raise SpecError(f"{source}: the top level must be a mapping with 'channels' and 'dependencies'")
+    name = data.get("name")
+    if name is not None and not isinstance(name, str):
+        raise SpecError(f"{source}{_where(data, 'name')}: 'name' must be a string")
+    channels = _str_list(data.get("channels"), "channels", source, data, "channels")
+    deps_node = data.get("dependencies")
+    if deps_node is None:
+        raise SpecError(f"{source}: no 'dependencies' list; add the packages to lock under it")
+    if not isinstance(deps_node, list):
+        raise SpecError(f"{source}{_where(data, 'dependencies')}: 'dependencies' must be a list")
+    deps: list[str] = []
+    pip: list[str] = []
+    for i, item in enumerate(deps_node):
+        if isinstance(item, str) and item.strip():
+            deps.append(item.strip())
+        elif isinstance(item, Mapping) and set(item) == {"pip"}:
+            pip += _str_list(item["pip"], "pip", source, item, "pip")
+        else:
+            raise SpecError(
+                f"{source}{_where(deps_node, i)}: dependency {i + 1} must be a match spec "
+                f"string or a 'pip:' list, got {item!r}"
+            )
+    variables_node = data.get("variables") or {}
+    if not isinstance(variables_node, Mapping):
+        raise SpecError(f"{source}{_where(data, 'variables')}: 'variables' must be a mapping")
+    variables = tuple((str(k), "" if v is None else str(v)) for k, v in variables_node.items())
+    platforms = validate_platforms(
+        _str_list(data.get("platforms"), "platforms", source, data, "platforms"), source
+    )
+    return EnvironmentSpec(
+        name=name,
+        channels=tuple(channels),
+        dependencies=tuple(deps),
+        pip=tuple(pip),
+        variables=variables,
+        platforms=platforms,
+        path=path,
+    )
+
+
+def load_spec(path: str | Path) -> EnvironmentSpec:
+    """Read and validate an environment file; every failure is one :class:`SpecError` line."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError(f"{p}: no such environment file; pass one with -f/--file") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise SpecError(f"{p}: cannot read the environment file: {e}") from None
+    try:
+        data = YAML(typ="rt").load(text)
+    except MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        raise SpecError(f"{p}{where}: invalid YAML: {e.problem or e.context}") from None
+    except YAMLError as e:
+        raise SpecError(f"{p}: invalid YAML: {e}") from None
+    return parse_spec(data, source=str(p), path=p)
