@@ -73,7 +73,9 @@ class RattlerBackend:
             channel = r.Channel(url)
             found_any = False
             for subdir in (platform, "noarch"):
-                path, found = fetch_repodata(self.session, url, subdir, self.cache_dir, self.offline)
+                path, found = fetch_repodata(
+                    self.session, url, subdir, self.cache_dir, self.offline
+                )
                 found_any |= found
                 repodata[(redact_url(url), subdir)] = path
                 sources.append(r.SparseRepoData(channel, subdir, path))

@@ -105,7 +105,9 @@ def fetch_repodata(
             atomic_write_text(state_file, json.dumps(new_state))
             return cached, True
     except requests.RequestException as e:
-        raise ChannelError(f"{redact_url(url)}: cannot fetch repodata: {type(e).__name__}") from None
+        raise ChannelError(
+            f"{redact_url(url)}: cannot fetch repodata: {type(e).__name__}"
+        ) from None
 
 
 def load_repodata(path: Path) -> Mapping[str, Any]:

@@ -29,7 +29,9 @@ class Backend(Protocol):
         """Solve ``spec`` for ``platform``; raise :class:`~.errors.SolveError` if unsatisfiable."""
 
 
-def effective_spec(spec: EnvironmentSpec, platforms: Sequence[str], backend: Backend) -> EnvironmentSpec:
+def effective_spec(
+    spec: EnvironmentSpec, platforms: Sequence[str], backend: Backend
+) -> EnvironmentSpec:
     """The spec with its target platforms settled: ``-p`` first, then the file, then the host."""
     if platforms:
         return spec.with_platforms(platforms)

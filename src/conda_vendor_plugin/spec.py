@@ -142,12 +142,16 @@ def _str_list(value: Any, what: str, source: str, parent: Any, key: str) -> list
     return out
 
 
-def parse_spec(data: Any, source: str = "<environment>", path: Path | None = None) -> EnvironmentSpec:
+def parse_spec(
+    data: Any, source: str = "<environment>", path: Path | None = None
+) -> EnvironmentSpec:
     """Validate a loaded YAML document and build the spec; errors name ``source``."""
     if data is None:
         raise SpecError(f"{source}: the environment file is empty")
     if not isinstance(data, Mapping):
-        raise SpecError(f"{source}: the top level must be a mapping with 'channels' and 'dependencies'")
+        raise SpecError(
+            f"{source}: the top level must be a mapping with 'channels' and 'dependencies'"
+        )
     name = data.get("name")
     if name is not None and not isinstance(name, str):
         raise SpecError(f"{source}{_where(data, 'name')}: 'name' must be a string")

@@ -66,7 +66,9 @@ DEFAULTS = ("https://repo.anaconda.com/pkgs/main", "https://repo.anaconda.com/pk
 DEFAULTS_WIN_EXTRA = ("https://repo.anaconda.com/pkgs/msys2",)
 
 
-def expand_channel(channel: str, platform: str, channel_alias: str = DEFAULT_CHANNEL_ALIAS) -> tuple[str, ...]:
+def expand_channel(
+    channel: str, platform: str, channel_alias: str = DEFAULT_CHANNEL_ALIAS
+) -> tuple[str, ...]:
     """The channel URLs one environment-file channel stands for (without conda's config).
 
     ``defaults`` expands to Anaconda's main and r (and msys2 on Windows); a bare name

@@ -89,7 +89,9 @@ def virtual_packages(
 def _host_platform() -> str:
     system = {"Linux": "linux", "Darwin": "osx", "Windows": "win"}.get(_platform.system(), "")
     machine = _platform.machine().lower()
-    arch = {"x86_64": "64", "amd64": "64", "arm64": "arm64", "aarch64": "aarch64"}.get(machine, machine)
+    arch = {"x86_64": "64", "amd64": "64", "arm64": "arm64", "aarch64": "aarch64"}.get(
+        machine, machine
+    )
     if system == "osx" and arch == "aarch64":
         arch = "arm64"
     if system == "linux" and arch == "arm64":
