@@ -74,6 +74,24 @@ def configure_lock_parser(p: argparse.ArgumentParser) -> None:
     )
 
 
+def configure_vendor_parser(p: argparse.ArgumentParser) -> None:
+    """Options of ``vendor`` (the same in conda and standalone)."""
+    p.add_argument(
+        "env_file",
+        metavar="ENV_FILE",
+        help="Environment file to vendor. 'vendor verify OUT' re-checks an output instead.",
+    )
+    p.add_argument("target", nargs="?", metavar="OUT", help="With 'verify': the output to check.")
+    add_common_arguments(p)
+    p.add_argument("-o", "--output", default="vendor", help="Output directory (default: ./vendor).")
+    p.add_argument("-j", "--jobs", type=int, default=8, help="Parallel downloads (default: 8).")
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="Solve and list what would be fetched, per channel; write nothing.",
+    )
+
+
 # ------------------------------------------------------------------ lock
 
 
@@ -174,6 +192,79 @@ def report_lock(result: dict[str, Any], reporter: Reporter) -> None:
         reporter.info(f"Wrote {path}")
 
 
+# ------------------------------------------------------------------ vendor
+
+
+def run_vendor_command(
+    args: argparse.Namespace, backend_factory: Any, reporter: Reporter
+) -> dict[str, Any]:
+    """``vendor ENV_FILE`` or ``vendor verify OUT``."""
+    from .vendor import VendorOptions, run_vendor, verify_output
+
+    if args.env_file == "verify":
+        if not args.target:
+            raise VendorError("vendor verify: name the output directory to check (OUT)")
+        return verify_output(Path(args.target))
+    if args.target:
+        raise VendorError(f"unexpected argument {args.target!r}; use -o/--output for OUT")
+    if args.jobs < 1:
+        raise VendorError("--jobs must be at least 1")
+    opts = VendorOptions(
+        env_file=args.env_file,
+        output=Path(args.output),
+        platforms=tuple(args.platforms),
+        jobs=args.jobs,
+        dry_run=args.dry_run,
+    )
+    return run_vendor(opts, backend_factory(), reporter)
+
+
+def _size(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{n} B"
+
+
+def report_vendor(result: dict[str, Any], reporter: Reporter) -> None:
+    if "problems" in result:
+        for kind in ("missing", "extra", "corrupt"):
+            for item in result[kind]:
+                reporter.info(f"{kind}: {item}")
+        reporter.info(
+            f"{result['output']}: {result['archives']} archives checked, "
+            f"{result['problems']} problem(s)"
+        )
+        return
+    for name, c in result["channels"].items():
+        reporter.info(f"  {name}: {c['packages']} packages, {_size(c['bytes'])}")
+    if result.get("dry_run"):
+        for f in result["files"]:
+            reporter.info(f"  would fetch {f['url']}")
+        reporter.info(
+            f"Dry run: {result['packages']} packages ({_size(result['bytes'])}) would be "
+            f"vendored into {result['output']}"
+        )
+        return
+    how = ", ".join(f"{n} {k}" for k, n in sorted(result["archives"].items()))
+    reporter.info(
+        f"Vendored {result['packages']} packages ({_size(result['bytes'])}; {how}) into "
+        f"{result['output']} in {result['seconds']:.1f}s"
+    )
+    reporter.info(f"Lockfile: {result['lockfile']}")
+    for env in result["environment_files"]:
+        reporter.info(
+            f"Install offline: cd {result['output']} && conda env create -n <name> "
+            f"--offline -f {Path(env).name}"
+        )
+
+
+def check_failed(result: dict[str, Any]) -> bool:
+    return bool(result.get("problems"))
+
+
 # ------------------------------------------------------------------ standalone main
 
 
@@ -187,6 +278,11 @@ def build_parser() -> argparse.ArgumentParser:
     lock = sub.add_parser("lock", help="Write an explicit lockfile for an environment file.")
     configure_lock_parser(lock)
     add_standalone_arguments(lock)
+    vendor = sub.add_parser(
+        "vendor", help="Download a locked environment into offline local channels."
+    )
+    configure_vendor_parser(vendor)
+    add_standalone_arguments(vendor)
     return parser
 
 
@@ -211,13 +307,19 @@ def emit_json(payload: dict[str, Any]) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     reporter = TextReporter(quiet=args.json)
-    try:
+
+    def backend() -> Backend:
         from .rattler_backend import RattlerBackend
 
-        backend = RattlerBackend(
+        return RattlerBackend(
             cache_dir=args.cache_dir, channel_alias=args.channel_alias, offline=args.offline
         )
-        result = run_lock(args, backend, reporter)
+
+    try:
+        if args.command == "vendor":
+            result = run_vendor_command(args, backend, reporter)
+        else:
+            result = run_lock(args, backend(), reporter)
     except VendorError as e:
         message = redact_text(str(e))
         if args.json:
@@ -228,8 +330,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; nothing was written", file=sys.stderr)
         return 130
+    failed = check_failed(result)
     if args.json:
-        emit_json({"success": True, **result})
+        emit_json({"success": not failed, **result})
+    elif args.command == "vendor":
+        report_vendor(result, TextReporter(stream=sys.stdout))
     else:
         report_lock(result, reporter)
-    return 0
+    return 1 if failed else 0

@@ -67,6 +67,28 @@ class CondaBackend:
             raise SpecError(f"{spec.source}: no channels in the file and none configured")
         return chans
 
+    def channel_sources(self, spec: EnvironmentSpec, platform: str) -> list[tuple[str, str]]:
+        """``(as written, channel URL with credentials)`` for every URL a channel stands for."""
+        from conda.models.channel import Channel
+
+        sources: list[tuple[str, str]] = []
+        for c in self.channels(spec):
+            for url in Channel(c).urls(with_credentials=True, subdirs=("noarch",)):
+                base = url.rstrip("/").rsplit("/", 1)[0]
+                if all(base != u for _, u in sources):
+                    sources.append((c, base))
+        return sources
+
+    def session_for(self, url: str) -> Any:
+        from conda.gateways.connection.session import get_session
+
+        return get_session(url)
+
+    def package_cache_dirs(self) -> list[Path]:
+        from conda.base.context import context
+
+        return [Path(d) for d in context.pkgs_dirs]
+
     def solve(self, spec: EnvironmentSpec, platform: str) -> Solution:
         from conda import CondaError
         from conda.base.context import context
@@ -116,7 +138,7 @@ def to_locked(rec: Any) -> LockedPackage:
     return LockedPackage(
         name=rec.name,
         version=str(rec.version),
-        build=rec.build,
+        build=str(rec.build),
         build_number=int(rec.build_number),
         subdir=rec.subdir,
         channel=url.rsplit("/", 2)[0],

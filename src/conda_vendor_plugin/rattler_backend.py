@@ -20,6 +20,7 @@ from .virtual import _host_platform, virtual_packages
 def _import_rattler() -> Any:
     try:
         import rattler
+        import rattler.exceptions  # a submodule: not an attribute until imported
     except ImportError:
         raise BackendUnavailable(
             "py-rattler is not installed; run inside conda ('conda env lock') or "
@@ -55,21 +56,30 @@ class RattlerBackend:
     def default_platform(self) -> str:
         return _host_platform()
 
-    def channel_urls(self, spec: EnvironmentSpec, platform: str) -> list[str]:
-        urls: list[str] = []
+    def channel_sources(self, spec: EnvironmentSpec, platform: str) -> list[tuple[str, str]]:
+        """``(as written in the file, channel URL with its credentials)``, in priority order."""
+        sources: list[tuple[str, str]] = []
         for c in spec.channels:
             for u in expand_channel(c, platform, self.channel_alias):
-                if u not in urls:
-                    urls.append(u)
-        if not urls:
+                if all(u != url for _, url in sources):
+                    sources.append((c, u))
+        if not sources:
             raise SpecError(f"{spec.source}: no channels; list at least one under 'channels'")
-        return urls
+        return sources
+
+    def session_for(self, url: str) -> Any:
+        return self.session
+
+    def package_cache_dirs(self) -> list[Path]:
+        """Where identical archives may already sit: ``$CONDA_PKGS_DIRS`` (comma-separated)."""
+        dirs = os.environ.get("CONDA_PKGS_DIRS", "")
+        return [Path(d).expanduser() for d in dirs.split(",") if d.strip()]
 
     def solve(self, spec: EnvironmentSpec, platform: str) -> Solution:
         r = self._rattler
         sources = []
         repodata: dict[tuple[str, str], Path] = {}
-        for url in self.channel_urls(spec, platform):
+        for _, url in self.channel_sources(spec, platform):
             channel = r.Channel(url)
             found_any = False
             for subdir in (platform, "noarch"):
@@ -131,11 +141,11 @@ def _to_locked(rec: Any) -> LockedPackage:
     return LockedPackage(
         name=rec.name.normalized,
         version=str(rec.version),
-        build=rec.build,
+        build=str(rec.build),
         build_number=int(rec.build_number),
-        subdir=rec.subdir,
+        subdir=str(rec.subdir),
         channel=channel,
-        fn=rec.file_name,
+        fn=str(rec.file_name),
         url=url,
         sha256=_hex(rec.sha256),
         md5=_hex(rec.md5),

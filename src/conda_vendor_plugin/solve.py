@@ -8,7 +8,8 @@ common to both; it never imports conda or rattler itself.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import Protocol
+from pathlib import Path
+from typing import Any, Protocol
 
 from .errors import SpecError
 from .lockfile import Lockfile
@@ -27,6 +28,15 @@ class Backend(Protocol):
 
     def solve(self, spec: EnvironmentSpec, platform: str) -> Solution:
         """Solve ``spec`` for ``platform``; raise :class:`~.errors.SolveError` if unsatisfiable."""
+
+    def channel_sources(self, spec: EnvironmentSpec, platform: str) -> list[tuple[str, str]]:
+        """``(channel as written in the file, channel URL with credentials)`` pairs."""
+
+    def session_for(self, url: str) -> Any:
+        """The ``requests``-like session to fetch ``url`` with."""
+
+    def package_cache_dirs(self) -> list[Path]:
+        """Directories that may already hold verified copies of archives."""
 
 
 def effective_spec(

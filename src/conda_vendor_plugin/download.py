@@ -1,0 +1,276 @@
+"""Parallel, resumable, verified package downloads, streamed to disk.
+
+Each archive goes to ``<dest>.partial`` first; an existing partial file is resumed
+with an HTTP Range request. The bytes are hashed as they stream (memory stays flat
+whatever the package size) and the file is renamed into place only when its size
+and sha256 (md5 only where no sha256 is known) match. Connection errors and 5xx
+answers are retried with backoff, resuming where the data stopped; a 404, a
+refused credential or a hash mismatch is a clear error naming package and URL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from threading import Event, Lock
+from typing import Any
+
+from .errors import DownloadError
+from .urls import redact_url
+
+CHUNK = 1 << 18
+
+
+@dataclass(frozen=True)
+class DownloadJob:
+    """One archive to put at ``dest``. ``url`` may carry credentials: never log it raw."""
+
+    url: str
+    dest: Path
+    size: int | None
+    sha256: str | None
+    md5: str | None
+    label: str  # what to call it in messages, e.g. "zlib-1.2.11-h7b6447c_3 (linux-64)"
+
+    @property
+    def public_url(self) -> str:
+        return redact_url(self.url)
+
+
+@dataclass(frozen=True)
+class DownloadResult:
+    job: DownloadJob
+    how: str  # "downloaded", "resumed", "kept", "cached"
+    bytes_fetched: int
+
+
+class _Verifier:
+    def __init__(self, job: DownloadJob) -> None:
+        self.job = job
+        self.sha256 = hashlib.sha256()
+        self.md5 = hashlib.md5() if not job.sha256 and job.md5 else None
+        self.size = 0
+
+    def update(self, chunk: bytes) -> None:
+        self.sha256.update(chunk)
+        if self.md5 is not None:
+            self.md5.update(chunk)
+        self.size += len(chunk)
+
+    def problem(self) -> str | None:
+        job = self.job
+        if job.size is not None and self.size != job.size:
+            return f"size {self.size} bytes, expected {job.size}"
+        if job.sha256 and self.sha256.hexdigest() != job.sha256:
+            return f"sha256 {self.sha256.hexdigest()}, expected {job.sha256}"
+        if self.md5 is not None and self.md5.hexdigest() != job.md5:
+            return f"md5 {self.md5.hexdigest()}, expected {job.md5}"
+        if not job.sha256 and not job.md5 and job.size is None:
+            return "no size or hash to verify against"
+        return None
+
+
+def file_problem(path: Path, job: DownloadJob) -> str | None:
+    """None when the file at ``path`` is ``job``'s archive, else what is wrong with it."""
+    try:
+        if job.size is not None and path.stat().st_size != job.size:
+            return f"size {path.stat().st_size} bytes, expected {job.size}"
+        v = _Verifier(job)
+        with open(path, "rb") as f:
+            while chunk := f.read(1 << 20):
+                v.update(chunk)
+    except FileNotFoundError:
+        return "missing"
+    return v.problem()
+
+
+def _partial(dest: Path) -> Path:
+    return dest.with_name(dest.name + ".partial")
+
+
+class _Transient(Exception):
+    """A failure worth retrying (connection trouble, 5xx)."""
+
+
+class Downloader:
+    """Fetch many archives with ``jobs`` threads over one ``requests``-like session."""
+
+    def __init__(
+        self,
+        session_for: Callable[[str], Any],
+        jobs: int = 8,
+        retries: int = 4,
+        backoff: float = 0.25,
+        cache_dirs: Sequence[Path] = (),
+        on_bytes: Callable[[int], None] | None = None,
+    ) -> None:
+        self.session_for = session_for
+        self.jobs = max(1, jobs)
+        self.retries = retries
+        self.backoff = backoff
+        self.cache_dirs = tuple(cache_dirs)
+        self._on_bytes = on_bytes
+        self._lock = Lock()
+        self._cancel = Event()
+
+    def _progress(self, n: int) -> None:
+        if self._on_bytes is not None:
+            with self._lock:
+                self._on_bytes(n)
+
+    def run(self, jobs: Iterable[DownloadJob]) -> list[DownloadResult]:
+        """Fetch all ``jobs``; on the first failure, stop the rest and raise it."""
+        todo = list(jobs)
+        if not todo:
+            return []
+        results: list[DownloadResult] = []
+        with ThreadPoolExecutor(max_workers=min(self.jobs, len(todo))) as pool:
+            futures = [pool.submit(self.fetch, j) for j in todo]
+            done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+            failed = [f for f in done if f.exception() is not None]
+            if failed:
+                self._cancel.set()
+                for f in futures:
+                    f.cancel()
+                wait(futures)
+                raise failed[0].exception()  # type: ignore[misc]
+            results = [f.result() for f in futures]
+        return results
+
+    # -- one archive ---------------------------------------------------------------
+
+    def fetch(self, job: DownloadJob) -> DownloadResult:
+        job.dest.parent.mkdir(parents=True, exist_ok=True)
+        if job.dest.exists() and file_problem(job.dest, job) is None:
+            self._progress(job.size or 0)
+            return DownloadResult(job, "kept", 0)
+        job.dest.unlink(missing_ok=True)
+        for cache_dir in self.cache_dirs:
+            candidate = cache_dir / job.dest.name
+            if candidate.is_file() and file_problem(candidate, job) is None:
+                tmp = _partial(job.dest)
+                shutil.copyfile(candidate, tmp)
+                os.replace(tmp, job.dest)
+                self._progress(job.size or 0)
+                return DownloadResult(job, "cached", 0)
+        if job.url.startswith("file://"):
+            return self._copy_local(job)
+        return self._download(job)
+
+    def _copy_local(self, job: DownloadJob) -> DownloadResult:
+        from .repodata import file_url_to_path
+
+        src = file_url_to_path(job.url)
+        tmp = _partial(job.dest)
+        v = _Verifier(job)
+        try:
+            with open(src, "rb") as fin, open(tmp, "wb") as fout:
+                while chunk := fin.read(1 << 20):
+                    v.update(chunk)
+                    fout.write(chunk)
+                    self._progress(len(chunk))
+        except FileNotFoundError:
+            tmp.unlink(missing_ok=True)
+            raise DownloadError(f"{job.label}: {job.public_url} does not exist") from None
+        return self._finish(job, tmp, v, "downloaded", v.size)
+
+    def _download(self, job: DownloadJob) -> DownloadResult:
+        tmp = _partial(job.dest)
+        fetched, attempt, how, started_over = 0, 0, "downloaded", False
+        while True:
+            if self._cancel.is_set():
+                raise DownloadError(f"{job.label}: cancelled")
+            try:
+                v, got, resumed = self._attempt(job, tmp)
+            except _Transient as e:
+                attempt += 1
+                if attempt > self.retries:
+                    raise DownloadError(
+                        f"{job.label}: {job.public_url}: {e} (gave up after {attempt} tries; "
+                        f"run again to resume)"
+                    ) from None
+                time.sleep(self.backoff * 2 ** (attempt - 1))
+                continue
+            fetched += got
+            if resumed:
+                how = "resumed"
+                if v.problem() is not None and not started_over:
+                    # A stale partial file from an earlier run poisons a resume: start over once.
+                    tmp.unlink(missing_ok=True)
+                    started_over = True
+                    continue
+            return self._finish(job, tmp, v, how, fetched)
+
+    def _attempt(self, job: DownloadJob, tmp: Path) -> tuple[_Verifier, int, bool]:
+        """One GET appending to ``tmp``: (verifier over the whole file, bytes received, resumed)."""
+        import requests
+
+        have = tmp.stat().st_size if tmp.exists() else 0
+        if job.size is not None and have > job.size:
+            tmp.unlink()
+            have = 0
+        v = _Verifier(job)
+        if have:
+            with open(tmp, "rb") as f:
+                while chunk := f.read(1 << 20):
+                    v.update(chunk)
+            if have == job.size:
+                return v, 0, True
+        headers = {"Accept-Encoding": "identity"}
+        if have:
+            headers["Range"] = f"bytes={have}-"
+        session = self.session_for(job.url)
+        received = 0
+        try:
+            with session.get(job.url, headers=headers, stream=True, timeout=(10, 60)) as r:
+                status = r.status_code
+                if status == 416 and have:
+                    tmp.unlink(missing_ok=True)
+                    raise _Transient("server refused to resume; starting over")
+                if status in (401, 403):
+                    raise DownloadError(
+                        f"{job.label}: {job.public_url}: HTTP {status}; check the channel's "
+                        f"credentials"
+                    )
+                if status == 404:
+                    raise DownloadError(
+                        f"{job.label}: {job.public_url}: HTTP 404, the channel lists this "
+                        f"package but does not serve it"
+                    )
+                if status >= 500 or status == 429:
+                    raise _Transient(f"HTTP {status}")
+                if status not in (200, 206):
+                    raise DownloadError(f"{job.label}: {job.public_url}: HTTP {status}")
+                resume = status == 206 and have > 0
+                if not resume:
+                    v = _Verifier(job)
+                with open(tmp, "ab" if resume else "wb") as f:
+                    for chunk in r.iter_content(CHUNK):
+                        if self._cancel.is_set():
+                            raise DownloadError(f"{job.label}: cancelled")
+                        f.write(chunk)
+                        v.update(chunk)
+                        received += len(chunk)
+                        self._progress(len(chunk))
+                return v, received, resume
+        except requests.RequestException as e:
+            raise _Transient(f"{type(e).__name__} after {received} bytes") from None
+
+    def _finish(
+        self, job: DownloadJob, tmp: Path, v: _Verifier, how: str, fetched: int
+    ) -> DownloadResult:
+        problem = v.problem()
+        if problem is not None:
+            tmp.unlink(missing_ok=True)
+            raise DownloadError(
+                f"{job.label}: {job.public_url} does not match its repodata entry: {problem}; "
+                f"the file was discarded"
+            )
+        os.replace(tmp, job.dest)
+        return DownloadResult(job, how, fetched)
