@@ -12,7 +12,16 @@ import argparse
 import logging
 from typing import Any
 
-from .cli import configure_lock_parser, emit_json, report_lock, run_lock
+from .cli import (
+    check_failed,
+    configure_lock_parser,
+    configure_vendor_parser,
+    emit_json,
+    report_lock,
+    report_vendor,
+    run_lock,
+    run_vendor_command,
+)
 from .errors import VendorError
 from .urls import redact_text
 
@@ -57,7 +66,7 @@ def configure_fallback_parser(p: argparse.ArgumentParser) -> None:
     configure_lock_parser(p)
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace, command: str = "lock") -> int:
     from conda import CondaError
     from conda.base.context import context
 
@@ -66,16 +75,27 @@ def _run(args: argparse.Namespace) -> int:
 
     reporter = CondaReporter()
     try:
-        result = run_lock(args, CondaBackend(), reporter)
+        if command == "vendor":
+            result = run_vendor_command(args, CondaBackend, reporter)
+        else:
+            result = run_lock(args, CondaBackend(), reporter)
     except VendorError as e:
         err = CondaError(redact_text(str(e)))
         err.return_code = e.exit_code
         raise err from None
+    failed = check_failed(result)
     if context.json:
-        emit_json({"success": True, **result})
+        emit_json({"success": not failed, **result})
+    elif command == "vendor":
+        report_vendor(result, _StdoutReporter())
     else:
         report_lock(result, reporter)
-    return 0
+    return 1 if failed else 0
+
+
+class _StdoutReporter:
+    def info(self, message: str) -> None:
+        print(message)
 
 
 def execute_env_lock(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -86,3 +106,16 @@ def execute_env_lock(args: argparse.Namespace, parser: argparse.ArgumentParser) 
 def execute_fallback(args: argparse.Namespace) -> int:
     """``conda env-lock`` (a plugin sub-command; same options)."""
     return _run(args)
+
+
+def configure_vendor(p: argparse.ArgumentParser) -> None:
+    p.description = (
+        "Solve an environment file, download every package (verified) and write one "
+        "offline local channel per source channel. 'conda vendor verify OUT' re-checks one."
+    )
+    configure_vendor_parser(p)
+
+
+def execute_vendor(args: argparse.Namespace) -> int:
+    """``conda vendor ENV_FILE`` / ``conda vendor verify OUT``."""
+    return _run(args, command="vendor")

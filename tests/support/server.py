@@ -1,0 +1,174 @@
+"""A real HTTP server on 127.0.0.1 serving a directory, for tests and benchmarks.
+
+Supports what conda clients rely on (Range requests, ETag / If-None-Match, HEAD) and
+scripted faults so that failure handling is tested against real sockets:
+
+* ``server.fail(path, "500")``      answer 500 once
+* ``server.fail(path, "cut:N")``    announce the full length, send N bytes, drop the connection
+* ``server.fail(path, "corrupt")``  serve the file with its last byte changed
+* ``server.fail(path, "404")``      answer 404 once
+
+Each call queues one fault for the next request of ``path``. ``latency`` adds a delay
+to every request; ``token`` requires a ``/t/<token>/`` prefix on every path.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import re
+import threading
+import time
+from collections import defaultdict
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+_RANGE = re.compile(r"bytes=(\d+)-(\d*)$")
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256  # the stock 5 stalls parallel clients
+    allow_reuse_address = True
+
+
+class ChannelServer:
+    def __init__(self, root: str | Path, latency: float = 0.0, token: str | None = None):
+        self.root = Path(root)
+        self.latency = latency
+        self.token = token
+        self.requests: list[tuple[str, str, str | None, int]] = []  # method, path, range, status
+        self._faults: dict[str, list[str]] = defaultdict(list)
+        self._lock = threading.Lock()
+        handler = _make_handler(self)
+        self.httpd = _Server(("127.0.0.1", 0), handler)
+        self.port = self.httpd.server_address[1]
+        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        base = f"http://127.0.0.1:{self.port}"
+        return f"{base}/t/{self.token}" if self.token else base
+
+    def fail(self, path: str, action: str) -> None:
+        with self._lock:
+            self._faults["/" + path.lstrip("/")].append(action)
+
+    def _next_fault(self, path: str) -> str | None:
+        with self._lock:
+            queue = self._faults.get(path)
+            return queue.pop(0) if queue else None
+
+    def count(self, path: str, method: str = "GET") -> int:
+        path = "/" + path.lstrip("/")
+        return sum(1 for m, p, _, _ in self.requests if m == method and p == path)
+
+    def __enter__(self) -> ChannelServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def _make_handler(server: ChannelServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+        def _log(self, path: str, status: int) -> None:
+            with server._lock:
+                server.requests.append((self.command, path, self.headers.get("Range"), status))
+
+        def _plain(self, path: str, status: int, body: bytes = b"") -> None:
+            self._log(path, status)
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+
+        def do_HEAD(self) -> None:
+            self.do_GET()
+
+        def do_GET(self) -> None:
+            if server.latency:
+                time.sleep(server.latency)
+            path = unquote(urlsplit(self.path).path)
+            if server.token:
+                prefix = f"/t/{server.token}/"
+                if not path.startswith(prefix):
+                    return self._plain(path, 401, b"token required")
+                path = "/" + path[len(prefix) :]
+            fault = server._next_fault(path)
+            if fault in ("500", "404"):
+                return self._plain(path, int(fault), b"injected")
+            target = (server.root / path.lstrip("/")).resolve()
+            if server.root.resolve() not in target.parents or not target.is_file():
+                return self._plain(path, 404, b"not found")
+            st = target.stat()
+            etag = '"' + hashlib.md5(f"{st.st_mtime_ns}-{st.st_size}".encode()).hexdigest() + '"'
+            if self.headers.get("If-None-Match") == etag:
+                return self._plain(path, 304)
+            size = st.st_size
+            start, end, status = 0, size - 1, 200
+            m = _RANGE.match(self.headers.get("Range", "") or "")
+            if m and not fault:
+                start = int(m.group(1))
+                end = int(m.group(2)) if m.group(2) else size - 1
+                if start >= size:
+                    self._log(path, 416)
+                    self.send_response(416)
+                    self.send_header("Content-Range", f"bytes */{size}")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                end = min(end, size - 1)
+                status = 206
+            length = end - start + 1
+            self._log(path, status)
+            self.send_response(status)
+            self.send_header("Content-Length", str(length))
+            self.send_header("Accept-Ranges", "bytes")
+            self.send_header("ETag", etag)
+            self.send_header("Last-Modified", email.utils.formatdate(st.st_mtime, usegmt=True))
+            if status == 206:
+                self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
+            self.end_headers()
+            if self.command == "HEAD":
+                return
+            limit = length
+            if fault and fault.startswith("cut:"):
+                limit = min(length, int(fault.split(":", 1)[1]))
+            with open(target, "rb") as f:
+                f.seek(start)
+                sent = 0
+                while sent < limit:
+                    chunk = f.read(min(1 << 16, limit - sent))
+                    if not chunk:
+                        break
+                    if fault == "corrupt" and sent + len(chunk) == length:
+                        chunk = chunk[:-1] + bytes([chunk[-1] ^ 0xFF])
+                    self.wfile.write(chunk)
+                    sent += len(chunk)
+            if limit < length:
+                self.wfile.flush()
+                self.close_connection = True
+                try:
+                    self.connection.shutdown(2)
+                except OSError:
+                    pass
+
+    return Handler
+
+
+def serve(root: str | Path, **kwargs: object) -> ChannelServer:
+    """Start a server (use as a context manager)."""
+    return ChannelServer(root, **kwargs)  # type: ignore[arg-type]
+
+
+__all__ = ["ChannelServer", "serve"]
