@@ -5,6 +5,7 @@ Only this module and :mod:`.conda_cli` import conda, and only when called.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,6 +16,8 @@ from .records import LockedPackage, Solution
 from .solve import ordered
 from .spec import EnvironmentSpec
 from .urls import redact_text, redact_url
+
+log = logging.getLogger(__name__)
 
 REPODATA_FN = "repodata.json"
 NOT_A_PREFIX = "/conda-vendor-plugin/env/does/not/exist"
@@ -126,6 +129,13 @@ def _repodata_files(channels: list[Any], platform: str) -> dict[tuple[str, str],
         for url in ch.urls(with_credentials=True, subdirs=(platform, "noarch")):
             sd = SubdirData(Channel(url), repodata_fn=REPODATA_FN)
             path = Path(sd.cache_path_json)
+            if not path.exists():
+                # A solver with its own cache (e.g. sharded repodata) left none in conda's:
+                # let conda fetch the full repodata.json into its cache, through its session.
+                try:
+                    sd.load()
+                except Exception as e:  # a missing subdir is fine; vendoring will say so
+                    log.debug("no repodata for %s: %s", redact_url(url), e)
             if path.exists():
                 channel_url, _, subdir = redact_url(url).rstrip("/").rpartition("/")
                 found[(channel_url, subdir)] = path
