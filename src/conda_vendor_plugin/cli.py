@@ -157,6 +157,8 @@ def run_lock(args: argparse.Namespace, backend: Backend, reporter: Reporter) -> 
     if args.check:
         return check_lock(args, spec, backend)
     spec = effective_spec(spec, args.platforms, backend)
+    output = args.output or default_output(Path(args.file), args.format)
+    paths = output_paths(output, args.format, spec.platforms)  # refuse bad -o before solving
     solutions = []
 
     def solve_one(platform: str) -> None:
@@ -166,8 +168,6 @@ def run_lock(args: argparse.Namespace, backend: Backend, reporter: Reporter) -> 
     for platform in spec.platforms:
         solve_one(platform)
     lock = to_lockfile(spec, solutions)
-    output = args.output or default_output(Path(args.file), args.format)
-    paths = output_paths(output, args.format, spec.platforms)
     if args.format == "explicit-1.0":
         atomic_write_text(paths[spec.platforms[0]], lockfile_mod.dumps(lock))
     else:

@@ -94,6 +94,22 @@ def _partial(dest: Path) -> Path:
     return dest.with_name(dest.name + ".partial")
 
 
+def _body(response: Any) -> Iterable[bytes]:
+    """The response body in pieces as they arrive.
+
+    ``iter_content`` (urllib3 2's ``read(amt)``) collects a whole chunk before yielding
+    it, so when the connection drops mid-chunk the bytes already received are lost and
+    the resume starts up to a chunk too early (for archives under one chunk, never).
+    ``read1`` hands over what has arrived, so the partial file holds every byte received.
+    """
+    read1 = getattr(getattr(response, "raw", None), "read1", None)
+    if read1 is None:  # urllib3 < 2.3 (whose read(amt) returns short reads) or no urllib3
+        yield from response.iter_content(CHUNK)
+        return
+    while chunk := read1(CHUNK, decode_content=True):
+        yield chunk
+
+
 class _Transient(Exception):
     """A failure worth retrying (connection trouble, 5xx)."""
 
@@ -199,17 +215,18 @@ class Downloader:
                 continue
             fetched += got
             if resumed:
-                how = "resumed"
                 if v.problem() is not None and not started_over:
                     # A stale partial file from an earlier run poisons a resume: start over once.
                     tmp.unlink(missing_ok=True)
                     started_over = True
                     continue
+                how = "resumed"
             return self._finish(job, tmp, v, how, fetched)
 
     def _attempt(self, job: DownloadJob, tmp: Path) -> tuple[_Verifier, int, bool]:
         """One GET appending to ``tmp``: (verifier over the whole file, bytes received, resumed)."""
         import requests
+        import urllib3
 
         have = tmp.stat().st_size if tmp.exists() else 0
         if job.size is not None and have > job.size:
@@ -251,7 +268,7 @@ class Downloader:
                 if not resume:
                     v = _Verifier(job)
                 with open(tmp, "ab" if resume else "wb") as f:
-                    for chunk in r.iter_content(CHUNK):
+                    for chunk in _body(r):
                         if self._cancel.is_set():
                             raise DownloadError(f"{job.label}: cancelled")
                         f.write(chunk)
@@ -259,7 +276,7 @@ class Downloader:
                         received += len(chunk)
                         self._progress(len(chunk))
                 return v, received, resume
-        except requests.RequestException as e:
+        except (requests.RequestException, urllib3.exceptions.HTTPError) as e:
             raise _Transient(f"{type(e).__name__} after {received} bytes") from None
 
     def _finish(

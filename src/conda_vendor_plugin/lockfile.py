@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,7 @@ _NUMBERISH = re.compile(r"^[-+]?[0-9_.:]*([eE][-+]?[0-9_]*)?$|^0[xob]|^\d{4}-\d\
 _RESERVED = {"true", "false", "yes", "no", "on", "off", "y", "n", "null", "~"}
 
 
+@lru_cache(maxsize=4096)
 def yaml_scalar(value: str | int | None) -> str:
     """A YAML scalar that both YAML 1.1 and 1.2 loaders read back as the same value."""
     if value is None:
@@ -82,7 +84,7 @@ def _entry_lines(p: LockedPackage) -> list[str]:
     ]
     lines = []
     for i, (k, v) in enumerate(fields):
-        if v is None and k in ("md5", "size"):
+        if v is None and k in ("sha256", "md5", "size"):
             continue
         lines.append(f"{'  - ' if i == 0 else '    '}{k}: {yaml_scalar(v)}")
     return lines
@@ -96,7 +98,7 @@ def dumps(lock: Lockfile) -> str:
         "metadata:",
         f"  spec: {SPEC}",
         f"  input-hash: {yaml_scalar(lock.input_hash)}",
-        "  channels:",
+        "  channels:" + ("" if lock.channels else " []"),
         *(f"    - {yaml_scalar(redact_url(c))}" for c in lock.channels),
         "  platforms:",
         *(f"    - {yaml_scalar(p)}" for p in lock.platforms),
@@ -162,6 +164,8 @@ def parse(data: Any, source: str = "<lockfile>", path: Path | None = None) -> Lo
     if not isinstance(channels, list) or not all(isinstance(c, str) for c in channels):
         raise _err(source, "metadata.channels", "must be a list of strings")
     producer = meta.get("producer") or {}
+    if not isinstance(producer, Mapping):
+        raise _err(source, "metadata.producer", "must be a mapping with name and version")
     name = data.get("name")
     if name is not None and not isinstance(name, str):
         raise _err(source, "name", "must be a string or null")
@@ -199,10 +203,12 @@ def _parse_entry(e: Any, source: str, where: str) -> LockedPackage:
         raise _err(source, f"{where}.resolved", "must be <channel>/<subdir>/<file>") from None
     if not fn.endswith(PACKAGE_SUFFIXES):
         raise _err(source, f"{where}.resolved", "must end in .conda or .tar.bz2")
-    sha256 = _req_str(e, "sha256", source, where)
-    if not _HEX64.match(sha256):
-        raise _err(source, f"{where}.sha256", "must be 64 lowercase hex digits")
+    sha256 = e.get("sha256")
     md5 = e.get("md5")
+    if sha256 is None and md5 is None:
+        raise _err(source, where, "needs a sha256 (or, for old repodata without one, an md5)")
+    if sha256 is not None and not (isinstance(sha256, str) and _HEX64.match(sha256)):
+        raise _err(source, f"{where}.sha256", "must be 64 lowercase hex digits")
     if md5 is not None and not (isinstance(md5, str) and _HEX32.match(md5)):
         raise _err(source, f"{where}.md5", "must be 32 lowercase hex digits")
     size = e.get("size")

@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import inspect
 import os
+import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +55,9 @@ class RattlerBackend:
             "CONDA_VENDOR_CHANNEL_ALIAS", DEFAULT_CHANNEL_ALIAS
         )
         self.offline = offline
+        # (channel URL, subdir) -> fetch_repodata's answer: noarch is shared by every
+        # platform of a run and is fetched once, not once per platform.
+        self._fetched: dict[tuple[str, str], tuple[Path, bool]] = {}
 
     def default_platform(self) -> str:
         return _host_platform()
@@ -83,9 +89,11 @@ class RattlerBackend:
             channel = r.Channel(url)
             found_any = False
             for subdir in (platform, "noarch"):
-                path, found = fetch_repodata(
-                    self.session, url, subdir, self.cache_dir, self.offline
-                )
+                if (url, subdir) not in self._fetched:
+                    self._fetched[(url, subdir)] = fetch_repodata(
+                        self.session, url, subdir, self.cache_dir, self.offline
+                    )
+                path, found = self._fetched[(url, subdir)]
                 found_any |= found
                 repodata[(redact_url(url), subdir)] = path
                 sources.append(r.SparseRepoData(channel, subdir, path))
@@ -125,8 +133,40 @@ class RattlerBackend:
 def _run(result: Any) -> Any:
     """py-rattler's solve is a coroutine in recent releases and a plain call in older ones."""
     if inspect.isawaitable(result):
-        return asyncio.run(result)
+        try:
+            return asyncio.run(result)
+        finally:
+            _wait_for_handoff()
     return result
+
+
+_HANDOFF_FRAMES = ("call_soon_threadsafe", "_write_to_self")
+
+
+def _wait_for_handoff(timeout: float = 2.0) -> None:
+    """Wait until py-rattler's worker thread has finished handing its result over.
+
+    The tokio thread delivers the result with ``loop.call_soon_threadsafe``, whose
+    wake-up write releases the GIL: ``asyncio.run`` can return while that thread is
+    still inside the call, waiting to take the GIL back. If the interpreter exits
+    then, CPython (< 3.14) ends the thread with ``pthread_exit`` in the middle of
+    Rust frames and the process dies with SIGSEGV/SIGABRT after the work is done.
+    The thread is visible in ``sys._current_frames()`` until it has left the call.
+    """
+    me = threading.get_ident()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        busy = False
+        for tid, frame in sys._current_frames().items():
+            f = frame if tid != me else None
+            while f is not None and not busy:
+                busy = f.f_code.co_name in _HANDOFF_FRAMES
+                f = f.f_back
+            if busy:
+                break
+        if not busy:
+            return
+        time.sleep(0.001)
 
 
 def _hex(value: Any) -> str | None:

@@ -79,7 +79,13 @@ def fetch_repodata(
             if r.status_code == 304 and cached.exists():
                 return cached, True
             if r.status_code == 404:
-                return _empty(cache_dir, subdir), False
+                # Remember the absence too, so that --offline can tell "no such subdir"
+                # from "never fetched".
+                atomic_write_text(
+                    cached, json.dumps({**EMPTY_REPODATA, "info": {"subdir": subdir}})
+                )
+                atomic_write_text(state_file, json.dumps({"url": redact_url(url), "found": False}))
+                return cached, False
             if r.status_code in (401, 403):
                 raise ChannelError(
                     f"{redact_url(url)}: HTTP {r.status_code}; check the channel's credentials "

@@ -16,6 +16,8 @@ _URL_IN_TEXT = re.compile(r"[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s'\"<>]+")
 
 def redact_url(url: str) -> str:
     """Return ``url`` without ``/t/<token>`` segments and without ``user:pass@``."""
+    if "@" not in url and "/t/" not in url:
+        return url  # the common case, on the hot path of every locked package
     if "://" not in url:
         return _TOKEN_SEGMENT.sub("", url)
     parts = urlsplit(url)
