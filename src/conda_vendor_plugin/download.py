@@ -148,7 +148,13 @@ class Downloader:
         results: list[DownloadResult] = []
         with ThreadPoolExecutor(max_workers=min(self.jobs, len(todo))) as pool:
             futures = [pool.submit(self.fetch, j) for j in todo]
-            done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+            try:
+                done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+            except BaseException:  # Ctrl-C: leaving the pool would run every queued job
+                self._cancel.set()
+                for f in futures:
+                    f.cancel()
+                raise
             failed = [f for f in done if f.exception() is not None]
             if failed:
                 self._cancel.set()

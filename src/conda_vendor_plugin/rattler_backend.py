@@ -102,9 +102,12 @@ class RattlerBackend:
                     f"{redact_url(url)}: no repodata for {platform} or noarch; is the channel "
                     f"name or URL right?"
                 )
+        # py-rattler 0.28 wants a BuildString; 0.26 (which conda-rattler-solver pins
+        # next to conda) has no such class and takes the plain string.
+        build_string = getattr(r, "BuildString", str)
         vpkgs = [
             r.GenericVirtualPackage(
-                r.PackageName(v.name), r.Version(v.version), r.BuildString(v.build)
+                r.PackageName(v.name), r.Version(v.version), build_string(v.build)
             )
             for v in virtual_packages(platform)
         ]

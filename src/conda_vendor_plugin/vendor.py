@@ -236,7 +236,8 @@ def run_vendor(opts: VendorOptions, backend: Backend, reporter: Reporter) -> dic
     atomic_write_text(staging / LOCKFILE, lockfile_mod.dumps(lock))
     ordered_locals = list(dict.fromkeys(names.values()))
     for sol in solutions:
-        used = {vp.local_channel for vp in vendored if vp.package in sol.packages}
+        in_solution = set(sol.packages)
+        used = {vp.local_channel for vp in vendored if vp.package in in_solution}
         text = env_file_text(spec, sol, [n for n in ordered_locals if n in used])
         atomic_write_text(staging / env_file_name(sol.platform), text)
     keep = {vp.relpath for vp in vendored} | set(docs) | {LOCKFILE, MANIFEST}
@@ -302,15 +303,24 @@ def verify_output(out: Path) -> dict[str, Any]:
     except (OSError, ValueError):
         missing.append(MANIFEST)
         manifest = {"files": []}
+    listed = {MANIFEST}
     for item in manifest.get("files", []):
         path = out / item["path"]
+        listed.add(item["path"])
         if "purl" in item:
             archives += 1
-            continue  # archives were checked against repodata above
         if not path.is_file():
-            missing.append(item["path"])
-        elif _sha256(path) != item.get("sha256"):
+            missing.append(item["path"])  # also archives whose whole subdir is gone
+        elif "purl" not in item and _sha256(path) != item.get("sha256"):
             corrupt.append((item["path"], "sha256 differs from the manifest"))
+        # archives were checked against their repodata entries above
+    if MANIFEST not in missing:
+        # Files outside any local channel subdir are in no repodata: the manifest decides.
+        extra += [
+            rel
+            for rel in sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+            if rel not in listed and rel not in extra
+        ]
     return {
         "output": str(out),
         "archives": archives,

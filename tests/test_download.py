@@ -1,0 +1,448 @@
+"""The Downloader on its own, against a real loopback HTTP server and real archives.
+
+Every channel here is built by ``tests/support/build.py`` (real ``.tar.bz2`` / ``.conda``
+archives of about 200 KB, repodata with their real sha256/md5/size) and served by
+``tests/support/server.py``, whose scripted faults (500, 404, corrupt bytes, a
+connection cut mid-file) hit real sockets. Nothing is mocked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from conda_vendor_plugin.download import Downloader, DownloadJob, file_problem
+from conda_vendor_plugin.errors import DownloadError
+from conda_vendor_plugin.session import make_session
+
+from .support.build import Pkg, build_channel
+from .support.server import ChannelServer
+
+SIZE = 200_000  # bytes of incompressible payload: archives of roughly 200 KB
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("served")
+
+
+@pytest.fixture(scope="module")
+def srv(served: Path):
+    """One server for the module (each server takes ~0.5 s to shut down). Every test
+    builds its own channel under it and looks only at that channel's requests."""
+    with ChannelServer(served) as server:
+        yield server
+
+
+@pytest.fixture
+def chan(served: Path, request: pytest.FixtureRequest) -> Path:
+    """This test's channel directory (empty; named after the test, so unique)."""
+    path = served / re.sub(r"[^A-Za-z0-9_-]+", "-", request.node.name)
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def big() -> Pkg:
+    return Pkg("big", payload_size=SIZE)
+
+
+def _entry(root: Path, pkg: Pkg) -> dict:
+    doc = json.loads((root / pkg.subdir / "repodata.json").read_text())
+    section = "packages.conda" if pkg.fn.endswith(".conda") else "packages"
+    return doc[section][pkg.fn]
+
+
+def _path(root: Path, pkg: Pkg) -> str:
+    return f"/{root.name}/{pkg.subdir}/{pkg.fn}"
+
+
+def _job(base_url: str, root: Path, pkg: Pkg, dest_dir: Path, **override) -> DownloadJob:
+    e = _entry(root, pkg)
+    fields = {
+        "url": f"{base_url}{_path(root, pkg)}",
+        "dest": dest_dir / pkg.fn,
+        "size": e["size"],
+        "sha256": e["sha256"],
+        "md5": e["md5"],
+        "label": f"{pkg.name}-{pkg.version}-{pkg.build} ({pkg.subdir})",
+    }
+    fields.update(override)
+    return DownloadJob(**fields)
+
+
+def _gets(server: ChannelServer, root: Path, pkg: Pkg) -> list[tuple[str | None, int]]:
+    """``(Range header, status)`` of every GET of ``pkg``'s archive, in order."""
+    return [(rng, st) for m, p, rng, st in server.requests if m == "GET" and p == _path(root, pkg)]
+
+
+def _channel_requests(server: ChannelServer, root: Path) -> list[tuple]:
+    return [r for r in server.requests if r[1].startswith(f"/{root.name}/")]
+
+
+def _files(dest_dir: Path) -> list[str]:
+    return sorted(p.name for p in dest_dir.iterdir()) if dest_dir.exists() else []
+
+
+def _session() -> requests.Session:
+    return make_session()
+
+
+# ---------------------------------------------------------------- success
+
+
+def test_parallel_download_verifies_size_and_sha256(tmp_path: Path) -> None:
+    pytest.importorskip("zstandard")
+    pkgs = [
+        Pkg(f"pkg{i}", payload_size=SIZE, fmt=".conda" if i % 2 else ".tar.bz2") for i in range(6)
+    ]
+    root = build_channel(tmp_path / "served" / "chan", pkgs)
+    dest = tmp_path / "dest"
+    seen: list[int] = []
+    # Each request waits 0.3 s at the server: six one after the other take >= 1.8 s.
+    with ChannelServer(tmp_path / "served", latency=0.3) as server:
+        session = make_session()
+        jobs = [_job(server.url, root, p, dest) for p in pkgs]
+        started = time.monotonic()
+        results = Downloader(lambda url: session, jobs=6, on_bytes=seen.append).run(jobs)
+        elapsed = time.monotonic() - started
+    assert elapsed < 1.2, f"6 downloads with 6 threads took {elapsed:.2f}s: not parallel"
+    assert [r.job for r in results] == jobs
+    for pkg, job, r in zip(pkgs, jobs, results):
+        data = job.dest.read_bytes()
+        assert data == (root / "noarch" / pkg.fn).read_bytes()
+        assert len(data) == job.size > SIZE
+        assert hashlib.sha256(data).hexdigest() == job.sha256
+        assert r.how == "downloaded"
+        assert r.bytes_fetched == job.size
+        assert _gets(server, root, pkg) == [(None, 200)]
+    assert sum(seen) == sum(j.size for j in jobs)
+    assert _files(dest) == sorted(p.fn for p in pkgs)  # no .partial left behind
+
+
+def test_sha256_mismatch_with_the_repodata_entry_is_refused(
+    tmp_path: Path, srv: ChannelServer, chan: Path, big: Pkg
+) -> None:
+    root = build_channel(chan, [big])
+    job = _job(srv.url, root, big, tmp_path / "d", sha256="0" * 64)
+    with pytest.raises(DownloadError, match="sha256"):
+        Downloader(lambda url: _session()).fetch(job)
+    assert _files(tmp_path / "d") == []
+
+
+# ---------------------------------------------------------------- faults
+
+
+@pytest.mark.parametrize("plain_session", [False, True], ids=["make_session", "requests"])
+def test_corrupt_archive_is_a_clear_error_and_leaves_nothing(
+    tmp_path: Path, srv: ChannelServer, chan: Path, big: Pkg, plain_session: bool
+) -> None:
+    root = build_channel(chan, [big])
+    session = requests.Session() if plain_session else make_session()
+    srv.fail(_path(root, big), "corrupt")
+    job = _job(srv.url, root, big, tmp_path / "d")
+    with pytest.raises(DownloadError) as exc:
+        Downloader(lambda url: session, backoff=0).run([job])
+    message = str(exc.value)
+    assert "big-1.0-0" in message
+    assert job.url in message
+    assert "sha256" in message
+    assert not job.dest.exists()
+    assert _files(tmp_path / "d") == []  # neither the archive nor a .partial
+    assert _gets(srv, root, big) == [(None, 200)]  # a hash mismatch is not retried
+
+
+@pytest.mark.parametrize("plain_session", [False, True], ids=["make_session", "requests"])
+def test_connection_cut_mid_file_resumes_with_a_range_request(
+    tmp_path: Path, srv: ChannelServer, chan: Path, big: Pkg, plain_session: bool
+) -> None:
+    root = build_channel(chan, [big])
+    cut = 70_000
+    session = requests.Session() if plain_session else make_session()
+    srv.fail(_path(root, big), f"cut:{cut}")
+    job = _job(srv.url, root, big, tmp_path / "d")
+    seen: list[int] = []
+    (result,) = Downloader(lambda url: session, backoff=0, on_bytes=seen.append).run([job])
+    assert _gets(srv, root, big) == [(None, 200), (f"bytes={cut}-", 206)]
+    assert result.how == "resumed"
+    assert sum(seen) == job.size  # the cut bytes, then the rest: nothing fetched twice
+    assert file_problem(job.dest, job) is None
+    assert job.dest.read_bytes() == (root / "noarch" / big.fn).read_bytes()
+    assert _files(tmp_path / "d") == [big.fn]
+
+
+def test_500_then_200_succeeds_with_the_retrying_session(
+    tmp_path: Path, srv: ChannelServer, chan: Path, big: Pkg
+) -> None:
+    """make_session's urllib3 Retry answers the 500 itself: the Downloader sees one 200."""
+    root = build_channel(chan, [big])
+    session = make_session()
+    srv.fail(_path(root, big), "500")
+    job = _job(srv.url, root, big, tmp_path / "d")
+    # retries=0: had the 500 reached the Downloader, it would have given up.
+    (result,) = Downloader(lambda url: session, retries=0, backoff=0).run([job])
+    assert _gets(srv, root, big) == [(None, 500), (None, 200)]
+    assert result.how == "downloaded"
+    assert file_problem(job.dest, job) is None
+
+
+def test_500_then_200_succeeds_through_the_downloaders_own_retry(
+    tmp_path: Path, srv: ChannelServer, chan: Path, big: Pkg
+) -> None:
+    """A plain requests.Session does not retry: the Downloader's own loop must."""
+    root = build_channel(chan, [big])
+    session = requests.Session()
+    srv.fail(_path(root, big), "500")
+    job = _job(srv.url, root, big, tmp_path / "d")
+    (result,) = Downloader(lambda url: session, retries=2, backoff=0).run([job])
+    assert _gets(srv, root, big) == [(None, 500), (None, 200)]
+    assert result.how == "downloaded"
+    assert file_problem(job.dest, job) is None
+
+
+def test_persistent_5xx_gives_up_after_the_retries(
+    tmp_path: Path, srv: ChannelServer, chan: Path, big: Pkg
+) -> None:
+    root = build_channel(chan, [big])
+    session = requests.Session()
+    for _ in range(3):
+        srv.fail(_path(root, big), "500")
+    job = _job(srv.url, root, big, tmp_path / "d")
+    with pytest.raises(DownloadError) as exc:
+        Downloader(lambda url: session, retries=2, backoff=0).run([job])
+    assert _gets(srv, root, big) == [(None, 500)] * 3
+    message = str(exc.value)
+    assert "HTTP 500" in message and "big-1.0-0" in message and job.url in message
+    assert not job.dest.exists()
+
+
+@pytest.mark.parametrize("plain_session", [False, True], ids=["make_session", "requests"])
+def test_404_is_an_immediate_error(
+    tmp_path: Path, srv: ChannelServer, chan: Path, big: Pkg, plain_session: bool
+) -> None:
+    root = build_channel(chan, [big])
+    session = requests.Session() if plain_session else make_session()
+    srv.fail(_path(root, big), "404")
+    job = _job(srv.url, root, big, tmp_path / "d")
+    with pytest.raises(DownloadError) as exc:
+        Downloader(lambda url: session, retries=4, backoff=0).run([job])
+    assert _gets(srv, root, big) == [(None, 404)]  # one request, no retry
+    message = str(exc.value)
+    assert "404" in message and "big-1.0-0" in message and job.url in message
+    assert _files(tmp_path / "d") == []
+
+
+def test_refused_credentials_are_an_error_that_names_no_token(tmp_path: Path, big: Pkg) -> None:
+    root = build_channel(tmp_path / "served" / "chan", [big])
+    with ChannelServer(tmp_path / "served", token="s3cr3t-tok") as server:
+        base = f"http://127.0.0.1:{server.port}/t/wrong-tok"  # the server wants s3cr3t-tok
+        job = _job(base, root, big, tmp_path / "d")
+        with pytest.raises(DownloadError) as exc:
+            Downloader(lambda url: make_session(), backoff=0).run([job])
+    assert [r[3] for r in server.requests] == [401]
+    message = str(exc.value)
+    assert "401" in message and "credentials" in message
+    assert "wrong-tok" not in message
+    assert f"127.0.0.1:{server.port}/chan/noarch/{big.fn}" in message
+
+
+def test_one_failure_fails_the_whole_run(tmp_path: Path, srv: ChannelServer, chan: Path) -> None:
+    pkgs = [Pkg(f"p{i}", payload_size=20_000) for i in range(4)]
+    root = build_channel(chan, pkgs)
+    srv.fail(_path(root, pkgs[2]), "404")
+    jobs = [_job(srv.url, root, p, tmp_path / "d") for p in pkgs]
+    with pytest.raises(DownloadError, match=r"p2-1\.0-0"):
+        Downloader(lambda url: _session(), jobs=2).run(jobs)
+    assert not jobs[2].dest.exists()
+    # Whatever did land is verified (cancelled ones may leave a .partial to resume).
+    for job in jobs:
+        assert not job.dest.exists() or file_problem(job.dest, job) is None
+
+
+# ---------------------------------------------------------------- files already there
+
+
+def test_an_existing_verified_file_is_kept_without_a_request(
+    tmp_path: Path, srv: ChannelServer, chan: Path, big: Pkg
+) -> None:
+    root = build_channel(chan, [big])
+    dest = tmp_path / "d"
+    dest.mkdir()
+    (dest / big.fn).write_bytes((root / "noarch" / big.fn).read_bytes())
+    job = _job(srv.url, root, big, dest)
+    (result,) = Downloader(lambda url: _session()).run([job])
+    assert _channel_requests(srv, root) == []
+    assert result.how == "kept" and result.bytes_fetched == 0
+
+
+def test_an_existing_wrong_file_is_replaced(
+    tmp_path: Path, srv: ChannelServer, chan: Path, big: Pkg
+) -> None:
+    root = build_channel(chan, [big])
+    dest = tmp_path / "d"
+    dest.mkdir()
+    good = (root / "noarch" / big.fn).read_bytes()
+    (dest / big.fn).write_bytes(good[:-1] + bytes([good[-1] ^ 1]))  # same size, other bytes
+    job = _job(srv.url, root, big, dest)
+    (result,) = Downloader(lambda url: _session()).run([job])
+    assert _gets(srv, root, big) == [(None, 200)]
+    assert result.how == "downloaded"
+    assert (dest / big.fn).read_bytes() == good
+
+
+def test_a_good_partial_from_an_earlier_run_is_resumed(
+    tmp_path: Path, srv: ChannelServer, chan: Path, big: Pkg
+) -> None:
+    root = build_channel(chan, [big])
+    dest = tmp_path / "d"
+    dest.mkdir()
+    good = (root / "noarch" / big.fn).read_bytes()
+    (dest / (big.fn + ".partial")).write_bytes(good[:123_456])
+    job = _job(srv.url, root, big, dest)
+    (result,) = Downloader(lambda url: _session()).run([job])
+    assert _gets(srv, root, big) == [("bytes=123456-", 206)]
+    assert result.how == "resumed"
+    assert result.bytes_fetched == len(good) - 123_456
+    assert (dest / big.fn).read_bytes() == good
+    assert _files(dest) == [big.fn]
+
+
+def test_a_stale_partial_is_recovered_by_starting_over_once(
+    tmp_path: Path, srv: ChannelServer, chan: Path, big: Pkg
+) -> None:
+    root = build_channel(chan, [big])
+    dest = tmp_path / "d"
+    dest.mkdir()
+    good = (root / "noarch" / big.fn).read_bytes()
+    # An earlier run left 100000 bytes that are not the start of this archive.
+    (dest / (big.fn + ".partial")).write_bytes(bytes(b ^ 0x5A for b in good[:100_000]))
+    job = _job(srv.url, root, big, dest)
+    (result,) = Downloader(lambda url: _session()).run([job])
+    assert _gets(srv, root, big) == [("bytes=100000-", 206), (None, 200)]
+    assert result.how == "downloaded"  # in the end, fetched from scratch
+    assert result.bytes_fetched == len(good) + len(good) - 100_000
+    assert (dest / big.fn).read_bytes() == good
+    assert _files(dest) == [big.fn]
+
+
+def test_a_complete_but_wrong_partial_is_refetched(
+    tmp_path: Path, srv: ChannelServer, chan: Path, big: Pkg
+) -> None:
+    root = build_channel(chan, [big])
+    dest = tmp_path / "d"
+    dest.mkdir()
+    good = (root / "noarch" / big.fn).read_bytes()
+    (dest / (big.fn + ".partial")).write_bytes(bytes(len(good)))  # right size, all zeros
+    job = _job(srv.url, root, big, dest)
+    Downloader(lambda url: _session()).run([job])
+    assert _gets(srv, root, big) == [(None, 200)]
+    assert (dest / big.fn).read_bytes() == good
+
+
+def test_a_partial_longer_than_the_archive_is_discarded(
+    tmp_path: Path, srv: ChannelServer, chan: Path, big: Pkg
+) -> None:
+    root = build_channel(chan, [big])
+    dest = tmp_path / "d"
+    dest.mkdir()
+    good = (root / "noarch" / big.fn).read_bytes()
+    (dest / (big.fn + ".partial")).write_bytes(good + b"trailing garbage")
+    job = _job(srv.url, root, big, dest)
+    Downloader(lambda url: _session()).run([job])
+    assert _gets(srv, root, big) == [(None, 200)]
+    assert (dest / big.fn).read_bytes() == good
+
+
+# ---------------------------------------------------------------- md5, file://, caches
+
+
+def test_md5_only_verification_when_there_is_no_sha256(
+    tmp_path: Path, srv: ChannelServer, chan: Path, big: Pkg
+) -> None:
+    root = build_channel(chan, [big])
+    good = (root / "noarch" / big.fn).read_bytes()
+    ok = _job(srv.url, root, big, tmp_path / "ok", sha256=None)
+    Downloader(lambda url: _session()).run([ok])
+    assert ok.dest.read_bytes() == good
+
+    unsized = _job(srv.url, root, big, tmp_path / "unsized", sha256=None, size=None)
+    Downloader(lambda url: _session()).run([unsized])  # md5 alone is enough
+    assert unsized.dest.read_bytes() == good
+
+    wrong = _job(srv.url, root, big, tmp_path / "wrong", sha256=None, md5="0" * 32)
+    with pytest.raises(DownloadError, match="md5"):
+        Downloader(lambda url: _session()).run([wrong])
+    assert _files(tmp_path / "wrong") == []
+
+
+def test_nothing_to_verify_against_is_refused(
+    tmp_path: Path, srv: ChannelServer, chan: Path, big: Pkg
+) -> None:
+    root = build_channel(chan, [big])
+    job = _job(srv.url, root, big, tmp_path / "d", sha256=None, md5=None, size=None)
+    with pytest.raises(DownloadError, match="no size or hash"):
+        Downloader(lambda url: _session()).run([job])
+    assert not job.dest.exists()
+
+
+def test_file_urls_are_copied_and_verified(tmp_path: Path, big: Pkg) -> None:
+    root = build_channel(tmp_path / "chan", [big])
+    src = root / "noarch" / big.fn
+
+    def no_session(url: str) -> None:
+        raise AssertionError(f"a session was asked for {url}")
+
+    job = _job("unused", root, big, tmp_path / "d", url=src.as_uri())
+    (result,) = Downloader(no_session).run([job])
+    assert result.how == "downloaded"
+    assert job.dest.read_bytes() == src.read_bytes()
+    assert _files(tmp_path / "d") == [big.fn]
+
+    bad = _job("unused", root, big, tmp_path / "bad", url=src.as_uri(), sha256="1" * 64)
+    with pytest.raises(DownloadError, match="sha256"):
+        Downloader(no_session).run([bad])
+    assert _files(tmp_path / "bad") == []
+
+    gone = _job("unused", root, big, tmp_path / "gone", url=(root / "nope.tar.bz2").as_uri())
+    with pytest.raises(DownloadError, match="does not exist"):
+        Downloader(no_session).run([gone])
+    assert _files(tmp_path / "gone") == []
+
+
+def test_an_identical_archive_in_a_cache_dir_is_copied_without_a_request(
+    tmp_path: Path, srv: ChannelServer, chan: Path, big: Pkg
+) -> None:
+    root = build_channel(chan, [big])
+    cache = tmp_path / "pkgs"
+    cache.mkdir()
+    (cache / big.fn).write_bytes((root / "noarch" / big.fn).read_bytes())
+    job = _job(srv.url, root, big, tmp_path / "d")
+    (result,) = Downloader(lambda url: _session(), cache_dirs=[tmp_path / "nowhere", cache]).run(
+        [job]
+    )
+    assert _channel_requests(srv, root) == []
+    assert result.how == "cached"
+    assert file_problem(job.dest, job) is None
+    assert (cache / big.fn).is_file()  # copied, not moved
+
+
+def test_a_different_file_of_the_same_name_in_a_cache_dir_is_ignored(
+    tmp_path: Path, srv: ChannelServer, chan: Path, big: Pkg
+) -> None:
+    root = build_channel(chan, [big])
+    cache = tmp_path / "pkgs"
+    cache.mkdir()
+    impostor = bytes(b ^ 0xFF for b in (root / "noarch" / big.fn).read_bytes())
+    (cache / big.fn).write_bytes(impostor)  # same name and size, other content
+    job = _job(srv.url, root, big, tmp_path / "d")
+    (result,) = Downloader(lambda url: _session(), cache_dirs=[cache]).run([job])
+    assert _gets(srv, root, big) == [(None, 200)]
+    assert result.how == "downloaded"
+    assert job.dest.read_bytes() == (root / "noarch" / big.fn).read_bytes()
+    assert (cache / big.fn).read_bytes() == impostor  # the cache is only ever read

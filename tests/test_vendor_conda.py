@@ -1,0 +1,182 @@
+"""``conda vendor`` inside a real conda, then an offline ``conda env create`` from its output.
+
+conda runs as a subprocess (``python -m conda``) with its configuration, package cache
+and home inside tmp_path and the classic solver. The channels are copies of real test
+channels served over loopback HTTP; the server is stopped before the offline install,
+so the install can only have used the vendored files.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+from conda_vendor_plugin import lockfile as lockfile_mod
+
+from .support.server import ChannelServer
+from .support.vendoring import check_local_channel, check_manifest, snapshot, write_env
+
+pytest.importorskip("conda")
+
+CHANNELS = ("pixi-dummy_channel_1", "conda-test-recipes")
+DEPS = ("dummy-a", "dummy-g", "another_dependent")
+
+
+@pytest.fixture
+def conda_env(tmp_path: Path) -> dict[str, str]:
+    """Environment variables for a conda that sees nothing outside tmp_path."""
+    home = tmp_path / "conda-home"
+    home.mkdir()
+    condarc = home / ".condarc"
+    condarc.write_text("channels: []\n")
+    return {
+        **os.environ,
+        "HOME": str(home),
+        "XDG_CACHE_HOME": str(home / ".cache"),
+        "CONDARC": str(condarc),
+        "CONDA_PKGS_DIRS": str(home / "pkgs"),
+        "CONDA_ENVS_DIRS": str(home / "envs"),
+        "CONDA_OVERRIDE_CUDA": "",
+        "CONDA_SOLVER": "classic",
+        "CONDA_NUMBER_CHANNEL_NOTICES": "0",
+    }
+
+
+def _conda(env: dict[str, str], *args: str | Path, cwd: Path | None = None):
+    return subprocess.run(
+        [sys.executable, "-m", "conda", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+    )
+
+
+def _standalone(env: dict[str, str], *args: str | Path, cwd: Path | None = None):
+    return subprocess.run(
+        [sys.executable, "-m", "conda_vendor_plugin", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+    )
+
+
+@pytest.fixture
+def channels(shared_channel) -> dict[str, Path]:
+    return {c: shared_channel(c) for c in CHANNELS}
+
+
+def test_conda_vendor_then_offline_env_create_installs_the_locked_packages(
+    channels: dict[str, Path], conda_env: dict[str, str], tmp_path: Path
+) -> None:
+    if sys.platform != "linux" or platform.machine() not in ("x86_64", "AMD64"):
+        pytest.skip("installs the vendored linux-64 environment on this machine")
+    out = tmp_path / "OUT"
+    with ChannelServer(tmp_path / "served") as server:
+        env_yml = write_env(tmp_path / "env.yml", [f"{server.url}/{c}" for c in CHANNELS], DEPS)
+        proc = _conda(conda_env, "vendor", env_yml, "-o", out, "-p", "linux-64")
+        assert proc.returncode == 0, proc.stderr
+        assert "Vendored 7 packages" in proc.stdout
+    with pytest.raises(requests.ConnectionError):  # the channels are gone
+        requests.get(f"{server.url}/conda-test-recipes/noarch/repodata.json", timeout=2)
+
+    for name, upstream in channels.items():
+        check_local_channel(out / f"local_{name}", upstream, ["linux-64"])
+    check_manifest(out)
+    verify = _conda(conda_env, "vendor", "verify", out)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    assert "0 problem(s)" in verify.stdout
+
+    lock = lockfile_mod.load(out / "environment.lock.yml")
+    locked = {(p.name, p.version, p.build) for p in lock.packages["linux-64"]}
+    assert {n for n, _, _ in locked} == {
+        "dummy-a",
+        "dummy-c",
+        "dummy-g",
+        "dummy-b",
+        "another_dependent",
+        "dependent",
+        "dependency",
+    }
+
+    prefix = tmp_path / "env"
+    before = snapshot(out)
+    proc = _conda(
+        conda_env,
+        "env",
+        "create",
+        "-p",
+        prefix,
+        "--offline",
+        "-f",
+        "environment-linux-64.yml",
+        cwd=out,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    records = [json.loads(p.read_text()) for p in (prefix / "conda-meta").glob("*.json")]
+    installed = {(r["name"], r["version"], r["build"]) for r in records}
+    assert installed == locked
+    for r in records:  # every package came from a vendored local channel
+        assert r["url"].startswith(out.as_uri() + "/local_"), r["url"]
+    assert snapshot(out) == before  # installing does not write into OUT
+
+
+def test_conda_and_standalone_vendor_the_same_output(
+    channels: dict[str, Path], conda_env: dict[str, str], tmp_path: Path
+) -> None:
+    pytest.importorskip("rattler")
+    with ChannelServer(tmp_path / "served") as server:
+        env_yml = write_env(tmp_path / "env.yml", [f"{server.url}/{c}" for c in CHANNELS], DEPS)
+        args = ("vendor", env_yml, "-p", "linux-64", "-p", "osx-64", "-o")
+        by_conda = _conda(conda_env, *args, tmp_path / "by-conda")
+        assert by_conda.returncode == 0, by_conda.stderr
+        by_rattler = _standalone(conda_env, *args, tmp_path / "by-rattler")
+        assert by_rattler.returncode == 0, by_rattler.stderr
+    conda_out = snapshot(tmp_path / "by-conda")
+    rattler_out = snapshot(tmp_path / "by-rattler")
+    lock = conda_out["environment.lock.yml"].decode()
+    assert lock == rattler_out["environment.lock.yml"].decode()
+    assert "  linux-64:\n" in lock and "  osx-64:\n" in lock
+    assert conda_out == rattler_out  # repodata, archives, environment files, manifest
+
+
+def test_conda_vendor_verify_reports_problems_and_errors_exit_1(
+    shared_channel, channels: dict[str, Path], conda_env: dict[str, str], tmp_path: Path
+) -> None:
+    shared_channel("conda-format-repo")
+    out = tmp_path / "OUT"
+    with ChannelServer(tmp_path / "served") as server:
+        env_yml = write_env(tmp_path / "env.yml", [f"{server.url}/{c}" for c in CHANNELS], DEPS)
+        assert _conda(conda_env, "vendor", env_yml, "-o", out, "-p", "linux-64").returncode == 0
+        before = snapshot(out)
+        # linux-64 zlib needs libgcc-ng, which the channel lists but does not serve.
+        broken = write_env(tmp_path / "zlib.yml", [f"{server.url}/conda-format-repo"], ["zlib"])
+        proc = _conda(conda_env, "vendor", broken, "-o", out, "-p", "linux-64")
+    assert proc.returncode == 1
+    assert "libgcc-ng-8.2.0-hdf63c60_1" in proc.stderr and "404" in proc.stderr
+    assert snapshot(out) == before
+
+    noarch = out / "local_conda-test-recipes" / "noarch"
+    (noarch / "dependency-2.0-0.conda").unlink()
+    (noarch / "extra-1.0-0.conda").write_bytes(b"stray")
+    archive = out / "local_pixi-dummy_channel_1" / "linux-64" / "dummy-a-0.1.0-hb0f4dca_0.conda"
+    data = bytearray(archive.read_bytes())
+    data[-1] ^= 0xFF
+    archive.write_bytes(bytes(data))
+    proc = _conda(conda_env, "vendor", "verify", out)
+    assert proc.returncode == 1
+    assert "missing: local_conda-test-recipes/noarch/dependency-2.0-0.conda" in proc.stdout
+    assert "extra: local_conda-test-recipes/noarch/extra-1.0-0.conda" in proc.stdout
+    assert f"corrupt: {archive.relative_to(out).as_posix()}" in proc.stdout
+
+    proc = _conda(conda_env, "vendor", "verify", out, "--json")
+    assert proc.returncode == 1
+    assert json.loads(proc.stdout)["problems"] == 3
