@@ -111,9 +111,11 @@ class CondaBackend:
                 )
                 records = solver.solve_final_state()
             except CondaError as e:
-                raise SolveError(
-                    f"cannot solve {spec.source} for {platform}:\n{redact_text(str(e)).strip()}"
-                ) from None
+                detail = redact_text(str(e)).strip()
+                if type(e).__name__ == "ResolvePackageNotFound":
+                    # Its text is only the list of specs (conda's CLI adds the sentence).
+                    detail = f"nothing in the channels provides:\n  {detail}"
+                raise SolveError(f"cannot solve {spec.source} for {platform}:\n{detail}") from None
             repodata = _repodata_files(channels, platform)
         packages = [to_locked(rec) for rec in records if not rec.name.startswith("__")]
         return Solution(platform=platform, packages=ordered(packages), repodata=repodata)

@@ -48,9 +48,20 @@ class Lockfile:
 _PLAIN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+\-/:=~!*@%,]*$")
 _NUMBERISH = re.compile(r"^[-+]?[0-9_.:]*([eE][-+]?[0-9_]*)?$|^0[xob]|^\d{4}-\d\d?-\d\d?")
 _RESERVED = {"true", "false", "yes", "no", "on", "off", "y", "n", "null", "~"}
+# What a double-quoted scalar cannot hold as it is: control characters (a raw line break
+# would be read back as a space) and the characters YAML 1.1 treats as line breaks.
+_NEEDS_ESCAPE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
+_NAMED_ESCAPES = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
 
 
-@lru_cache(maxsize=4096)
+def _escape(m: re.Match[str]) -> str:
+    c = m.group(0)
+    if c in _NAMED_ESCAPES:
+        return _NAMED_ESCAPES[c]
+    return f"\\x{ord(c):02x}" if ord(c) <= 0xFF else f"\\u{ord(c):04x}"
+
+
+@lru_cache(maxsize=4096, typed=True)  # typed: True and 1 are equal keys otherwise
 def yaml_scalar(value: str | int | None) -> str:
     """A YAML scalar that both YAML 1.1 and 1.2 loaders read back as the same value."""
     if value is None:
@@ -68,7 +79,8 @@ def yaml_scalar(value: str | int | None) -> str:
         and not s.endswith(":")
     ):
         return s
-    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    escaped = _NEEDS_ESCAPE.sub(_escape, s.replace("\\", "\\\\").replace('"', '\\"'))
+    return '"' + escaped + '"'
 
 
 def _entry_lines(p: LockedPackage) -> list[str]:

@@ -30,7 +30,7 @@ def install_order(packages: Iterable[P]) -> list[P]:
     Among packages whose dependencies are all placed, the smallest name goes first,
     so the order depends only on the set of packages. A dependency cycle (rare, but
     real channels have them) is broken by placing the smallest-named package of the
-    cycle first.
+    cycle first. python's dependency on pip (which conda adds itself) is ignored.
     """
     by_name: dict[str, P] = {}
     for p in packages:
@@ -39,6 +39,9 @@ def install_order(packages: Iterable[P]) -> list[P]:
         n: {d for d in map(dependency_name, p.depends) if d in by_name and d != n}
         for n, p in by_name.items()
     }
+    # conda adds pip to python's depends (add_pip_as_python_dependency) and pip depends on
+    # python: like conda's own install order (PrefixGraph), python goes first.
+    deps.get("python", set()).discard("pip")
     dependents: dict[str, list[str]] = {n: [] for n in by_name}
     for n, ds in deps.items():
         for d in ds:
@@ -50,7 +53,7 @@ def install_order(packages: Iterable[P]) -> list[P]:
     done: set[str] = set()
     while len(done) < len(by_name):
         if not ready:  # a cycle: break it deterministically
-            n = min(n for n in by_name if n not in done)
+            n = _cycle_breaker(deps, done)
             missing[n] = 0
             heapq.heappush(ready, n)
         n = heapq.heappop(ready)
@@ -65,6 +68,59 @@ def install_order(packages: Iterable[P]) -> list[P]:
             if missing[m] == 0:
                 heapq.heappush(ready, m)
     return placed
+
+
+def _cycle_breaker(deps: dict[str, set[str]], done: set[str]) -> str:
+    """The package to place next when every unplaced package waits for another.
+
+    Only a cycle that waits for nothing outside itself may be broken (a strongly
+    connected component of the unplaced packages with no dependency leading out of it):
+    breaking any other would place a package before dependencies that can still be
+    placed first. Its smallest-named package goes first.
+    """
+    pending = sorted(n for n in deps if n not in done)
+    edges = {n: sorted(d for d in deps[n] if d not in done) for n in pending}
+    comp = _components(pending, edges)
+    leaves = set(comp.values()) - {comp[n] for n in pending for d in edges[n] if comp[d] != comp[n]}
+    return min(n for n in pending if comp[n] in leaves)
+
+
+def _components(nodes: list[str], edges: dict[str, list[str]]) -> dict[str, int]:
+    """Strongly connected components (Tarjan, iterative): node -> component number."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    comp: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    for root in nodes:
+        if root in index:
+            continue
+        work = [(root, 0)]
+        while work:
+            n, i = work.pop()
+            if i == 0:
+                index[n] = low[n] = len(index)
+                stack.append(n)
+                on_stack.add(n)
+            if i < len(edges[n]):
+                work.append((n, i + 1))
+                m = edges[n][i]
+                if m not in index:
+                    work.append((m, 0))
+                elif m in on_stack:
+                    low[n] = min(low[n], index[m])
+                continue
+            if low[n] == index[n]:
+                while True:
+                    m = stack.pop()
+                    on_stack.discard(m)
+                    comp[m] = index[n]
+                    if m == n:
+                        break
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[n])
+    return comp
 
 
 def is_install_ordered(packages: Sequence[LockedPackage]) -> bool:

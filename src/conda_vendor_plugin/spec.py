@@ -177,9 +177,11 @@ def parse_spec(
     if not isinstance(variables_node, Mapping):
         raise SpecError(f"{source}{_where(data, 'variables')}: 'variables' must be a mapping")
     variables = tuple((str(k), "" if v is None else str(v)) for k, v in variables_node.items())
-    platforms = validate_platforms(
-        _str_list(data.get("platforms"), "platforms", source, data, "platforms"), source
-    )
+    platforms_node = data.get("platforms")
+    platforms_list = _str_list(platforms_node, "platforms", source, data, "platforms")
+    for i, p in enumerate(platforms_list):  # name the line of a bad entry
+        validate_platforms([p], f"{source}{_where(platforms_node, i)}")
+    platforms = validate_platforms(platforms_list, source)
     return EnvironmentSpec(
         name=name,
         channels=tuple(channels),

@@ -18,6 +18,8 @@ def redact_url(url: str) -> str:
     """Return ``url`` without ``/t/<token>`` segments and without ``user:pass@``."""
     if "@" not in url and "/t/" not in url:
         return url  # the common case, on the hot path of every locked package
+    if url.startswith(("file:", "/", "./", "../", "~")):
+        return url  # a local path has no credentials, and a directory may be named 't'
     if "://" not in url:
         return _TOKEN_SEGMENT.sub("", url)
     parts = urlsplit(url)
