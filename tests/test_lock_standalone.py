@@ -368,6 +368,7 @@ def test_noarch_only_channel_locks_for_linux_64(
         "another_dependent": "2.0",
         "run_constrained": "1.0",
         "python": "3.99.99",
+        "pip": "99.99.99",  # conda adds pip to python's dependencies; so do we
         "sample_noarch_python": "1.0",
     }
     assert [p.name for p in ordered["linux-64"]].index("python") < [

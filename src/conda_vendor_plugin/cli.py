@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -129,7 +129,9 @@ def _read_explicit_hash(path: Path) -> str:
     raise LockfileError(f"{path}: no '# input_hash:' header; not written by this tool")
 
 
-def check_lock(args: argparse.Namespace, spec: EnvironmentSpec, backend: Backend) -> dict[str, Any]:
+def check_lock(
+    args: argparse.Namespace, spec: EnvironmentSpec, backend_factory: Callable[[], Backend]
+) -> dict[str, Any]:
     """``--check``: compare input hashes without solving; raise :class:`StaleLockfile`."""
     fmt = args.format
     output = args.output or default_output(Path(args.file), fmt)
@@ -138,7 +140,7 @@ def check_lock(args: argparse.Namespace, spec: EnvironmentSpec, backend: Backend
         platforms = args.platforms or list(spec.platforms) or list(lock.platforms)
         recorded = {output: lock.input_hash}
     else:
-        platforms = args.platforms or list(spec.platforms) or [backend.default_platform()]
+        platforms = args.platforms or list(spec.platforms) or [backend_factory().default_platform()]
         paths = output_paths(output, fmt, platforms)
         recorded = {str(p): _read_explicit_hash(p) for p in paths.values()}
     expected = input_hash(spec.with_platforms(platforms))
@@ -151,11 +153,17 @@ def check_lock(args: argparse.Namespace, spec: EnvironmentSpec, backend: Backend
     return {"up_to_date": True, "input_hash": expected, "lockfiles": sorted(recorded)}
 
 
-def run_lock(args: argparse.Namespace, backend: Backend, reporter: Reporter) -> dict[str, Any]:
-    """Solve, then write the lockfile(s) only once every platform solved."""
+def run_lock(
+    args: argparse.Namespace, backend_factory: Callable[[], Backend], reporter: Reporter
+) -> dict[str, Any]:
+    """Solve, then write the lockfile(s) only once every platform solved.
+
+    ``--check`` never solves, so the backend is only built when it is needed.
+    """
     spec = load_spec(args.file)
     if args.check:
-        return check_lock(args, spec, backend)
+        return check_lock(args, spec, backend_factory)
+    backend = backend_factory()
     spec = effective_spec(spec, args.platforms, backend)
     output = args.output or default_output(Path(args.file), args.format)
     paths = output_paths(output, args.format, spec.platforms)  # refuse bad -o before solving
@@ -319,7 +327,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "vendor":
             result = run_vendor_command(args, backend, reporter)
         else:
-            result = run_lock(args, backend(), reporter)
+            result = run_lock(args, backend, reporter)
     except VendorError as e:
         message = redact_text(str(e))
         if args.json:

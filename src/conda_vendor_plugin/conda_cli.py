@@ -78,7 +78,7 @@ def _run(args: argparse.Namespace, command: str = "lock") -> int:
         if command == "vendor":
             result = run_vendor_command(args, CondaBackend, reporter)
         else:
-            result = run_lock(args, CondaBackend(), reporter)
+            result = run_lock(args, CondaBackend, reporter)
     except VendorError as e:
         err = CondaError(redact_text(str(e)))
         err.return_code = e.exit_code

@@ -111,6 +111,9 @@ class RattlerBackend:
             )
             for v in virtual_packages(platform)
         ]
+        options: dict[str, Any] = {}
+        if "add_pip_as_python_dependency" in _parameters(r.solve_with_sparse_repodata):
+            options["add_pip_as_python_dependency"] = True  # as conda does by default
         try:
             records = _run(
                 r.solve_with_sparse_repodata(
@@ -118,6 +121,7 @@ class RattlerBackend:
                     sources,
                     virtual_packages=vpkgs,
                     channel_priority=r.ChannelPriority.Strict,
+                    **options,
                 )
             )
         except r.exceptions.InvalidMatchSpecError as e:
@@ -170,6 +174,13 @@ def _wait_for_handoff(timeout: float = 2.0) -> None:
         if not busy:
             return
         time.sleep(0.001)
+
+
+def _parameters(func: Any) -> set[str]:
+    try:
+        return set(inspect.signature(func).parameters)
+    except (TypeError, ValueError):
+        return set()
 
 
 def _hex(value: Any) -> str | None:
