@@ -159,6 +159,7 @@ def solve_records(channel_dir: Path) -> list[Any]:
                 sources,
                 virtual_packages=vpkgs,
                 channel_priority=r.ChannelPriority.Strict,
+                add_pip_as_python_dependency=True,  # as the plugin (and conda) solve
             )
         )
     finally:
