@@ -177,30 +177,24 @@ def test_connection_cut_mid_file_resumes_with_a_range_request(
     assert _files(tmp_path / "d") == [big.fn]
 
 
-def test_500_then_200_succeeds_with_the_retrying_session(
-    tmp_path: Path, srv: ChannelServer, chan: Path, big: Pkg
+@pytest.mark.parametrize(
+    ("make", "retries"),
+    [
+        # make_session's urllib3 Retry answers the 500 itself: the Downloader sees one 200;
+        # with retries=0, had the 500 reached the Downloader, it would have given up.
+        pytest.param(make_session, 0, id="retrying-session"),
+        # A plain requests.Session does not retry: the Downloader's own loop must.
+        pytest.param(requests.Session, 2, id="downloaders-own-retry"),
+    ],
+)
+def test_500_then_200_succeeds(
+    tmp_path: Path, srv: ChannelServer, chan: Path, big: Pkg, make, retries: int
 ) -> None:
-    """make_session's urllib3 Retry answers the 500 itself: the Downloader sees one 200."""
     root = build_channel(chan, [big])
-    session = make_session()
+    session = make()
     srv.fail(_path(root, big), "500")
     job = _job(srv.url, root, big, tmp_path / "d")
-    # retries=0: had the 500 reached the Downloader, it would have given up.
-    (result,) = Downloader(lambda url: session, retries=0, backoff=0).run([job])
-    assert _gets(srv, root, big) == [(None, 500), (None, 200)]
-    assert result.how == "downloaded"
-    assert file_problem(job.dest, job) is None
-
-
-def test_500_then_200_succeeds_through_the_downloaders_own_retry(
-    tmp_path: Path, srv: ChannelServer, chan: Path, big: Pkg
-) -> None:
-    """A plain requests.Session does not retry: the Downloader's own loop must."""
-    root = build_channel(chan, [big])
-    session = requests.Session()
-    srv.fail(_path(root, big), "500")
-    job = _job(srv.url, root, big, tmp_path / "d")
-    (result,) = Downloader(lambda url: session, retries=2, backoff=0).run([job])
+    (result,) = Downloader(lambda url: session, retries=retries, backoff=0).run([job])
     assert _gets(srv, root, big) == [(None, 500), (None, 200)]
     assert result.how == "downloaded"
     assert file_problem(job.dest, job) is None

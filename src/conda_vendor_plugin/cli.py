@@ -17,7 +17,7 @@ from . import __version__
 from . import lockfile as lockfile_mod
 from .errors import LockfileError, StaleLockfile, VendorError
 from .fsutil import atomic_write_text
-from .progress import Reporter, TextReporter
+from .progress import Reporter, TextReporter, solving_step
 from .solve import Backend, effective_spec, solve_all, to_lockfile
 from .spec import EnvironmentSpec, input_hash, load_spec
 from .urls import redact_text
@@ -167,14 +167,7 @@ def run_lock(
     spec = effective_spec(spec, args.platforms, backend)
     output = args.output or default_output(Path(args.file), args.format)
     paths = output_paths(output, args.format, spec.platforms)  # refuse bad -o before solving
-    solutions = []
-
-    def solve_one(platform: str) -> None:
-        with reporter.step(f"Solving {spec.source} for {platform}"):
-            solutions.extend(solve_all(spec.with_platforms([platform]), backend))
-
-    for platform in spec.platforms:
-        solve_one(platform)
+    solutions = solve_all(spec, backend, step=solving_step(spec, reporter))
     lock = to_lockfile(spec, solutions)
     if args.format == "explicit-1.0":
         atomic_write_text(paths[spec.platforms[0]], lockfile_mod.dumps(lock))

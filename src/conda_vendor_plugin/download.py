@@ -63,6 +63,11 @@ class _Verifier:
             self.md5.update(chunk)
         self.size += len(chunk)
 
+    def update_from(self, path: Path) -> None:
+        with open(path, "rb") as f:
+            while chunk := f.read(1 << 20):
+                self.update(chunk)
+
     def problem(self) -> str | None:
         job = self.job
         if job.size is not None and self.size != job.size:
@@ -82,9 +87,7 @@ def file_problem(path: Path, job: DownloadJob) -> str | None:
         if job.size is not None and path.stat().st_size != job.size:
             return f"size {path.stat().st_size} bytes, expected {job.size}"
         v = _Verifier(job)
-        with open(path, "rb") as f:
-            while chunk := f.read(1 << 20):
-                v.update(chunk)
+        v.update_from(path)
     except FileNotFoundError:
         return "missing"
     return v.problem()
@@ -240,9 +243,7 @@ class Downloader:
             have = 0
         v = _Verifier(job)
         if have:
-            with open(tmp, "rb") as f:
-                while chunk := f.read(1 << 20):
-                    v.update(chunk)
+            v.update_from(tmp)
             if have == job.size:
                 return v, 0, True
         headers = {"Accept-Encoding": "identity"}

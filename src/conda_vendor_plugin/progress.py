@@ -32,6 +32,11 @@ class Reporter(Protocol):
         """A line of human output (suppressed in JSON mode)."""
 
 
+def solving_step(spec: Any, reporter: Reporter) -> Any:
+    """``step`` for :func:`.solve.solve_all`: one reporter step per platform solved."""
+    return lambda platform: reporter.step(f"Solving {spec.source} for {platform}")
+
+
 class _NullBar:
     def update(self, done: int) -> None:
         pass

@@ -8,6 +8,7 @@ common to both; it never imports conda or rattler itself.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -57,16 +58,18 @@ def ordered(packages: Iterable[LockedPackage]) -> tuple[LockedPackage, ...]:
 def solve_all(
     spec: EnvironmentSpec,
     backend: Backend,
-    on_platform: Callable[[str], None] | None = None,
+    step: Callable[[str], AbstractContextManager[Any]] = lambda platform: nullcontext(),
 ) -> list[Solution]:
-    """Solve every platform of ``spec`` (already settled by :func:`effective_spec`)."""
+    """Solve every platform of ``spec`` (already settled by :func:`effective_spec`).
+
+    ``step(platform)`` wraps each solve, e.g. a reporter's spinner or progress line.
+    """
     if not spec.dependencies:
         raise SpecError(f"{spec.source}: 'dependencies' is empty; nothing to lock")
     solutions = []
     for platform in spec.platforms:
-        if on_platform:
-            on_platform(platform)
-        solutions.append(backend.solve(spec, platform))
+        with step(platform):
+            solutions.append(backend.solve(spec, platform))
     return solutions
 
 

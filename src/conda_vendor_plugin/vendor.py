@@ -33,7 +33,7 @@ from .download import Downloader, DownloadJob
 from .errors import VendorError
 from .fsutil import atomic_write_text
 from .lockfile import yaml_scalar
-from .progress import Reporter
+from .progress import Reporter, solving_step
 from .records import Solution
 from .solve import Backend, effective_spec, solve_all, to_lockfile
 from .spec import EnvironmentSpec, load_spec
@@ -163,10 +163,7 @@ def run_vendor(opts: VendorOptions, backend: Backend, reporter: Reporter) -> dic
     spec = effective_spec(load_spec(opts.env_file), opts.platforms, backend)
     out = opts.output
     check_output(out)
-    solutions: list[Solution] = []
-    for platform in spec.platforms:
-        with reporter.step(f"Solving {spec.source} for {platform}"):
-            solutions += solve_all(spec.with_platforms([platform]), backend)
+    solutions = solve_all(spec, backend, step=solving_step(spec, reporter))
 
     sources: list[tuple[str, str]] = []
     for platform in spec.platforms:
@@ -316,10 +313,11 @@ def verify_output(out: Path) -> dict[str, Any]:
         # archives were checked against their repodata entries above
     if MANIFEST not in missing:
         # Files outside any local channel subdir are in no repodata: the manifest decides.
+        known = listed | set(extra)
         extra += [
             rel
             for rel in sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
-            if rel not in listed and rel not in extra
+            if rel not in known
         ]
     return {
         "output": str(out),
