@@ -227,7 +227,7 @@ def phases(env: Path, channel_dir: Path, out: Path, repeat: int) -> list[tuple[s
     records = solve_records(channel_dir)
     n = len(records)
     steps: list[tuple[str, Callable[[], Any]]] = [
-        ("load_spec (ruamel.yaml round-trip load)", lambda: load_spec(env)),
+        ("load_spec (ruamel.yaml safe load)", lambda: load_spec(env)),
         ("input_hash", lambda: input_hash(spec)),
         ("backend.solve (solve + records + order)", lambda: backend.solve(spec, PLATFORM)),
         ("  of which: bare solve", lambda: bare_solve(channel_dir)),

@@ -45,7 +45,6 @@ def pkg(
         name=name,
         version=version,
         build=build,
-        build_number=0,
         subdir=subdir,
         channel=channel,
         fn=fn,

@@ -18,7 +18,6 @@ def P(name: str, *depends: str) -> LockedPackage:
         name=name,
         version="1.0",
         build="0",
-        build_number=0,
         subdir="noarch",
         channel="https://repo.example.com/c",
         fn=f"{name}-1.0-0.conda",

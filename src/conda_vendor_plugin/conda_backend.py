@@ -151,7 +151,6 @@ def to_locked(rec: Any) -> LockedPackage:
         name=rec.name,
         version=str(rec.version),
         build=str(rec.build),
-        build_number=int(rec.build_number),
         subdir=rec.subdir,
         channel=url.rsplit("/", 2)[0],
         fn=rec.fn,

@@ -84,21 +84,20 @@ def yaml_scalar(value: str | int | None) -> str:
 
 
 def _entry_lines(p: LockedPackage) -> list[str]:
-    fields: list[tuple[str, str | int | None]] = [
-        ("name", p.name),
-        ("version", p.version),
-        ("build", p.build),
-        ("subdir", p.subdir),
-        ("resolved", redact_url(p.url)),
-        ("sha256", p.sha256),
-        ("md5", p.md5),
-        ("size", p.size),
+    q = yaml_scalar
+    lines = [
+        f"  - name: {q(p.name)}",
+        f"    version: {q(p.version)}",
+        f"    build: {q(p.build)}",
+        f"    subdir: {q(p.subdir)}",
+        f"    resolved: {q(redact_url(p.url))}",
     ]
-    lines = []
-    for i, (k, v) in enumerate(fields):
-        if v is None and k in ("sha256", "md5", "size"):
-            continue
-        lines.append(f"{'  - ' if i == 0 else '    '}{k}: {yaml_scalar(v)}")
+    if p.sha256 is not None:
+        lines.append(f"    sha256: {q(p.sha256)}")
+    if p.md5 is not None:
+        lines.append(f"    md5: {q(p.md5)}")
+    if p.size is not None:
+        lines.append(f"    size: {q(p.size)}")
     return lines
 
 
@@ -236,7 +235,6 @@ def _parse_entry(e: Any, source: str, where: str) -> LockedPackage:
         name=name,
         version=version,
         build=build,
-        build_number=0,
         subdir=subdir,
         channel=channel,
         fn=fn,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import heapq
+import re
 from collections.abc import Iterable, Sequence
 from typing import TypeVar
 
@@ -11,17 +12,19 @@ from .records import LockedPackage
 P = TypeVar("P", bound=LockedPackage)
 
 
+_VERSION_START = re.compile(r"[<>=!~\[;]")
+
+
 def dependency_name(spec: str) -> str:
     """The package name a match spec string depends on (``'numpy >=1.2'`` -> ``'numpy'``)."""
-    name = spec.strip().split()[0] if spec.strip() else ""
-    for sep in ("::",):
-        if sep in name:
-            name = name.split(sep, 1)[1]
-    for i, ch in enumerate(name):
-        if ch in "<>=!~[;":
-            name = name[:i]
-            break
-    return name.lower()
+    words = spec.split(None, 1)
+    if not words:
+        return ""
+    name = words[0]
+    if "::" in name:  # channel::name
+        name = name.split("::", 1)[1]
+    m = _VERSION_START.search(name)
+    return (name[: m.start()] if m else name).lower()
 
 
 def install_order(packages: Iterable[P]) -> list[P]:
@@ -35,10 +38,17 @@ def install_order(packages: Iterable[P]) -> list[P]:
     by_name: dict[str, P] = {}
     for p in packages:
         by_name[p.name.lower()] = p
-    deps: dict[str, set[str]] = {
-        n: {d for d in map(dependency_name, p.depends) if d in by_name and d != n}
-        for n, p in by_name.items()
-    }
+    # Most depends strings recur across packages ('python >=3.6,<3.7.0a0'): parse each once.
+    names: dict[str, str] = {}
+    deps: dict[str, set[str]] = {}
+    for n, p in by_name.items():
+        ds = deps[n] = set()
+        for spec in p.depends:
+            d = names.get(spec)
+            if d is None:
+                d = names[spec] = dependency_name(spec)
+            if d != n and d in by_name:
+                ds.add(d)
     # conda adds pip to python's depends (add_pip_as_python_dependency) and pip depends on
     # python: like conda's own install order (PrefixGraph), python goes first.
     deps.get("python", set()).discard("pip")

@@ -8,6 +8,7 @@ import os
 import sys
 import threading
 import time
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -176,11 +177,12 @@ def _wait_for_handoff(timeout: float = 2.0) -> None:
         time.sleep(0.001)
 
 
-def _parameters(func: Any) -> set[str]:
+@cache
+def _parameters(func: Any) -> frozenset[str]:
     try:
-        return set(inspect.signature(func).parameters)
+        return frozenset(inspect.signature(func).parameters)
     except (TypeError, ValueError):
-        return set()
+        return frozenset()
 
 
 def _hex(value: Any) -> str | None:
@@ -190,16 +192,22 @@ def _hex(value: Any) -> str | None:
 
 
 def _to_locked(rec: Any) -> LockedPackage:
-    url = redact_url(str(rec.url))
-    channel = url.rsplit("/", 2)[0]
+    """py-rattler's ``RepoDataRecord`` as a :class:`LockedPackage` (credentials stripped).
+
+    ``channel`` is the channel the record was read from, which is not always the start
+    of ``url``: CEP 15 repodata may put its archives elsewhere (``info.base_url``).
+    """
+    url = redact_url(rec.url)
+    # py-rattler masks credentials in it with '********': redact_url drops those too.
+    channel = rec.channel
+    channel = redact_url(channel).rstrip("/") if channel else url.rsplit("/", 2)[0]
     return LockedPackage(
         name=rec.name.normalized,
         version=str(rec.version),
-        build=str(rec.build),
-        build_number=int(rec.build_number),
-        subdir=str(rec.subdir),
+        build=str(rec.build),  # a BuildString in py-rattler 0.28, a str in 0.26
+        subdir=rec.subdir,
         channel=channel,
-        fn=str(rec.file_name),
+        fn=rec.file_name,
         url=url,
         sha256=_hex(rec.sha256),
         md5=_hex(rec.md5),

@@ -17,7 +17,6 @@ class LockedPackage:
     name: str
     version: str
     build: str
-    build_number: int
     subdir: str
     channel: str
     fn: str

@@ -205,12 +205,18 @@ def load_spec(path: str | Path) -> EnvironmentSpec:
         raise SpecError(f"{p}: no such environment file; pass one with -f/--file") from None
     except (OSError, UnicodeDecodeError) as e:
         raise SpecError(f"{p}: cannot read the environment file: {e}") from None
+    # The safe loader is faster; only a file that fails validation is read again with the
+    # round-trip loader, whose nodes know their line and column for the error message.
     try:
-        data = YAML(typ="rt").load(text)
+        data = YAML(typ="safe", pure=True).load(text)
     except MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
         raise SpecError(f"{p}{where}: invalid YAML: {e.problem or e.context}") from None
     except YAMLError as e:
         raise SpecError(f"{p}: invalid YAML: {e}") from None
-    return parse_spec(data, source=str(p), path=p)
+    try:
+        return parse_spec(data, source=str(p), path=p)
+    except SpecError:
+        parse_spec(YAML(typ="rt").load(text), source=str(p), path=p)  # raises, with a location
+        raise
