@@ -450,17 +450,17 @@ INVALID = [
     (
         "explicit-packages/linux-64/0/resolved",
         f"{CHANNEL}/linux-64/zlib-1.2.11-h7b6447c_3.zip",
-        "explicit-packages.linux-64[0].resolved: must end in .conda or .tar.bz2",
+        "explicit-packages.linux-64[0].resolved: must be a URL ending in a .conda or .tar.bz2 file",
     ),
     (
         "explicit-packages/linux-64/0/resolved",
         "zlib.conda",
-        "explicit-packages.linux-64[0].resolved: must be <channel>/<subdir>/<file>",
+        "explicit-packages.linux-64[0].resolved: must be a URL ending in a .conda or .tar.bz2 file",
     ),
     (
         "explicit-packages/linux-64/2/subdir",
-        "linux-64",
-        "explicit-packages.linux-64[2].subdir: says 'linux-64' but resolved is in 'noarch'",
+        "Linux 64",
+        "explicit-packages.linux-64[2].subdir: must be noarch or a platform such as linux-64",
     ),
     (
         "explicit-packages/linux-64/0",
@@ -498,6 +498,27 @@ def test_validation_errors_name_the_file_and_the_place(
     message = str(info.value)
     assert message.startswith(f"{target}: {expected}")
     assert "\n" not in message
+
+
+def test_without_subdir_the_url_must_name_it(tmp_path: Path) -> None:
+    doc = _mutate("explicit-packages/linux-64/0/subdir", ...)(_valid())
+    doc = _mutate("explicit-packages/linux-64/0/resolved", "https://cdn.example/z-1-0.conda")(doc)
+    target = tmp_path / "env.lock.yml"
+    target.write_text(json.dumps(doc))
+    with pytest.raises(LockfileError, match=r"\[0\]\.resolved: must be <channel>/<subdir>/<file>"):
+        lf.load(target)
+
+
+def test_an_archive_under_a_cep15_base_url_keeps_its_subdir(tmp_path: Path) -> None:
+    # A channel whose repodata sets info.base_url serves archives from there, flat: the
+    # URL does not show the subdir, the entry's 'subdir' does.
+    url = "https://cdn.example/flat/zlib-1.2.11-h7b6447c_3.conda"
+    doc = _mutate("explicit-packages/linux-64/0/resolved", url)(_valid())
+    target = tmp_path / "env.lock.yml"
+    target.write_text(json.dumps(doc))
+    p = lf.load(target).packages["linux-64"][0]
+    assert (p.url, p.subdir, p.fn) == (url, "linux-64", "zlib-1.2.11-h7b6447c_3.conda")
+    assert p.channel == "https://cdn.example/flat"
 
 
 def test_the_unmutated_document_is_valid(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from conda_vendor_plugin.urls import (
     redact_text,
     redact_url,
     split_package_url,
+    with_credentials_of,
 )
 
 # ------------------------------------------------------------------ redact_url
@@ -128,6 +129,52 @@ def test_split_package_url_error_is_redacted() -> None:
     with pytest.raises(ValueError) as info:
         split_package_url("https://u:SECRET@")
     assert "SECRET" not in str(info.value)
+
+
+# ------------------------------------------------------------------ with_credentials_of
+
+
+@pytest.mark.parametrize(
+    ("url", "channel", "expected"),
+    [
+        # Under its channel: the channel's own prefix comes back, token in place.
+        (
+            "https://repo.example/chan/noarch/a-1-0.conda",
+            "https://repo.example/t/tk-1/chan",
+            "https://repo.example/t/tk-1/chan/noarch/a-1-0.conda",
+        ),
+        (
+            "https://repo.example/chan/noarch/a-1-0.conda",
+            "https://u:pw@repo.example/chan/",
+            "https://u:pw@repo.example/chan/noarch/a-1-0.conda",
+        ),
+        # Elsewhere (CEP 15 base_url): the same credentials, as conda sends them.
+        (
+            "https://cdn.example/flat/a-1-0.conda",
+            "https://repo.example/t/tk-1/chan",
+            "https://cdn.example/t/tk-1/flat/a-1-0.conda",
+        ),
+        (
+            "https://cdn.example/flat/a-1-0.conda",
+            "https://u:pw@repo.example/chan",
+            "https://u:pw@cdn.example/flat/a-1-0.conda",
+        ),
+        # No credentials: nothing changes.
+        (
+            "https://cdn.example/flat/a-1-0.conda",
+            "https://repo.example/chan",
+            "https://cdn.example/flat/a-1-0.conda",
+        ),
+        (
+            "file:///srv/t/chan/noarch/a-1-0.conda",
+            "file:///srv/t/chan",
+            "file:///srv/t/chan/noarch/a-1-0.conda",
+        ),
+    ],
+)
+def test_with_credentials_of(url: str, channel: str, expected: str) -> None:
+    assert with_credentials_of(url, channel) == expected
+    assert redact_url(with_credentials_of(url, channel)) == url
 
 
 # ------------------------------------------------------------------ expand_channel

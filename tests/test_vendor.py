@@ -30,6 +30,7 @@ from .support.vendoring import (
     check_local_channel,
     check_manifest,
     load_json,
+    move_archives_elsewhere,
     set_repodata_info,
     sha256,
     snapshot,
@@ -235,6 +236,45 @@ def test_hotfixed_repodata_fields_survive(http_server, tmp_path: Path, run) -> N
     assert inside["depends"] == [] and inside["license"] == "BSD-3-Clause"
     # The solver saw the hotfix too: 'dep' is only reachable through it.
     assert "dep-1.0-0.tar.bz2" in doc["packages"]
+
+
+def test_archives_behind_base_url_on_another_host_come_from_there(tmp_path: Path, run) -> None:
+    # CEP 15: the repodata lives on one server, its archives (flat, no subdirs) on another
+    # (a mirror or CDN) named by info.base_url. Both want the channel's token, which conda
+    # sends to base_url as well.
+    token = "tk-cdn-51e0"
+    root = build_channel(
+        tmp_path / "served" / "chan",
+        [Pkg("app", depends=["lib"], fmt=".conda"), Pkg("lib", subdir="linux-64")],
+    )
+    out = tmp_path / "OUT"
+    with (
+        ChannelServer(tmp_path / "served", token=token) as repo,
+        ChannelServer(tmp_path / "cdn", token=token) as cdn,
+    ):
+        cdn_base = f"http://127.0.0.1:{cdn.port}/flat/"
+        move_archives_elsewhere(root, tmp_path / "cdn" / "flat", cdn_base)
+        env = write_env(tmp_path / "env.yml", [f"{repo.url}/chan"], ["app"])
+        rc, stdout, stderr = run("vendor", env, "-o", out, "-p", "linux-64")
+    assert rc == 0, stderr
+    assert _archive_gets(cdn) == ["/flat/app-1.0-0.conda", "/flat/lib-1.0-0.tar.bz2"]
+    assert _archive_gets(repo) == []
+
+    # Vendored into the channel they were solved from, not one named after the CDN.
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["local_chan"]
+    check_local_channel(
+        out / "local_chan", root, ["linux-64"], archives_at=tmp_path / "cdn" / "flat"
+    )
+    check_manifest(out, secrets=[token])
+    lock = lockfile_mod.load(out / "environment.lock.yml")
+    assert sorted(p.url for p in lock.packages["linux-64"]) == [
+        f"{cdn_base}app-1.0-0.conda",
+        f"{cdn_base}lib-1.0-0.tar.bz2",
+    ]
+    assert run("vendor", "verify", out)[0] == 0
+    assert token not in stdout + stderr
+    for rel, data in snapshot(out).items():
+        assert token.encode() not in data, rel
 
 
 def test_token_never_reaches_output_or_terminal(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ so the install can only have used the vendored files.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import platform
@@ -20,8 +21,15 @@ import requests
 
 from conda_vendor_plugin import lockfile as lockfile_mod
 
+from .support.build import Pkg, build_channel
 from .support.server import ChannelServer
-from .support.vendoring import check_local_channel, check_manifest, snapshot, write_env
+from .support.vendoring import (
+    check_local_channel,
+    check_manifest,
+    move_archives_elsewhere,
+    snapshot,
+    write_env,
+)
 
 pytest.importorskip("conda")
 
@@ -180,3 +188,40 @@ def test_conda_vendor_verify_reports_problems_and_errors_exit_1(
     proc = _conda(conda_env, "vendor", "verify", out, "--json")
     assert proc.returncode == 1
     assert json.loads(proc.stdout)["problems"] == 3
+
+
+def test_conda_vendor_fetches_archives_from_a_cep15_base_url_on_another_host(
+    conda_env: dict[str, str], tmp_path: Path
+) -> None:
+    # The repodata on one server names another (info.base_url) for its archives, flat.
+    # (No token here: conda 26.7 appends a subdir to a base_url it adds credentials to,
+    # so such a flat layout fails in conda itself; tests/test_vendor.py covers the token.)
+    root = build_channel(
+        tmp_path / "served" / "chan",
+        [Pkg("app", depends=["lib"], fmt=".conda"), Pkg("lib", subdir="linux-64")],
+    )
+    cdn_dir = tmp_path / "cdn" / "flat"
+    with ChannelServer(tmp_path / "served") as repo, ChannelServer(tmp_path / "cdn") as cdn:
+        move_archives_elsewhere(root, cdn_dir, f"{cdn.url}/flat/")
+        env_yml = write_env(tmp_path / "env.yml", [f"{repo.url}/chan"], ["app"])
+        proc = _conda(conda_env, "vendor", env_yml, "-o", tmp_path / "OUT", "-p", "linux-64")
+        assert proc.returncode == 0, proc.stderr
+        gets = sorted(p for m, p, _, st in cdn.requests if m == "GET" and st == 200)
+        assert gets == ["/flat/app-1.0-0.conda", "/flat/lib-1.0-0.tar.bz2"]
+        standalone = None
+        if importlib.util.find_spec("rattler") is not None:
+            standalone = _standalone(
+                conda_env, "vendor", env_yml, "-o", tmp_path / "OUT2", "-p", "linux-64"
+            )
+    out = tmp_path / "OUT"
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["local_chan"]
+    check_local_channel(out / "local_chan", root, ["linux-64"], archives_at=cdn_dir)
+    check_manifest(out)
+    lock = lockfile_mod.load(out / "environment.lock.yml")
+    assert {p.url for p in lock.packages["linux-64"]} == {
+        f"{cdn.url}/flat/app-1.0-0.conda",
+        f"{cdn.url}/flat/lib-1.0-0.tar.bz2",
+    }
+    if standalone is not None:  # py-rattler solves and fetches the same
+        assert standalone.returncode == 0, standalone.stderr
+        assert snapshot(tmp_path / "OUT2") == snapshot(out)

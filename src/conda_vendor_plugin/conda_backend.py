@@ -147,12 +147,15 @@ def _repodata_files(channels: list[Any], platform: str) -> dict[tuple[str, str],
 def to_locked(rec: Any) -> LockedPackage:
     """A conda ``PackageRecord`` as a :class:`LockedPackage` (credentials stripped)."""
     url = redact_url(rec.url)
+    # The channel the record was read from: not always the start of its URL, since CEP 15
+    # repodata may put its archives elsewhere (info.base_url).
+    channel = getattr(rec.channel, "base_url", None)
     return LockedPackage(
         name=rec.name,
         version=str(rec.version),
         build=str(rec.build),
         subdir=rec.subdir,
-        channel=url.rsplit("/", 2)[0],
+        channel=redact_url(channel).rstrip("/") if channel else url.rsplit("/", 2)[0],
         fn=rec.fn,
         url=url,
         sha256=rec.get("sha256") or None,

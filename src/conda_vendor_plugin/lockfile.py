@@ -17,7 +17,7 @@ from typing import Any
 from . import __version__
 from .errors import LockfileError
 from .records import LockedPackage
-from .urls import redact_url, split_package_url
+from .urls import redact_url
 
 SPEC = "explicit-1.0"
 TOOL = "conda-vendor-plugin"
@@ -25,6 +25,7 @@ PACKAGE_SUFFIXES = (".conda", ".tar.bz2")
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _HEX32 = re.compile(r"^[0-9a-f]{32}$")
+_SUBDIR = re.compile(r"^(noarch|[a-z0-9]+-[a-z0-9_]+)$")
 
 
 @dataclass(frozen=True)
@@ -208,12 +209,18 @@ def _parse_entry(e: Any, source: str, where: str) -> LockedPackage:
     version = _req_str(e, "version", source, where)
     build = _req_str(e, "build", source, where)
     resolved = _req_str(e, "resolved", source, where)
-    try:
-        channel, subdir, fn = split_package_url(resolved)
-    except ValueError:
-        raise _err(source, f"{where}.resolved", "must be <channel>/<subdir>/<file>") from None
-    if not fn.endswith(PACKAGE_SUFFIXES):
-        raise _err(source, f"{where}.resolved", "must end in .conda or .tar.bz2")
+    base, _, fn = resolved.rstrip("/").rpartition("/")
+    if not base or not fn.endswith(PACKAGE_SUFFIXES):
+        raise _err(source, f"{where}.resolved", "must be a URL ending in a .conda or .tar.bz2 file")
+    # Usually <channel>/<subdir>/<file>; under a CEP 15 base_url, <base_url>/<file>.
+    url_channel, _, url_dir = base.rpartition("/")
+    subdir = e.get("subdir")
+    if subdir is None:
+        if not url_channel.rstrip("/") or url_channel.rstrip("/").endswith(":"):
+            raise _err(source, f"{where}.resolved", "must be <channel>/<subdir>/<file>")
+        subdir = url_dir
+    elif not (isinstance(subdir, str) and _SUBDIR.match(subdir)):
+        raise _err(source, f"{where}.subdir", "must be noarch or a platform such as linux-64")
     sha256 = e.get("sha256")
     md5 = e.get("md5")
     if sha256 is None and md5 is None:
@@ -227,16 +234,12 @@ def _parse_entry(e: Any, source: str, where: str) -> LockedPackage:
         isinstance(size, int) and not isinstance(size, bool) and size >= 0
     ):
         raise _err(source, f"{where}.size", "must be a non-negative integer")
-    if e.get("subdir") not in (None, subdir):
-        raise _err(
-            source, f"{where}.subdir", f"says {e.get('subdir')!r} but resolved is in {subdir!r}"
-        )
     return LockedPackage(
         name=name,
         version=version,
         build=build,
         subdir=subdir,
-        channel=channel,
+        channel=url_channel if url_dir == subdir else base,
         fn=fn,
         url=resolved,
         sha256=sha256,

@@ -28,6 +28,30 @@ def redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, path, parts.query, parts.fragment))
 
 
+def with_credentials_of(url: str, channel: str) -> str:
+    """``url`` (credentials stripped) with the credentials of ``channel``, its channel's URL.
+
+    A package URL under its channel gets the channel's own prefix back. One elsewhere
+    (CEP 15 ``base_url`` on a mirror or CDN) gets the channel's ``user:pass@`` and
+    ``/t/<token>`` segment, as conda does: it assumes the archives share the repodata's
+    authentication.
+    """
+    plain = redact_url(channel).rstrip("/")
+    if plain == channel.rstrip("/"):
+        return url  # the channel has no credentials
+    if url.startswith(plain + "/"):
+        return channel.rstrip("/") + url[len(plain) :]
+    src, dst = urlsplit(channel), urlsplit(url)
+    netloc = dst.netloc
+    if "@" in src.netloc and "@" not in netloc:
+        netloc = f"{src.netloc.rsplit('@', 1)[0]}@{netloc}"
+    path = dst.path
+    token = _TOKEN_SEGMENT.search(src.path)
+    if token and not _TOKEN_SEGMENT.search(path):
+        path = token.group(0) + path
+    return urlunsplit((dst.scheme, netloc, path, dst.query, dst.fragment))
+
+
 def redact_text(text: str) -> str:
     """Redact every URL found inside a free-form message (for errors and logs)."""
     return _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)), text)

@@ -37,7 +37,7 @@ from .progress import Reporter, solving_step
 from .records import Solution
 from .solve import Backend, effective_spec, solve_all, to_lockfile
 from .spec import EnvironmentSpec, load_spec
-from .urls import redact_url
+from .urls import redact_url, with_credentials_of
 
 MANIFEST = "manifest.json"
 LOCKFILE = "environment.lock.yml"
@@ -200,8 +200,7 @@ def run_vendor(opts: VendorOptions, backend: Backend, reporter: Reporter) -> dic
     _seed_from_previous(out, staging, vendored)
     jobs = [
         DownloadJob(
-            url=f"{with_credentials[vp.package.channel.rstrip('/')]}/{vp.package.subdir}/"
-            f"{vp.package.fn}",
+            url=with_credentials_of(vp.package.url, with_credentials[vp.package.channel]),
             dest=staging / vp.relpath,
             size=vp.package.size,
             sha256=vp.package.sha256,

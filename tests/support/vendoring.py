@@ -53,8 +53,13 @@ def load_json(path: Path) -> Any:
     return json.loads(path.read_text())
 
 
-def check_local_channel(local: Path, upstream: Path, platforms: Iterable[str]) -> int:
+def check_local_channel(
+    local: Path, upstream: Path, platforms: Iterable[str], archives_at: Path | None = None
+) -> int:
     """Assert ``local`` (OUT/local_x) is a faithful subset of ``upstream`` (a channel dir).
+
+    ``archives_at``: where upstream keeps its archives, one flat directory, when they do
+    not sit beside its repodata (CEP 15 ``base_url``).
 
     * ``noarch`` and every target platform have a ``repodata.json``;
     * ``info`` is upstream's without ``base_url``; ``repodata_version`` is upstream's;
@@ -85,7 +90,7 @@ def check_local_channel(local: Path, upstream: Path, platforms: Iterable[str]) -
             for fn, entry in doc[section].items():
                 assert entry == up[section][fn], f"{local.name}/{sd}/{fn} differs from upstream"
                 data = (local / sd / fn).read_bytes()
-                assert data == (upstream / sd / fn).read_bytes()
+                assert data == ((archives_at or upstream / sd) / fn).read_bytes()
                 assert len(data) == entry["size"] and sha256(data) == entry["sha256"]
                 listed.add(fn)
                 count += 1
@@ -113,7 +118,7 @@ def check_manifest(out: Path, secrets: Sequence[str] = ()) -> dict[str, Any]:
         if rel.endswith((".conda", ".tar.bz2")):
             subdir, fn = rel.split("/")[-2:]
             assert item["url"].startswith(("http://", "https://", "file://"))
-            assert item["url"].endswith(f"/{subdir}/{fn}")
+            assert item["url"].endswith(f"/{fn}")  # under base_url, not always /{subdir}/
             assert "@" not in item["url"].split("://", 1)[1].split("/", 1)[0]
             assert "/t/" not in item["url"]
             assert item["purl"].startswith("pkg:conda/")
@@ -150,3 +155,20 @@ def set_repodata_info(channel: Path, subdir: str, **info: Any) -> None:
     doc = load_json(path)
     doc.setdefault("info", {}).update(info)
     path.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
+
+
+def move_archives_elsewhere(channel: Path, archives_at: Path, base_url: str) -> None:
+    """Make ``channel`` a CEP 15 channel whose archives live at another address.
+
+    Its archives move, flat, into ``archives_at``; each subdir's repodata gets
+    ``info.base_url`` (where that directory is served) and ``repodata_version: 2``.
+    """
+    archives_at.mkdir(parents=True, exist_ok=True)
+    for rd in sorted(channel.glob("*/repodata.json")):
+        doc = load_json(rd)
+        for section in ("packages", "packages.conda"):
+            for fn in doc.get(section) or {}:
+                (rd.parent / fn).rename(archives_at / fn)
+        doc.setdefault("info", {})["base_url"] = base_url
+        doc["repodata_version"] = 2
+        rd.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
