@@ -172,7 +172,7 @@ def test_connection_cut_mid_file_resumes_with_a_range_request(
     assert _gets(srv, root, big) == [(None, 200), (f"bytes={cut}-", 206)]
     assert result.how == "resumed"
     assert sum(seen) == job.size  # the cut bytes, then the rest: nothing fetched twice
-    assert file_problem(job.dest, job) is None
+    assert file_problem(job.dest, job.expected) is None
     assert job.dest.read_bytes() == (root / "noarch" / big.fn).read_bytes()
     assert _files(tmp_path / "d") == [big.fn]
 
@@ -197,7 +197,7 @@ def test_500_then_200_succeeds(
     (result,) = Downloader(lambda url: session, retries=retries, backoff=0).run([job])
     assert _gets(srv, root, big) == [(None, 500), (None, 200)]
     assert result.how == "downloaded"
-    assert file_problem(job.dest, job) is None
+    assert file_problem(job.dest, job.expected) is None
 
 
 def test_persistent_5xx_gives_up_after_the_retries(
@@ -256,7 +256,7 @@ def test_one_failure_fails_the_whole_run(tmp_path: Path, srv: ChannelServer, cha
     assert not jobs[2].dest.exists()
     # Whatever did land is verified (cancelled ones may leave a .partial to resume).
     for job in jobs:
-        assert not job.dest.exists() or file_problem(job.dest, job) is None
+        assert not job.dest.exists() or file_problem(job.dest, job.expected) is None
 
 
 # ---------------------------------------------------------------- files already there
@@ -422,7 +422,7 @@ def test_an_identical_archive_in_a_cache_dir_is_copied_without_a_request(
     )
     assert _channel_requests(srv, root) == []
     assert result.how == "cached"
-    assert file_problem(job.dest, job) is None
+    assert file_problem(job.dest, job.expected) is None
     assert (cache / big.fn).is_file()  # copied, not moved
 
 

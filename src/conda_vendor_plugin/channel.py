@@ -165,7 +165,7 @@ def entry_problems(root: Path) -> tuple[list[str], list[str], list[tuple[str, st
     Returns ``(missing, extra, corrupt)``: archives listed but absent, files present
     but not listed, and ``(path, problem)`` for archives whose size or hash differs.
     """
-    from .download import DownloadJob, file_problem
+    from .download import Expected, file_problem
 
     missing: list[str] = []
     extra: list[str] = []
@@ -182,15 +182,7 @@ def entry_problems(root: Path) -> tuple[list[str], list[str], list[tuple[str, st
                 for fn, entry in (rd.get(section) or {}).items():
                     listed.add(fn)
                     rel = f"{chan.name}/{subdir.name}/{fn}"
-                    job = DownloadJob(
-                        url="",
-                        dest=subdir / fn,
-                        size=entry.get("size"),
-                        sha256=entry.get("sha256"),
-                        md5=entry.get("md5"),
-                        label=rel,
-                    )
-                    problem = file_problem(subdir / fn, job)
+                    problem = file_problem(subdir / fn, Expected.from_entry(entry))
                     if problem == "missing":
                         missing.append(rel)
                     elif problem:

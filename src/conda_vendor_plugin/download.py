@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,9 +21,23 @@ from threading import Event, Lock
 from typing import Any
 
 from .errors import DownloadError
+from .fsutil import iter_chunks
 from .urls import redact_url
 
 CHUNK = 1 << 18
+
+
+@dataclass(frozen=True)
+class Expected:
+    """What an archive must be, from its repodata entry: size and hashes (any may be unknown)."""
+
+    size: int | None
+    sha256: str | None
+    md5: str | None
+
+    @classmethod
+    def from_entry(cls, entry: Mapping[str, Any]) -> Expected:
+        return cls(entry.get("size"), entry.get("sha256"), entry.get("md5"))
 
 
 @dataclass(frozen=True)
@@ -42,6 +55,10 @@ class DownloadJob:
     def public_url(self) -> str:
         return redact_url(self.url)
 
+    @property
+    def expected(self) -> Expected:
+        return Expected(self.size, self.sha256, self.md5)
+
 
 @dataclass(frozen=True)
 class DownloadResult:
@@ -51,10 +68,12 @@ class DownloadResult:
 
 
 class _Verifier:
-    def __init__(self, job: DownloadJob) -> None:
-        self.job = job
+    """Size and hashes of bytes as they pass, checked against :class:`Expected`."""
+
+    def __init__(self, expected: Expected) -> None:
+        self.expected = expected
         self.sha256 = hashlib.sha256()
-        self.md5 = hashlib.md5() if not job.sha256 and job.md5 else None
+        self.md5 = hashlib.md5() if not expected.sha256 and expected.md5 else None
         self.size = 0
 
     def update(self, chunk: bytes) -> None:
@@ -64,33 +83,45 @@ class _Verifier:
         self.size += len(chunk)
 
     def update_from(self, path: Path) -> None:
-        with open(path, "rb") as f:
-            while chunk := f.read(1 << 20):
-                self.update(chunk)
+        for chunk in iter_chunks(path):
+            self.update(chunk)
 
     def problem(self) -> str | None:
-        job = self.job
-        if job.size is not None and self.size != job.size:
-            return f"size {self.size} bytes, expected {job.size}"
-        if job.sha256 and self.sha256.hexdigest() != job.sha256:
-            return f"sha256 {self.sha256.hexdigest()}, expected {job.sha256}"
-        if self.md5 is not None and self.md5.hexdigest() != job.md5:
-            return f"md5 {self.md5.hexdigest()}, expected {job.md5}"
-        if not job.sha256 and not job.md5 and job.size is None:
+        want = self.expected
+        if want.size is not None and self.size != want.size:
+            return f"size {self.size} bytes, expected {want.size}"
+        if want.sha256 and self.sha256.hexdigest() != want.sha256:
+            return f"sha256 {self.sha256.hexdigest()}, expected {want.sha256}"
+        if self.md5 is not None and self.md5.hexdigest() != want.md5:
+            return f"md5 {self.md5.hexdigest()}, expected {want.md5}"
+        if not want.sha256 and not want.md5 and want.size is None:
             return "no size or hash to verify against"
         return None
 
 
-def file_problem(path: Path, job: DownloadJob) -> str | None:
-    """None when the file at ``path`` is ``job``'s archive, else what is wrong with it."""
+def file_problem(path: Path, expected: Expected) -> str | None:
+    """None when the file at ``path`` is the archive ``expected`` describes, else what is
+    wrong with it (``"missing"`` when there is no such file)."""
     try:
-        if job.size is not None and path.stat().st_size != job.size:
-            return f"size {path.stat().st_size} bytes, expected {job.size}"
-        v = _Verifier(job)
+        size = path.stat().st_size
+        if expected.size is not None and size != expected.size:
+            return f"size {size} bytes, expected {expected.size}"
+        v = _Verifier(expected)
         v.update_from(path)
     except FileNotFoundError:
         return "missing"
     return v.problem()
+
+
+def _copy_verified(src: Path, tmp: Path, expected: Expected, on_bytes: Callable[[int], None]):
+    """Copy ``src`` to ``tmp``, hashing on the way (one read); the verifier tells the verdict."""
+    v = _Verifier(expected)
+    with open(src, "rb") as fin, open(tmp, "wb") as fout:
+        for chunk in iter_chunks(fin):
+            v.update(chunk)
+            fout.write(chunk)
+            on_bytes(len(chunk))
+    return v
 
 
 def _partial(dest: Path) -> Path:
@@ -172,34 +203,32 @@ class Downloader:
 
     def fetch(self, job: DownloadJob) -> DownloadResult:
         job.dest.parent.mkdir(parents=True, exist_ok=True)
-        if job.dest.exists() and file_problem(job.dest, job) is None:
+        if job.dest.exists() and file_problem(job.dest, job.expected) is None:
             self._progress(job.size or 0)
             return DownloadResult(job, "kept", 0)
         job.dest.unlink(missing_ok=True)
+        tmp = _partial(job.dest)
         for cache_dir in self.cache_dirs:
             candidate = cache_dir / job.dest.name
-            if candidate.is_file() and file_problem(candidate, job) is None:
-                tmp = _partial(job.dest)
-                shutil.copyfile(candidate, tmp)
+            if not candidate.is_file():
+                continue
+            if job.size is not None and candidate.stat().st_size != job.size:
+                continue
+            v = _copy_verified(candidate, tmp, job.expected, lambda n: None)
+            if v.problem() is None:
                 os.replace(tmp, job.dest)
-                self._progress(job.size or 0)
+                self._progress(v.size)
                 return DownloadResult(job, "cached", 0)
+            tmp.unlink()
         if job.url.startswith("file://"):
-            return self._copy_local(job)
+            return self._copy_local(job, tmp)
         return self._download(job)
 
-    def _copy_local(self, job: DownloadJob) -> DownloadResult:
+    def _copy_local(self, job: DownloadJob, tmp: Path) -> DownloadResult:
         from .repodata import file_url_to_path
 
-        src = file_url_to_path(job.url)
-        tmp = _partial(job.dest)
-        v = _Verifier(job)
         try:
-            with open(src, "rb") as fin, open(tmp, "wb") as fout:
-                while chunk := fin.read(1 << 20):
-                    v.update(chunk)
-                    fout.write(chunk)
-                    self._progress(len(chunk))
+            v = _copy_verified(file_url_to_path(job.url), tmp, job.expected, self._progress)
         except FileNotFoundError:
             tmp.unlink(missing_ok=True)
             raise DownloadError(f"{job.label}: {job.public_url} does not exist") from None
@@ -241,7 +270,7 @@ class Downloader:
         if job.size is not None and have > job.size:
             tmp.unlink()
             have = 0
-        v = _Verifier(job)
+        v = _Verifier(job.expected)
         if have:
             v.update_from(tmp)
             if have == job.size:
@@ -273,7 +302,7 @@ class Downloader:
                     raise DownloadError(f"{job.label}: {job.public_url}: HTTP {status}")
                 resume = status == 206 and have > 0
                 if not resume:
-                    v = _Verifier(job)
+                    v = _Verifier(job.expected)
                 with open(tmp, "ab" if resume else "wb") as f:
                     for chunk in _body(r):
                         if self._cancel.is_set():

@@ -9,7 +9,6 @@ interrupted leaves the previous OUT as it was.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -31,7 +30,7 @@ from .channel import (
 )
 from .download import Downloader, DownloadJob
 from .errors import VendorError
-from .fsutil import atomic_write_text
+from .fsutil import atomic_write_text, sha256_file
 from .lockfile import yaml_scalar
 from .progress import Reporter, solving_step
 from .records import Solution
@@ -124,14 +123,6 @@ def purl(vp: VendoredPackage) -> str:
         f"pkg:conda/{p.name}@{quote(p.version)}?build={quote(p.build)}"
         f"&channel={channel}&subdir={p.subdir}&type={kind}"
     )
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def env_file_text(spec: EnvironmentSpec, solution: Solution, locals_in_order: Sequence[str]) -> str:
@@ -270,7 +261,8 @@ def manifest_text(
             continue
         vp = by_path.get(rel)
         item: dict[str, Any] = {"path": rel, "size": path.stat().st_size}
-        item["sha256"] = (vp.package.sha256 if vp and vp.package.sha256 else None) or _sha256(path)
+        known = vp.package.sha256 if vp is not None else None
+        item["sha256"] = known or sha256_file(path)
         if vp is not None:
             item["url"] = redact_url(vp.package.url)
             item["purl"] = purl(vp)
@@ -307,7 +299,7 @@ def verify_output(out: Path) -> dict[str, Any]:
             archives += 1
         if not path.is_file():
             missing.append(item["path"])  # also archives whose whole subdir is gone
-        elif "purl" not in item and _sha256(path) != item.get("sha256"):
+        elif "purl" not in item and sha256_file(path) != item.get("sha256"):
             corrupt.append((item["path"], "sha256 differs from the manifest"))
         # archives were checked against their repodata entries above
     if MANIFEST not in missing:
