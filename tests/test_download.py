@@ -12,12 +12,14 @@ import hashlib
 import json
 import re
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import requests
 
-from conda_vendor_plugin.download import Downloader, DownloadJob, file_problem
+from conda_vendor_plugin.download import Downloader, DownloadJob, DownloadResult, file_problem
 from conda_vendor_plugin.errors import DownloadError
 from conda_vendor_plugin.session import make_session
 
@@ -262,95 +264,75 @@ def test_one_failure_fails_the_whole_run(tmp_path: Path, srv: ChannelServer, cha
 # ---------------------------------------------------------------- files already there
 
 
-def test_an_existing_verified_file_is_kept_without_a_request(
-    tmp_path: Path, srv: ChannelServer, chan: Path, big: Pkg
-) -> None:
-    root = build_channel(chan, [big])
-    dest = tmp_path / "d"
-    dest.mkdir()
-    (dest / big.fn).write_bytes((root / "noarch" / big.fn).read_bytes())
-    job = _job(srv.url, root, big, dest)
-    (result,) = Downloader(lambda url: _session()).run([job])
-    assert _channel_requests(srv, root) == []
-    assert result.how == "kept" and result.bytes_fetched == 0
+@dataclass(frozen=True)
+class Rerun:
+    result: DownloadResult
+    gets: list[tuple[str | None, int]]  # (Range header, status) of each GET of the archive
+    requests: list[tuple]  # every request for the test's channel
+    good: bytes  # the archive's true bytes
 
 
-def test_an_existing_wrong_file_is_replaced(
-    tmp_path: Path, srv: ChannelServer, chan: Path, big: Pkg
-) -> None:
-    root = build_channel(chan, [big])
-    dest = tmp_path / "d"
-    dest.mkdir()
-    good = (root / "noarch" / big.fn).read_bytes()
-    (dest / big.fn).write_bytes(good[:-1] + bytes([good[-1] ^ 1]))  # same size, other bytes
-    job = _job(srv.url, root, big, dest)
-    (result,) = Downloader(lambda url: _session()).run([job])
-    assert _gets(srv, root, big) == [(None, 200)]
-    assert result.how == "downloaded"
-    assert (dest / big.fn).read_bytes() == good
+@pytest.fixture
+def rerun(tmp_path: Path, srv: ChannelServer, chan: Path, big: Pkg):
+    """Download ``big`` into a directory an earlier run left files in.
 
-
-def test_a_good_partial_from_an_earlier_run_is_resumed(
-    tmp_path: Path, srv: ChannelServer, chan: Path, big: Pkg
-) -> None:
+    ``rerun(left)``: ``left(good)`` gives ``{file name: bytes}`` to put there first. After
+    the run the directory must hold exactly the verified archive.
+    """
     root = build_channel(chan, [big])
     dest = tmp_path / "d"
     dest.mkdir()
     good = (root / "noarch" / big.fn).read_bytes()
-    (dest / (big.fn + ".partial")).write_bytes(good[:123_456])
-    job = _job(srv.url, root, big, dest)
-    (result,) = Downloader(lambda url: _session()).run([job])
-    assert _gets(srv, root, big) == [("bytes=123456-", 206)]
-    assert result.how == "resumed"
-    assert result.bytes_fetched == len(good) - 123_456
-    assert (dest / big.fn).read_bytes() == good
-    assert _files(dest) == [big.fn]
+
+    def run(left: Callable[[bytes], dict[str, bytes]]) -> Rerun:
+        for name, data in left(good).items():
+            (dest / name).write_bytes(data)
+        (result,) = Downloader(lambda url: _session()).run([_job(srv.url, root, big, dest)])
+        assert (dest / big.fn).read_bytes() == good
+        assert _files(dest) == [big.fn]
+        return Rerun(result, _gets(srv, root, big), _channel_requests(srv, root), good)
+
+    return run
 
 
-def test_a_stale_partial_is_recovered_by_starting_over_once(
-    tmp_path: Path, srv: ChannelServer, chan: Path, big: Pkg
-) -> None:
-    root = build_channel(chan, [big])
-    dest = tmp_path / "d"
-    dest.mkdir()
-    good = (root / "noarch" / big.fn).read_bytes()
+def test_an_existing_verified_file_is_kept_without_a_request(rerun, big: Pkg) -> None:
+    run = rerun(lambda good: {big.fn: good})
+    assert run.requests == []
+    assert run.result.how == "kept" and run.result.bytes_fetched == 0
+
+
+def test_an_existing_wrong_file_is_replaced(rerun, big: Pkg) -> None:
+    run = rerun(lambda good: {big.fn: good[:-1] + bytes([good[-1] ^ 1])})  # same size
+    assert run.gets == [(None, 200)]
+    assert run.result.how == "downloaded"
+
+
+def test_a_good_partial_from_an_earlier_run_is_resumed(rerun, big: Pkg) -> None:
+    run = rerun(lambda good: {big.fn + ".partial": good[:123_456]})
+    assert run.gets == [("bytes=123456-", 206)]
+    assert run.result.how == "resumed"
+    assert run.result.bytes_fetched == len(run.good) - 123_456
+
+
+def test_a_stale_partial_is_recovered_by_starting_over_once(rerun, big: Pkg) -> None:
     # An earlier run left 100000 bytes that are not the start of this archive.
-    (dest / (big.fn + ".partial")).write_bytes(bytes(b ^ 0x5A for b in good[:100_000]))
-    job = _job(srv.url, root, big, dest)
-    (result,) = Downloader(lambda url: _session()).run([job])
-    assert _gets(srv, root, big) == [("bytes=100000-", 206), (None, 200)]
-    assert result.how == "downloaded"  # in the end, fetched from scratch
-    assert result.bytes_fetched == len(good) + len(good) - 100_000
-    assert (dest / big.fn).read_bytes() == good
-    assert _files(dest) == [big.fn]
+    run = rerun(lambda good: {big.fn + ".partial": bytes(b ^ 0x5A for b in good[:100_000])})
+    assert run.gets == [("bytes=100000-", 206), (None, 200)]
+    assert run.result.how == "downloaded"  # in the end, fetched from scratch
+    assert run.result.bytes_fetched == len(run.good) + len(run.good) - 100_000
 
 
-def test_a_complete_but_wrong_partial_is_refetched(
-    tmp_path: Path, srv: ChannelServer, chan: Path, big: Pkg
-) -> None:
-    root = build_channel(chan, [big])
-    dest = tmp_path / "d"
-    dest.mkdir()
-    good = (root / "noarch" / big.fn).read_bytes()
-    (dest / (big.fn + ".partial")).write_bytes(bytes(len(good)))  # right size, all zeros
-    job = _job(srv.url, root, big, dest)
-    Downloader(lambda url: _session()).run([job])
-    assert _gets(srv, root, big) == [(None, 200)]
-    assert (dest / big.fn).read_bytes() == good
-
-
-def test_a_partial_longer_than_the_archive_is_discarded(
-    tmp_path: Path, srv: ChannelServer, chan: Path, big: Pkg
-) -> None:
-    root = build_channel(chan, [big])
-    dest = tmp_path / "d"
-    dest.mkdir()
-    good = (root / "noarch" / big.fn).read_bytes()
-    (dest / (big.fn + ".partial")).write_bytes(good + b"trailing garbage")
-    job = _job(srv.url, root, big, dest)
-    Downloader(lambda url: _session()).run([job])
-    assert _gets(srv, root, big) == [(None, 200)]
-    assert (dest / big.fn).read_bytes() == good
+@pytest.mark.parametrize(
+    "partial",
+    [
+        pytest.param(lambda good: bytes(len(good)), id="complete-size-but-zeros"),
+        pytest.param(lambda good: good + b"trailing garbage", id="longer-than-the-archive"),
+    ],
+)
+def test_a_partial_that_cannot_be_resumed_is_refetched(rerun, big: Pkg, partial) -> None:
+    run = rerun(lambda good: {big.fn + ".partial": partial(good)})
+    assert run.gets == [(None, 200)]
+    assert run.result.how == "downloaded"
 
 
 # ---------------------------------------------------------------- md5, file://, caches

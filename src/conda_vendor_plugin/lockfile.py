@@ -18,6 +18,7 @@ from . import __version__
 from .errors import LockfileError
 from .records import LockedPackage
 from .urls import redact_url
+from .yamlfile import load_yaml
 
 SPEC = "explicit-1.0"
 TOOL = "conda-vendor-plugin"
@@ -249,18 +250,7 @@ def _parse_entry(e: Any, source: str, where: str) -> LockedPackage:
 
 
 def loads(text: str, source: str = "<lockfile>", path: Path | None = None) -> Lockfile:
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import MarkedYAMLError, YAMLError
-
-    try:
-        data = YAML(typ="safe", pure=True).load(text)
-    except MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        raise LockfileError(f"{source}{where}: invalid YAML: {e.problem or e.context}") from None
-    except YAMLError as e:
-        raise LockfileError(f"{source}: invalid YAML: {e}") from None
-    return parse(data, source=source, path=path)
+    return parse(load_yaml(text, source, LockfileError), source=source, path=path)
 
 
 def load(path: str | Path) -> Lockfile:

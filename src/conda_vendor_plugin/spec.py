@@ -26,6 +26,7 @@ from typing import Any
 
 from .errors import SpecError
 from .urls import redact_url
+from .yamlfile import load_yaml
 
 HASH_SCHEME = "conda-vendor-plugin/input-hash-1"
 
@@ -195,9 +196,6 @@ def parse_spec(
 
 def load_spec(path: str | Path) -> EnvironmentSpec:
     """Read and validate an environment file; every failure is one :class:`SpecError` line."""
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import MarkedYAMLError, YAMLError
-
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
@@ -207,16 +205,9 @@ def load_spec(path: str | Path) -> EnvironmentSpec:
         raise SpecError(f"{p}: cannot read the environment file: {e}") from None
     # The safe loader is faster; only a file that fails validation is read again with the
     # round-trip loader, whose nodes know their line and column for the error message.
-    try:
-        data = YAML(typ="safe", pure=True).load(text)
-    except MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        raise SpecError(f"{p}{where}: invalid YAML: {e.problem or e.context}") from None
-    except YAMLError as e:
-        raise SpecError(f"{p}: invalid YAML: {e}") from None
+    data = load_yaml(text, str(p), SpecError)
     try:
         return parse_spec(data, source=str(p), path=p)
     except SpecError:
-        parse_spec(YAML(typ="rt").load(text), source=str(p), path=p)  # raises, with a location
+        parse_spec(load_yaml(text, str(p), SpecError, typ="rt"), source=str(p), path=p)
         raise
