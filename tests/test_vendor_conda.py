@@ -8,6 +8,7 @@ so the install can only have used the vendored files.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import os
@@ -57,9 +58,9 @@ def conda_env(tmp_path: Path) -> dict[str, str]:
     }
 
 
-def _conda(env: dict[str, str], *args: str | Path, cwd: Path | None = None):
+def _python_m(module: str, env: dict[str, str], *args: str | Path, cwd: Path | None = None):
     return subprocess.run(
-        [sys.executable, "-m", "conda", *map(str, args)],
+        [sys.executable, "-m", module, *map(str, args)],
         capture_output=True,
         text=True,
         env=env,
@@ -67,14 +68,8 @@ def _conda(env: dict[str, str], *args: str | Path, cwd: Path | None = None):
     )
 
 
-def _standalone(env: dict[str, str], *args: str | Path, cwd: Path | None = None):
-    return subprocess.run(
-        [sys.executable, "-m", "conda_vendor_plugin", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=cwd,
-    )
+_conda = functools.partial(_python_m, "conda")
+_standalone = functools.partial(_python_m, "conda_vendor_plugin")
 
 
 @pytest.fixture
