@@ -622,3 +622,30 @@ def test_credentials_never_appear(channel: str) -> None:
     assert back.packages["linux-64"][0].url == (
         "https://repo.example.com/chan/linux-64/zlib-1.0-0.conda"
     )
+
+
+# ---------------------------------------------------------------- the documented schema
+
+SCHEMA = Path(__file__).resolve().parent.parent / "docs" / "explicit-1.0.schema.json"
+
+
+@pytest.fixture(scope="module")
+def schema_validator():
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads(SCHEMA.read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
+def test_the_schema_accepts_what_the_writer_writes(schema_validator) -> None:
+    schema_validator.validate(_valid())
+    url = "https://cdn.example/flat/zlib-1.2.11-h7b6447c_3.conda"  # CEP 15 base_url
+    schema_validator.validate(_mutate("explicit-packages/linux-64/0/resolved", url)(_valid()))
+
+
+@pytest.mark.parametrize(("path", "value", "expected"), INVALID)
+def test_the_schema_rejects_what_the_loader_rejects(
+    schema_validator, path: str, value: Any, expected: str
+) -> None:
+    doc = _mutate(path, value)(_valid())
+    assert list(schema_validator.iter_errors(doc)), f"the schema accepts: {expected}"
