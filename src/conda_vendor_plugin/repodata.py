@@ -8,8 +8,10 @@ in place. The file the solver reads is the file later stages copy entries from.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import os
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -39,13 +41,32 @@ def _empty(cache_dir: Path, subdir: str) -> Path:
     return p
 
 
+ZST_RECHECK = 7 * 24 * 3600  # seconds before a channel without repodata.json.zst is asked again
+
+
+def _zstd_decompressor() -> Any | None:
+    """A streaming zstd decompressor (``.decompress(bytes) -> bytes``), or None."""
+    for name in ("compression.zstd", "backports.zstd"):  # Python 3.14+, its backport
+        try:
+            return importlib.import_module(name).ZstdDecompressor()
+        except ImportError:
+            pass
+    try:
+        import zstandard
+    except ImportError:
+        return None
+    return zstandard.ZstdDecompressor().decompressobj()
+
+
 def fetch_repodata(
     session: Any, channel_url: str, subdir: str, cache_dir: Path, offline: bool = False
 ) -> tuple[Path, bool]:
     """Return ``(path, found)`` for ``<channel_url>/<subdir>/repodata.json``.
 
-    ``found`` is False when the channel has no such subdir (404, or no file for a
-    ``file://`` channel); the path then points at an empty repodata document.
+    Over HTTP, ``repodata.json.zst`` is asked for first (when a zstd module is
+    importable) and decompressed into the cache; a channel without it is remembered
+    for a week. ``found`` is False when the channel has no such subdir (404, or no file
+    for a ``file://`` channel); the path then points at an empty repodata document.
     """
     url = f"{channel_url.rstrip('/')}/{subdir}/repodata.json"
     if url.startswith("file://"):
@@ -67,49 +88,89 @@ def fetch_repodata(
         if cached.exists():
             return cached, bool(state.get("found", True))
         raise ChannelError(f"{redact_url(url)}: not in the cache and --offline was given")
+
+    now = time.time()
+    no_zst_since = state.get("no_zst_since")
+    suffixes = [""]
+    if _zstd_decompressor() is not None and not (
+        isinstance(no_zst_since, (int, float)) and now - no_zst_since < ZST_RECHECK
+    ):
+        suffixes.insert(0, ".zst")
+    for suffix in suffixes:
+        same = state.get("variant", "") == suffix  # the cached copy came from this URL
+        status, headers = _get(session, url + suffix, cached, state if same else {})
+        if status == 304:
+            return cached, True
+        if status == 200:
+            new_state = {
+                "url": redact_url(url + suffix),
+                "variant": suffix,
+                "etag": headers.get("ETag"),
+                "last_modified": headers.get("Last-Modified"),
+                "found": True,
+                "no_zst_since": None if suffix else no_zst_since,
+            }
+            atomic_write_text(state_file, json.dumps(new_state))
+            return cached, True
+        if suffix:  # no usable repodata.json.zst: repodata.json decides
+            no_zst_since = now
+            continue
+    # 404: remember the absence too, so that --offline can tell "no such subdir" from
+    # "never fetched".
+    atomic_write_text(cached, json.dumps({**EMPTY_REPODATA, "info": {"subdir": subdir}}))
+    state = {"url": redact_url(url), "found": False, "no_zst_since": no_zst_since}
+    atomic_write_text(state_file, json.dumps(state))
+    return cached, False
+
+
+def _get(
+    session: Any, url: str, cached: Path, state: Mapping[str, Any]
+) -> tuple[int, Mapping[str, str]]:
+    """GET ``url`` into ``cached`` (decompressing ``.zst``); ``(status, headers)``.
+
+    Conditional on ``state``'s ETag / Last-Modified. For ``repodata.json`` itself any
+    status but 200, 304 and 404 is an error; for the ``.zst`` the caller falls back.
+    """
+    import requests
+
+    zst = url.endswith(".zst")
     headers = {}
     if state.get("etag"):
         headers["If-None-Match"] = state["etag"]
     if state.get("last_modified"):
         headers["If-Modified-Since"] = state["last_modified"]
-    import requests
-
     try:
         with session.get(url, headers=headers, stream=True, timeout=(10, 60)) as r:
             if r.status_code == 304 and cached.exists():
-                return cached, True
-            if r.status_code == 404:
-                # Remember the absence too, so that --offline can tell "no such subdir"
-                # from "never fetched".
-                atomic_write_text(
-                    cached, json.dumps({**EMPTY_REPODATA, "info": {"subdir": subdir}})
-                )
-                atomic_write_text(state_file, json.dumps({"url": redact_url(url), "found": False}))
-                return cached, False
-            if r.status_code in (401, 403):
-                raise ChannelError(
-                    f"{redact_url(url)}: HTTP {r.status_code}; check the channel's credentials "
-                    f"(token in the URL or ~/.netrc)"
-                )
+                return 304, r.headers
             if r.status_code != 200:
+                if zst or r.status_code == 404:
+                    return r.status_code, r.headers
+                if r.status_code in (401, 403):
+                    raise ChannelError(
+                        f"{redact_url(url)}: HTTP {r.status_code}; check the channel's "
+                        f"credentials (token in the URL or ~/.netrc)"
+                    )
                 raise ChannelError(f"{redact_url(url)}: HTTP {r.status_code} fetching repodata")
             cached.parent.mkdir(parents=True, exist_ok=True)
             tmp = cached.with_suffix(f".{os.getpid()}.partial")
+            decompressor = _zstd_decompressor() if zst else None
             try:
                 with open(tmp, "wb") as f:
                     for chunk in r.iter_content(1 << 20):
-                        f.write(chunk)
+                        f.write(decompressor.decompress(chunk) if decompressor else chunk)
+                if decompressor is not None and not decompressor.eof:
+                    raise ValueError("the zstd stream ends early")
                 os.replace(tmp, cached)
+            except Exception as e:  # each zstd module raises its own error type
+                if decompressor is None or isinstance(e, OSError):  # requests' errors too
+                    raise
+                raise ChannelError(
+                    f"{redact_url(url)}: not valid zstd-compressed repodata ({type(e).__name__})"
+                ) from None
             finally:
                 tmp.unlink(missing_ok=True)
-            new_state = {
-                "url": redact_url(url),
-                "etag": r.headers.get("ETag"),
-                "last_modified": r.headers.get("Last-Modified"),
-                "found": True,
-            }
-            atomic_write_text(state_file, json.dumps(new_state))
-            return cached, True
+            return 200, r.headers
     except requests.RequestException as e:
         raise ChannelError(
             f"{redact_url(url)}: cannot fetch repodata: {type(e).__name__}"

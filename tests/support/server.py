@@ -6,7 +6,7 @@ scripted faults so that failure handling is tested against real sockets:
 * ``server.fail(path, "500")``      answer 500 once
 * ``server.fail(path, "cut:N")``    announce the full length, send N bytes, drop the connection
 * ``server.fail(path, "corrupt")``  serve the file with its last byte changed
-* ``server.fail(path, "404")``      answer 404 once
+* ``server.fail(path, "404")``      answer 404 once (``"403"``: 403 once)
 
 Each call queues one fault for the next request of ``path``. ``latency`` adds a delay
 to every request; ``token`` requires a ``/t/<token>/`` prefix on every path.
@@ -107,7 +107,7 @@ def _make_handler(server: ChannelServer) -> type[BaseHTTPRequestHandler]:
                     return self._plain(path, 401, b"token required")
                 path = "/" + path[len(prefix) :]
             fault = server._next_fault(path)
-            if fault in ("500", "404"):
+            if fault in ("500", "404", "403"):
                 return self._plain(path, int(fault), b"injected")
             target = (server.root / path.lstrip("/")).resolve()
             if server.root.resolve() not in target.parents or not target.is_file():
