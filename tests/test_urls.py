@@ -12,7 +12,6 @@ from conda_vendor_plugin.urls import (
     local_channel_name,
     redact_text,
     redact_url,
-    split_package_url,
     with_credentials_of,
 )
 
@@ -101,34 +100,6 @@ def test_redact_text_cleans_every_url_in_a_message() -> None:
 def test_redact_text_leaves_text_without_urls_alone() -> None:
     text = "nothing: to see here @ all /t/ok\n  - versioned[version='<1.0']"
     assert redact_text(text) == text
-
-
-# ------------------------------------------------------------------ split_package_url
-
-
-def test_split_package_url() -> None:
-    assert split_package_url("https://h/c/linux-64/zlib-1.2.11-0.conda") == (
-        "https://h/c",
-        "linux-64",
-        "zlib-1.2.11-0.conda",
-    )
-    assert split_package_url("file:///srv/ch/noarch/a-1-0.tar.bz2") == (
-        "file:///srv/ch",
-        "noarch",
-        "a-1-0.tar.bz2",
-    )
-
-
-@pytest.mark.parametrize("url", ["zlib.conda", "noarch/zlib.conda", ""])
-def test_split_package_url_refuses_non_package_urls(url: str) -> None:
-    with pytest.raises(ValueError, match="not a package URL"):
-        split_package_url(url)
-
-
-def test_split_package_url_error_is_redacted() -> None:
-    with pytest.raises(ValueError) as info:
-        split_package_url("https://u:SECRET@")
-    assert "SECRET" not in str(info.value)
 
 
 # ------------------------------------------------------------------ with_credentials_of

@@ -113,7 +113,9 @@ def file_problem(path: Path, expected: Expected) -> str | None:
     return v.problem()
 
 
-def _copy_verified(src: Path, tmp: Path, expected: Expected, on_bytes: Callable[[int], None]):
+def _copy_verified(
+    src: Path, tmp: Path, expected: Expected, on_bytes: Callable[[int], None]
+) -> _Verifier:
     """Copy ``src`` to ``tmp``, hashing on the way (one read); the verifier tells the verdict."""
     v = _Verifier(expected)
     with open(src, "rb") as fin, open(tmp, "wb") as fout:

@@ -61,15 +61,6 @@ def is_url(value: str) -> bool:
     return "://" in value
 
 
-def split_package_url(url: str) -> tuple[str, str, str]:
-    """Split ``<channel>/<subdir>/<filename>`` into its three parts."""
-    base, _, filename = url.rstrip("/").rpartition("/")
-    channel, _, subdir = base.rpartition("/")
-    if not (channel and subdir and filename):
-        raise ValueError(f"not a package URL: {redact_url(url)}")
-    return channel, subdir, filename
-
-
 def local_channel_name(channel: str) -> str:
     """A readable directory name for a channel: ``conda-forge`` -> ``local_conda-forge``.
 
