@@ -17,6 +17,7 @@ from __future__ import annotations
 import email.utils
 import hashlib
 import re
+import sys
 import threading
 import time
 from collections import defaultdict
@@ -31,6 +32,11 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 256  # the stock 5 stalls parallel clients
     allow_reuse_address = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        # A client that hangs up mid-answer (cancelled downloads, curl at exit) is normal.
+        if not isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
 class ChannelServer:
@@ -78,6 +84,7 @@ class ChannelServer:
 def _make_handler(server: ChannelServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body go out in separate writes
 
         def log_message(self, format: str, *args: object) -> None:
             pass
