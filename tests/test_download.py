@@ -55,6 +55,13 @@ def big() -> Pkg:
     return Pkg("big", payload_size=SIZE)
 
 
+@pytest.fixture(params=[make_session, requests.Session], ids=["make_session", "requests"])
+def any_session(request: pytest.FixtureRequest):
+    """Both sessions a Downloader meets: ours (urllib3 retries) and a plain one."""
+    with request.param() as session:
+        yield session
+
+
 def _entry(root: Path, pkg: Pkg) -> dict:
     doc = json.loads((root / pkg.subdir / "repodata.json").read_text())
     section = "packages.conda" if pkg.fn.endswith(".conda") else "packages"
@@ -77,6 +84,17 @@ def _job(base_url: str, root: Path, pkg: Pkg, dest_dir: Path, **override) -> Dow
     }
     fields.update(override)
     return DownloadJob(**fields)
+
+
+def _failing(
+    srv: ChannelServer, chan: Path, pkg: Pkg, dest_dir: Path, *faults: str
+) -> tuple[Path, DownloadJob]:
+    """A channel at ``chan`` holding ``pkg``, whose next GETs of it meet ``faults`` in
+    turn (see tests/support/server.py), and a job for it: ``(channel root, job)``."""
+    root = build_channel(chan, [pkg])
+    for fault in faults:
+        srv.fail(_path(root, pkg), fault)
+    return root, _job(srv.url, root, pkg, dest_dir)
 
 
 def _gets(server: ChannelServer, root: Path, pkg: Pkg) -> list[tuple[str | None, int]]:
@@ -141,16 +159,12 @@ def test_sha256_mismatch_with_the_repodata_entry_is_refused(
 # ---------------------------------------------------------------- faults
 
 
-@pytest.mark.parametrize("plain_session", [False, True], ids=["make_session", "requests"])
 def test_corrupt_archive_is_a_clear_error_and_leaves_nothing(
-    tmp_path: Path, srv: ChannelServer, chan: Path, big: Pkg, plain_session: bool
+    tmp_path: Path, srv: ChannelServer, chan: Path, big: Pkg, any_session
 ) -> None:
-    root = build_channel(chan, [big])
-    session = requests.Session() if plain_session else make_session()
-    srv.fail(_path(root, big), "corrupt")
-    job = _job(srv.url, root, big, tmp_path / "d")
+    root, job = _failing(srv, chan, big, tmp_path / "d", "corrupt")
     with pytest.raises(DownloadError) as exc:
-        Downloader(lambda url: session, backoff=0).run([job])
+        Downloader(lambda url: any_session, backoff=0).run([job])
     message = str(exc.value)
     assert "big-1.0-0" in message
     assert job.url in message
@@ -160,17 +174,13 @@ def test_corrupt_archive_is_a_clear_error_and_leaves_nothing(
     assert _gets(srv, root, big) == [(None, 200)]  # a hash mismatch is not retried
 
 
-@pytest.mark.parametrize("plain_session", [False, True], ids=["make_session", "requests"])
 def test_connection_cut_mid_file_resumes_with_a_range_request(
-    tmp_path: Path, srv: ChannelServer, chan: Path, big: Pkg, plain_session: bool
+    tmp_path: Path, srv: ChannelServer, chan: Path, big: Pkg, any_session
 ) -> None:
-    root = build_channel(chan, [big])
     cut = 70_000
-    session = requests.Session() if plain_session else make_session()
-    srv.fail(_path(root, big), f"cut:{cut}")
-    job = _job(srv.url, root, big, tmp_path / "d")
+    root, job = _failing(srv, chan, big, tmp_path / "d", f"cut:{cut}")
     seen: list[int] = []
-    (result,) = Downloader(lambda url: session, backoff=0, on_bytes=seen.append).run([job])
+    (result,) = Downloader(lambda url: any_session, backoff=0, on_bytes=seen.append).run([job])
     assert _gets(srv, root, big) == [(None, 200), (f"bytes={cut}-", 206)]
     assert result.how == "resumed"
     assert sum(seen) == job.size  # the cut bytes, then the rest: nothing fetched twice
@@ -192,10 +202,8 @@ def test_connection_cut_mid_file_resumes_with_a_range_request(
 def test_500_then_200_succeeds(
     tmp_path: Path, srv: ChannelServer, chan: Path, big: Pkg, make, retries: int
 ) -> None:
-    root = build_channel(chan, [big])
     session = make()
-    srv.fail(_path(root, big), "500")
-    job = _job(srv.url, root, big, tmp_path / "d")
+    root, job = _failing(srv, chan, big, tmp_path / "d", "500")
     (result,) = Downloader(lambda url: session, retries=retries, backoff=0).run([job])
     assert _gets(srv, root, big) == [(None, 500), (None, 200)]
     assert result.how == "downloaded"
@@ -205,11 +213,8 @@ def test_500_then_200_succeeds(
 def test_persistent_5xx_gives_up_after_the_retries(
     tmp_path: Path, srv: ChannelServer, chan: Path, big: Pkg
 ) -> None:
-    root = build_channel(chan, [big])
     session = requests.Session()
-    for _ in range(3):
-        srv.fail(_path(root, big), "500")
-    job = _job(srv.url, root, big, tmp_path / "d")
+    root, job = _failing(srv, chan, big, tmp_path / "d", "500", "500", "500")
     with pytest.raises(DownloadError) as exc:
         Downloader(lambda url: session, retries=2, backoff=0).run([job])
     assert _gets(srv, root, big) == [(None, 500)] * 3
@@ -218,16 +223,12 @@ def test_persistent_5xx_gives_up_after_the_retries(
     assert not job.dest.exists()
 
 
-@pytest.mark.parametrize("plain_session", [False, True], ids=["make_session", "requests"])
 def test_404_is_an_immediate_error(
-    tmp_path: Path, srv: ChannelServer, chan: Path, big: Pkg, plain_session: bool
+    tmp_path: Path, srv: ChannelServer, chan: Path, big: Pkg, any_session
 ) -> None:
-    root = build_channel(chan, [big])
-    session = requests.Session() if plain_session else make_session()
-    srv.fail(_path(root, big), "404")
-    job = _job(srv.url, root, big, tmp_path / "d")
+    root, job = _failing(srv, chan, big, tmp_path / "d", "404")
     with pytest.raises(DownloadError) as exc:
-        Downloader(lambda url: session, retries=4, backoff=0).run([job])
+        Downloader(lambda url: any_session, retries=4, backoff=0).run([job])
     assert _gets(srv, root, big) == [(None, 404)]  # one request, no retry
     message = str(exc.value)
     assert "404" in message and "big-1.0-0" in message and job.url in message
@@ -422,3 +423,22 @@ def test_a_different_file_of_the_same_name_in_a_cache_dir_is_ignored(
     assert result.how == "downloaded"
     assert job.dest.read_bytes() == (root / "noarch" / big.fn).read_bytes()
     assert (cache / big.fn).read_bytes() == impostor  # the cache is only ever read
+
+
+def test_a_rejected_cache_copy_leaves_a_resumable_partial_alone(
+    tmp_path: Path, srv: ChannelServer, chan: Path, big: Pkg
+) -> None:
+    root = build_channel(chan, [big])
+    good = (root / "noarch" / big.fn).read_bytes()
+    cache = tmp_path / "pkgs"
+    cache.mkdir()
+    (cache / big.fn).write_bytes(bytes(b ^ 0xFF for b in good))  # same size, other content
+    dest = tmp_path / "d"
+    dest.mkdir()
+    (dest / (big.fn + ".partial")).write_bytes(good[:123_456])  # from an interrupted run
+    job = _job(srv.url, root, big, dest)
+    (result,) = Downloader(lambda url: _session(), cache_dirs=[cache]).run([job])
+    assert _gets(srv, root, big) == [("bytes=123456-", 206)]
+    assert result.how == "resumed"
+    assert job.dest.read_bytes() == good
+    assert _files(dest) == [big.fn]

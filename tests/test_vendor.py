@@ -10,7 +10,6 @@ process output matters (credentials).
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from conda_vendor_plugin import cli
 from conda_vendor_plugin import lockfile as lockfile_mod
 
 from .support.build import Pkg, build_channel
+from .support.locking import run_module
 from .support.server import ChannelServer
 from .support.vendoring import (
     archive_index_json,
@@ -286,12 +286,7 @@ def test_token_never_reaches_output_or_terminal(tmp_path: Path) -> None:
     out = tmp_path / "OUT"
 
     def vendor(env: Path, platform: str) -> subprocess.CompletedProcess[str]:
-        cmd = [sys.executable, "-m", "conda_vendor_plugin", "vendor", str(env), "-o", str(out)]
-        return subprocess.run(
-            [*cmd, "-p", platform],
-            capture_output=True,
-            text=True,
-        )
+        return run_module("conda_vendor_plugin", "vendor", env, "-o", out, "-p", platform)
 
     with ChannelServer(tmp_path / "served", token=token) as server:
         assert f"/t/{token}" in server.url  # the server answers 401 without it
@@ -525,13 +520,7 @@ def test_python_m_entry_point_vendors(http_server, tmp_path: Path) -> None:
     """The real command line, in its own process, as a user runs it."""
     root = build_channel(tmp_path / "served" / "chan", [Pkg("a")])
     env = write_env(tmp_path / "env.yml", [f"{http_server.url}/chan"], ["a"])
-    proc = subprocess.run(
-        [sys.executable, "-m", "conda_vendor_plugin", "vendor", str(env), "-p", "linux-64"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=os.environ,
-    )
+    proc = run_module("conda_vendor_plugin", "vendor", env, "-p", "linux-64", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "Vendored 1 packages" in proc.stdout
     check_local_channel(tmp_path / "vendor" / "local_chan", root, ["linux-64"])  # default -o

@@ -8,12 +8,10 @@ so the install can only have used the vendored files.
 
 from __future__ import annotations
 
-import functools
 import importlib.util
 import json
 import os
 import platform
-import subprocess
 import sys
 from pathlib import Path
 
@@ -23,6 +21,7 @@ import requests
 from conda_vendor_plugin import lockfile as lockfile_mod
 
 from .support.build import Pkg, build_channel
+from .support.locking import run_module
 from .support.server import ChannelServer
 from .support.vendoring import (
     check_local_channel,
@@ -58,18 +57,12 @@ def conda_env(tmp_path: Path) -> dict[str, str]:
     }
 
 
-def _python_m(module: str, env: dict[str, str], *args: str | Path, cwd: Path | None = None):
-    return subprocess.run(
-        [sys.executable, "-m", module, *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=cwd,
-    )
+def _conda(env: dict[str, str], *args: str | Path, cwd: Path | None = None):
+    return run_module("conda", *args, env=env, cwd=cwd)
 
 
-_conda = functools.partial(_python_m, "conda")
-_standalone = functools.partial(_python_m, "conda_vendor_plugin")
+def _standalone(env: dict[str, str], *args: str | Path, cwd: Path | None = None):
+    return run_module("conda_vendor_plugin", *args, env=env, cwd=cwd)
 
 
 @pytest.fixture

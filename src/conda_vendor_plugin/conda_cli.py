@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from typing import Any
 
 from .cli import (
@@ -23,6 +24,7 @@ from .cli import (
     run_vendor_command,
 )
 from .errors import VendorError
+from .progress import TextReporter
 from .urls import redact_text
 
 log = logging.getLogger(__name__)
@@ -87,15 +89,10 @@ def _run(args: argparse.Namespace, command: str = "lock") -> int:
     if context.json:
         emit_json({"success": not failed, **result})
     elif command == "vendor":
-        report_vendor(result, _StdoutReporter())
+        report_vendor(result, TextReporter(stream=sys.stdout))
     else:
         report_lock(result, reporter)
     return 1 if failed else 0
-
-
-class _StdoutReporter:
-    def info(self, message: str) -> None:
-        print(message)
 
 
 def execute_env_lock(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:

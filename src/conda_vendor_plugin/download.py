@@ -209,7 +209,8 @@ class Downloader:
             self._progress(job.size or 0)
             return DownloadResult(job, "kept", 0)
         job.dest.unlink(missing_ok=True)
-        tmp = _partial(job.dest)
+        # Not the .partial: a copy that fails verification must not cost a resumable download.
+        tmp = job.dest.with_name(job.dest.name + ".from-cache")
         for cache_dir in self.cache_dirs:
             candidate = cache_dir / job.dest.name
             if not candidate.is_file():
@@ -223,12 +224,13 @@ class Downloader:
                 return DownloadResult(job, "cached", 0)
             tmp.unlink()
         if job.url.startswith("file://"):
-            return self._copy_local(job, tmp)
+            return self._copy_local(job)
         return self._download(job)
 
-    def _copy_local(self, job: DownloadJob, tmp: Path) -> DownloadResult:
+    def _copy_local(self, job: DownloadJob) -> DownloadResult:
         from .repodata import file_url_to_path
 
+        tmp = _partial(job.dest)
         try:
             v = _copy_verified(file_url_to_path(job.url), tmp, job.expected, self._progress)
         except FileNotFoundError:

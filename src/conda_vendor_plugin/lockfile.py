@@ -17,6 +17,7 @@ from typing import Any
 from . import __version__
 from .errors import LockfileError
 from .records import LockedPackage
+from .spec import is_subdir
 from .urls import redact_url
 from .yamlfile import load_yaml
 
@@ -26,7 +27,6 @@ PACKAGE_SUFFIXES = (".conda", ".tar.bz2")
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _HEX32 = re.compile(r"^[0-9a-f]{32}$")
-_SUBDIR = re.compile(r"^(noarch|[a-z0-9]+-[a-z0-9_]+)$")
 
 
 @dataclass(frozen=True)
@@ -215,12 +215,13 @@ def _parse_entry(e: Any, source: str, where: str) -> LockedPackage:
         raise _err(source, f"{where}.resolved", "must be a URL ending in a .conda or .tar.bz2 file")
     # Usually <channel>/<subdir>/<file>; under a CEP 15 base_url, <base_url>/<file>.
     url_channel, _, url_dir = base.rpartition("/")
+    url_channel = url_channel.rstrip("/")  # '' or 'https:' when the URL names no subdir
     subdir = e.get("subdir")
     if subdir is None:
-        if not url_channel.rstrip("/") or url_channel.rstrip("/").endswith(":"):
+        if not url_channel or url_channel.endswith(":"):
             raise _err(source, f"{where}.resolved", "must be <channel>/<subdir>/<file>")
         subdir = url_dir
-    elif not (isinstance(subdir, str) and _SUBDIR.match(subdir)):
+    elif not is_subdir(subdir):
         raise _err(source, f"{where}.subdir", "must be noarch or a platform such as linux-64")
     sha256 = e.get("sha256")
     md5 = e.get("md5")

@@ -34,11 +34,10 @@ def file_url_to_path(url: str) -> Path:
     return Path(unquote(parts.path))
 
 
-def _empty(cache_dir: Path, subdir: str) -> Path:
-    p = cache_dir / f"empty-{subdir}.json"
-    if not p.exists():
-        atomic_write_text(p, json.dumps({**EMPTY_REPODATA, "info": {"subdir": subdir}}))
-    return p
+def _write_empty(path: Path, subdir: str) -> Path:
+    """An empty repodata document for a subdir a channel does not have."""
+    atomic_write_text(path, json.dumps({**EMPTY_REPODATA, "info": {"subdir": subdir}}))
+    return path
 
 
 ZST_RECHECK = 7 * 24 * 3600  # seconds before a channel without repodata.json.zst is asked again
@@ -73,7 +72,8 @@ def fetch_repodata(
         local = file_url_to_path(url)
         if local.is_file():
             return local, True
-        return _empty(cache_dir, subdir), False
+        empty = cache_dir / f"empty-{subdir}.json"
+        return (empty if empty.exists() else _write_empty(empty, subdir)), False
 
     key = hashlib.sha256(url.encode()).hexdigest()[:32]
     cached = cache_dir / "repodata" / f"{key}.json"
@@ -91,14 +91,13 @@ def fetch_repodata(
 
     now = time.time()
     no_zst_since = state.get("no_zst_since")
-    suffixes = [""]
-    if _zstd_decompressor() is not None and not (
-        isinstance(no_zst_since, (int, float)) and now - no_zst_since < ZST_RECHECK
-    ):
-        suffixes.insert(0, ".zst")
-    for suffix in suffixes:
+    zstd = None
+    if not (isinstance(no_zst_since, (int, float)) and now - no_zst_since < ZST_RECHECK):
+        zstd = _zstd_decompressor()
+    for suffix in (".zst", "") if zstd is not None else ("",):
         same = state.get("variant", "") == suffix  # the cached copy came from this URL
-        status, headers = _get(session, url + suffix, cached, state if same else {})
+        conditional = state if same else {}
+        status, headers = _get(session, url + suffix, cached, conditional, zstd if suffix else None)
         if status == 304:
             return cached, True
         if status == 200:
@@ -114,26 +113,26 @@ def fetch_repodata(
             return cached, True
         if suffix:  # no usable repodata.json.zst: repodata.json decides
             no_zst_since = now
-            continue
     # 404: remember the absence too, so that --offline can tell "no such subdir" from
     # "never fetched".
-    atomic_write_text(cached, json.dumps({**EMPTY_REPODATA, "info": {"subdir": subdir}}))
+    _write_empty(cached, subdir)
     state = {"url": redact_url(url), "found": False, "no_zst_since": no_zst_since}
     atomic_write_text(state_file, json.dumps(state))
     return cached, False
 
 
 def _get(
-    session: Any, url: str, cached: Path, state: Mapping[str, Any]
+    session: Any, url: str, cached: Path, state: Mapping[str, Any], decompressor: Any = None
 ) -> tuple[int, Mapping[str, str]]:
-    """GET ``url`` into ``cached`` (decompressing ``.zst``); ``(status, headers)``.
+    """GET ``url`` into ``cached``, through ``decompressor`` for the ``.zst``;
+    ``(status, headers)``.
 
     Conditional on ``state``'s ETag / Last-Modified. For ``repodata.json`` itself any
     status but 200, 304 and 404 is an error; for the ``.zst`` the caller falls back.
     """
     import requests
 
-    zst = url.endswith(".zst")
+    zst = decompressor is not None
     headers = {}
     if state.get("etag"):
         headers["If-None-Match"] = state["etag"]
@@ -154,7 +153,6 @@ def _get(
                 raise ChannelError(f"{redact_url(url)}: HTTP {r.status_code} fetching repodata")
             cached.parent.mkdir(parents=True, exist_ok=True)
             tmp = cached.with_suffix(f".{os.getpid()}.partial")
-            decompressor = _zstd_decompressor() if zst else None
             try:
                 with open(tmp, "wb") as f:
                     for chunk in r.iter_content(1 << 20):

@@ -102,6 +102,11 @@ def input_hash(spec: EnvironmentSpec) -> str:
     return hashlib.sha256(doc.encode("utf-8")).hexdigest()
 
 
+def is_subdir(name: object) -> bool:
+    """True for ``noarch`` and for names shaped like a platform (``linux-64``)."""
+    return isinstance(name, str) and (name == "noarch" or bool(_PLATFORM_RE.match(name)))
+
+
 def validate_platforms(platforms: Iterable[str], source: str) -> tuple[str, ...]:
     out: list[str] = []
     for p in platforms:
