@@ -191,6 +191,7 @@ TRICKY = [
     "{x}",
     "'single'",
     "line\nbreak",
+    "trailing\n",  # '$' in a regex matches before a final newline: not plain-safe
     "tab\tinside",
     "bell\x07",
     "nel\x85next",

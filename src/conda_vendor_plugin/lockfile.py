@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -47,9 +46,15 @@ class Lockfile:
 
 # ---------------------------------------------------------------- writing
 
-_PLAIN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+\-/:=~!*@%,]*$")
-_NUMBERISH = re.compile(r"^[-+]?[0-9_.:]*([eE][-+]?[0-9_]*)?$|^0[xob]|^\d{4}-\d\d?-\d\d?")
-_RESERVED = {"true", "false", "yes", "no", "on", "off", "y", "n", "null", "~"}
+# A string that may stay a plain scalar: plain-safe characters, and not a string that a
+# YAML 1.1 or 1.2 loader would read as a number, date, boolean or null ("1.10", "1e5",
+# "0x1F", "2024-01-05", "yes", "NULL"), nor one ending in ':' (read as a key). One match
+# decides it: this runs for every field of every locked package.
+_PLAIN_SAFE = re.compile(
+    r"(?!(?:[-+]?[0-9_.:]*(?:[eE][-+]?[0-9_]*)?|(?i:true|false|yes|no|on|off|y|n|null))\Z"
+    r"|0[xob]|\d{4}-\d\d?-\d\d?)"
+    r"[A-Za-z0-9_][A-Za-z0-9_.+\-/:=~!*@%,]*(?<!:)\Z"
+)
 # What a double-quoted scalar cannot hold as it is: control characters (a raw line break
 # would be read back as a space) and the characters YAML 1.1 treats as line breaks.
 _NEEDS_ESCAPE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
@@ -63,44 +68,38 @@ def _escape(m: re.Match[str]) -> str:
     return f"\\x{ord(c):02x}" if ord(c) <= 0xFF else f"\\u{ord(c):04x}"
 
 
-@lru_cache(maxsize=4096, typed=True)  # typed: True and 1 are equal keys otherwise
 def yaml_scalar(value: str | int | None) -> str:
     """A YAML scalar that both YAML 1.1 and 1.2 loaders read back as the same value."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    s = str(value)
-    if (
-        _PLAIN.match(s)
-        and not _NUMBERISH.match(s)
-        and s.lower() not in _RESERVED
-        and ": " not in s
-        and not s.endswith(":")
-    ):
-        return s
-    escaped = _NEEDS_ESCAPE.sub(_escape, s.replace("\\", "\\\\").replace('"', '\\"'))
+    if not isinstance(value, str):
+        if value is None:
+            return "null"
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, int):
+            return str(value)
+        value = str(value)
+    if _PLAIN_SAFE.match(value):
+        return value
+    escaped = _NEEDS_ESCAPE.sub(_escape, value.replace("\\", "\\\\").replace('"', '\\"'))
     return '"' + escaped + '"'
 
 
-def _entry_lines(p: LockedPackage) -> list[str]:
+def _entry(p: LockedPackage) -> str:
     q = yaml_scalar
-    lines = [
-        f"  - name: {q(p.name)}",
-        f"    version: {q(p.version)}",
-        f"    build: {q(p.build)}",
-        f"    subdir: {q(p.subdir)}",
-        f"    resolved: {q(redact_url(p.url))}",
-    ]
+    text = (
+        f"  - name: {q(p.name)}\n"
+        f"    version: {q(p.version)}\n"
+        f"    build: {q(p.build)}\n"
+        f"    subdir: {q(p.subdir)}\n"
+        f"    resolved: {q(redact_url(p.url))}\n"
+    )
     if p.sha256 is not None:
-        lines.append(f"    sha256: {q(p.sha256)}")
+        text += f"    sha256: {q(p.sha256)}\n"
     if p.md5 is not None:
-        lines.append(f"    md5: {q(p.md5)}")
+        text += f"    md5: {q(p.md5)}\n"
     if p.size is not None:
-        lines.append(f"    size: {q(p.size)}")
-    return lines
+        text += f"    size: {q(p.size)}\n"
+    return text
 
 
 def dumps(lock: Lockfile) -> str:
@@ -121,11 +120,11 @@ def dumps(lock: Lockfile) -> str:
         f"name: {yaml_scalar(lock.name)}",
         "explicit-packages:",
     ]
+    parts = ["\n".join(out), "\n"]
     for platform, pkgs in lock.packages.items():
-        out.append(f"  {yaml_scalar(platform)}:" + ("" if pkgs else " []"))
-        for p in pkgs:
-            out += _entry_lines(p)
-    return "\n".join(out) + "\n"
+        parts.append(f"  {yaml_scalar(platform)}:" + ("\n" if pkgs else " []\n"))
+        parts += map(_entry, pkgs)
+    return "".join(parts)
 
 
 def dumps_explicit(lock: Lockfile, platform: str) -> str:
