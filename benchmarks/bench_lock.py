@@ -19,6 +19,12 @@ the old ``filename -> record`` form; it is converted once into a temporary chann
   ``tests/support/server.py`` (cold: an empty cache each run, so the repodata is
   downloaded; warm: a kept cache, so a 304 revalidation).
 
+* conda mode (when conda is importable by ``--conda-python``, by default the Python
+  running this script): ``python -m conda env lock`` against ``python -m conda create
+  --dry-run --json`` for the same specs, channel and platform, one process each (what a
+  conda user runs and waits for), for every solver backend in ``--conda-solvers``. Both
+  pay conda's start-up and the same solver; the difference is what the plugin adds.
+
 Every variant gets one untimed warm-up run (imports, page cache); the timed runs are
 interleaved (bare, lock, lock, ... then again) so that drift in machine speed hits
 every variant alike. Target: overhead < 10%, where overhead is the median, over the
@@ -36,8 +42,10 @@ import contextlib
 import cProfile
 import io
 import json
+import os
 import pstats
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -150,8 +158,9 @@ def solve_records(channel_dir: Path) -> list[Any]:
 
     channel = r.Channel(channel_dir.as_uri())
     sources = [r.SparseRepoData(channel, s, channel_dir / s / "repodata.json") for s in SUBDIRS]
+    build_string = getattr(r, "BuildString", str)  # a plain str before py-rattler 0.28
     vpkgs = [
-        r.GenericVirtualPackage(r.PackageName(v.name), r.Version(v.version), r.BuildString(v.build))
+        r.GenericVirtualPackage(r.PackageName(v.name), r.Version(v.version), build_string(v.build))
         for v in virtual_packages(PLATFORM)
     ]
     try:
@@ -210,6 +219,95 @@ def measure(variants: list[Variant], repeat: int) -> None:
             v.times.append(time.perf_counter() - t0)
 
 
+# ------------------------------------------------------------------ conda mode
+
+
+def conda_python(option: str | None) -> str | None:
+    """The Python to run ``-m conda`` with: ``--conda-python``, else ours if it has conda."""
+    if option:
+        return option
+    import importlib.util
+
+    return sys.executable if importlib.util.find_spec("conda") else None
+
+
+def conda_environ(root: Path, solver: str) -> dict[str, str]:
+    """conda isolated from the user's settings, caches and environments (as the tests do)."""
+    home = root / "home"
+    home.mkdir(parents=True, exist_ok=True)
+    condarc = root / "condarc"
+    condarc.write_text("")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONDA")}
+    env.update(
+        HOME=str(home),
+        CONDARC=str(condarc),
+        CONDA_PKGS_DIRS=str(root / "pkgs"),
+        CONDA_ENVS_DIRS=str(root / "envs"),
+        CONDA_SOLVER=solver,
+        CONDA_OVERRIDE_CUDA="",  # no CUDA probe subprocess
+        CONDA_NUMBER_CHANNEL_NOTICES="0",
+        CONDA_REPORT_ERRORS="false",
+        CONDA_NOTIFY_OUTDATED_CONDA="false",
+        CONDA_AUTO_UPDATE_CONDA="false",
+    )
+    return env
+
+
+def conda_json(python: str, env: dict[str, str], *args: str) -> dict[str, Any]:
+    """``python -m conda ARGS`` (``--json``); its parsed output, or exit with what went wrong."""
+    proc = subprocess.run(
+        [python, "-m", "conda", *args], env=env, capture_output=True, text=True, timeout=600
+    )
+    try:
+        out = json.loads(proc.stdout)
+    except json.JSONDecodeError:
+        out = None
+    if proc.returncode != 0 or not isinstance(out, dict):
+        raise SystemExit(
+            f"conda {args[0]} failed (exit {proc.returncode}):\n{proc.stdout[-2000:]}"
+            f"{proc.stderr[-2000:]}"
+        )
+    return out
+
+
+def conda_variants(
+    python: str, solver: str, env_file: Path, channel: str, tmp: Path
+) -> tuple[Variant, Variant]:
+    """The two commands a conda user compares: ``create --dry-run`` and ``env lock``."""
+    env = conda_environ(tmp / f"conda-{solver}", solver)
+    out = tmp / f"conda-{solver}" / "out.lock.yml"
+    create = (
+        "create", "--dry-run", "--json", "-n", "bench", "--platform", PLATFORM,
+        "--override-channels", "-c", channel, *SPECS,
+    )  # fmt: skip
+    lock = ("env", "lock", "-f", str(env_file), "-p", PLATFORM, "-o", str(out), "--json")
+    bare = Variant(
+        f"conda create --dry-run ({solver})",
+        lambda: len(conda_json(python, env, *create)["actions"]["LINK"]),
+        is_lock=False,
+    )
+    locked = Variant(
+        f"conda env lock ({solver})",
+        lambda: conda_json(python, env, *lock)["platforms"][PLATFORM],
+    )
+    return bare, locked
+
+
+def run_conda_mode(
+    python: str, solvers: list[str], env_file: Path, channel: str, tmp: Path, repeat: int
+) -> None:
+    print()
+    print(f"conda mode: one process per run ({python} -m conda), {repeat} rounds")
+    for solver in solvers:
+        bare, locked = conda_variants(python, solver, env_file, channel, tmp)
+        try:
+            measure([bare, locked], repeat)
+        except SystemExit as e:
+            print(f"  {solver}: skipped: {str(e).splitlines()[0]}")
+            continue
+        report(bare, [locked], None)
+
+
 # ------------------------------------------------------------------ where the time goes
 
 
@@ -236,9 +334,7 @@ def phases(env: Path, channel_dir: Path, out: Path, repeat: int) -> list[tuple[s
     ]
     to_locked = getattr(rattler_backend, "_to_locked", None)  # private: may be renamed
     if to_locked is not None:
-        steps.append(
-            (f"  of which: {n} records -> LockedPackage", lambda: [to_locked(r) for r in records])
-        )
+        steps.append((f"  of which: {n} records -> LockedPackage", lambda: to_locked(records)))
     steps += [
         (f"  of which: install_order ({n} packages)", lambda: install_order(solution.packages)),
         ("lockfile.dumps", lambda: lockfile.dumps(lock)),
@@ -341,9 +437,24 @@ def main(argv: list[str] | None = None) -> int:
         "target is met (by default only the first variant that misses it is profiled).",
     )
     ap.add_argument("--top", type=int, default=12, help="cProfile rows to print (default 12).")
+    ap.add_argument(
+        "--conda-python",
+        help="Python with conda installed, for the conda-mode figures (default: this one, "
+        "if it can import conda).",
+    )
+    ap.add_argument(
+        "--conda-solvers",
+        default="classic,rattler",
+        help="conda solver backends to time, comma-separated (default: classic,rattler; "
+        "one that is not installed is reported as skipped).",
+    )
+    ap.add_argument(
+        "--conda-repeat", type=int, default=3, help="Timed rounds in conda mode (default 3)."
+    )
+    ap.add_argument("--no-conda", action="store_true", help="Skip the conda-mode figures.")
     args = ap.parse_args(argv)
-    if args.repeat < 1:
-        ap.error("--repeat must be at least 1")
+    if args.repeat < 1 or args.conda_repeat < 1:
+        ap.error("--repeat and --conda-repeat must be at least 1")
 
     if not TESTDATA.is_dir():
         print(f"skipped: ../shared/testdata not found (looked for {TESTDATA})")
@@ -424,6 +535,16 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"cProfile of one run of '{v.label}' (top {args.top} by own time;")
                     print("cProfile inflates pure-Python costs relative to the native solve):")
                     print(profile(v.run, args.top))
+
+        python = None if args.no_conda else conda_python(args.conda_python)
+        if python is None:
+            if not args.no_conda:
+                print()
+                print("conda mode: skipped (this Python cannot import conda; see --conda-python)")
+        else:
+            solvers = [x.strip() for x in args.conda_solvers.split(",") if x.strip()]
+            uri = channel_dir.as_uri()
+            run_conda_mode(python, solvers, env_file, uri, tmp, args.conda_repeat)
     return 0
 
 

@@ -8,7 +8,9 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Iterable
 from functools import cache
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -134,8 +136,8 @@ class RattlerBackend:
         finally:
             for s in sources:
                 s.close()
-        packages = [_to_locked(rec) for rec in records]
-        return Solution(platform=platform, packages=ordered(packages), repodata=repodata)
+        packages = ordered(_to_locked(records))
+        return Solution(platform=platform, packages=packages, repodata=repodata)
 
 
 def _run(result: Any) -> Any:
@@ -191,26 +193,41 @@ def _hex(value: Any) -> str | None:
     return value.hex() if isinstance(value, (bytes, bytearray)) else str(value)
 
 
-def _to_locked(rec: Any) -> LockedPackage:
-    """py-rattler's ``RepoDataRecord`` as a :class:`LockedPackage` (credentials stripped).
+# One C-level call reads every field a LockedPackage needs from a py-rattler record:
+# this runs for each solved package, right after the solve.
+_FIELDS = attrgetter(
+    *("name", "version", "build", "subdir", "channel", "file_name", "url", "sha256", "md5"),
+    *("size", "depends"),
+)
 
-    ``channel`` is the channel the record was read from, which is not always the start
-    of ``url``: CEP 15 repodata may put its archives elsewhere (``info.base_url``).
+
+def _to_locked(records: Iterable[Any]) -> list[LockedPackage]:
+    """py-rattler's ``RepoDataRecord`` list as :class:`LockedPackage` (credentials stripped).
+
+    ``channel`` is the channel each record was read from, which is not always the start
+    of its ``url``: CEP 15 repodata may put its archives elsewhere (``info.base_url``).
     """
-    url = redact_url(rec.url)
-    # py-rattler masks credentials in it with '********': redact_url drops those too.
-    channel = rec.channel
-    channel = redact_url(channel).rstrip("/") if channel else url.rsplit("/", 2)[0]
-    return LockedPackage(
-        name=rec.name.normalized,
-        version=str(rec.version),
-        build=str(rec.build),  # a BuildString in py-rattler 0.28, a str in 0.26
-        subdir=rec.subdir,
-        channel=channel,
-        fn=rec.file_name,
-        url=url,
-        sha256=_hex(rec.sha256),
-        md5=_hex(rec.md5),
-        size=rec.size,
-        depends=tuple(rec.depends),
-    )
+    channels: dict[str | None, str | None] = {}  # a handful of channels for many records
+    packages = []
+    for rec in records:
+        name, version, build, subdir, channel, fn, url, sha256, md5, size, depends = _FIELDS(rec)
+        url = redact_url(url)
+        # py-rattler masks credentials with '********': redact_url drops those too.
+        if channel not in channels:
+            channels[channel] = redact_url(channel).rstrip("/") if channel else None
+        packages.append(
+            LockedPackage(
+                name=name.normalized,
+                version=str(version),
+                build=str(build),  # a BuildString in py-rattler 0.28, a str in 0.26
+                subdir=subdir,
+                channel=channels[channel] or url.rsplit("/", 2)[0],
+                fn=fn,
+                url=url,
+                sha256=_hex(sha256),
+                md5=_hex(md5),
+                size=size,
+                depends=tuple(depends),
+            )
+        )
+    return packages
