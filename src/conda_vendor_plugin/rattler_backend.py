@@ -195,10 +195,8 @@ def _hex(value: Any) -> str | None:
 
 # One C-level call reads every field a LockedPackage needs from a py-rattler record:
 # this runs for each solved package, right after the solve.
-_FIELDS = attrgetter(
-    *("name", "version", "build", "subdir", "channel", "file_name", "url", "sha256", "md5"),
-    *("size", "depends"),
-)
+_FIELD_NAMES = "name version build subdir channel file_name url sha256 md5 size depends"
+_FIELDS = attrgetter(*_FIELD_NAMES.split())
 
 
 def _to_locked(records: Iterable[Any]) -> list[LockedPackage]:
