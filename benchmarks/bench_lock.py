@@ -1,4 +1,4 @@
-"""Benchmark: ``lock`` (the whole pipeline) against the bare py-rattler solve it wraps.
+"""Benchmark: ``lock`` (the whole pipeline) against the bare solve it wraps.
 
 Run from anywhere as ``python benchmarks/bench_lock.py [--repeat N] [--no-http] [--profile]``.
 
@@ -18,12 +18,13 @@ the old ``filename -> record`` form; it is converted once into a temporary chann
   place), and the same channel over a loopback HTTP server from
   ``tests/support/server.py`` (cold: an empty cache each run, so the repodata is
   downloaded; warm: a kept cache, so a 304 revalidation).
-
 * conda mode (when conda is importable by ``--conda-python``, by default the Python
   running this script): ``python -m conda env lock`` against ``python -m conda create
   --dry-run --json`` for the same specs, channel and platform, one process each (what a
   conda user runs and waits for), for every solver backend in ``--conda-solvers``. Both
-  pay conda's start-up and the same solver; the difference is what the plugin adds.
+  pay conda's start-up and the same solver. ``create --dry-run`` also plans and prints a
+  transaction, which ``env lock`` does not, so a negative figure means locking costs the
+  user less than conda's own dry run, not that the plugin's work is free.
 
 Every variant gets one untimed warm-up run (imports, page cache); the timed runs are
 interleaved (bare, lock, lock, ... then again) so that drift in machine speed hits
