@@ -392,13 +392,19 @@ def test_file_urls_are_copied_and_verified(tmp_path: Path, big: Pkg) -> None:
     assert _files(tmp_path / "gone") == []
 
 
+def _pkgs_dir(tmp_path: Path, fn: str, data: bytes) -> Path:
+    """A package cache directory holding ``data`` under the archive's file name."""
+    cache = tmp_path / "pkgs"
+    cache.mkdir()
+    (cache / fn).write_bytes(data)
+    return cache
+
+
 def test_an_identical_archive_in_a_cache_dir_is_copied_without_a_request(
     tmp_path: Path, srv: ChannelServer, chan: Path, big: Pkg
 ) -> None:
     root = build_channel(chan, [big])
-    cache = tmp_path / "pkgs"
-    cache.mkdir()
-    (cache / big.fn).write_bytes((root / "noarch" / big.fn).read_bytes())
+    cache = _pkgs_dir(tmp_path, big.fn, (root / "noarch" / big.fn).read_bytes())
     job = _job(srv.url, root, big, tmp_path / "d")
     (result,) = Downloader(lambda url: _session(), cache_dirs=[tmp_path / "nowhere", cache]).run(
         [job]
@@ -413,10 +419,8 @@ def test_a_different_file_of_the_same_name_in_a_cache_dir_is_ignored(
     tmp_path: Path, srv: ChannelServer, chan: Path, big: Pkg
 ) -> None:
     root = build_channel(chan, [big])
-    cache = tmp_path / "pkgs"
-    cache.mkdir()
     impostor = bytes(b ^ 0xFF for b in (root / "noarch" / big.fn).read_bytes())
-    (cache / big.fn).write_bytes(impostor)  # same name and size, other content
+    cache = _pkgs_dir(tmp_path, big.fn, impostor)  # same name and size, other content
     job = _job(srv.url, root, big, tmp_path / "d")
     (result,) = Downloader(lambda url: _session(), cache_dirs=[cache]).run([job])
     assert _gets(srv, root, big) == [(None, 200)]
@@ -430,9 +434,7 @@ def test_a_rejected_cache_copy_leaves_a_resumable_partial_alone(
 ) -> None:
     root = build_channel(chan, [big])
     good = (root / "noarch" / big.fn).read_bytes()
-    cache = tmp_path / "pkgs"
-    cache.mkdir()
-    (cache / big.fn).write_bytes(bytes(b ^ 0xFF for b in good))  # same size, other content
+    cache = _pkgs_dir(tmp_path, big.fn, bytes(b ^ 0xFF for b in good))  # same size, other content
     dest = tmp_path / "d"
     dest.mkdir()
     (dest / (big.fn + ".partial")).write_bytes(good[:123_456])  # from an interrupted run

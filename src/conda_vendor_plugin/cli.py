@@ -197,7 +197,7 @@ def report_lock(result: dict[str, Any], reporter: Reporter) -> None:
 
 
 def run_vendor_command(
-    args: argparse.Namespace, backend_factory: Any, reporter: Reporter
+    args: argparse.Namespace, backend_factory: Callable[[], Backend], reporter: Reporter
 ) -> dict[str, Any]:
     """``vendor ENV_FILE`` or ``vendor verify OUT``."""
     from .vendor import VendorOptions, run_vendor, verify_output
@@ -262,8 +262,32 @@ def report_vendor(result: dict[str, Any], reporter: Reporter) -> None:
         )
 
 
-def check_failed(result: dict[str, Any]) -> bool:
-    return bool(result.get("problems"))
+# ------------------------------------------------------------------ both front ends
+
+
+def run_command(
+    command: str,
+    args: argparse.Namespace,
+    backend_factory: Callable[[], Backend],
+    reporter: Reporter,
+) -> dict[str, Any]:
+    """``lock`` or ``vendor``, the same in conda and standalone."""
+    if command == "vendor":
+        return run_vendor_command(args, backend_factory, reporter)
+    return run_lock(args, backend_factory, reporter)
+
+
+def finish(command: str, result: dict[str, Any], reporter: Reporter, as_json: bool) -> int:
+    """Print ``result`` (JSON, or lines for people) and return the exit code: 1 when
+    ``vendor verify`` found problems."""
+    failed = bool(result.get("problems"))
+    if as_json:
+        emit_json({"success": not failed, **result})
+    elif command == "vendor":
+        report_vendor(result, TextReporter(stream=sys.stdout))
+    else:
+        report_lock(result, reporter)
+    return 1 if failed else 0
 
 
 # ------------------------------------------------------------------ standalone main
@@ -317,10 +341,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
 
     try:
-        if args.command == "vendor":
-            result = run_vendor_command(args, backend, reporter)
-        else:
-            result = run_lock(args, backend, reporter)
+        result = run_command(args.command, args, backend, reporter)
     except VendorError as e:
         message = redact_text(str(e))
         if args.json:
@@ -331,11 +352,4 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; nothing was written", file=sys.stderr)
         return 130
-    failed = check_failed(result)
-    if args.json:
-        emit_json({"success": not failed, **result})
-    elif args.command == "vendor":
-        report_vendor(result, TextReporter(stream=sys.stdout))
-    else:
-        report_lock(result, reporter)
-    return 1 if failed else 0
+    return finish(args.command, result, reporter, args.json)

@@ -10,21 +10,10 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 from typing import Any
 
-from .cli import (
-    check_failed,
-    configure_lock_parser,
-    configure_vendor_parser,
-    emit_json,
-    report_lock,
-    report_vendor,
-    run_lock,
-    run_vendor_command,
-)
+from .cli import configure_lock_parser, configure_vendor_parser, finish, run_command
 from .errors import VendorError
-from .progress import TextReporter
 from .urls import redact_text
 
 log = logging.getLogger(__name__)
@@ -77,22 +66,12 @@ def _run(args: argparse.Namespace, command: str = "lock") -> int:
 
     reporter = CondaReporter()
     try:
-        if command == "vendor":
-            result = run_vendor_command(args, CondaBackend, reporter)
-        else:
-            result = run_lock(args, CondaBackend, reporter)
+        result = run_command(command, args, CondaBackend, reporter)
     except VendorError as e:
         err = CondaError(redact_text(str(e)))
         err.return_code = e.exit_code
         raise err from None
-    failed = check_failed(result)
-    if context.json:
-        emit_json({"success": not failed, **result})
-    elif command == "vendor":
-        report_vendor(result, TextReporter(stream=sys.stdout))
-    else:
-        report_lock(result, reporter)
-    return 1 if failed else 0
+    return finish(command, result, reporter, context.json)
 
 
 def execute_env_lock(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:

@@ -187,7 +187,7 @@ def parse_spec(
     platforms_list = _str_list(platforms_node, "platforms", source, data, "platforms")
     for i, p in enumerate(platforms_list):  # name the line of a bad entry
         validate_platforms([p], f"{source}{_where(platforms_node, i)}")
-    platforms = validate_platforms(platforms_list, source)
+    platforms = tuple(dict.fromkeys(platforms_list))  # valid already; drop repeats
     return EnvironmentSpec(
         name=name,
         channels=tuple(channels),

@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -233,9 +234,7 @@ def run_vendor(opts: VendorOptions, backend: Backend, reporter: Reporter) -> dic
     atomic_write_text(staging / MANIFEST, manifest_text(staging, spec, lock.input_hash, vendored))
     swap_into_place(staging, out)
 
-    how: dict[str, int] = {}
-    for r in results:
-        how[r.how] = how.get(r.how, 0) + 1
+    how = dict(Counter(r.how for r in results))
     summary.update(
         {
             "fetched_bytes": sum(r.bytes_fetched for r in results),
