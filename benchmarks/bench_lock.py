@@ -314,7 +314,8 @@ def run_conda_mode(
 
 def phases(env: Path, channel_dir: Path, out: Path, repeat: int) -> list[tuple[str, float]]:
     """Median wall time of each step ``lock`` adds around the solve (file:// channel)."""
-    from conda_vendor_plugin import lockfile, rattler_backend
+    from conda_vendor_plugin import rattler_backend
+    from conda_vendor_plugin.formats import explicit_v1
     from conda_vendor_plugin.fsutil import atomic_write_text
     from conda_vendor_plugin.order import install_order
     from conda_vendor_plugin.solve import effective_spec, to_lockfile
@@ -324,7 +325,7 @@ def phases(env: Path, channel_dir: Path, out: Path, repeat: int) -> list[tuple[s
     spec = effective_spec(load_spec(env), [PLATFORM], backend)
     solution = backend.solve(spec, PLATFORM)
     lock = to_lockfile(spec, [solution])
-    text = lockfile.dumps(lock)
+    text = explicit_v1.write(lock)
     records = solve_records(channel_dir)
     n = len(records)
     steps: list[tuple[str, Callable[[], Any]]] = [
@@ -338,7 +339,7 @@ def phases(env: Path, channel_dir: Path, out: Path, repeat: int) -> list[tuple[s
         steps.append((f"  of which: {n} records -> LockedPackage", lambda: to_locked(records)))
     steps += [
         (f"  of which: install_order ({n} packages)", lambda: install_order(solution.packages)),
-        ("lockfile.dumps", lambda: lockfile.dumps(lock)),
+        ("explicit_v1.write", lambda: explicit_v1.write(lock)),
         ("atomic_write_text (fsync + rename)", lambda: atomic_write_text(out, text)),
     ]
     result = []
@@ -355,11 +356,11 @@ def phases(env: Path, channel_dir: Path, out: Path, repeat: int) -> list[tuple[s
 
 def check_lockfile(path: Path, expected: int) -> str:
     """Read the written lockfile back: it must parse and hold every solved package."""
-    from conda_vendor_plugin import lockfile
     from conda_vendor_plugin.errors import VendorError
+    from conda_vendor_plugin.formats import explicit_v1
 
     try:
-        n = len(lockfile.load(path).packages[PLATFORM])
+        n = len(explicit_v1.load(path).packages[PLATFORM])
     except VendorError as e:
         return f"lockfile check: FAILED to read back {path.name}: {e}"
     verdict = "ok" if n == expected else f"MISMATCH (bare solve: {expected})"

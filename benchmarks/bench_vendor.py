@@ -268,13 +268,15 @@ def curl_version() -> str | None:
 # ------------------------------------------------------------------ phases
 
 # Runs the CLI in a child with the functions run_vendor calls wrapped in timers (by
-# replacing the names in conda_vendor_plugin.vendor's namespace; src is not touched).
+# replacing the step functions in conda_vendor_plugin.vendor and .bundle.staging; src is
+# not touched).
 # Nested calls are not double counted: only the names run_vendor itself calls are
 # wrapped. Prints {"phase": seconds} as the last line of stderr.
 _PHASES_DRIVER = """
 import json, sys, time
 t0 = time.perf_counter()
-from conda_vendor_plugin import cli, vendor, download
+from conda_vendor_plugin import cli, vendor
+from conda_vendor_plugin.bundle import staging
 spent = {"start-up + imports": time.perf_counter() - t0}
 def timed(label, fn):
     def wrapper(*a, **k):
@@ -284,14 +286,10 @@ def timed(label, fn):
         finally:
             spent[label] = spent.get(label, 0.0) + time.perf_counter() - t
     return wrapper
-for name in ("load_spec", "effective_spec", "check_output", "solve_all", "local_names",
-             "plan", "repodata_documents", "_seed_from_previous", "write_repodata",
-             "to_lockfile", "env_file_text", "_prune", "manifest_text", "swap_into_place"):
+for name in ("load_spec", "effective_spec", "make_plan", "fetch", "write_outputs"):
     setattr(vendor, name, timed(name, getattr(vendor, name)))
-vendor.atomic_write_text = timed("atomic_write_text (lockfile, env files, manifest)",
-                                 vendor.atomic_write_text)
-vendor.lockfile_mod.dumps = timed("lockfile dumps", vendor.lockfile_mod.dumps)
-download.Downloader.run = timed("Downloader.run (all downloads)", download.Downloader.run)
+for name in ("check_output", "seed_from_previous", "swap_into_place"):
+    setattr(staging, name, timed(name, getattr(staging, name)))
 run = vendor.run_vendor
 vendor.run_vendor = timed("run_vendor (total)", run)
 t1 = time.perf_counter()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conda_vendor_plugin import lockfile as lockfile_mod
+from conda_vendor_plugin.formats import explicit_v1
 from conda_vendor_plugin.spec import input_hash, load_spec
 
 from .support.locking import Served, check_against_upstream, run_module, write_env
@@ -100,7 +100,7 @@ def test_conda_env_lock_writes_explicit_1_0(tmp_path: Path, pixi: list[Served]) 
     out = tmp_path / "out" / "demo.lock.yml"
     rc, _, err = conda("env", "lock", "-f", env, "--format", "explicit-1.0", "-o", out)
     assert rc == 0, err
-    lock = lockfile_mod.load(out)
+    lock = explicit_v1.load(out)
     assert lock.platforms == ("linux-64", "osx-arm64")
     assert lock.input_hash == input_hash(load_spec(env))
     check_against_upstream(lock, pixi)
@@ -114,7 +114,7 @@ def test_conda_env_lock_writes_explicit_1_0(tmp_path: Path, pixi: list[Served]) 
         "package4",
     }
     text = out.read_text()
-    assert lockfile_mod.dumps(lockfile_mod.loads(text)) == text
+    assert explicit_v1.write(explicit_v1.read(text)) == text
     assert f"Wrote {out}" in err
 
     # --check, in conda too, without solving
@@ -200,7 +200,7 @@ def test_locked_set_equals_conda_create_dry_run(
     env = write_env(tmp_path / "env.yml", [channel.url], deps, [platform])
     rc, _, err = conda("env", "lock", "-f", env, "-o", tmp_path / "env.lock.yml")
     assert rc == 0, err
-    lock = lockfile_mod.load(tmp_path / "env.lock.yml")
+    lock = explicit_v1.load(tmp_path / "env.lock.yml")
     check_against_upstream(lock, [channel])
     locked = {(p.name, p.version, p.build, p.url) for p in lock.packages[platform]}
     expected = dry_run(channel.url, platform, deps)
@@ -234,7 +234,7 @@ def test_conda_mode_locks_pip_with_python_after_python(tmp_path: Path, recipes_f
     env = write_env(tmp_path / "env.yml", [recipes_file.url], ["sample_noarch_python"])
     rc, _, err = conda("env", "lock", "-f", env, "-p", "linux-64")
     assert rc == 0, err
-    lock = lockfile_mod.load(tmp_path / "env.lock.yml")
+    lock = explicit_v1.load(tmp_path / "env.lock.yml")
     assert [p.name for p in lock.packages["linux-64"]] == ["python", "pip", "sample_noarch_python"]
     check_against_upstream(lock, [recipes_file])
 
@@ -268,7 +268,7 @@ def test_cuda_virtual_package_follows_the_override(tmp_path: Path, shared_channe
     assert "__cuda" in err
     proc = run_module("conda", "env", "lock", "-f", env, env={"CONDA_OVERRIDE_CUDA": "12.0"})
     assert proc.returncode == 0, proc.stderr
-    lock = lockfile_mod.load(tmp_path / "env.lock.yml")
+    lock = explicit_v1.load(tmp_path / "env.lock.yml")
     assert [p.name for p in lock.packages["linux-64"]] == ["cuda"]
 
 
@@ -377,7 +377,7 @@ def test_conda_keeps_working_when_the_graft_cannot_apply(tmp_path: Path, pixi: l
 
     proc = patched("env-lock", "-f", env, "-o", tmp_path / "x.lock.yml")
     assert proc.returncode == 0, proc.stderr
-    assert lockfile_mod.load(tmp_path / "x.lock.yml").packages["linux-64"]
+    assert explicit_v1.load(tmp_path / "x.lock.yml").packages["linux-64"]
     proc = patched("list", "--help")
     assert proc.returncode == 0, proc.stderr
     proc = patched("--help")

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from conda_vendor_plugin import cli
-from conda_vendor_plugin import lockfile as lockfile_mod
+from conda_vendor_plugin.formats import explicit_v1
 from conda_vendor_plugin.spec import input_hash, load_spec
 
 from .support.locking import (
@@ -87,7 +87,7 @@ def test_three_platforms_match_upstream_repodata(tmp_path: Path, pixi: list[Serv
     proc = lock_cli("-f", env)
     assert proc.returncode == 0, proc.stderr
     out = tmp_path / "env.lock.yml"
-    lock = lockfile_mod.load(out)
+    lock = explicit_v1.load(out)
     assert lock.platforms == PLATFORMS
     assert lock.name == "demo"
     assert lock.channels == tuple(c.url for c in pixi)
@@ -112,7 +112,7 @@ def test_three_platforms_match_upstream_repodata(tmp_path: Path, pixi: list[Serv
         assert pos["package3"] < pos["package4"]
     assert "Wrote" in proc.stderr and "linux-64: 7 packages" in proc.stderr
     text = out.read_text()
-    assert lockfile_mod.dumps(lockfile_mod.loads(text)) == text
+    assert explicit_v1.write(explicit_v1.read(text)) == text
 
 
 def test_relocking_gives_the_same_bytes(tmp_path: Path, pixi: list[Served], run) -> None:
@@ -132,7 +132,7 @@ def test_platform_option_overrides_the_file(tmp_path: Path, pixi: list[Served], 
     env = pixi_env(tmp_path, pixi)
     rc, _, err = run("lock", "-f", env, "-p", "win-64", "-o", tmp_path / "w.yml")
     assert rc == 0, err
-    lock = lockfile_mod.load(tmp_path / "w.yml")
+    lock = explicit_v1.load(tmp_path / "w.yml")
     assert lock.platforms == ("win-64",)
     assert lock.input_hash == input_hash(load_spec(env).with_platforms(["win-64"]))
 
@@ -143,7 +143,7 @@ def test_channel_names_resolve_under_the_channel_alias(
     env = write_env(tmp_path / "env.yml", [DUMMY], ["dummy-a"], ["osx-arm64"])
     rc, _, err = run("lock", "-f", env, "--channel-alias", http_server.url)
     assert rc == 0, err
-    lock = lockfile_mod.load(tmp_path / "env.lock.yml")
+    lock = explicit_v1.load(tmp_path / "env.lock.yml")
     assert lock.channels == (DUMMY,), "the channels as written, not expanded"
     check_against_upstream(lock, pixi)
     assert [p.name for p in lock.packages["osx-arm64"]] == ["dummy-c", "dummy-a"]
@@ -168,7 +168,7 @@ def test_check_compares_hashes_without_solving(
     assert json.loads(out) == {
         "success": True,
         "up_to_date": True,
-        "input_hash": lockfile_mod.load(tmp_path / "env.lock.yml").input_hash,
+        "input_hash": explicit_v1.load(tmp_path / "env.lock.yml").input_hash,
         "lockfiles": [str(tmp_path / "env.lock.yml")],
     }
 
@@ -187,7 +187,7 @@ def test_check_compares_hashes_without_solving(
 def test_check_without_platforms_uses_the_lockfiles(tmp_path: Path, pixi: list[Served], run):
     env = write_env(tmp_path / "env.yml", [pixi[0].url], ["dummy-a"])  # no platforms:
     assert run("lock", "-f", env, "-p", "win-64", "-p", "osx-arm64")[0] == 0
-    assert lockfile_mod.load(tmp_path / "env.lock.yml").platforms == ("win-64", "osx-arm64")
+    assert explicit_v1.load(tmp_path / "env.lock.yml").platforms == ("win-64", "osx-arm64")
     assert run("lock", "-f", env, "--check")[0] == 0
     assert run("lock", "-f", env, "--check", "-p", "osx-arm64", "-p", "win-64")[0] == 0
     rc, _, err = run("lock", "-f", env, "--check", "-p", "win-64")
@@ -209,7 +209,7 @@ def test_explicit_format_writes_one_file_per_platform(
 ) -> None:
     env = pixi_env(tmp_path, pixi)
     assert run("lock", "-f", env)[0] == 0
-    lock = lockfile_mod.load(tmp_path / "env.lock.yml")
+    lock = explicit_v1.load(tmp_path / "env.lock.yml")
 
     rc, _, err = run("lock", "-f", env, "--format", "explicit")
     assert rc == 0, err
@@ -292,7 +292,7 @@ def test_cuda_override_lets_it_solve(cuda_env, tmp_path: Path, shared_channel, r
     monkeypatch.setenv("CONDA_OVERRIDE_CUDA", minimum if "." in minimum else f"{minimum}.0")
     rc, _, err = run("lock", "-f", env)
     assert rc == 0, err
-    lock = lockfile_mod.load(tmp_path / "env.lock.yml")
+    lock = explicit_v1.load(tmp_path / "env.lock.yml")
     assert [p.name for p in lock.packages["linux-64"]] == [name]
     assert "__cuda" not in (tmp_path / "env.lock.yml").read_text(), "virtual packages not locked"
 
@@ -358,7 +358,7 @@ def test_noarch_only_channel_locks_for_linux_64(
     env = write_env(tmp_path / "env.yml", [recipes.url], deps, ["linux-64"])
     rc, _, err = run("lock", "-f", env)
     assert rc == 0, err
-    lock = lockfile_mod.load(tmp_path / "env.lock.yml")
+    lock = explicit_v1.load(tmp_path / "env.lock.yml")
     ordered = check_against_upstream(lock, [recipes])
     packages = lock.packages["linux-64"]
     assert {p.subdir for p in packages} == {"noarch"}
@@ -426,7 +426,7 @@ def test_token_channel_never_leaks(tmp_path: Path, shared_channel) -> None:
         assert [p.returncode for p in runs[4:]] == [1, 1, 1]
         assert "HTTP 401" in runs[5].stderr
 
-    lock = lockfile_mod.load(tmp_path / "env.lock.yml")
+    lock = explicit_v1.load(tmp_path / "env.lock.yml")
     assert lock.channels == (f"http://127.0.0.1:{server.port}/{DUMMY}",)
     assert all(
         p.url.startswith(f"http://127.0.0.1:{server.port}/{DUMMY}/")
@@ -452,7 +452,7 @@ def test_json_output(tmp_path: Path, pixi: list[Served], recipes: Served) -> Non
     assert proc.returncode == 0
     assert proc.stderr == ""
     doc = json.loads(proc.stdout)
-    lock = lockfile_mod.load(tmp_path / "env.lock.yml")
+    lock = explicit_v1.load(tmp_path / "env.lock.yml")
     assert doc == {
         "success": True,
         "format": "explicit-1.0",

@@ -251,7 +251,7 @@ COLLIDING = [  # pairs that local_channel_name maps to one name
 @pytest.mark.parametrize(("a", "b"), COLLIDING)
 def test_channels_of_one_environment_never_share_a_directory(a: str, b: str) -> None:
     """``local_channel_name`` alone can collide; ``local_names`` (what vendor uses) cannot."""
-    from conda_vendor_plugin.channel import local_names
+    from conda_vendor_plugin.bundle.plan import local_names
 
     def url(c: str) -> str:
         return c if "://" in c else f"https://conda.anaconda.org/{c}"

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from conda_vendor_plugin import cli
-from conda_vendor_plugin import lockfile as lockfile_mod
+from conda_vendor_plugin.formats import explicit_v1
 
 from .support.build import Pkg, build_channel
 from .support.locking import run_module
@@ -79,7 +79,7 @@ def test_two_channels_at_once(shared_channel, http_server, tmp_path: Path, run) 
     n = check_local_channel(out / "local_conda-test-recipes", recipes, ["osx-64"])
     n += check_local_channel(out / "local_conda-format-repo", fmt, ["osx-64"])
 
-    lock = lockfile_mod.load(out / "environment.lock.yml")
+    lock = explicit_v1.load(out / "environment.lock.yml")
     pkgs = lock.packages["osx-64"]
     names = {p.name: p for p in pkgs}
     assert set(names) == {"another_dependent", "dependent", "dependency", "run_constrained", "zlib"}
@@ -146,7 +146,7 @@ def test_multi_platform_run_shares_noarch(shared_channel, http_server, tmp_path:
     for c in chans:
         check_local_channel(out / f"local_{c}", upstream[c], platforms)
 
-    lock = lockfile_mod.load(out / "environment.lock.yml")
+    lock = explicit_v1.load(out / "environment.lock.yml")
     assert list(lock.platforms) == platforms
     for platform in platforms:
         got = {p.name: p for p in lock.packages[platform]}
@@ -266,7 +266,7 @@ def test_archives_behind_base_url_on_another_host_come_from_there(tmp_path: Path
         out / "local_chan", root, ["linux-64"], archives_at=tmp_path / "cdn" / "flat"
     )
     check_manifest(out, secrets=[token])
-    lock = lockfile_mod.load(out / "environment.lock.yml")
+    lock = explicit_v1.load(out / "environment.lock.yml")
     assert sorted(p.url for p in lock.packages["linux-64"]) == [
         f"{cdn_base}app-1.0-0.conda",
         f"{cdn_base}lib-1.0-0.tar.bz2",

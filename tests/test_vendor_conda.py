@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from conda_vendor_plugin import lockfile as lockfile_mod
+from conda_vendor_plugin.formats import explicit_v1
 
 from .support.build import Pkg, build_channel
 from .support.locking import run_module
@@ -91,7 +91,7 @@ def test_conda_vendor_then_offline_env_create_installs_the_locked_packages(
     assert verify.returncode == 0, verify.stdout + verify.stderr
     assert "0 problem(s)" in verify.stdout
 
-    lock = lockfile_mod.load(out / "environment.lock.yml")
+    lock = explicit_v1.load(out / "environment.lock.yml")
     locked = {(p.name, p.version, p.build) for p in lock.packages["linux-64"]}
     assert {n for n, _, _ in locked} == {
         "dummy-a",
@@ -205,7 +205,7 @@ def test_conda_vendor_fetches_archives_from_a_cep15_base_url_on_another_host(
     assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["local_chan"]
     check_local_channel(out / "local_chan", root, ["linux-64"], archives_at=cdn_dir)
     check_manifest(out)
-    lock = lockfile_mod.load(out / "environment.lock.yml")
+    lock = explicit_v1.load(out / "environment.lock.yml")
     assert {p.url for p in lock.packages["linux-64"]} == {
         f"{cdn.url}/flat/app-1.0-0.conda",
         f"{cdn.url}/flat/lib-1.0-0.tar.bz2",

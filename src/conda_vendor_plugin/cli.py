@@ -1,7 +1,7 @@
 """Command-line front end shared by conda (``conda env lock``) and ``python -m``.
 
-The parsers and ``run_*`` functions here know nothing about which backend solves;
-:mod:`.conda_cli` and :func:`main` hand them one.
+Argument parsing and reporting only: the pipelines are :mod:`.lock` and :mod:`.vendor`,
+and which backend solves is decided by :mod:`.conda_cli` or :func:`main`.
 """
 
 from __future__ import annotations
@@ -14,15 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from . import lockfile as lockfile_mod
-from .errors import LockfileError, StaleLockfile, VendorError
-from .fsutil import atomic_write_text
-from .progress import Reporter, TextReporter, solving_step
-from .solve import Backend, effective_spec, solve_all, to_lockfile
-from .spec import EnvironmentSpec, input_hash, load_spec
+from .errors import VendorError
+from .lock import FORMATS, LockRequest, run_lock
+from .progress import Reporter, TextReporter
+from .solve import Backend
 from .urls import redact_text
 
-FORMATS = ("explicit-1.0", "explicit")
 DEFAULT_ENV_FILE = "environment.yml"
 
 
@@ -95,92 +92,14 @@ def configure_vendor_parser(p: argparse.ArgumentParser) -> None:
 # ------------------------------------------------------------------ lock
 
 
-def default_output(env_path: Path, fmt: str) -> str:
-    stem = env_path.name.split(".")[0] or "environment"
-    if fmt == "explicit":
-        return str(env_path.with_name(f"{stem}.{{platform}}.explicit.txt"))
-    return str(env_path.with_name(f"{stem}.lock.yml"))
-
-
-def output_paths(output: str, fmt: str, platforms: Sequence[str]) -> dict[str, Path]:
-    """Map each platform to the file it is written to (explicit-1.0: one shared file)."""
-    if fmt == "explicit-1.0":
-        return {p: Path(output) for p in platforms}
-    if "{platform}" not in output:
-        if len(platforms) > 1:
-            raise VendorError(
-                f"-o {output}: --format explicit writes one file per platform; "
-                f"put '{{platform}}' in the path"
-            )
-        return {platforms[0]: Path(output)}
-    return {p: Path(output.replace("{platform}", p)) for p in platforms}
-
-
-def _read_explicit_hash(path: Path) -> str:
-    try:
-        with open(path, encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("# input_hash:"):
-                    return line.split(":", 1)[1].strip()
-                if not line.startswith("#"):
-                    break
-    except FileNotFoundError:
-        raise LockfileError(f"{path}: no such lockfile; create it with 'conda env lock'") from None
-    raise LockfileError(f"{path}: no '# input_hash:' header; not written by this tool")
-
-
-def check_lock(
-    args: argparse.Namespace, spec: EnvironmentSpec, backend_factory: Callable[[], Backend]
-) -> dict[str, Any]:
-    """``--check``: compare input hashes without solving; raise :class:`StaleLockfile`."""
-    fmt = args.format
-    output = args.output or default_output(Path(args.file), fmt)
-    if fmt == "explicit-1.0":
-        lock = lockfile_mod.load(output)
-        platforms = args.platforms or list(spec.platforms) or list(lock.platforms)
-        recorded = {output: lock.input_hash}
-    else:
-        platforms = args.platforms or list(spec.platforms) or [backend_factory().default_platform()]
-        paths = output_paths(output, fmt, platforms)
-        recorded = {str(p): _read_explicit_hash(p) for p in paths.values()}
-    expected = input_hash(spec.with_platforms(platforms))
-    stale = sorted(path for path, h in recorded.items() if h != expected)
-    if stale:
-        raise StaleLockfile(
-            f"{', '.join(stale)}: out of date with {args.file} (input hash differs); "
-            f"re-run the lock command to update it"
-        )
-    return {"up_to_date": True, "input_hash": expected, "lockfiles": sorted(recorded)}
-
-
-def run_lock(
-    args: argparse.Namespace, backend_factory: Callable[[], Backend], reporter: Reporter
-) -> dict[str, Any]:
-    """Solve, then write the lockfile(s) only once every platform solved.
-
-    ``--check`` never solves, so the backend is only built when it is needed.
-    """
-    spec = load_spec(args.file)
-    if args.check:
-        return check_lock(args, spec, backend_factory)
-    backend = backend_factory()
-    spec = effective_spec(spec, args.platforms, backend)
-    output = args.output or default_output(Path(args.file), args.format)
-    paths = output_paths(output, args.format, spec.platforms)  # refuse bad -o before solving
-    solutions = solve_all(spec, backend, step=solving_step(spec, reporter))
-    lock = to_lockfile(spec, solutions)
-    if args.format == "explicit-1.0":
-        atomic_write_text(paths[spec.platforms[0]], lockfile_mod.dumps(lock))
-    else:
-        texts = {path: lockfile_mod.dumps_explicit(lock, p) for p, path in paths.items()}
-        for path, text in texts.items():
-            atomic_write_text(path, text)
-    return {
-        "input_hash": lock.input_hash,
-        "format": args.format,
-        "lockfiles": sorted({str(p) for p in paths.values()}),
-        "platforms": {s.platform: len(s.packages) for s in solutions},
-    }
+def lock_request(args: argparse.Namespace) -> LockRequest:
+    return LockRequest(
+        env_file=args.file,
+        platforms=tuple(args.platforms),
+        format=args.format,
+        output=args.output,
+        check=args.check,
+    )
 
 
 def report_lock(result: dict[str, Any], reporter: Reporter) -> None:
@@ -200,7 +119,8 @@ def run_vendor_command(
     args: argparse.Namespace, backend_factory: Callable[[], Backend], reporter: Reporter
 ) -> dict[str, Any]:
     """``vendor ENV_FILE`` or ``vendor verify OUT``."""
-    from .vendor import VendorOptions, run_vendor, verify_output
+    from .bundle.verify import verify_output
+    from .vendor import VendorOptions, run_vendor
 
     if args.env_file == "verify":
         if not args.target:
@@ -274,7 +194,7 @@ def run_command(
     """``lock`` or ``vendor``, the same in conda and standalone."""
     if command == "vendor":
         return run_vendor_command(args, backend_factory, reporter)
-    return run_lock(args, backend_factory, reporter)
+    return run_lock(lock_request(args), backend_factory, reporter)
 
 
 def finish(command: str, result: dict[str, Any], reporter: Reporter, as_json: bool) -> int:

@@ -1,10 +1,18 @@
-"""The record type both solver backends produce and every later stage consumes."""
+"""The values every stage passes on: locked packages, a platform's solution, a whole lock.
+
+They import nothing of ours but :mod:`.spec`-free helpers: a backend produces them, the
+format readers build them, the writers and the bundle steps consume them.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from . import __version__
+
+PACKAGE_SUFFIXES = (".conda", ".tar.bz2")
 
 
 @dataclass(frozen=True)
@@ -42,3 +50,22 @@ class Solution:
     platform: str
     packages: tuple[LockedPackage, ...]
     repodata: Mapping[tuple[str, str], Path] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Lockfile:
+    """A whole lock: per target platform, the full resolution in install order.
+
+    Every format reader builds one and every writer takes one.
+    """
+
+    input_hash: str
+    channels: tuple[str, ...]
+    packages: Mapping[str, tuple[LockedPackage, ...]]
+    name: str | None = None
+    tool_version: str = __version__
+    path: Path | None = field(default=None, compare=False)
+
+    @property
+    def platforms(self) -> tuple[str, ...]:
+        return tuple(self.packages)

@@ -13,9 +13,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .errors import SpecError
-from .lockfile import Lockfile
 from .order import install_order
-from .records import LockedPackage, Solution
+from .records import LockedPackage, Lockfile, Solution
 from .spec import EnvironmentSpec, input_hash
 
 

@@ -1,7 +1,9 @@
-"""Reading YAML documents (environment files, lockfiles) with one-line errors."""
+"""YAML: reading documents (environment files, lockfiles) with one-line errors, and
+writing scalars that every YAML 1.1 and 1.2 loader reads back as the same string."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from .errors import VendorError
@@ -24,3 +26,41 @@ def load_yaml(text: str, source: str, error: type[VendorError], typ: str = "safe
         raise error(f"{source}{where}: invalid YAML: {e.problem or e.context}") from None
     except YAMLError as e:
         raise error(f"{source}: invalid YAML: {e}") from None
+
+
+# A string that may stay a plain scalar: plain-safe characters, and not a string that a
+# YAML 1.1 or 1.2 loader would read as a number, date, boolean or null ("1.10", "1e5",
+# "0x1F", "2024-01-05", "yes", "NULL"), nor one ending in ':' (read as a key). One match
+# decides it: this runs for every field of every locked package.
+_PLAIN_SAFE = re.compile(
+    r"(?!(?:[-+]?[0-9_.:]*(?:[eE][-+]?[0-9_]*)?|(?i:true|false|yes|no|on|off|y|n|null))\Z"
+    r"|0[xob]|\d{4}-\d\d?-\d\d?)"
+    r"[A-Za-z0-9_][A-Za-z0-9_.+\-/:=~!*@%,]*(?<!:)\Z"
+)
+# What a double-quoted scalar cannot hold as it is: control characters (a raw line break
+# would be read back as a space) and the characters YAML 1.1 treats as line breaks.
+_NEEDS_ESCAPE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
+_NAMED_ESCAPES = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
+def _escape(m: re.Match[str]) -> str:
+    c = m.group(0)
+    if c in _NAMED_ESCAPES:
+        return _NAMED_ESCAPES[c]
+    return f"\\x{ord(c):02x}" if ord(c) <= 0xFF else f"\\u{ord(c):04x}"
+
+
+def yaml_scalar(value: str | int | None) -> str:
+    """A YAML scalar that both YAML 1.1 and 1.2 loaders read back as the same value."""
+    if not isinstance(value, str):
+        if value is None:
+            return "null"
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, int):
+            return str(value)
+        value = str(value)
+    if _PLAIN_SAFE.match(value):
+        return value
+    escaped = _NEEDS_ESCAPE.sub(_escape, value.replace("\\", "\\\\").replace('"', '\\"'))
+    return '"' + escaped + '"'

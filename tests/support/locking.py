@@ -15,9 +15,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from conda_vendor_plugin import lockfile as lockfile_mod
 from conda_vendor_plugin.order import is_install_ordered
-from conda_vendor_plugin.records import LockedPackage
+from conda_vendor_plugin.records import LockedPackage, Lockfile
 
 SECTIONS = ("packages", "packages.conda")
 
@@ -59,7 +58,7 @@ class Served:
 
 
 def check_against_upstream(
-    lock: lockfile_mod.Lockfile, channels: Sequence[Served]
+    lock: Lockfile, channels: Sequence[Served]
 ) -> dict[str, list[LockedPackage]]:
     """Assert every locked package is a file of a served channel with upstream's hashes.
 

@@ -1,0 +1,85 @@
+"""Which archive goes to which local channel: ``OUT/local_<name>/<subdir>/<file>``.
+
+One local channel per source channel, named so that two sources never share a
+directory; each archive once, however many platforms use it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from ..errors import ChannelError
+from ..records import LockedPackage, Solution
+from ..urls import local_channel_name, redact_url
+
+
+@dataclass(frozen=True)
+class VendoredPackage:
+    """A solved package and where it lives in the output."""
+
+    package: LockedPackage
+    local_channel: str  # directory name, e.g. local_conda-forge
+
+    @property
+    def relpath(self) -> str:
+        return f"{self.local_channel}/{self.package.subdir}/{self.package.fn}"
+
+
+def local_names(sources: Sequence[tuple[str, str]]) -> dict[str, str]:
+    """Map each source channel URL (credentials stripped) to its local directory name.
+
+    ``sources`` is ``(as written in the environment file, channel URL)`` pairs. A name
+    that stands for one URL keeps its name (``conda-forge`` -> ``local_conda-forge``); a
+    name standing for several URLs is suffixed with each URL's last path segment
+    (``defaults`` -> ``local_defaults_main``, ``local_defaults_r``); URL channels are named
+    from the end of their path, taking more of it (then the host) until the name is
+    unique, so two sources never share a directory.
+    """
+    per_written: dict[str, int] = {}
+    for written, _ in sources:
+        per_written[written] = per_written.get(written, 0) + 1
+    names: dict[str, str] = {}
+    used: set[str] = set()
+    for written, url in sources:
+        key = redact_url(url).rstrip("/")
+        if key in names:
+            continue
+        for candidate in _candidates(written, key, per_written[written] > 1):
+            if candidate not in used:
+                break
+        else:  # pragma: no cover - the last candidate is the whole URL, unique per key
+            candidate = f"{candidate}-{len(used)}"
+        used.add(candidate)
+        names[key] = candidate
+    return names
+
+
+def _candidates(written: str, url: str, shared: bool) -> list[str]:
+    """Directory names to try for one source, most readable first."""
+    parts = urlsplit(url)
+    segments = [s for s in parts.path.split("/") if s]
+    if "://" not in written and "/" not in written and not written.startswith("~"):
+        if shared and segments:
+            return [local_channel_name(f"{written}_{segments[-1]}")]
+        return [local_channel_name(written)]
+    found = [local_channel_name("_".join(segments[-n:])) for n in range(1, len(segments) + 1)]
+    if parts.netloc or not found:
+        found.append(local_channel_name(url))
+    return found
+
+
+def plan(solutions: Iterable[Solution], names: Mapping[str, str]) -> list[VendoredPackage]:
+    """Every archive to vendor, once (noarch packages shared by platforms appear once)."""
+    seen: dict[str, VendoredPackage] = {}
+    for sol in solutions:
+        for p in sol.packages:
+            local = names.get(p.channel.rstrip("/"))
+            if local is None:
+                raise ChannelError(
+                    f"{p.dist}: its channel {p.channel} is not among the environment's channels"
+                )
+            vp = VendoredPackage(p, local)
+            seen.setdefault(vp.relpath, vp)
+    return sorted(seen.values(), key=lambda v: v.relpath)

@@ -1,0 +1,107 @@
+"""The lock pipeline: environment file -> solve -> :class:`~.records.Lockfile` -> a format.
+
+``--check`` compares input hashes and never solves. Lockfiles are written only once
+every platform solved, each atomically.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import StaleLockfile, VendorError
+from .formats import cep23, explicit_v1
+from .fsutil import atomic_write_text
+from .progress import Reporter, solving_step
+from .solve import Backend, effective_spec, solve_all, to_lockfile
+from .spec import EnvironmentSpec, input_hash, load_spec
+
+FORMATS = (explicit_v1.NAME, cep23.NAME)
+
+
+@dataclass(frozen=True)
+class LockRequest:
+    """What ``lock`` was asked to do (the same from conda and from ``python -m``)."""
+
+    env_file: str
+    platforms: tuple[str, ...] = ()
+    format: str = explicit_v1.NAME
+    output: str | None = None
+    check: bool = False
+
+
+def default_output(env_path: Path, fmt: str) -> str:
+    stem = env_path.name.split(".")[0] or "environment"
+    if fmt == cep23.NAME:
+        return str(env_path.with_name(f"{stem}.{{platform}}.explicit.txt"))
+    return str(env_path.with_name(f"{stem}.lock.yml"))
+
+
+def output_paths(output: str, fmt: str, platforms: Sequence[str]) -> dict[str, Path]:
+    """Map each platform to the file it is written to (explicit-1.0: one shared file)."""
+    if fmt == explicit_v1.NAME:
+        return {p: Path(output) for p in platforms}
+    if "{platform}" not in output:
+        if len(platforms) > 1:
+            raise VendorError(
+                f"-o {output}: --format explicit writes one file per platform; "
+                f"put '{{platform}}' in the path"
+            )
+        return {platforms[0]: Path(output)}
+    return {p: Path(output.replace("{platform}", p)) for p in platforms}
+
+
+def check_lock(
+    req: LockRequest, spec: EnvironmentSpec, backend_factory: Callable[[], Backend]
+) -> dict[str, Any]:
+    """``--check``: compare input hashes without solving; raise :class:`StaleLockfile`."""
+    fmt = req.format
+    output = req.output or default_output(Path(req.env_file), fmt)
+    if fmt == explicit_v1.NAME:
+        lock = explicit_v1.load(output)
+        platforms = req.platforms or spec.platforms or lock.platforms
+        recorded = {output: lock.input_hash}
+    else:
+        platforms = req.platforms or spec.platforms or (backend_factory().default_platform(),)
+        paths = output_paths(output, fmt, platforms)
+        recorded = {str(p): cep23.read_input_hash(p) for p in paths.values()}
+    expected = input_hash(spec.with_platforms(platforms))
+    stale = sorted(path for path, h in recorded.items() if h != expected)
+    if stale:
+        raise StaleLockfile(
+            f"{', '.join(stale)}: out of date with {req.env_file} (input hash differs); "
+            f"re-run the lock command to update it"
+        )
+    return {"up_to_date": True, "input_hash": expected, "lockfiles": sorted(recorded)}
+
+
+def run_lock(
+    req: LockRequest, backend_factory: Callable[[], Backend], reporter: Reporter
+) -> dict[str, Any]:
+    """Solve, then write the lockfile(s) only once every platform solved.
+
+    ``--check`` never solves, so the backend is only built when it is needed.
+    """
+    spec = load_spec(req.env_file)
+    if req.check:
+        return check_lock(req, spec, backend_factory)
+    backend = backend_factory()
+    spec = effective_spec(spec, req.platforms, backend)
+    output = req.output or default_output(Path(req.env_file), req.format)
+    paths = output_paths(output, req.format, spec.platforms)  # refuse bad -o before solving
+    solutions = solve_all(spec, backend, step=solving_step(spec, reporter))
+    lock = to_lockfile(spec, solutions)
+    if req.format == explicit_v1.NAME:
+        texts = {paths[spec.platforms[0]]: explicit_v1.write(lock)}
+    else:
+        texts = {path: cep23.write(lock, p) for p, path in paths.items()}
+    for path, text in texts.items():
+        atomic_write_text(path, text)
+    return {
+        "input_hash": lock.input_hash,
+        "format": req.format,
+        "lockfiles": sorted({str(p) for p in paths.values()}),
+        "platforms": {s.platform: len(s.packages) for s in solutions},
+    }
