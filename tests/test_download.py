@@ -118,7 +118,6 @@ def _session() -> requests.Session:
 
 
 def test_parallel_download_verifies_size_and_sha256(tmp_path: Path) -> None:
-    pytest.importorskip("zstandard")
     pkgs = [
         Pkg(f"pkg{i}", payload_size=SIZE, fmt=".conda" if i % 2 else ".tar.bz2") for i in range(6)
     ]
@@ -375,18 +374,21 @@ def test_file_urls_are_copied_and_verified(tmp_path: Path, big: Pkg) -> None:
     def no_session(url: str) -> None:
         raise AssertionError(f"a session was asked for {url}")
 
-    job = _job("unused", root, big, tmp_path / "d", url=src.as_uri())
+    job = _job("unused", root, big, tmp_path / "d", url=src.as_uri(), local_ok=True)
     (result,) = Downloader(no_session).run([job])
     assert result.how == "downloaded"
     assert job.dest.read_bytes() == src.read_bytes()
     assert _files(tmp_path / "d") == [big.fn]
 
-    bad = _job("unused", root, big, tmp_path / "bad", url=src.as_uri(), sha256="1" * 64)
+    bad = _job(
+        "unused", root, big, tmp_path / "bad", url=src.as_uri(), sha256="1" * 64, local_ok=True
+    )
     with pytest.raises(DownloadError, match="sha256"):
         Downloader(no_session).run([bad])
     assert _files(tmp_path / "bad") == []
 
-    gone = _job("unused", root, big, tmp_path / "gone", url=(root / "nope.tar.bz2").as_uri())
+    nope = (root / "nope.tar.bz2").as_uri()
+    gone = _job("unused", root, big, tmp_path / "gone", url=nope, local_ok=True)
     with pytest.raises(DownloadError, match="does not exist"):
         Downloader(no_session).run([gone])
     assert _files(tmp_path / "gone") == []

@@ -20,8 +20,7 @@ from conda_vendor_plugin.session import make_session
 
 from .support.build import Pkg, build_channel
 from .support.server import ChannelServer
-
-zstandard = pytest.importorskip("zstandard")
+from .support.zstd import zstd
 
 PKGS = [Pkg("app", depends=["lib"]), Pkg("lib", subdir="linux-64")]
 
@@ -29,7 +28,7 @@ PKGS = [Pkg("app", depends=["lib"]), Pkg("lib", subdir="linux-64")]
 def _add_zst(channel: Path, subdir: str, data: bytes | None = None) -> bytes:
     """Write ``<subdir>/repodata.json.zst`` beside the JSON (``data``: other bytes)."""
     raw = (channel / subdir / "repodata.json").read_bytes()
-    body = zstandard.ZstdCompressor(level=19).compress(raw) if data is None else data
+    body = zstd.compress(raw, level=19) if data is None else data
     (channel / subdir / "repodata.json.zst").write_bytes(body)
     return raw
 
@@ -114,7 +113,7 @@ def test_a_broken_zst_is_a_clear_error_and_leaves_no_cache_file(tmp_path: Path, 
     token = "tk-zst-0c4d"
     chan = build_channel(tmp_path / "served" / "chan", PKGS)
     raw = (chan / "linux-64" / "repodata.json").read_bytes()
-    _add_zst(chan, "linux-64", bad(zstandard.ZstdCompressor().compress(raw)))
+    _add_zst(chan, "linux-64", bad(zstd.compress(raw)))
     with ChannelServer(tmp_path / "served", token=token) as server:
         with pytest.raises(ChannelError) as info:
             _fetch(server, "chan", "linux-64", tmp_path / "cache")
@@ -127,9 +126,9 @@ def test_a_broken_zst_is_a_clear_error_and_leaves_no_cache_file(tmp_path: Path, 
 def test_without_a_zstd_module_only_the_json_is_asked_for(
     http_server: ChannelServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Simulated: an interpreter with none of compression.zstd, backports.zstd, zstandard
+    # Simulated: an interpreter with neither compression.zstd nor backports.zstd
     # (they cannot be uninstalled for one test).
-    monkeypatch.setattr(repodata_mod, "_zstd_decompressor", lambda: None)
+    monkeypatch.setattr(repodata_mod, "_zstd_module", lambda: None)
     chan = build_channel(tmp_path / "served" / "chan", PKGS)
     _add_zst(chan, "noarch")
     _fetch(http_server, "chan", "noarch", tmp_path / "cache")

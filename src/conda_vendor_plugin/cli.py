@@ -151,7 +151,7 @@ def _size(n: int) -> str:
 
 def report_vendor(result: dict[str, Any], reporter: Reporter) -> None:
     if "problems" in result:
-        for kind in ("missing", "extra", "corrupt"):
+        for kind in ("missing", "extra", "corrupt", "unsafe"):
             for item in result[kind]:
                 reporter.info(f"{kind}: {item}")
         reporter.info(

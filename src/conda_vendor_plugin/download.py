@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
@@ -21,7 +22,7 @@ from threading import Event, Lock
 from typing import Any
 
 from .errors import DownloadError
-from .fsutil import iter_chunks
+from .fsutil import iter_chunks, open_nofollow
 from .urls import redact_url
 
 CHUNK = 1 << 18
@@ -50,6 +51,7 @@ class DownloadJob:
     sha256: str | None
     md5: str | None
     label: str  # what to call it in messages, e.g. "zlib-1.2.11-h7b6447c_3 (linux-64)"
+    local_ok: bool = False  # may ``url`` be file://? Only for archives of a local channel.
 
     @property
     def public_url(self) -> str:
@@ -101,11 +103,16 @@ class _Verifier:
 
 def file_problem(path: Path, expected: Expected) -> str | None:
     """None when the file at ``path`` is the archive ``expected`` describes, else what is
-    wrong with it (``"missing"`` when there is no such file)."""
+    wrong with it (``"missing"`` when there is no such file). A symbolic link is a
+    problem, never followed."""
     try:
-        size = path.stat().st_size
-        if expected.size is not None and size != expected.size:
-            return f"size {size} bytes, expected {expected.size}"
+        st = os.lstat(path)
+        if stat.S_ISLNK(st.st_mode):
+            return "a symbolic link (not followed)"
+        if not stat.S_ISREG(st.st_mode):
+            return "not a regular file"
+        if expected.size is not None and st.st_size != expected.size:
+            return f"size {st.st_size} bytes, expected {expected.size}"
         v = _Verifier(expected)
         v.update_from(path)
     except FileNotFoundError:
@@ -116,13 +123,21 @@ def file_problem(path: Path, expected: Expected) -> str | None:
 def _copy_verified(
     src: Path, tmp: Path, expected: Expected, on_bytes: Callable[[int], None]
 ) -> _Verifier:
-    """Copy ``src`` to ``tmp``, hashing on the way (one read); the verifier tells the verdict."""
+    """Copy ``src`` to ``tmp``, hashing on the way (one read); the verifier tells the verdict.
+
+    Stops one byte past the expected size: a source that never ends (``/dev/zero``) costs
+    no more than the archive would."""
     v = _Verifier(expected)
-    with open(src, "rb") as fin, open(tmp, "wb") as fout:
+    limit = None if expected.size is None else expected.size + 1
+    with open(src, "rb") as fin, open_nofollow(tmp, "wb") as fout:
         for chunk in iter_chunks(fin):
+            if limit is not None and v.size + len(chunk) > limit:
+                chunk = chunk[: limit - v.size]
             v.update(chunk)
             fout.write(chunk)
             on_bytes(len(chunk))
+            if limit is not None and v.size >= limit:
+                break
     return v
 
 
@@ -131,18 +146,20 @@ def _partial(dest: Path) -> Path:
 
 
 def _body(response: Any) -> Iterable[bytes]:
-    """The response body in pieces as they arrive.
+    """The response body in pieces as they arrive, exactly as sent (never decoded: an
+    archive is compared byte for byte, and a ``Content-Encoding`` could inflate it).
 
     ``iter_content`` (urllib3 2's ``read(amt)``) collects a whole chunk before yielding
     it, so when the connection drops mid-chunk the bytes already received are lost and
     the resume starts up to a chunk too early (for archives under one chunk, never).
     ``read1`` hands over what has arrived, so the partial file holds every byte received.
     """
-    read1 = getattr(getattr(response, "raw", None), "read1", None)
-    if read1 is None:  # urllib3 < 2.3 (whose read(amt) returns short reads) or no urllib3
-        yield from response.iter_content(CHUNK)
+    raw = response.raw
+    read1 = getattr(raw, "read1", None)
+    if read1 is None:  # urllib3 < 2.3, whose read(amt) returns short reads anyway
+        yield from raw.stream(CHUNK, decode_content=False)
         return
-    while chunk := read1(CHUNK, decode_content=True):
+    while chunk := read1(CHUNK, decode_content=False):
         yield chunk
 
 
@@ -223,7 +240,9 @@ class Downloader:
                 self._progress(v.size)
                 return DownloadResult(job, "cached", 0)
             tmp.unlink()
-        if job.url.startswith("file://"):
+        if job.url.startswith("file:"):
+            if not job.local_ok:  # the plan refuses these first; never read local files here
+                raise DownloadError(f"{job.label}: {job.public_url}: not fetched (file:// URL)")
             return self._copy_local(job)
         return self._download(job)
 
@@ -307,10 +326,12 @@ class Downloader:
                 resume = status == 206 and have > 0
                 if not resume:
                     v = _Verifier(job.expected)
-                with open(tmp, "ab" if resume else "wb") as f:
+                with open_nofollow(tmp, "ab" if resume else "wb") as f:
                     for chunk in _body(r):
                         if self._cancel.is_set():
                             raise DownloadError(f"{job.label}: cancelled")
+                        if job.size is not None and v.size + len(chunk) > job.size:
+                            raise self._oversize(job, tmp)
                         f.write(chunk)
                         v.update(chunk)
                         received += len(chunk)
@@ -318,6 +339,14 @@ class Downloader:
                 return v, received, resume
         except (requests.RequestException, urllib3.exceptions.HTTPError) as e:
             raise _Transient(f"{type(e).__name__} after {received} bytes") from None
+
+    @staticmethod
+    def _oversize(job: DownloadJob, tmp: Path) -> DownloadError:
+        tmp.unlink(missing_ok=True)
+        return DownloadError(
+            f"{job.label}: {job.public_url}: the server sent more than the {job.size} bytes "
+            f"its repodata entry gives; stopped there and discarded the file"
+        )
 
     def _finish(
         self, job: DownloadJob, tmp: Path, v: _Verifier, how: str, fetched: int

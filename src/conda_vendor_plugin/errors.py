@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+QUOTE_LIMIT = 120
+
+
+def quoted(value: object, limit: int = QUOTE_LIMIT) -> str:
+    """``repr(value)`` cut to about ``limit`` characters: untrusted input quoted in a
+    message can neither carry control characters nor make the message huge."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 20]}...({len(text)} chars)"
+
 
 class VendorError(Exception):
     """Base class. ``str(err)`` is the one line shown to the user; ``exit_code`` the status."""

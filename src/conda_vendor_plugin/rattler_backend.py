@@ -99,7 +99,7 @@ class RattlerBackend:
                 path, found = self._fetched[(url, subdir)]
                 found_any |= found
                 repodata[(redact_url(url), subdir)] = path
-                sources.append(r.SparseRepoData(channel, subdir, path))
+                sources.append(_sparse(r, channel, url, subdir, path))
             if not found_any:
                 raise ChannelError(
                     f"{redact_url(url)}: no repodata for {platform} or noarch; is the channel "
@@ -138,6 +138,18 @@ class RattlerBackend:
                 s.close()
         packages = ordered(_to_locked(records))
         return Solution(platform=platform, packages=packages, repodata=repodata)
+
+
+def _sparse(r: Any, channel: Any, url: str, subdir: str, path: Path) -> Any:
+    """py-rattler's sparse index of one repodata file; a file it cannot read is one line
+    naming the channel and subdir (its own error names neither)."""
+    try:
+        return r.SparseRepoData(channel, subdir, path)
+    except Exception as e:  # py-rattler raises OSError or its own exception types
+        detail = redact_text(str(e).splitlines()[0] if str(e) else type(e).__name__)
+        raise ChannelError(
+            f"{redact_url(url)}/{subdir}/repodata.json: not valid repodata ({detail[:200]})"
+        ) from None
 
 
 def _run(result: Any) -> Any:

@@ -1,7 +1,8 @@
 """The values every stage passes on: locked packages, a platform's solution, a whole lock.
 
-They import nothing of ours but :mod:`.spec`-free helpers: a backend produces them, the
-format readers build them, the writers and the bundle steps consume them.
+A backend or a format reader produces them; the writers and the bundle steps consume
+them. Their fields come from repodata and lockfiles, which are untrusted input:
+:func:`archive_name_problem` is the one check of an archive's file name.
 """
 
 from __future__ import annotations
@@ -13,6 +14,26 @@ from pathlib import Path
 from . import __version__
 
 PACKAGE_SUFFIXES = (".conda", ".tar.bz2")
+NAME_MAX = 255  # bytes in one file name
+
+
+def archive_name_problem(fn: object, name: str, version: str, build: str) -> str | None:
+    """Why ``fn`` is not the plain archive file name of ``name``/``version``/``build``.
+
+    Names come from repodata and lockfiles, which are untrusted: an archive name must be
+    exactly ``<name>-<version>-<build>.conda`` (or ``.tar.bz2``), one file name with no
+    ``/``, ``\\``, ``..``, control characters or NUL, at most 255 bytes.
+    """
+    if not isinstance(fn, str) or not fn.endswith(PACKAGE_SUFFIXES):
+        return "does not end in .conda or .tar.bz2"
+    if any(c in fn for c in "/\\") or ".." in fn or any(ord(c) < 0x20 for c in fn):
+        return "is not one plain file name (it has '/', '\\', '..' or a control character)"
+    if len(fn.encode("utf-8", "surrogateescape")) > NAME_MAX:
+        return f"is longer than {NAME_MAX} bytes"
+    suffix = ".conda" if fn.endswith(".conda") else ".tar.bz2"
+    if fn != f"{name}-{version}-{build}{suffix}":
+        return f"does not match its entry (name {name!r}, version {version!r}, build {build!r})"
+    return None
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import io
 import json
 import os
 import time
@@ -41,20 +42,53 @@ def _write_empty(path: Path, subdir: str) -> Path:
 
 
 ZST_RECHECK = 7 * 24 * 3600  # seconds before a channel without repodata.json.zst is asked again
+CHUNK = 1 << 20
+
+# Bounds on one repodata document (the largest real ones, conda-forge linux-64, are a few
+# hundred MB): past MAX_BYTES, or past RATIO_FLOOR bytes at more than MAX_RATIO times the
+# bytes received (a decompression bomb), the fetch is refused and nothing is cached.
+MAX_BYTES_ENV = "CONDA_VENDOR_MAX_REPODATA_BYTES"
+DEFAULT_MAX_BYTES = 2 << 30
+MAX_RATIO = 1000
+RATIO_FLOOR = 64 << 20
 
 
-def _zstd_decompressor() -> Any | None:
-    """A streaming zstd decompressor (``.decompress(bytes) -> bytes``), or None."""
-    for name in ("compression.zstd", "backports.zstd"):  # Python 3.14+, its backport
+def max_repodata_bytes() -> int:
+    """The size cap on one decoded repodata document (``$CONDA_VENDOR_MAX_REPODATA_BYTES``)."""
+    value = os.environ.get(MAX_BYTES_ENV, "").strip()
+    if not value:
+        return DEFAULT_MAX_BYTES
+    try:
+        return max(1, int(value))
+    except ValueError:
+        raise ChannelError(f"${MAX_BYTES_ENV}={value!r}: must be a number of bytes") from None
+
+
+def _zstd_module() -> Any | None:
+    """``compression.zstd`` (Python 3.14+) or its backport, or None."""
+    for name in ("compression.zstd", "backports.zstd"):
         try:
-            return importlib.import_module(name).ZstdDecompressor()
+            return importlib.import_module(name)
         except ImportError:
             pass
-    try:
-        import zstandard
-    except ImportError:
-        return None
-    return zstandard.ZstdDecompressor().decompressobj()
+    return None
+
+
+class _RawBody(io.RawIOBase):
+    """A response body as a file the zstd reader pulls from, counting the bytes received."""
+
+    def __init__(self, response: Any) -> None:
+        self._raw = response.raw
+        self.received = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._raw.read(len(buffer), decode_content=True)
+        buffer[: len(data)] = data
+        self.received += len(data)
+        return len(data)
 
 
 def fetch_repodata(
@@ -93,7 +127,7 @@ def fetch_repodata(
     no_zst_since = state.get("no_zst_since")
     zstd = None
     if not (isinstance(no_zst_since, (int, float)) and now - no_zst_since < ZST_RECHECK):
-        zstd = _zstd_decompressor()
+        zstd = _zstd_module()
     for suffix in (".zst", "") if zstd is not None else ("",):
         same = state.get("variant", "") == suffix  # the cached copy came from this URL
         conditional = state if same else {}
@@ -122,17 +156,16 @@ def fetch_repodata(
 
 
 def _get(
-    session: Any, url: str, cached: Path, state: Mapping[str, Any], decompressor: Any = None
+    session: Any, url: str, cached: Path, state: Mapping[str, Any], zstd: Any = None
 ) -> tuple[int, Mapping[str, str]]:
-    """GET ``url`` into ``cached``, through ``decompressor`` for the ``.zst``;
-    ``(status, headers)``.
+    """GET ``url`` into ``cached``, decompressing with the ``zstd`` module for the
+    ``.zst``; ``(status, headers)``.
 
     Conditional on ``state``'s ETag / Last-Modified. For ``repodata.json`` itself any
     status but 200, 304 and 404 is an error; for the ``.zst`` the caller falls back.
     """
     import requests
 
-    zst = decompressor is not None
     headers = {}
     if state.get("etag"):
         headers["If-None-Match"] = state["etag"]
@@ -143,7 +176,7 @@ def _get(
             if r.status_code == 304 and cached.exists():
                 return 304, r.headers
             if r.status_code != 200:
-                if zst or r.status_code == 404:
+                if zstd is not None or r.status_code == 404:
                     return r.status_code, r.headers
                 if r.status_code in (401, 403):
                     raise ChannelError(
@@ -151,28 +184,50 @@ def _get(
                         f"credentials (token in the URL or ~/.netrc)"
                     )
                 raise ChannelError(f"{redact_url(url)}: HTTP {r.status_code} fetching repodata")
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cached.with_suffix(f".{os.getpid()}.partial")
-            try:
-                with open(tmp, "wb") as f:
-                    for chunk in r.iter_content(1 << 20):
-                        f.write(decompressor.decompress(chunk) if decompressor else chunk)
-                if decompressor is not None and not decompressor.eof:
-                    raise ValueError("the zstd stream ends early")
-                os.replace(tmp, cached)
-            except Exception as e:  # each zstd module raises its own error type
-                if decompressor is None or isinstance(e, OSError):  # requests' errors too
-                    raise
-                raise ChannelError(
-                    f"{redact_url(url)}: not valid zstd-compressed repodata ({type(e).__name__})"
-                ) from None
-            finally:
-                tmp.unlink(missing_ok=True)
+            _store(r, url, cached, zstd)
             return 200, r.headers
     except requests.RequestException as e:
         raise ChannelError(
             f"{redact_url(url)}: cannot fetch repodata: {type(e).__name__}"
         ) from None
+
+
+def _store(response: Any, url: str, cached: Path, zstd: Any) -> None:
+    """Stream the body (decompressed through ``zstd`` when given) into ``cached``, with
+    bounded memory, refusing it past the size and ratio caps; nothing is cached unless
+    the whole document arrived."""
+    body = _RawBody(response)
+    if zstd is not None:
+        reader: Any = zstd.ZstdFile(body)
+        chunks = iter(lambda: reader.read(CHUNK), b"")
+    else:
+        chunks = iter(lambda: body.read(CHUNK), b"")
+    limit = max_repodata_bytes()
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cached.with_suffix(f".{os.getpid()}.partial")
+    written = 0
+    bad_stream = (EOFError, zstd.ZstdError) if zstd is not None else ()
+    try:
+        with open(tmp, "wb") as f:
+            for chunk in chunks:
+                written += len(chunk)
+                if written > limit or (
+                    written > RATIO_FLOOR and written > MAX_RATIO * max(body.received, 1)
+                ):
+                    raise ChannelError(
+                        f"{redact_url(url)}: refused: the repodata grows past "
+                        f"{min(written, limit + 1)} bytes from {body.received} received "
+                        f"(cap {limit} bytes, set ${MAX_BYTES_ENV} to change it; "
+                        f"a decompression bomb?)"
+                    )
+                f.write(chunk)
+        os.replace(tmp, cached)
+    except bad_stream as e:  # truncated, or not zstd at all
+        raise ChannelError(
+            f"{redact_url(url)}: not valid zstd-compressed repodata ({type(e).__name__})"
+        ) from None
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def load_repodata(path: Path) -> Mapping[str, Any]:

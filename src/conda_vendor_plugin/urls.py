@@ -52,6 +52,24 @@ def with_credentials_of(url: str, channel: str) -> str:
     return urlunsplit((dst.scheme, netloc, path, dst.query, dst.fragment))
 
 
+FETCHABLE_SCHEMES = ("http", "https", "file")
+
+
+def archive_url_problem(channel: str, url: str) -> str | None:
+    """Why ``url`` may not be fetched as an archive of ``channel``, or None.
+
+    Archives of a remote channel come over http(s) only: a ``file://`` URL there (e.g.
+    from a hostile ``info.base_url``) would read this machine's files. A local channel
+    may point at local files or at a web server.
+    """
+    scheme = urlsplit(url).scheme.lower()
+    if scheme not in FETCHABLE_SCHEMES:
+        return f"its URL scheme {scheme!r} is not one of http, https, file"
+    if scheme == "file" and urlsplit(channel).scheme.lower() != "file":
+        return "a remote channel may not point at local files (file://)"
+    return None
+
+
 def redact_text(text: str) -> str:
     """Redact every URL found inside a free-form message (for errors and logs)."""
     return _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)), text)

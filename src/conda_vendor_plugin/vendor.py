@@ -18,8 +18,9 @@ from .bundle.channels import repodata_documents, write_repodata
 from .bundle.outputs import LOCKFILE, MANIFEST, env_file_name, env_file_text, manifest_text
 from .bundle.plan import VendoredPackage, local_names, plan
 from .download import Downloader, DownloadJob, DownloadResult
+from .errors import ChannelError
 from .formats import explicit_v1
-from .fsutil import atomic_write_text
+from .fsutil import UnsafePath, atomic_write_text, contained
 from .progress import Reporter, solving_step
 from .records import Lockfile, Solution
 from .solve import Backend, effective_spec, solve_all, to_lockfile
@@ -96,11 +97,12 @@ def fetch(
     download_jobs = [
         DownloadJob(
             url=with_credentials_of(vp.package.url, p.credentials[vp.package.channel]),
-            dest=staging / vp.relpath,
+            dest=inside(staging, vp.relpath),
             size=vp.package.size,
             sha256=vp.package.sha256,
             md5=vp.package.md5,
             label=f"{vp.package.dist} ({vp.package.subdir})",
+            local_ok=vp.package.channel.startswith("file:"),
         )
         for vp in p.vendored
     ]
@@ -145,11 +147,11 @@ def write_outputs(p: VendorPlan, staging: Path) -> dict[str, str]:
 def run_vendor(opts: VendorOptions, backend: Backend, reporter: Reporter) -> dict[str, Any]:
     started = time.monotonic()
     spec = effective_spec(load_spec(opts.env_file), opts.platforms, backend)
-    out = opts.output
-    staging_mod.check_output(out)
-    p = make_plan(spec, backend, reporter)
-    summary = summarize(p, out)
+    output = staging_mod.resolve_output(opts.output)
+    staging_mod.check_output(output, repair=False)  # refuse before creating anything
     if opts.dry_run:
+        p = make_plan(spec, backend, reporter)
+        summary = summarize(p, opts.output)
         summary["dry_run"] = True
         summary["files"] = [
             {"path": vp.relpath, "url": redact_url(vp.package.url), "size": vp.package.size}
@@ -157,13 +159,17 @@ def run_vendor(opts: VendorOptions, backend: Backend, reporter: Reporter) -> dic
         ]
         return summary
 
-    staging = staging_mod.staging_dir(out)
-    staging.mkdir(parents=True, exist_ok=True)
-    staging_mod.seed_from_previous(out, staging, p.vendored)
-    results = fetch(p, staging, backend, opts.jobs, reporter)
-    env_files = write_outputs(p, staging)
-    staging_mod.swap_into_place(staging, out)
+    with staging_mod.exclusive(output):
+        staging_mod.check_output(output)
+        p = make_plan(spec, backend, reporter)
+        staging = staging_mod.make_staging(output)
+        staging_mod.seed_from_previous(output, staging, p.vendored)
+        results = fetch(p, staging, backend, opts.jobs, reporter)
+        env_files = write_outputs(p, staging)
+        staging_mod.swap_into_place(staging, output)
 
+    out = opts.output
+    summary = summarize(p, out)
     summary.update(
         {
             "fetched_bytes": sum(r.bytes_fetched for r in results),
@@ -175,3 +181,12 @@ def run_vendor(opts: VendorOptions, backend: Backend, reporter: Reporter) -> dic
         }
     )
     return summary
+
+
+def inside(root: Path, rel: str) -> Path:
+    """``root / rel`` for a path the plan built from untrusted names (checked again here:
+    nothing is written outside staging whatever the plan holds)."""
+    try:
+        return contained(root, rel)
+    except UnsafePath as e:
+        raise ChannelError(f"refusing to write {e} under {root}") from None

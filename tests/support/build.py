@@ -1,8 +1,9 @@
 """Build small but real conda channels at test time: real archives, real hashes.
 
-``.tar.bz2`` archives need only the standard library; ``.conda`` archives need the
-``zstandard`` module (a test extra). Repodata is written from the archives' bytes,
-the way an upstream indexer would, so sha256/md5/size are the real ones.
+``.tar.bz2`` archives need only the standard library; ``.conda`` archives need zstd
+(``compression.zstd`` or ``backports.zstd``, which the package depends on). Repodata is
+written from the archives' bytes, the way an upstream indexer would, so sha256/md5/size
+are the real ones.
 """
 
 from __future__ import annotations
@@ -91,15 +92,14 @@ def archive_bytes(pkg: Pkg) -> bytes:
     }
     if pkg.fmt == ".tar.bz2":
         return _tar_bytes({**info, **paths, **files}, mode="w:bz2")
-    import zstandard
+    from .zstd import zstd
 
-    cctx = zstandard.ZstdCompressor(level=3)
     stem = pkg.fn[: -len(".conda")]
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as zf:
         zf.writestr("metadata.json", json.dumps({"conda_pkg_format_version": 2}))
-        zf.writestr(f"pkg-{stem}.tar.zst", cctx.compress(_tar_bytes(files)))
-        zf.writestr(f"info-{stem}.tar.zst", cctx.compress(_tar_bytes({**info, **paths})))
+        zf.writestr(f"pkg-{stem}.tar.zst", zstd.compress(_tar_bytes(files), level=3))
+        zf.writestr(f"info-{stem}.tar.zst", zstd.compress(_tar_bytes({**info, **paths}), level=3))
     return buf.getvalue()
 
 

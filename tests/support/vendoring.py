@@ -138,11 +138,11 @@ def archive_index_json(path: Path) -> dict[str, Any]:
             member = tf.extractfile("info/index.json")
             assert member is not None
             return json.loads(member.read())
-    import zstandard
+    from .zstd import zstd
 
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         (info,) = [n for n in zf.namelist() if n.startswith("info-")]
-        raw = zstandard.ZstdDecompressor().stream_reader(io.BytesIO(zf.read(info))).read()
+        raw = zstd.decompress(zf.read(info))
     with tarfile.open(fileobj=io.BytesIO(raw)) as tf:
         member = tf.extractfile("info/index.json")
         assert member is not None

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ChannelError
-from ..fsutil import atomic_write_text
+from ..fsutil import atomic_write_text, contained
 from ..records import Solution
 from ..repodata import load_repodata, original_entry
 from .plan import VendoredPackage
@@ -84,38 +84,4 @@ def _load(path: Path, loaded: dict[Path, Mapping[str, Any]]) -> Mapping[str, Any
 
 def write_repodata(root: Path, docs: Mapping[str, Mapping[str, Any]]) -> None:
     for rel, doc in docs.items():
-        atomic_write_text(root / rel, json.dumps(doc, indent=1, sort_keys=True) + "\n")
-
-
-def entry_problems(root: Path) -> tuple[list[str], list[str], list[tuple[str, str]]]:
-    """Check every local channel under ``root`` against its own repodata.
-
-    Returns ``(missing, extra, corrupt)``: archives listed but absent, files present
-    but not listed, and ``(path, problem)`` for archives whose size or hash differs.
-    """
-    from ..download import Expected, file_problem
-
-    missing: list[str] = []
-    extra: list[str] = []
-    corrupt: list[tuple[str, str]] = []
-    for chan in sorted(p for p in root.iterdir() if p.is_dir() and p.name.startswith("local_")):
-        for subdir in sorted(p for p in chan.iterdir() if p.is_dir()):
-            rd_path = subdir / REPODATA
-            if not rd_path.is_file():
-                missing.append(str(rd_path.relative_to(root)))
-                continue
-            rd = load_repodata(rd_path)
-            listed: set[str] = set()
-            for section in ("packages", "packages.conda"):
-                for fn, entry in (rd.get(section) or {}).items():
-                    listed.add(fn)
-                    rel = f"{chan.name}/{subdir.name}/{fn}"
-                    problem = file_problem(subdir / fn, Expected.from_entry(entry))
-                    if problem == "missing":
-                        missing.append(rel)
-                    elif problem:
-                        corrupt.append((rel, problem))
-            for f in sorted(subdir.iterdir()):
-                if f.name != REPODATA and f.name not in listed:
-                    extra.append(f"{chan.name}/{subdir.name}/{f.name}")
-    return missing, extra, corrupt
+        atomic_write_text(contained(root, rel), json.dumps(doc, indent=1, sort_keys=True) + "\n")

@@ -10,9 +10,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from ..errors import ChannelError
-from ..records import LockedPackage, Solution
-from ..urls import local_channel_name, redact_url
+from ..errors import ChannelError, quoted
+from ..records import LockedPackage, Solution, archive_name_problem
+from ..spec import is_subdir
+from ..urls import archive_url_problem, local_channel_name, redact_url
 
 
 @dataclass(frozen=True)
@@ -70,11 +71,39 @@ def _candidates(written: str, url: str, shared: bool) -> list[str]:
     return found
 
 
+def check_package(p: LockedPackage) -> None:
+    """Refuse a package that could not be stored safely: its file name and subdir become
+    paths in the output, and its URL says how it is fetched. All three are untrusted."""
+    channel = redact_url(p.channel)
+    where = f"{channel}/{p.subdir}" if is_subdir(p.subdir) else f"{channel} ({quoted(p.subdir)})"
+    problem = archive_name_problem(p.fn, p.name, p.version, p.build)
+    if problem is not None:
+        raise ChannelError(
+            f"{where}: archive name {quoted(p.fn)} {problem}; refusing to vendor it "
+            f"(the channel's repodata is corrupt or hostile)"
+        )
+    if not is_subdir(p.subdir):
+        raise ChannelError(
+            f"{where}: {p.fn}: subdir {quoted(p.subdir)} is not noarch or a platform; "
+            f"refusing to vendor it (the channel's repodata is corrupt or hostile)"
+        )
+    problem = archive_url_problem(p.channel, p.url)
+    if problem is not None:
+        raise ChannelError(
+            f"{where}: {p.fn}: refusing to fetch {quoted(redact_url(p.url))}: {problem} "
+            f"(check the channel's info.base_url)"
+        )
+
+
 def plan(solutions: Iterable[Solution], names: Mapping[str, str]) -> list[VendoredPackage]:
-    """Every archive to vendor, once (noarch packages shared by platforms appear once)."""
+    """Every package of every solution once, with its local channel, in path order.
+
+    Each passes :func:`check_package` first, so later steps may join its names into
+    paths."""
     seen: dict[str, VendoredPackage] = {}
     for sol in solutions:
         for p in sol.packages:
+            check_package(p)
             local = names.get(p.channel.rstrip("/"))
             if local is None:
                 raise ChannelError(

@@ -1,10 +1,15 @@
-"""Building a bundle beside OUT and swapping it into place.
+"""Building a bundle beside OUT and swapping it into place, one run at a time.
 
 Everything is built in a staging directory beside OUT (``.OUT.staging``), which also
 keeps verified archives and partial downloads between runs, so a second run resumes.
 Only when the whole output is complete does it replace OUT (``OUT`` -> ``.OUT.old``,
 staging -> ``OUT``, then the old copy is removed); a run that fails or is
 interrupted leaves the previous OUT as it was.
+
+A run holds an exclusive lock (``.OUT.lock``, holding its PID) from start to end, so
+two runs never write one OUT. Links are never followed for the staging directory or
+the old copy; an OUT that is a symbolic link to a directory is written through (the
+link stays, its target gets the new bundle).
 """
 
 from __future__ import annotations
@@ -12,20 +17,113 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import VendorError
+from ..fsutil import UnsafePath, contained, is_plain_dir
 from .outputs import MANIFEST, TOOL
 from .plan import VendoredPackage
 
 
-def staging_dir(out: Path) -> Path:
-    return out.parent / f".{out.name}.staging"
+class OutputBusy(VendorError):
+    """Another run holds the lock on OUT."""
 
 
-def old_dir(out: Path) -> Path:
-    return out.parent / f".{out.name}.old"
+@dataclass(frozen=True)
+class Output:
+    """OUT as the user named it, and the directory it really is."""
+
+    given: Path
+    real: Path
+
+    def _beside(self, suffix: str) -> Path:
+        return self.real.parent / f".{self.real.name}.{suffix}"
+
+    @property
+    def staging(self) -> Path:
+        return self._beside("staging")
+
+    @property
+    def old(self) -> Path:
+        return self._beside("old")
+
+    @property
+    def lock_path(self) -> Path:
+        return self._beside("lock")
+
+
+def resolve_output(out: Path) -> Output:
+    """Where OUT really is; refuse an OUT that cannot be replaced safely."""
+    if out.is_symlink():
+        real = Path(os.path.realpath(out))
+        if not real.is_dir():
+            raise VendorError(
+                f"{out}: a symbolic link to {real}, which is not a directory; point it at "
+                f"a directory or choose another -o/--output"
+            )
+    else:
+        real = Path(os.path.abspath(out))
+    if real.parent == real:
+        raise VendorError(f"{out}: cannot vendor into a filesystem root; use -o <new directory>")
+    cwd = Path(os.path.realpath(os.getcwd()))
+    if cwd == Path(os.path.realpath(real)) or Path(os.path.realpath(real)) in cwd.parents:
+        raise VendorError(
+            f"{out}: is the current directory or holds it, and is replaced as a whole; "
+            f"run from elsewhere or use -o <new directory>"
+        )
+    return Output(given=out, real=real)
+
+
+def _check_own_dir(path: Path, what: str) -> None:
+    """The staging directory and the old copy: absent, or a directory that is not a link."""
+    if path.is_symlink():
+        raise VendorError(
+            f"{path}: is a symbolic link; conda vendor never follows a link for its {what}. "
+            f"Remove the link (not what it points to) and run again"
+        )
+    if path.exists() and not path.is_dir():
+        raise VendorError(f"{path}: is not a directory; remove it and run again")
+
+
+@contextmanager
+def exclusive(output: Output) -> Iterator[None]:
+    """Hold the lock on OUT for the whole run; fail at once if another run holds it."""
+    from filelock import FileLock, Timeout
+
+    def record_pid(fd: int) -> None:
+        os.ftruncate(fd, 0)
+        os.lseek(fd, 0, os.SEEK_SET)
+        os.write(fd, f"{os.getpid()}\n".encode())
+
+    lock = FileLock(str(output.lock_path), timeout=0, on_acquired=record_pid)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise OutputBusy(
+            f"{output.given}: another conda vendor run (PID {_holder(output.lock_path)}) is "
+            f"writing it; wait for it to finish, or stop it, and run again"
+        ) from None
+    except OSError as e:
+        raise VendorError(
+            f"{output.lock_path}: cannot create the lock beside OUT ({e.strerror or e}); "
+            f"check that {output.real.parent} is a writable directory and not a link"
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _holder(lock_path: Path) -> str:
+    try:
+        with open(lock_path, encoding="ascii", errors="replace") as f:
+            pid = f.read(32).strip()
+    except OSError:
+        pid = ""
+    return pid if pid.isdigit() else "unknown"
 
 
 def _is_ours(out: Path) -> bool:
@@ -35,49 +133,90 @@ def _is_ours(out: Path) -> bool:
         return False
 
 
-def check_output(out: Path) -> None:
-    """Refuse to replace a directory this tool did not write; finish an interrupted swap."""
-    if not out.exists() and old_dir(out).is_dir():
-        os.rename(old_dir(out), out)  # a previous run died between its two renames
+def check_output(output: Output, repair: bool = True) -> None:
+    """Refuse to replace a directory this tool did not write, or to follow a link on the
+    way; with ``repair`` (and the lock held), finish a swap an earlier run was
+    interrupted in."""
+    out, old = output.real, output.old
+    _check_own_dir(output.staging, "staging directory")
+    _check_own_dir(old, "old copy of the output")
+    if repair and not out.exists() and not out.is_symlink() and old.is_dir():
+        os.rename(old, out)  # a previous run died between its two renames
     if out.exists() and not out.is_dir():
-        raise VendorError(f"{out}: exists and is not a directory; choose another -o/--output")
+        raise VendorError(
+            f"{output.given}: exists and is not a directory; choose another -o/--output"
+        )
     if out.is_dir() and any(out.iterdir()) and not _is_ours(out):
         raise VendorError(
-            f"{out}: exists, is not empty and was not written by conda vendor; "
+            f"{output.given}: exists, is not empty and was not written by conda vendor; "
             f"choose another -o/--output or empty it"
         )
 
 
-def swap_into_place(staging: Path, out: Path) -> None:
-    old = old_dir(out)
-    if old.exists():
-        shutil.rmtree(old)
+def make_staging(output: Output) -> Path:
+    """The staging directory (kept from an earlier run, or new); never a link, and with
+    any link found inside it removed (this tool makes none: nothing there is followed)."""
+    staging = output.staging
+    _check_own_dir(staging, "staging directory")
+    staging.mkdir(parents=True, exist_ok=True)
+    for dirpath, dirnames, filenames in os.walk(staging, followlinks=False):
+        base = Path(dirpath)
+        for name in filenames + dirnames:
+            if (base / name).is_symlink():
+                (base / name).unlink()
+    return staging
+
+
+def _remove(path: Path) -> None:
+    """Remove ``path``: a link or file itself, a directory with what is in it (links in
+    it are removed, never followed)."""
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+    elif path.is_dir():
+        shutil.rmtree(path)
+
+
+def swap_into_place(staging: Path, output: Output) -> None:
+    out, old = output.real, output.old
+    _remove(old)
     if out.exists():
         os.rename(out, old)
     os.rename(staging, out)
-    shutil.rmtree(old, ignore_errors=True)
+    try:
+        _remove(old)
+    except OSError:
+        pass  # the next run removes it
 
 
-def seed_from_previous(out: Path, staging: Path, vendored: Sequence[VendoredPackage]) -> None:
-    """Hard-link archives of the previous output into staging (verified before use)."""
-    if not out.is_dir():
+def seed_from_previous(output: Output, staging: Path, vendored: Sequence[VendoredPackage]) -> None:
+    """Hard-link archives of the previous output into staging (verified before use).
+
+    Only regular files reached without a link are taken."""
+    if not is_plain_dir(output.real):
         return
     for vp in vendored:
-        src, dst = out / vp.relpath, staging / vp.relpath
-        if src.is_file() and not dst.exists():
+        try:
+            src = contained(output.real, vp.relpath)
+            dst = contained(staging, vp.relpath)
+        except UnsafePath:
+            continue
+        if src.is_file() and not src.is_symlink() and not dst.exists() and not dst.is_symlink():
             dst.parent.mkdir(parents=True, exist_ok=True)
             try:
-                os.link(src, dst)
+                os.link(src, dst, follow_symlinks=False)
             except OSError:
-                shutil.copyfile(src, dst)
+                shutil.copyfile(src, dst, follow_symlinks=False)
 
 
 def prune(staging: Path, keep: set[str]) -> None:
-    """Remove files of earlier plans from staging (partial files of kept archives stay)."""
-    for path in sorted(staging.rglob("*"), reverse=True):
-        rel = path.relative_to(staging).as_posix()
-        if path.is_dir():
-            if not any(path.iterdir()):
-                path.rmdir()
-        elif rel not in keep and rel.removesuffix(".partial") not in keep:
-            path.unlink()
+    """Remove files of earlier plans from staging (partial files of kept archives stay);
+    links are removed, never followed."""
+    for dirpath, dirnames, filenames in os.walk(staging, topdown=False, followlinks=False):
+        base = Path(dirpath)
+        for name in filenames + [d for d in dirnames if (base / d).is_symlink()]:
+            path = base / name
+            rel = path.relative_to(staging).as_posix()
+            if path.is_symlink() or (rel not in keep and rel.removesuffix(".partial") not in keep):
+                path.unlink()
+        if base != staging and not any(base.iterdir()):
+            base.rmdir()
