@@ -74,18 +74,35 @@ class Solution:
 
 
 @dataclass(frozen=True)
+class ForeignPackage:
+    """A locked package that is not a conda package (``pip``/``pypi`` entries of
+    conda-lock and pixi lockfiles): listed in reports and manifests as not vendored,
+    never dropped silently."""
+
+    manager: str  # "pip" (conda-lock) or "pypi" (pixi)
+    name: str
+    version: str
+    platform: str
+    url: str  # credentials stripped
+
+
+@dataclass(frozen=True)
 class Lockfile:
     """A whole lock: per target platform, the full resolution in install order.
 
-    Every format reader builds one and every writer takes one.
+    Every format reader builds one and every writer takes one. ``input_hash`` is None
+    when the format records none of ours (conda-lock, pixi, CEP 23 from other tools);
+    ``format`` names the reader that built it (None when solved here).
     """
 
-    input_hash: str
+    input_hash: str | None
     channels: tuple[str, ...]
     packages: Mapping[str, tuple[LockedPackage, ...]]
     name: str | None = None
     tool_version: str = __version__
     path: Path | None = field(default=None, compare=False)
+    foreign: tuple[ForeignPackage, ...] = ()
+    format: str | None = field(default=None, compare=False)
 
     @property
     def platforms(self) -> tuple[str, ...]:
