@@ -96,9 +96,11 @@ def test_two_channels_at_once(shared_channel, http_server, tmp_path: Path, run) 
     assert fmt_doc["packages"] == {}
 
     env_file = (out / "environment-osx-64.yml").read_text()
-    assert "  - ./local_conda-test-recipes\n  - ./local_conda-format-repo\n  - nodefaults\n" in (
+    # The local channels only, in priority order; no nodefaults (see env_file_text).
+    assert "channels:\n  - ./local_conda-test-recipes\n  - ./local_conda-format-repo\n" in (
         env_file
     )
+    assert "nodefaults" not in env_file.split("channels:")[1]
     for p in pkgs:
         assert f"  - {p.name}=={p.version}={p.build}\n" in env_file
     check_manifest(out)

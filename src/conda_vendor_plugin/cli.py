@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .errors import VendorError
+from .errors import UsageError, VendorError
 from .lock import FORMATS, LockRequest, run_lock
 from .progress import Reporter, TextReporter
 from .solve import Backend
@@ -75,17 +75,30 @@ def configure_vendor_parser(p: argparse.ArgumentParser) -> None:
     """Options of ``vendor`` (the same in conda and standalone)."""
     p.add_argument(
         "env_file",
+        nargs="?",
         metavar="ENV_FILE",
-        help="Environment file to vendor. 'vendor verify OUT' re-checks an output instead.",
+        help=f"Environment file to solve and vendor (default: {DEFAULT_ENV_FILE}; same as -f). "
+        "'vendor verify OUT' re-checks an output instead.",
     )
     p.add_argument("target", nargs="?", metavar="OUT", help="With 'verify': the output to check.")
+    p.add_argument("-f", "--file", help="Environment file to solve and vendor.")
+    p.add_argument(
+        "--lockfile",
+        action="append",
+        default=[],
+        metavar="LOCK",
+        help="Vendor exactly what LOCK pins, with no solve: explicit-1.0, CEP 23 @EXPLICIT, "
+        "conda-lock.yml (v1) or pixi.lock (v6, v7). Repeatable for several files of one "
+        "environment (CEP 23 is one file per platform).",
+    )
     add_common_arguments(p)
     p.add_argument("-o", "--output", default="vendor", help="Output directory (default: ./vendor).")
     p.add_argument("-j", "--jobs", type=int, default=8, help="Parallel downloads (default: 8).")
     p.add_argument(
         "--dry-run",
         action="store_true",
-        help="Solve and list what would be fetched, per channel; write nothing.",
+        help="Solve (or check the lockfile) and list what would be fetched, per channel; "
+        "write nothing.",
     )
 
 
@@ -118,21 +131,27 @@ def report_lock(result: dict[str, Any], reporter: Reporter) -> None:
 def run_vendor_command(
     args: argparse.Namespace, backend_factory: Callable[[], Backend], reporter: Reporter
 ) -> dict[str, Any]:
-    """``vendor ENV_FILE`` or ``vendor verify OUT``."""
+    """``vendor [ENV_FILE | -f FILE | --lockfile LOCK ...]`` or ``vendor verify OUT``."""
     from .bundle.verify import verify_output
     from .vendor import VendorOptions, run_vendor
 
     if args.env_file == "verify":
         if not args.target:
-            raise VendorError("vendor verify: name the output directory to check (OUT)")
+            raise UsageError("vendor verify: name the output directory to check (OUT)")
         return verify_output(Path(args.target))
     if args.target:
-        raise VendorError(f"unexpected argument {args.target!r}; use -o/--output for OUT")
+        raise UsageError(f"unexpected argument {args.target!r}; use -o/--output for OUT")
+    if args.env_file and args.file and args.env_file != args.file:
+        raise UsageError("vendor: name the environment file once (ENV_FILE or -f/--file)")
+    env_file = args.env_file or args.file
+    if env_file and args.lockfile:
+        raise UsageError("vendor: give an environment file or --lockfile, not both")
     if args.jobs < 1:
-        raise VendorError("--jobs must be at least 1")
+        raise UsageError("--jobs must be at least 1")
     opts = VendorOptions(
-        env_file=args.env_file,
         output=Path(args.output),
+        env_file=None if args.lockfile else (env_file or DEFAULT_ENV_FILE),
+        lockfiles=tuple(args.lockfile),
         platforms=tuple(args.platforms),
         jobs=args.jobs,
         dry_run=args.dry_run,
@@ -161,6 +180,11 @@ def report_vendor(result: dict[str, Any], reporter: Reporter) -> None:
         return
     for name, c in result["channels"].items():
         reporter.info(f"  {name}: {c['packages']} packages, {_size(c['bytes'])}")
+    for f in result.get("not_vendored", ()):
+        reporter.info(
+            f"  not vendored ({f['manager']}, not a conda package): {f['name']} {f['version']} "
+            f"({f['platform']})"
+        )
     if result.get("dry_run"):
         for f in result["files"]:
             reporter.info(f"  would fetch {f['url']}")

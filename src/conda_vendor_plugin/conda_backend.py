@@ -92,6 +92,9 @@ class CondaBackend:
 
         return [Path(d) for d in context.pkgs_dirs]
 
+    def repodata_file(self, channel_url: str, subdir: str) -> tuple[Path, bool]:
+        return _cached_repodata(channel_url, subdir)
+
     def solve(self, spec: EnvironmentSpec, platform: str) -> Solution:
         from conda import CondaError
         from conda.base.context import context
@@ -123,25 +126,32 @@ class CondaBackend:
 
 def _repodata_files(channels: list[Any], platform: str) -> dict[tuple[str, str], Path]:
     """Where conda cached the repodata.json each (channel, subdir) was solved from."""
-    from conda.core.subdir_data import SubdirData
-    from conda.models.channel import Channel
-
     found: dict[tuple[str, str], Path] = {}
     for ch in channels:
         for url in ch.urls(with_credentials=True, subdirs=(platform, "noarch")):
-            sd = SubdirData(Channel(url), repodata_fn=REPODATA_FN)
-            path = Path(sd.cache_path_json)
-            if not path.exists():
-                # A solver with its own cache (e.g. sharded repodata) left none in conda's:
-                # let conda fetch the full repodata.json into its cache, through its session.
-                try:
-                    sd.load()
-                except Exception as e:  # a missing subdir is fine; vendoring will say so
-                    log.debug("no repodata for %s: %s", redact_url(url), e)
-            if path.exists():
-                channel_url, _, subdir = redact_url(url).rstrip("/").rpartition("/")
-                found[(channel_url, subdir)] = path
+            channel_url, _, subdir = url.rstrip("/").rpartition("/")
+            path, exists = _cached_repodata(channel_url, subdir)
+            if exists:
+                found[(redact_url(channel_url), subdir)] = path
     return found
+
+
+def _cached_repodata(channel_url: str, subdir: str) -> tuple[Path, bool]:
+    """conda's cache file for ``<channel_url>/<subdir>/repodata.json``, fetched through
+    conda's session (auth, proxies, SSL, offline mode) when it is not there yet."""
+    from conda.core.subdir_data import SubdirData
+    from conda.models.channel import Channel
+
+    sd = SubdirData(Channel(f"{channel_url.rstrip('/')}/{subdir}"), repodata_fn=REPODATA_FN)
+    path = Path(sd.cache_path_json)
+    if not path.exists():
+        # A solver with its own cache (e.g. sharded repodata) left none in conda's: let
+        # conda fetch the full repodata.json into its cache.
+        try:
+            sd.load()
+        except Exception as e:  # a missing subdir is fine; the caller says what it needs
+            log.debug("no repodata for %s/%s: %s", redact_url(channel_url), subdir, e)
+    return path, path.exists()
 
 
 def to_locked(rec: Any) -> LockedPackage:

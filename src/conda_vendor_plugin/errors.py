@@ -18,6 +18,13 @@ class VendorError(Exception):
     exit_code = 1
 
 
+class UsageError(VendorError):
+    """The command line asks for something that cannot be done (exit status 2, as
+    argparse's own usage errors)."""
+
+    exit_code = 2
+
+
 class SpecError(VendorError):
     """The environment file is missing, unreadable or malformed."""
 

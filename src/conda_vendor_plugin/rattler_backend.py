@@ -84,6 +84,15 @@ class RattlerBackend:
         dirs = os.environ.get("CONDA_PKGS_DIRS", "")
         return [Path(d).expanduser() for d in dirs.split(",") if d.strip()]
 
+    def repodata_file(self, channel_url: str, subdir: str) -> tuple[Path, bool]:
+        """Fetched once per run: noarch is shared by every platform of a run."""
+        key = (channel_url, subdir)
+        if key not in self._fetched:
+            self._fetched[key] = fetch_repodata(
+                self.session, channel_url, subdir, self.cache_dir, self.offline
+            )
+        return self._fetched[key]
+
     def solve(self, spec: EnvironmentSpec, platform: str) -> Solution:
         r = self._rattler
         sources = []
@@ -92,11 +101,7 @@ class RattlerBackend:
             channel = r.Channel(url)
             found_any = False
             for subdir in (platform, "noarch"):
-                if (url, subdir) not in self._fetched:
-                    self._fetched[(url, subdir)] = fetch_repodata(
-                        self.session, url, subdir, self.cache_dir, self.offline
-                    )
-                path, found = self._fetched[(url, subdir)]
+                path, found = self.repodata_file(url, subdir)
                 found_any |= found
                 repodata[(redact_url(url), subdir)] = path
                 sources.append(_sparse(r, channel, url, subdir, path))

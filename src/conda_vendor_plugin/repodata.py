@@ -247,3 +247,20 @@ def original_entry(repodata: Mapping[str, Any], fn: str) -> tuple[str, Mapping[s
     section = "packages.conda" if fn.endswith(".conda") else "packages"
     entry = (repodata.get(section) or {}).get(fn)
     return (section, entry) if entry is not None else None
+
+
+class Entries:
+    """Original repodata entries by file name, each repodata file read once per run
+    (resolving a lockfile and writing local channels look up the same files)."""
+
+    def __init__(self) -> None:
+        self._loaded: dict[Path, Mapping[str, Any]] = {}
+
+    def document(self, path: Path) -> Mapping[str, Any]:
+        if path not in self._loaded:
+            self._loaded[path] = load_repodata(path)
+        return self._loaded[path]
+
+    def find(self, path: Path, fn: str) -> tuple[str, Mapping[str, Any]] | None:
+        """``(section, entry)`` of ``fn`` in the repodata file at ``path``, or None."""
+        return original_entry(self.document(path), fn)

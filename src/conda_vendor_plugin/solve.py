@@ -38,6 +38,11 @@ class Backend(Protocol):
     def package_cache_dirs(self) -> list[Path]:
         """Directories that may already hold verified copies of archives."""
 
+    def repodata_file(self, channel_url: str, subdir: str) -> tuple[Path, bool]:
+        """``(path, found)`` of ``<channel_url>/<subdir>/repodata.json`` as fetched (or
+        cached) through the backend's machinery; ``found`` is False when the channel has
+        no such subdir. ``channel_url`` may carry credentials."""
+
 
 def effective_spec(
     spec: EnvironmentSpec, platforms: Sequence[str], backend: Backend

@@ -1,4 +1,5 @@
-"""The vendor pipeline: solve, then the bundle steps plan -> fetch -> write -> swap.
+"""The vendor pipeline: solve (or take lockfiles as they are), then the bundle steps
+plan -> fetch -> write -> swap.
 
 This module decides what goes where; :mod:`.bundle` knows how each step is done on
 disk, and a run that fails at any step leaves the previous OUT as it was.
@@ -6,23 +7,34 @@ disk, and a run that fails at any step leaves the previous OUT as it was.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from . import locked
 from .bundle import staging as staging_mod
 from .bundle.channels import repodata_documents, write_repodata
-from .bundle.outputs import LOCKFILE, MANIFEST, env_file_name, env_file_text, manifest_text
+from .bundle.outputs import (
+    LOCKFILE,
+    MANIFEST,
+    env_file_name,
+    env_file_text,
+    explicit_file_name,
+    explicit_file_text,
+    manifest_text,
+)
 from .bundle.plan import VendoredPackage, local_names, plan
 from .download import Downloader, DownloadJob, DownloadResult
-from .errors import ChannelError
+from .errors import ChannelError, VendorError
 from .formats import explicit_v1
 from .fsutil import UnsafePath, atomic_write_text, contained
 from .progress import Reporter, solving_step
 from .records import Lockfile, Solution
+from .repodata import Entries
 from .solve import Backend, effective_spec, solve_all, to_lockfile
 from .spec import EnvironmentSpec, load_spec
 from .urls import redact_url, with_credentials_of
@@ -30,11 +42,26 @@ from .urls import redact_url, with_credentials_of
 
 @dataclass(frozen=True)
 class VendorOptions:
-    env_file: str
+    """What to vendor (an environment file to solve, or lockfiles to take as they are)
+    and where."""
+
     output: Path
+    env_file: str | None = None
+    lockfiles: Sequence[str] = ()
     platforms: Sequence[str] = ()
     jobs: int = 8
     dry_run: bool = False
+
+
+@dataclass(frozen=True)
+class Request:
+    """What to vendor, settled: per platform the packages, and the channels they are from."""
+
+    spec: EnvironmentSpec
+    solutions: Sequence[Solution]
+    lock: Lockfile
+    sources: Sequence[tuple[str, str]]  # (as written, channel URL with credentials)
+    entries: Entries
 
 
 @dataclass(frozen=True)
@@ -54,28 +81,72 @@ class VendorPlan:
         return sum(vp.package.size or 0 for vp in self.vendored)
 
 
-def make_plan(spec: EnvironmentSpec, backend: Backend, reporter: Reporter) -> VendorPlan:
-    """Solve every platform and decide which archive goes to which local channel."""
+def solve_request(spec: EnvironmentSpec, backend: Backend, reporter: Reporter) -> Request:
+    """Solve every platform of an environment file."""
     solutions = solve_all(spec, backend, step=solving_step(spec, reporter))
     sources: list[tuple[str, str]] = []
     for platform in spec.platforms:
         for src in backend.channel_sources(spec, platform):
             if src not in sources:
                 sources.append(src)
-    names = local_names(sources)
-    vendored = plan(solutions, names)
+    lock = to_lockfile(spec, solutions)
+    return Request(spec, solutions, lock, sources, Entries())
+
+
+def lockfile_request(
+    paths: Sequence[str], platforms: Sequence[str], backend: Backend, reporter: Reporter
+) -> Request:
+    """Take lockfiles as they are: no solve; every package checked against its channel."""
+    lock = read_lockfiles(paths)
+    wanted = locked.lock_platforms(lock, platforms)
+    sources = locked.channel_sources(lock, wanted, backend)
+    entries = Entries()
+    count = sum(len(lock.packages[p]) for p in wanted)
+    with reporter.step(f"Checking {count} locked packages against their channels"):
+        solutions = locked.resolve(lock, wanted, sources, backend, entries)
+    spec = EnvironmentSpec(name=lock.name, channels=lock.channels, platforms=wanted)
+    resolved = Lockfile(
+        input_hash=lock.input_hash or _files_hash(paths),
+        channels=lock.channels,
+        packages={s.platform: s.packages for s in solutions},
+        name=lock.name,
+        foreign=tuple(f for f in lock.foreign if f.platform in wanted),
+    )
+    return Request(spec, solutions, resolved, sources, entries)
+
+
+def read_lockfiles(paths: Sequence[str]) -> Lockfile:
+    return explicit_v1.load(paths[0])
+
+
+def _files_hash(paths: Sequence[str]) -> str:
+    """The input hash of a lockfile that records none: sha256 of its files' bytes, in
+    the order given."""
+    h = hashlib.sha256()
+    for path in paths:
+        h.update(Path(path).read_bytes())
+    return h.hexdigest()
+
+
+def make_plan(req: Request) -> VendorPlan:
+    """Decide which archive goes to which local channel, and each local repodata."""
+    names = local_names(req.sources)
+    vendored = plan(req.solutions, names)
+    docs = repodata_documents(vendored, req.solutions, names, req.spec.platforms, req.entries)
     return VendorPlan(
-        spec=spec,
-        solutions=solutions,
-        lock=to_lockfile(spec, solutions),
+        spec=req.spec,
+        solutions=req.solutions,
+        lock=req.lock,
         vendored=vendored,
         local_order=list(dict.fromkeys(names.values())),
-        repodata=repodata_documents(vendored, solutions, names, spec.platforms),
-        credentials={redact_url(url).rstrip("/"): url.rstrip("/") for _, url in sources},
+        repodata=docs,
+        credentials={redact_url(url).rstrip("/"): url.rstrip("/") for _, url in req.sources},
     )
 
 
 def summarize(p: VendorPlan, out: Path) -> dict[str, Any]:
+    """The report's counts; ``not_vendored`` lists locked packages that are not conda
+    packages (pip/pypi entries of other tools' lockfiles)."""
     per_channel: dict[str, dict[str, int]] = {}
     for vp in p.vendored:
         c = per_channel.setdefault(vp.local_channel, {"packages": 0, "bytes": 0})
@@ -87,6 +158,7 @@ def summarize(p: VendorPlan, out: Path) -> dict[str, Any]:
         "channels": per_channel,
         "packages": len(p.vendored),
         "bytes": p.total_bytes,
+        "not_vendored": [asdict(f) for f in p.lock.foreign],
     }
 
 
@@ -126,31 +198,44 @@ def fetch(
 
 
 def write_outputs(p: VendorPlan, staging: Path) -> dict[str, str]:
-    """Local repodata, lockfile and environment files into staging, stale files pruned,
-    then the manifest of it all. Returns what was written (relative paths)."""
+    """Local repodata, lockfile, environment and explicit files into staging, stale files
+    pruned, then the manifest of it all. Returns the environment files by platform."""
     write_repodata(staging, p.repodata)
     atomic_write_text(staging / LOCKFILE, explicit_v1.write(p.lock))
     env_files = {}
+    written = set(p.repodata) | {LOCKFILE, MANIFEST}
     for sol in p.solutions:
         in_solution = set(sol.packages)
         used = {vp.local_channel for vp in p.vendored if vp.package in in_solution}
         text = env_file_text(p.spec, sol, [n for n in p.local_order if n in used])
         env_files[sol.platform] = env_file_name(sol.platform)
         atomic_write_text(staging / env_files[sol.platform], text)
-    keep = {vp.relpath for vp in p.vendored} | set(p.repodata) | {LOCKFILE, MANIFEST}
-    staging_mod.prune(staging, keep | set(env_files.values()))
-    text = manifest_text(staging, p.spec, p.lock.input_hash, p.vendored)
+        explicit = explicit_file_name(sol.platform)
+        atomic_write_text(staging / explicit, explicit_file_text(p.lock, sol.platform, p.vendored))
+        written |= {env_files[sol.platform], explicit}
+    staging_mod.prune(staging, written | {vp.relpath for vp in p.vendored})
+    text = manifest_text(staging, p.spec, p.lock.input_hash, p.vendored, p.lock.foreign)
     atomic_write_text(staging / MANIFEST, text)
     return env_files
 
 
+def request(opts: VendorOptions, backend: Backend, reporter: Reporter) -> Request:
+    if opts.lockfiles:
+        return lockfile_request(opts.lockfiles, opts.platforms, backend, reporter)
+    if opts.env_file is None:
+        raise VendorError("vendor: name an environment file or pass --lockfile")
+    spec = effective_spec(load_spec(opts.env_file), opts.platforms, backend)
+    return solve_request(spec, backend, reporter)
+
+
 def run_vendor(opts: VendorOptions, backend: Backend, reporter: Reporter) -> dict[str, Any]:
     started = time.monotonic()
-    spec = effective_spec(load_spec(opts.env_file), opts.platforms, backend)
+    if opts.env_file is not None and not opts.lockfiles:
+        load_spec(opts.env_file)  # a bad environment file is reported before anything else
     output = staging_mod.resolve_output(opts.output)
     staging_mod.check_output(output, repair=False)  # refuse before creating anything
     if opts.dry_run:
-        p = make_plan(spec, backend, reporter)
+        p = make_plan(request(opts, backend, reporter))
         summary = summarize(p, opts.output)
         summary["dry_run"] = True
         summary["files"] = [
@@ -161,7 +246,7 @@ def run_vendor(opts: VendorOptions, backend: Backend, reporter: Reporter) -> dic
 
     with staging_mod.exclusive(output):
         staging_mod.check_output(output)
-        p = make_plan(spec, backend, reporter)
+        p = make_plan(request(opts, backend, reporter))
         staging = staging_mod.make_staging(output)
         staging_mod.seed_from_previous(output, staging, p.vendored)
         results = fetch(p, staging, backend, opts.jobs, reporter)

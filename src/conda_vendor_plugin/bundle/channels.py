@@ -17,7 +17,7 @@ from typing import Any
 from ..errors import ChannelError
 from ..fsutil import atomic_write_text, contained
 from ..records import Solution
-from ..repodata import load_repodata, original_entry
+from ..repodata import Entries
 from .plan import VendoredPackage
 
 REPODATA = "repodata.json"
@@ -28,6 +28,7 @@ def repodata_documents(
     solutions: Sequence[Solution],
     names: Mapping[str, str],
     platforms: Sequence[str],
+    entries: Entries | None = None,
 ) -> dict[str, dict[str, Any]]:
     """``{"local_x/subdir/repodata.json": document}`` for every local channel and subdir.
 
@@ -37,7 +38,7 @@ def repodata_documents(
     sources: dict[tuple[str, str], Path] = {}
     for sol in solutions:
         sources.update({(c.rstrip("/"), sd): p for (c, sd), p in sol.repodata.items()})
-    loaded: dict[Path, Mapping[str, Any]] = {}
+    entries = entries or Entries()
     docs: dict[str, dict[str, Any]] = {}
     local_to_url = {v: k for k, v in names.items()}
 
@@ -45,7 +46,7 @@ def repodata_documents(
         key = f"{local}/{subdir}/{REPODATA}"
         if key not in docs:
             upstream_path = sources.get((local_to_url[local], subdir))
-            upstream = _load(upstream_path, loaded) if upstream_path else {}
+            upstream = entries.document(upstream_path) if upstream_path else {}
             info = dict(upstream.get("info") or {})
             info.pop("base_url", None)
             info["subdir"] = subdir
@@ -65,7 +66,7 @@ def repodata_documents(
         path = sources.get((p.channel.rstrip("/"), p.subdir))
         if path is None:
             raise ChannelError(f"{p.dist}: no repodata was recorded for {p.channel}/{p.subdir}")
-        found = original_entry(_load(path, loaded), p.fn)
+        found = entries.find(path, p.fn)
         if found is None:
             raise ChannelError(
                 f"{p.dist}: {p.fn} is not in {p.channel}/{p.subdir}/repodata.json any more; "
@@ -74,12 +75,6 @@ def repodata_documents(
         section, entry = found
         doc_for(vp.local_channel, p.subdir)[section][p.fn] = entry
     return docs
-
-
-def _load(path: Path, loaded: dict[Path, Mapping[str, Any]]) -> Mapping[str, Any]:
-    if path not in loaded:
-        loaded[path] = load_repodata(path)
-    return loaded[path]
 
 
 def write_repodata(root: Path, docs: Mapping[str, Mapping[str, Any]]) -> None:
