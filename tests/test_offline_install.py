@@ -1,0 +1,155 @@
+"""A bundle installs offline, with the server gone, with conda's classic and rattler
+solvers: from its environment files and from its CEP 23 explicit files.
+
+One bundle is vendored (by ``conda vendor``) from a channel built at test time and
+served over loopback HTTP; the server is stopped before any install. Every install
+runs a real conda in a subprocess with its own empty package cache and configuration.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import platform
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+from conda_vendor_plugin.formats import explicit_v1
+
+from .support.build import Pkg, archive_bytes, build_channel
+from .support.locking import run_module
+from .support.server import ChannelServer
+from .support.vendoring import snapshot, write_env
+
+pytest.importorskip("conda")
+if sys.platform != "linux" or platform.machine() not in ("x86_64", "AMD64"):
+    pytest.skip("installs a linux-64 bundle on this machine", allow_module_level=True)
+
+SOLVERS = ["classic"] + (["rattler"] if importlib.util.find_spec("conda_rattler_solver") else [])
+PKGS = [
+    Pkg("app", depends=["libfoo >=1", "data"]),
+    Pkg("libfoo", "1.2", subdir="linux-64", fmt=".conda"),
+    Pkg("data", "2024.1"),
+    Pkg("other", "1.0", subdir="linux-64"),  # offered, not needed: must not be installed
+]
+
+
+def _conda_env(home: Path, solver: str, condarc: str = "channels: []\n") -> dict[str, str]:
+    home.mkdir(parents=True, exist_ok=True)
+    (home / ".condarc").write_text(condarc)
+    return {
+        **os.environ,
+        "HOME": str(home),
+        "XDG_CACHE_HOME": str(home / ".cache"),
+        "CONDARC": str(home / ".condarc"),
+        "CONDA_PKGS_DIRS": str(home / "pkgs"),
+        "CONDA_ENVS_DIRS": str(home / "envs"),
+        "CONDA_OVERRIDE_CUDA": "",
+        "CONDA_SOLVER": solver,
+        "CONDA_NUMBER_CHANNEL_NOTICES": "0",
+    }
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``conda vendor`` output for linux-64; the channel is unreachable afterwards."""
+    root = tmp_path_factory.mktemp("bundle")
+    build_channel(root / "served" / "chan", PKGS)
+    env = _conda_env(root / "home", "classic")
+    with ChannelServer(root / "served") as server:
+        env_yml = write_env(root / "env.yml", [f"{server.url}/chan"], ["app"], name="offline")
+        proc = run_module("conda", "vendor", env_yml, "-o", root / "OUT", "-p", "linux-64",
+                          env=env)  # fmt: skip
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"{server.url}/chan/noarch/repodata.json", timeout=2)
+    return root / "OUT"
+
+
+def _locked(out: Path) -> set[tuple[str, str, str]]:
+    lock = explicit_v1.load(out / "environment.lock.yml")
+    return {(p.name, p.version, p.build) for p in lock.packages["linux-64"]}
+
+
+def _installed(prefix: Path, out: Path) -> set[tuple[str, str, str]]:
+    records = [json.loads(p.read_text()) for p in (prefix / "conda-meta").glob("*.json")]
+    for r in records:  # every package came from the bundle
+        assert r["url"].startswith(out.as_uri() + "/local_"), r["url"]
+    return {(r["name"], r["version"], r["build"]) for r in records}
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_env_create_from_the_environment_file(bundle: Path, tmp_path: Path, solver: str) -> None:
+    before = snapshot(bundle)
+    env = _conda_env(tmp_path / "home", solver)
+    prefix = tmp_path / "env"
+    args = ("env", "create", "-p", prefix, "--offline", "-f", "environment-linux-64.yml")
+    proc = run_module("conda", *args, env=env, cwd=bundle)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (
+        _installed(prefix, bundle)
+        == _locked(bundle)
+        == {
+            ("app", "1.0", "0"),
+            ("libfoo", "1.2", "0"),
+            ("data", "2024.1", "0"),
+        }
+    )
+    assert snapshot(bundle) == before  # installing writes nothing into the bundle
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_create_with_configured_channels_overridden(
+    bundle: Path, tmp_path: Path, solver: str
+) -> None:
+    """The command the environment file's header gives, for a .condarc that lists
+    channels this machine cannot reach (with the rattler solver, `env create` fails
+    there: see docs/install-offline.md)."""
+    condarc = "channels:\n  - conda-forge\n  - https://mirror.example.invalid/internal\n"
+    env = _conda_env(tmp_path / "home", solver, condarc)
+    header = (bundle / "environment-linux-64.yml").read_text().split("\nname:")[0]
+    assert "--override-channels -c ./local_chan" in header
+    prefix = tmp_path / "env"
+    args = ("create", "-p", prefix, "--offline", "--override-channels", "-c", "./local_chan")
+    proc = run_module("conda", *args, "--file", "environment-linux-64.yml", env=env, cwd=bundle)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert _installed(prefix, bundle) == _locked(bundle)
+
+
+def test_create_from_the_explicit_file(bundle: Path, tmp_path: Path) -> None:
+    env = _conda_env(tmp_path / "home", "classic")
+    prefix = tmp_path / "env"
+    text = (bundle / "linux-64.explicit.txt").read_text()
+    assert "\n./local_chan/noarch/app-1.0-0.tar.bz2#sha256:" in text
+    args = ("create", "-p", prefix, "--offline", "--file", "linux-64.explicit.txt")
+    proc = run_module("conda", *args, env=env, cwd=bundle)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert _installed(prefix, bundle) == _locked(bundle)
+    assert "Solving environment" not in proc.stdout  # explicit: no solve
+
+
+def test_verify_catches_a_swapped_archive_that_conda_would_install(
+    bundle: Path, tmp_path: Path
+) -> None:
+    """conda 26.7 checks no hash of a local (file://) package: CacheUrlAction._execute_local
+    copies it into the package cache unverified, whatever ``#sha256:`` the explicit file
+    gives. So the offline side runs ``vendor verify`` before installing. If conda starts
+    checking, the first assertion fails: update docs/install-offline.md then."""
+    import shutil
+
+    copy = tmp_path / "OUT"
+    shutil.copytree(bundle, copy)
+    archive = copy / "local_chan" / "noarch" / "data-2024.1-0.tar.bz2"
+    archive.write_bytes(archive_bytes(Pkg("data", "2024.1", payload_size=999)))  # valid, other
+    env = _conda_env(tmp_path / "home", "classic")
+    args = ("create", "-p", tmp_path / "env", "--offline", "--file", "linux-64.explicit.txt")
+    assert run_module("conda", *args, env=env, cwd=copy).returncode == 0  # conda: no check
+
+    proc = run_module("conda", "vendor", "verify", copy, "--json", env=env)
+    assert proc.returncode == 1
+    corrupt = json.loads(proc.stdout)["corrupt"]
+    assert [c.split(":")[0] for c in corrupt] == ["local_chan/noarch/data-2024.1-0.tar.bz2"]
