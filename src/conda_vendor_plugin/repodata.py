@@ -75,11 +75,17 @@ def _zstd_module() -> Any | None:
 
 
 class _RawBody(io.RawIOBase):
-    """A response body as a file the zstd reader pulls from, counting the bytes received."""
+    """A response body (``Content-Encoding`` decoded) as a file the zstd reader pulls
+    from; ``received`` counts the bytes that came over the wire."""
 
     def __init__(self, response: Any) -> None:
         self._raw = response.raw
-        self.received = 0
+        self._decoded = 0
+
+    @property
+    def received(self) -> int:
+        tell = getattr(self._raw, "tell", None)  # urllib3: bytes pulled over the wire
+        return tell() if tell is not None else self._decoded
 
     def readable(self) -> bool:
         return True
@@ -87,7 +93,7 @@ class _RawBody(io.RawIOBase):
     def readinto(self, buffer: Any) -> int:
         data = self._raw.read(len(buffer), decode_content=True)
         buffer[: len(data)] = data
-        self.received += len(data)
+        self._decoded += len(data)
         return len(data)
 
 

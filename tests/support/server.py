@@ -3,10 +3,18 @@
 Supports what conda clients rely on (Range requests, ETag / If-None-Match, HEAD) and
 scripted faults so that failure handling is tested against real sockets:
 
-* ``server.fail(path, "500")``      answer 500 once
+* ``server.fail(path, "500")``      answer 500 once (any 4xx/5xx code likewise)
 * ``server.fail(path, "cut:N")``    announce the full length, send N bytes, drop the connection
+* ``server.fail(path, "cutnolen:N")`` no Content-Length: send N bytes, then close
 * ``server.fail(path, "corrupt")``  serve the file with its last byte changed
-* ``server.fail(path, "404")``      answer 404 once (``"403"``: 403 once)
+* ``server.fail(path, "extra:N")``  serve the file followed by N more bytes (length says so)
+* ``server.fail(path, "endless")``  200 without a length, zeros until the client hangs up
+* ``server.fail(path, "gzipbomb:N")`` ``Content-Encoding: gzip`` of N zero bytes
+* ``server.fail(path, "gzip")``     ``Content-Encoding: gzip`` of the file (asked or not)
+* ``server.fail(path, "stall:S")``  accept, then send nothing for S seconds
+* ``server.fail(path, "drip:S")``   send the file one byte every S seconds
+* ``server.fail(path, "retry-after:S")`` 503 with ``Retry-After: S``
+* ``server.fail(path, "html")``     200 with an HTML login page instead of the file
 
 Each call queues one fault for the next request of ``path``. ``latency`` adds a delay
 to every request; ``token`` requires a ``/t/<token>/`` prefix on every path.
@@ -104,6 +112,58 @@ def _make_handler(server: ChannelServer) -> type[BaseHTTPRequestHandler]:
         def do_HEAD(self) -> None:
             self.do_GET()
 
+        def _special(self, path: str, fault: str) -> bool:
+            """Faults that do not serve the file as it is; True when one was answered."""
+            kind, _, arg = fault.partition(":")
+            if kind == "stall":
+                self._log(path, 0)
+                time.sleep(float(arg))
+                self.close_connection = True
+                return True
+            if kind == "retry-after":
+                self._log(path, 503)
+                self.send_response(503)
+                self.send_header("Retry-After", arg)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return True
+            if kind == "html":
+                body = b"<!DOCTYPE html><html><body>Please log in</body></html>\n"
+                self._log(path, 200)
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                return True
+            if kind == "endless":
+                self._log(path, 200)
+                self.send_response(200)
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self.close_connection = True
+                zeros = bytes(1 << 16)
+                try:
+                    for _ in range(1 << 16):  # 4 GiB at most, should a client never hang up
+                        self.wfile.write(zeros)
+                except OSError:
+                    pass
+                return True
+            if kind in ("gzipbomb", "gzip"):
+                import gzip
+
+                target = (server.root / path.lstrip("/")).resolve()
+                data = bytes(int(arg)) if kind == "gzipbomb" else target.read_bytes()
+                body = gzip.compress(data, compresslevel=9)
+                self._log(path, 200)
+                self.send_response(200)
+                self.send_header("Content-Encoding", "gzip")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                return True
+            return False
+
         def do_GET(self) -> None:
             if server.latency:
                 time.sleep(server.latency)
@@ -114,8 +174,10 @@ def _make_handler(server: ChannelServer) -> type[BaseHTTPRequestHandler]:
                     return self._plain(path, 401, b"token required")
                 path = "/" + path[len(prefix) :]
             fault = server._next_fault(path)
-            if fault in ("500", "404", "403"):
+            if fault and fault.isdigit():
                 return self._plain(path, int(fault), b"injected")
+            if fault and self._special(path, fault):
+                return None
             target = (server.root / path.lstrip("/")).resolve()
             if server.root.resolve() not in target.parents or not target.is_file():
                 return self._plain(path, 404, b"not found")
@@ -141,7 +203,13 @@ def _make_handler(server: ChannelServer) -> type[BaseHTTPRequestHandler]:
             length = end - start + 1
             self._log(path, status)
             self.send_response(status)
-            self.send_header("Content-Length", str(length))
+            if fault and fault.startswith("cutnolen:"):
+                self.send_header("Connection", "close")
+                self.close_connection = True
+            elif fault and fault.startswith("extra:"):
+                self.send_header("Content-Length", str(length + int(fault.split(":", 1)[1])))
+            else:
+                self.send_header("Content-Length", str(length))
             self.send_header("Accept-Ranges", "bytes")
             self.send_header("ETag", etag)
             self.send_header("Last-Modified", email.utils.formatdate(st.st_mtime, usegmt=True))
@@ -151,8 +219,10 @@ def _make_handler(server: ChannelServer) -> type[BaseHTTPRequestHandler]:
             if self.command == "HEAD":
                 return
             limit = length
-            if fault and fault.startswith("cut:"):
+            if fault and fault.startswith(("cut:", "cutnolen:")):
                 limit = min(length, int(fault.split(":", 1)[1]))
+            extra = int(fault.split(":", 1)[1]) if fault and fault.startswith("extra:") else 0
+            drip = float(fault.split(":", 1)[1]) if fault and fault.startswith("drip:") else 0.0
             with open(target, "rb") as f:
                 f.seek(start)
                 sent = 0
@@ -162,8 +232,16 @@ def _make_handler(server: ChannelServer) -> type[BaseHTTPRequestHandler]:
                         break
                     if fault == "corrupt" and sent + len(chunk) == length:
                         chunk = chunk[:-1] + bytes([chunk[-1] ^ 0xFF])
-                    self.wfile.write(chunk)
+                    if drip:
+                        for i in range(len(chunk)):
+                            self.wfile.write(chunk[i : i + 1])
+                            self.wfile.flush()
+                            time.sleep(drip)
+                    else:
+                        self.wfile.write(chunk)
                     sent += len(chunk)
+                if extra:
+                    self.wfile.write(bytes(extra))
             if limit < length:
                 self.wfile.flush()
                 self.close_connection = True
