@@ -7,6 +7,7 @@ disk, and a run that fails at any step leaves the previous OUT as it was.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import time
 from collections import Counter
@@ -247,11 +248,20 @@ def run_vendor(opts: VendorOptions, backend: Backend, reporter: Reporter) -> dic
     with staging_mod.exclusive(output):
         staging_mod.check_output(output)
         p = make_plan(request(opts, backend, reporter))
-        staging = staging_mod.make_staging(output)
-        staging_mod.seed_from_previous(output, staging, p.vendored)
-        results = fetch(p, staging, backend, opts.jobs, reporter)
-        env_files = write_outputs(p, staging)
-        staging_mod.swap_into_place(staging, output)
+        try:
+            staging = staging_mod.make_staging(output)
+            # What an earlier plan left (partial downloads of other archives) goes first:
+            # it must not hold the room this run needs.
+            staging_mod.prune(staging, {vp.relpath for vp in p.vendored})
+            staging_mod.seed_from_previous(output, staging, p.vendored)
+            staging_mod.check_free_space(output, staging, p.vendored)
+            results = fetch(p, staging, backend, opts.jobs, reporter)
+            env_files = write_outputs(p, staging)
+            staging_mod.swap_into_place(staging, output)
+        except OSError as e:
+            if e.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise staging_mod.disk_full(output, e) from None
+            raise
 
     out = opts.output
     summary = summarize(p, out)

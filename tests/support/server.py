@@ -13,6 +13,7 @@ scripted faults so that failure handling is tested against real sockets:
 * ``server.fail(path, "gzip")``     ``Content-Encoding: gzip`` of the file (asked or not)
 * ``server.fail(path, "stall:S")``  accept, then send nothing for S seconds
 * ``server.fail(path, "drip:S")``   send the file one byte every S seconds
+* ``server.fail(path, "slow:BPS")`` send the file at about BPS bytes a second
 * ``server.fail(path, "retry-after:S")`` 503 with ``Retry-After: S``
 * ``server.fail(path, "html")``     200 with an HTML login page instead of the file
 
@@ -223,6 +224,7 @@ def _make_handler(server: ChannelServer) -> type[BaseHTTPRequestHandler]:
                 limit = min(length, int(fault.split(":", 1)[1]))
             extra = int(fault.split(":", 1)[1]) if fault and fault.startswith("extra:") else 0
             drip = float(fault.split(":", 1)[1]) if fault and fault.startswith("drip:") else 0.0
+            rate = int(fault.split(":", 1)[1]) if fault and fault.startswith("slow:") else 0
             with open(target, "rb") as f:
                 f.seek(start)
                 sent = 0
@@ -237,6 +239,10 @@ def _make_handler(server: ChannelServer) -> type[BaseHTTPRequestHandler]:
                             self.wfile.write(chunk[i : i + 1])
                             self.wfile.flush()
                             time.sleep(drip)
+                    elif rate:
+                        for i in range(0, len(chunk), 1 << 14):
+                            self.wfile.write(chunk[i : i + (1 << 14)])
+                            time.sleep((1 << 14) / rate)
                     else:
                         self.wfile.write(chunk)
                     sent += len(chunk)

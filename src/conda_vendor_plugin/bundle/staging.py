@@ -23,13 +23,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import VendorError
-from ..fsutil import UnsafePath, contained, is_plain_dir
+from ..fsutil import UnsafePath, contained, is_plain_dir, walk_files
 from .outputs import MANIFEST, TOOL
 from .plan import VendoredPackage
 
 
 class OutputBusy(VendorError):
     """Another run holds the lock on OUT."""
+
+
+class DiskFull(VendorError):
+    """Not enough room for the bundle on OUT's filesystem."""
+
+
+METADATA_MARGIN = 1 << 20  # room for repodata, lockfile, env files and manifest
 
 
 @dataclass(frozen=True)
@@ -165,6 +172,57 @@ def make_staging(output: Output) -> Path:
             if (base / name).is_symlink():
                 (base / name).unlink()
     return staging
+
+
+def mount_point(path: Path) -> Path:
+    """The mount point of the filesystem holding ``path`` (for messages)."""
+    p = Path(os.path.realpath(path))
+    while not os.path.ismount(p) and p.parent != p:
+        p = p.parent
+    return p
+
+
+def still_to_fetch(staging: Path, vendored: Sequence[VendoredPackage]) -> int:
+    """Bytes the planned archives still need in staging (complete files and the bytes
+    of partial downloads already there count as had)."""
+    needed = 0
+    for vp in vendored:
+        size = vp.package.size or 0
+        path = staging / vp.relpath
+        partial = path.with_name(path.name + ".partial")
+        have = 0
+        for candidate in (path, partial):
+            if candidate.is_file() and not candidate.is_symlink():
+                have = max(have, min(candidate.stat().st_size, size))
+        needed += size - have
+    return needed
+
+
+def check_free_space(output: Output, staging: Path, vendored: Sequence[VendoredPackage]) -> None:
+    """Refuse to start downloads that cannot fit (one line: needed vs free, where)."""
+    needed = still_to_fetch(staging, vendored) + METADATA_MARGIN
+    free = shutil.disk_usage(staging).free
+    if needed > free:
+        raise DiskFull(
+            f"{output.given}: the bundle needs {_mib(needed)} more, and the filesystem at "
+            f"{mount_point(staging)} has {_mib(free)} free; free some space or vendor to "
+            f"another filesystem (-o)"
+        )
+
+
+def disk_full(output: Output, e: OSError) -> DiskFull:
+    """ENOSPC / EDQUOT during the run, as one line saying how to reclaim the room."""
+    staging = output.staging
+    held = sum(os.lstat(staging / rel).st_size for rel, _ in walk_files(staging))
+    return DiskFull(
+        f"{output.given}: no space left on the filesystem at {mount_point(output.real.parent)} "
+        f"({e.strerror}); {staging} holds {_mib(held)} kept for resuming. Free some space and "
+        f"run again to resume, or remove {staging} to give that back"
+    )
+
+
+def _mib(n: int) -> str:
+    return f"{n / (1 << 20):.1f} MiB"
 
 
 def _remove(path: Path) -> None:

@@ -1,0 +1,117 @@
+"""Disk full: refused up front when the bundle cannot fit, one line when the disk fills
+during the run, and a later run is not blocked by what an earlier one left.
+
+Each run happens in a private mount namespace (``unshare -rm``) where OUT's parent is a
+real, small tmpfs, so the filesystem is really full; the channel is served by a real
+loopback server outside the namespace. Skipped where namespaces are not allowed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ..support.build import Pkg, build_channel
+from ..support.server import ChannelServer
+from ..support.vendoring import write_env
+
+pytest.importorskip("rattler")
+
+MIB = 1 << 20
+
+
+def _can_unshare() -> bool:
+    if not shutil.which("unshare"):
+        return False
+    probe = subprocess.run(["unshare", "-rm", "true"], capture_output=True)
+    return probe.returncode == 0
+
+
+pytestmark = pytest.mark.skipif(not _can_unshare(), reason="needs unshare -rm (namespaces)")
+
+
+def _vendor_on_small_disk(
+    mnt: Path, size_mib: int, env: Path, before: str = ""
+) -> subprocess.CompletedProcess[str]:
+    """``vendor ENV -o MNT/OUT`` with MNT a ``size_mib`` tmpfs in a private namespace.
+
+    The tmpfs vanishes with the namespace: its content is copied to ``MNT-after`` at the
+    end, and copied back in at the start of the next call (so staging survives)."""
+    mnt.mkdir(exist_ok=True)
+    m, keep = shlex.quote(str(mnt)), shlex.quote(str(mnt.with_name(mnt.name + "-after")))
+    vendor = [sys.executable, "-m", "conda_vendor_plugin", "vendor", str(env)]
+    vendor += ["-o", str(mnt / "OUT"), "-p", "linux-64", "--json"]
+    script = "\n".join(
+        [
+            f"mount -t tmpfs -o size={size_mib}m tmpfs {m} || exit 99",
+            f"if [ -d {keep} ]; then cp -a {keep}/. {m}/; fi",
+            before,
+            f"{shlex.join(vendor)}; rc=$?",
+            f"rm -rf {keep}; cp -a {m} {keep}",
+            "exit $rc",
+        ]
+    )
+    environ = {**os.environ, "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"}
+    return subprocess.run(
+        ["unshare", "-rm", "sh", "-c", script],
+        capture_output=True,
+        text=True,
+        env=environ,
+        timeout=300,
+    )
+
+
+def _archive_gets(server: ChannelServer) -> list[str]:
+    return [p for m, p, _, _ in server.requests if m == "GET" and p.endswith(".tar.bz2")]
+
+
+def test_a_bundle_that_cannot_fit_is_refused_before_downloading(tmp_path: Path) -> None:
+    pkgs = [Pkg(f"p{i}", payload_size=MIB) for i in range(6)]  # ~6 MiB of archives
+    build_channel(tmp_path / "served" / "chan", pkgs)
+    with ChannelServer(tmp_path / "served") as srv:
+        env = write_env(tmp_path / "env.yml", [f"{srv.url}/chan"], [p.name for p in pkgs])
+        proc = _vendor_on_small_disk(tmp_path / "mnt", 4, env)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["error_type"] == "DiskFull"
+    assert "MiB more" in doc["error"] and "free" in doc["error"]
+    assert str(tmp_path / "mnt") in doc["error"]  # the filesystem, named
+    assert _archive_gets(srv) == []
+
+
+def test_a_disk_that_fills_during_the_run_is_one_line_and_a_smaller_run_fits(
+    tmp_path: Path,
+) -> None:
+    big = [Pkg(f"big{i}", payload_size=MIB) for i in range(5)]
+    build_channel(tmp_path / "served" / "chan", [*big, Pkg("small", payload_size=10_000)])
+    mnt = tmp_path / "mnt"
+    with ChannelServer(tmp_path / "served") as srv:
+        for p in big:
+            srv.fail(f"/chan/noarch/{p.fn}", "slow:400000")  # ~2.5 s: the filler runs meanwhile
+        env = write_env(tmp_path / "env.yml", [f"{srv.url}/chan"], [p.name for p in big])
+        # 8 MiB: the 5 MiB bundle fits when it starts; a filler then takes the room.
+        fill = f"(sleep 1.5; dd if=/dev/zero of={shlex.quote(str(mnt))}/filler bs=1M count=5) &"
+        proc = _vendor_on_small_disk(mnt, 8, env, before=fill)
+        assert proc.returncode == 1, proc.stdout + proc.stderr
+        assert "Traceback" not in proc.stderr
+        doc = json.loads(proc.stdout)
+        assert doc["error_type"] == "DiskFull", doc
+        assert "no space left" in doc["error"] and ".OUT.staging" in doc["error"]
+        assert "run again to resume" in doc["error"]
+        staged = tmp_path / "mnt-after" / ".OUT.staging"
+        assert any(staged.rglob("*.partial"))  # kept for resuming
+
+        # A smaller environment on a 2 MiB disk, with the big one's partial downloads
+        # still in staging: they go first, the small bundle fits.
+        (tmp_path / "mnt-after" / "filler").unlink()
+        small = write_env(tmp_path / "small.yml", [f"{srv.url}/chan"], ["small"])
+        proc = _vendor_on_small_disk(mnt, 2, small)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
