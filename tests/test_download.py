@@ -21,12 +21,13 @@ import requests
 
 from conda_vendor_plugin.download import Downloader, DownloadJob, DownloadResult, file_problem
 from conda_vendor_plugin.errors import DownloadError
-from conda_vendor_plugin.session import make_session
+from conda_vendor_plugin.session import RetryPolicy, make_session
 
 from .support.build import Pkg, build_channel
 from .support.server import ChannelServer
 
 SIZE = 200_000  # bytes of incompressible payload: archives of roughly 200 KB
+NO_WAIT = RetryPolicy(backoff=0)  # retry without waiting: these tests count requests
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +58,7 @@ def big() -> Pkg:
 
 @pytest.fixture(params=[make_session, requests.Session], ids=["make_session", "requests"])
 def any_session(request: pytest.FixtureRequest):
-    """Both sessions a Downloader meets: ours (urllib3 retries) and a plain one."""
+    """Both sessions a Downloader meets: ours (no retries of its own) and a plain one."""
     with request.param() as session:
         yield session
 
@@ -163,7 +164,7 @@ def test_corrupt_archive_is_a_clear_error_and_leaves_nothing(
 ) -> None:
     root, job = _failing(srv, chan, big, tmp_path / "d", "corrupt")
     with pytest.raises(DownloadError) as exc:
-        Downloader(lambda url: any_session, backoff=0).run([job])
+        Downloader(lambda url: any_session, policy=NO_WAIT).run([job])
     message = str(exc.value)
     assert "big-1.0-0" in message
     assert job.url in message
@@ -179,7 +180,7 @@ def test_connection_cut_mid_file_resumes_with_a_range_request(
     cut = 70_000
     root, job = _failing(srv, chan, big, tmp_path / "d", f"cut:{cut}")
     seen: list[int] = []
-    (result,) = Downloader(lambda url: any_session, backoff=0, on_bytes=seen.append).run([job])
+    (result,) = Downloader(lambda url: any_session, policy=NO_WAIT, on_bytes=seen.append).run([job])
     assert _gets(srv, root, big) == [(None, 200), (f"bytes={cut}-", 206)]
     assert result.how == "resumed"
     assert sum(seen) == job.size  # the cut bytes, then the rest: nothing fetched twice
@@ -188,37 +189,29 @@ def test_connection_cut_mid_file_resumes_with_a_range_request(
     assert _files(tmp_path / "d") == [big.fn]
 
 
-@pytest.mark.parametrize(
-    ("make", "retries"),
-    [
-        # make_session's urllib3 Retry answers the 500 itself: the Downloader sees one 200;
-        # with retries=0, had the 500 reached the Downloader, it would have given up.
-        pytest.param(make_session, 0, id="retrying-session"),
-        # A plain requests.Session does not retry: the Downloader's own loop must.
-        pytest.param(requests.Session, 2, id="downloaders-own-retry"),
-    ],
-)
+@pytest.mark.parametrize("make", [make_session, requests.Session], ids=["ours", "plain"])
 def test_500_then_200_succeeds(
-    tmp_path: Path, srv: ChannelServer, chan: Path, big: Pkg, make, retries: int
+    tmp_path: Path, srv: ChannelServer, chan: Path, big: Pkg, make
 ) -> None:
     session = make()
     root, job = _failing(srv, chan, big, tmp_path / "d", "500")
-    (result,) = Downloader(lambda url: session, retries=retries, backoff=0).run([job])
+    (result,) = Downloader(lambda url: session, policy=NO_WAIT).run([job])
     assert _gets(srv, root, big) == [(None, 500), (None, 200)]
     assert result.how == "downloaded"
     assert file_problem(job.dest, job.expected) is None
 
 
-def test_persistent_5xx_gives_up_after_the_retries(
+def test_persistent_5xx_gives_up_after_the_tries_it_says(
     tmp_path: Path, srv: ChannelServer, chan: Path, big: Pkg
 ) -> None:
-    session = requests.Session()
-    root, job = _failing(srv, chan, big, tmp_path / "d", "500", "500", "500")
+    """One retry layer: the session retries nothing, so the message counts every request."""
+    root, job = _failing(srv, chan, big, tmp_path / "d", *["500"] * 5)
     with pytest.raises(DownloadError) as exc:
-        Downloader(lambda url: session, retries=2, backoff=0).run([job])
+        Downloader(lambda url: make_session(), policy=RetryPolicy(tries=3, backoff=0)).run([job])
     assert _gets(srv, root, big) == [(None, 500)] * 3
     message = str(exc.value)
     assert "HTTP 500" in message and "big-1.0-0" in message and job.url in message
+    assert "gave up after 3 tries" in message
     assert not job.dest.exists()
 
 
@@ -227,7 +220,7 @@ def test_404_is_an_immediate_error(
 ) -> None:
     root, job = _failing(srv, chan, big, tmp_path / "d", "404")
     with pytest.raises(DownloadError) as exc:
-        Downloader(lambda url: any_session, retries=4, backoff=0).run([job])
+        Downloader(lambda url: any_session, policy=NO_WAIT).run([job])
     assert _gets(srv, root, big) == [(None, 404)]  # one request, no retry
     message = str(exc.value)
     assert "404" in message and "big-1.0-0" in message and job.url in message
@@ -240,7 +233,7 @@ def test_refused_credentials_are_an_error_that_names_no_token(tmp_path: Path, bi
         base = f"http://127.0.0.1:{server.port}/t/wrong-tok"  # the server wants s3cr3t-tok
         job = _job(base, root, big, tmp_path / "d")
         with pytest.raises(DownloadError) as exc:
-            Downloader(lambda url: make_session(), backoff=0).run([job])
+            Downloader(lambda url: make_session(), policy=NO_WAIT).run([job])
     assert [r[3] for r in server.requests] == [401]
     message = str(exc.value)
     assert "401" in message and "credentials" in message
@@ -248,16 +241,22 @@ def test_refused_credentials_are_an_error_that_names_no_token(tmp_path: Path, bi
     assert f"127.0.0.1:{server.port}/chan/noarch/{big.fn}" in message
 
 
-def test_one_failure_fails_the_whole_run(tmp_path: Path, srv: ChannelServer, chan: Path) -> None:
-    pkgs = [Pkg(f"p{i}", payload_size=20_000) for i in range(4)]
+def test_every_failed_archive_is_reported_and_the_others_land(
+    tmp_path: Path, srv: ChannelServer, chan: Path
+) -> None:
+    pkgs = [Pkg(f"p{i}", payload_size=20_000) for i in range(5)]
     root = build_channel(chan, pkgs)
-    srv.fail(_path(root, pkgs[2]), "404")
+    srv.fail(_path(root, pkgs[1]), "404")
+    srv.fail(_path(root, pkgs[3]), "404")
     jobs = [_job(srv.url, root, p, tmp_path / "d") for p in pkgs]
-    with pytest.raises(DownloadError, match=r"p2-1\.0-0"):
-        Downloader(lambda url: _session(), jobs=2).run(jobs)
-    assert not jobs[2].dest.exists()
-    # Whatever did land is verified (cancelled ones may leave a .partial to resume).
-    for job in jobs:
+    with pytest.raises(DownloadError) as exc:
+        Downloader(lambda url: _session(), jobs=2, policy=NO_WAIT).run(jobs)
+    message = str(exc.value)
+    assert message.startswith("2 of 5 archives failed: ")
+    assert "p1-1.0-0" in message and "p3-1.0-0" in message and message.count("HTTP 404") == 2
+    assert exc.value.details == {"failures": [m for m in message[24:].split("; ")]}
+    for i, job in enumerate(jobs):  # the others landed, verified; the failed left nothing
+        assert job.dest.exists() == (i not in (1, 3))
         assert not job.dest.exists() or file_problem(job.dest, job.expected) is None
 
 

@@ -289,7 +289,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except VendorError as e:
         message = redact_text(str(e))
         if args.json:
-            emit_json({"success": False, "error": message, "error_type": type(e).__name__})
+            doc = {"success": False, "error": message, "error_type": type(e).__name__}
+            emit_json({**doc, **(e.details or {})})
         else:
             print(f"error: {message}", file=sys.stderr)
         return e.exit_code

@@ -13,6 +13,7 @@ from typing import Any
 
 from .errors import SolveError, SpecError
 from .records import LockedPackage, Solution
+from .session import RetryPolicy
 from .solve import ordered
 from .spec import EnvironmentSpec
 from .urls import redact_text, redact_url
@@ -83,9 +84,21 @@ class CondaBackend:
         return sources
 
     def session_for(self, url: str) -> Any:
+        """conda's session for ``url`` (auth, proxies, SSL), without its own retries."""
         from conda.gateways.connection.session import get_session
 
-        return get_session(url)
+        return _without_retries(get_session(url))
+
+    def retry_policy(self) -> RetryPolicy:
+        """conda's retry and timeout settings, applied by our one retry layer."""
+        from conda.base.context import context
+
+        return RetryPolicy(
+            tries=1 + max(0, int(context.remote_max_retries)),
+            backoff=float(context.remote_backoff_factor),
+            connect_timeout=float(context.remote_connect_timeout_secs),
+            read_timeout=float(context.remote_read_timeout_secs),
+        )
 
     def package_cache_dirs(self) -> list[Path]:
         from conda.base.context import context
@@ -122,6 +135,38 @@ class CondaBackend:
             repodata = _repodata_files(channels, platform)
         packages = [to_locked(rec) for rec in records if not rec.name.startswith("__")]
         return Solution(platform=platform, packages=ordered(packages), repodata=repodata)
+
+
+_NO_RETRY_CLONES: dict[int, Any] = {}
+
+
+def _without_retries(session: Any) -> Any:
+    """A shallow copy of a conda session whose http(s) adapter does not retry.
+
+    conda's adapter retries 413/429/500/503 and connection errors by itself; under our
+    retry loop that would multiply the requests. The copy keeps the session's auth,
+    proxies, certificates, headers and ``prepare_request``, and the adapter's SSL
+    context (truststore); conda's own session is left as it is.
+    """
+    import copy
+    from collections import OrderedDict
+
+    clone = _NO_RETRY_CLONES.get(id(session))
+    if clone is not None:
+        return clone
+    clone = copy.copy(session)
+    clone.adapters = OrderedDict(session.adapters)
+    current = session.get_adapter("https://x")
+    if getattr(current, "max_retries", None) is not None:  # online (offline: left alone)
+        adapter_type = type(current)
+        kwargs = {"max_retries": 0, "pool_maxsize": 16}
+        if hasattr(current, "_ssl_context"):
+            kwargs["ssl_context"] = current._ssl_context
+        adapter = adapter_type(**kwargs)
+        clone.mount("http://", adapter)
+        clone.mount("https://", adapter)
+    _NO_RETRY_CLONES[id(session)] = clone
+    return clone
 
 
 def _repodata_files(channels: list[Any], platform: str) -> dict[tuple[str, str], Path]:

@@ -13,9 +13,11 @@ def quoted(value: object, limit: int = QUOTE_LIMIT) -> str:
 
 
 class VendorError(Exception):
-    """Base class. ``str(err)`` is the one line shown to the user; ``exit_code`` the status."""
+    """Base class. ``str(err)`` is the one line shown to the user; ``exit_code`` the status;
+    ``details`` more for the ``--json`` error document (e.g. every failed download)."""
 
     exit_code = 1
+    details: dict[str, object] | None = None
 
 
 class UsageError(VendorError):

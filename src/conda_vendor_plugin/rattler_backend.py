@@ -17,6 +17,7 @@ from typing import Any
 from .errors import BackendUnavailable, ChannelError, SolveError, SpecError
 from .records import LockedPackage, Solution
 from .repodata import default_cache_dir, fetch_repodata
+from .session import RetryPolicy
 from .solve import ordered
 from .spec import EnvironmentSpec
 from .urls import DEFAULT_CHANNEL_ALIAS, expand_channel, redact_text, redact_url
@@ -58,6 +59,7 @@ class RattlerBackend:
             "CONDA_VENDOR_CHANNEL_ALIAS", DEFAULT_CHANNEL_ALIAS
         )
         self.offline = offline
+        self.policy = RetryPolicy.from_environment()
         # (channel URL, subdir) -> fetch_repodata's answer: noarch is shared by every
         # platform of a run and is fetched once, not once per platform.
         self._fetched: dict[tuple[str, str], tuple[Path, bool]] = {}
@@ -79,6 +81,9 @@ class RattlerBackend:
     def session_for(self, url: str) -> Any:
         return self.session
 
+    def retry_policy(self) -> RetryPolicy:
+        return self.policy
+
     def package_cache_dirs(self) -> list[Path]:
         """Where identical archives may already sit: ``$CONDA_PKGS_DIRS`` (comma-separated)."""
         dirs = os.environ.get("CONDA_PKGS_DIRS", "")
@@ -88,14 +93,26 @@ class RattlerBackend:
         """Fetched once per run: noarch is shared by every platform of a run."""
         key = (channel_url, subdir)
         if key not in self._fetched:
+            r = self._rattler
+
+            def validate(path: Path) -> None:  # what the solver will read must parse
+                _sparse(r, r.Channel(channel_url), channel_url, subdir, path).close()
+
             self._fetched[key] = fetch_repodata(
-                self.session, channel_url, subdir, self.cache_dir, self.offline
+                self.session,
+                channel_url,
+                subdir,
+                self.cache_dir,
+                self.offline,
+                policy=self.policy,
+                validate=validate,
             )
         return self._fetched[key]
 
     def solve(self, spec: EnvironmentSpec, platform: str) -> Solution:
         r = self._rattler
         sources = []
+        located = []  # (channel URL, subdir, path) of each source, for error messages
         repodata: dict[tuple[str, str], Path] = {}
         for _, url in self.channel_sources(spec, platform):
             channel = r.Channel(url)
@@ -105,6 +122,7 @@ class RattlerBackend:
                 found_any |= found
                 repodata[(redact_url(url), subdir)] = path
                 sources.append(_sparse(r, channel, url, subdir, path))
+                located.append((url, subdir, path))
             if not found_any:
                 raise ChannelError(
                     f"{redact_url(url)}: no repodata for {platform} or noarch; is the channel "
@@ -138,6 +156,8 @@ class RattlerBackend:
             raise SolveError(
                 f"cannot solve {spec.source} for {platform}:\n{redact_text(str(e)).strip()}"
             ) from None
+        except Exception as e:  # a record py-rattler cannot read: say whose it is
+            raise _bad_record(r, located, e) from None
         finally:
             for s in sources:
                 s.close()
@@ -155,6 +175,27 @@ def _sparse(r: Any, channel: Any, url: str, subdir: str, path: Path) -> Any:
         raise ChannelError(
             f"{redact_url(url)}/{subdir}/repodata.json: not valid repodata ({detail[:200]})"
         ) from None
+
+
+def _bad_record(r: Any, located: list[tuple[str, str, Path]], error: Exception) -> ChannelError:
+    """The channel, subdir and package whose record py-rattler could not read (found by
+    reading every record again: this runs only when a solve already failed)."""
+    detail = redact_text(str(error).splitlines()[0] if str(error) else type(error).__name__)
+    for url, subdir, path in located:
+        sparse = r.SparseRepoData(r.Channel(url), subdir, path)
+        try:
+            for name in sparse.package_names():
+                try:
+                    sparse.load_records(r.PackageName(name))
+                except Exception as e:
+                    first = redact_text(str(e).splitlines()[0] if str(e) else type(e).__name__)
+                    return ChannelError(
+                        f"{redact_url(url)}/{subdir}/repodata.json: a record of {name!r} is "
+                        f"invalid ({first[:200]}); the channel's repodata is corrupt"
+                    )
+        finally:
+            sparse.close()
+    return ChannelError(f"cannot read the channels' repodata: {detail[:200]}")
 
 
 def _run(result: Any) -> Any:

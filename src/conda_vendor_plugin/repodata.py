@@ -13,13 +13,14 @@ import io
 import json
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from .errors import ChannelError
 from .fsutil import atomic_write_text
+from .session import RetryPolicy, retry_after_seconds
 from .urls import redact_url
 
 EMPTY_REPODATA = {"packages": {}, "packages.conda": {}, "repodata_version": 1}
@@ -97,8 +98,17 @@ class _RawBody(io.RawIOBase):
         return len(data)
 
 
+Validator = Callable[[Path], None]
+
+
 def fetch_repodata(
-    session: Any, channel_url: str, subdir: str, cache_dir: Path, offline: bool = False
+    session: Any,
+    channel_url: str,
+    subdir: str,
+    cache_dir: Path,
+    offline: bool = False,
+    policy: RetryPolicy | None = None,
+    validate: Validator | None = None,
 ) -> tuple[Path, bool]:
     """Return ``(path, found)`` for ``<channel_url>/<subdir>/repodata.json``.
 
@@ -106,6 +116,9 @@ def fetch_repodata(
     importable) and decompressed into the cache; a channel without it is remembered
     for a week. ``found`` is False when the channel has no such subdir (404, or no file
     for a ``file://`` channel); the path then points at an empty repodata document.
+
+    Only a whole document that ``validate`` accepts (it raises :class:`ChannelError`
+    otherwise) replaces the cache; cuts, stalls and 5xx are retried as ``policy`` says.
     """
     url = f"{channel_url.rstrip('/')}/{subdir}/repodata.json"
     if url.startswith("file://"):
@@ -137,7 +150,8 @@ def fetch_repodata(
     for suffix in (".zst", "") if zstd is not None else ("",):
         same = state.get("variant", "") == suffix  # the cached copy came from this URL
         conditional = state if same else {}
-        status, headers = _get(session, url + suffix, cached, conditional, zstd if suffix else None)
+        fetch = _Fetch(session, policy or RetryPolicy(), validate, zstd if suffix else None)
+        status, headers = fetch.get(url + suffix, cached, conditional)
         if status == 304:
             return cached, True
         if status == 200:
@@ -161,47 +175,86 @@ def fetch_repodata(
     return cached, False
 
 
-def _get(
-    session: Any, url: str, cached: Path, state: Mapping[str, Any], zstd: Any = None
-) -> tuple[int, Mapping[str, str]]:
-    """GET ``url`` into ``cached``, decompressing with the ``zstd`` module for the
-    ``.zst``; ``(status, headers)``.
+class _Retry(Exception):
+    """A failure worth another try (a cut, a stall, 429, 5xx)."""
 
-    Conditional on ``state``'s ETag / Last-Modified. For ``repodata.json`` itself any
-    status but 200, 304 and 404 is an error; for the ``.zst`` the caller falls back.
-    """
-    import requests
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
-    headers = {}
-    if state.get("etag"):
-        headers["If-None-Match"] = state["etag"]
-    if state.get("last_modified"):
-        headers["If-Modified-Since"] = state["last_modified"]
-    try:
-        with session.get(url, headers=headers, stream=True, timeout=(10, 60)) as r:
-            if r.status_code == 304 and cached.exists():
-                return 304, r.headers
-            if r.status_code != 200:
-                if zstd is not None or r.status_code == 404:
-                    return r.status_code, r.headers
-                if r.status_code in (401, 403):
+
+class _Cut(Exception):
+    """A body that ended without a Content-Length and does not validate: cut short."""
+
+
+class _Fetch:
+    """GET one repodata URL into the cache, with the retry policy and the checks."""
+
+    def __init__(
+        self, session: Any, policy: RetryPolicy, validate: Validator | None, zstd: Any
+    ) -> None:
+        self.session, self.policy, self.validate, self.zstd = session, policy, validate, zstd
+
+    def get(
+        self, url: str, cached: Path, state: Mapping[str, Any]
+    ) -> tuple[int, Mapping[str, str]]:
+        """``(status, headers)``: 200 (stored), 304 (cache still good), or another status
+        for the caller to decide on (404; anything but 200 for the ``.zst``)."""
+        tries, waited = 0, 0.0
+        while True:
+            tries += 1
+            try:
+                return self._once(url, cached, state)
+            except _Retry as e:
+                delay = self.policy.wait_before(tries, e.retry_after, waited)
+                if delay is None:
+                    plural = "try" if tries == 1 else "tries"
                     raise ChannelError(
-                        f"{redact_url(url)}: HTTP {r.status_code}; check the channel's "
-                        f"credentials (token in the URL or ~/.netrc)"
+                        f"{redact_url(url)}: {e} fetching repodata (gave up after {tries} {plural})"
+                    ) from None
+                waited += delay
+                time.sleep(delay)
+
+    def _once(
+        self, url: str, cached: Path, state: Mapping[str, Any]
+    ) -> tuple[int, Mapping[str, str]]:
+        import requests
+        import urllib3
+
+        headers = {}
+        if state.get("etag"):
+            headers["If-None-Match"] = state["etag"]
+        if state.get("last_modified"):
+            headers["If-Modified-Since"] = state["last_modified"]
+        timeout = self.policy.timeout
+        try:
+            with self.session.get(url, headers=headers, stream=True, timeout=timeout) as r:
+                status = r.status_code
+                if status == 304 and cached.exists():
+                    return 304, r.headers
+                if status == 200:
+                    _store(r, url, cached, self.zstd, self.validate)
+                    return 200, r.headers
+                if self.zstd is not None or status == 404:
+                    return status, r.headers
+                if status in (401, 403):
+                    raise ChannelError(
+                        f"{redact_url(url)}: HTTP {status}; check the channel's credentials "
+                        f"(token in the URL or ~/.netrc)"
                     )
-                raise ChannelError(f"{redact_url(url)}: HTTP {r.status_code} fetching repodata")
-            _store(r, url, cached, zstd)
-            return 200, r.headers
-    except requests.RequestException as e:
-        raise ChannelError(
-            f"{redact_url(url)}: cannot fetch repodata: {type(e).__name__}"
-        ) from None
+                if status >= 500 or status == 429:
+                    raise _Retry(f"HTTP {status}", retry_after_seconds(r.headers))
+                raise ChannelError(f"{redact_url(url)}: HTTP {status} fetching repodata")
+        except (requests.RequestException, urllib3.exceptions.HTTPError) as e:
+            raise _Retry(type(e).__name__) from None  # refused, reset, cut, timed out
+        except _Cut as e:
+            raise _Retry(str(e)) from None
 
 
-def _store(response: Any, url: str, cached: Path, zstd: Any) -> None:
+def _store(response: Any, url: str, cached: Path, zstd: Any, validate: Validator | None) -> None:
     """Stream the body (decompressed through ``zstd`` when given) into ``cached``, with
-    bounded memory, refusing it past the size and ratio caps; nothing is cached unless
-    the whole document arrived."""
+    bounded memory, refusing it past the size and ratio caps, and keeping it only when
+    it is a whole document ``validate`` accepts."""
     body = _RawBody(response)
     if zstd is not None:
         reader: Any = zstd.ZstdFile(body)
@@ -216,6 +269,8 @@ def _store(response: Any, url: str, cached: Path, zstd: Any) -> None:
     try:
         with open(tmp, "wb") as f:
             for chunk in chunks:
+                if not written:
+                    _sniff(chunk, url)
                 written += len(chunk)
                 if written > limit or (
                     written > RATIO_FLOOR and written > MAX_RATIO * max(body.received, 1)
@@ -227,6 +282,9 @@ def _store(response: Any, url: str, cached: Path, zstd: Any) -> None:
                         f"a decompression bomb?)"
                     )
                 f.write(chunk)
+        if not written:
+            raise ChannelError(f"{redact_url(url)}: not repodata: the answer is empty")
+        _check_whole(tmp, url, response, validate)
         os.replace(tmp, cached)
     except bad_stream as e:  # truncated, or not zstd at all
         raise ChannelError(
@@ -234,6 +292,31 @@ def _store(response: Any, url: str, cached: Path, zstd: Any) -> None:
         ) from None
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _sniff(first: bytes, url: str) -> None:
+    """Refuse at once an answer that is not a JSON object (a proxy's or portal's page)."""
+    head = first.lstrip()[:1]
+    if head == b"<":
+        raise ChannelError(
+            f"{redact_url(url)}: not repodata: the answer looks like an HTML page (a proxy "
+            f"or login page?); check the channel URL and your network's proxy settings"
+        )
+    if head and head != b"{":
+        raise ChannelError(f"{redact_url(url)}: not repodata: the answer is not a JSON object")
+
+
+def _check_whole(tmp: Path, url: str, response: Any, validate: Validator | None) -> None:
+    """Run ``validate``; a body that had no Content-Length and fails is taken for a cut
+    (retried), any other failure is the channel's (one line, nothing cached)."""
+    if validate is None:
+        return
+    try:
+        validate(tmp)
+    except ChannelError as e:
+        if "Content-Length" not in response.headers:
+            raise _Cut(f"the answer ended early (no Content-Length; {e})") from None
+        raise
 
 
 def load_repodata(path: Path) -> Mapping[str, Any]:

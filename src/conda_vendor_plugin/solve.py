@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from .errors import SpecError
 from .order import install_order
 from .records import LockedPackage, Lockfile, Solution
+from .session import RetryPolicy
 from .spec import EnvironmentSpec, input_hash
 
 
@@ -33,7 +34,10 @@ class Backend(Protocol):
         """``(channel as written in the file, channel URL with credentials)`` pairs."""
 
     def session_for(self, url: str) -> Any:
-        """The ``requests``-like session to fetch ``url`` with."""
+        """The ``requests``-like session to fetch ``url`` with (it retries nothing itself)."""
+
+    def retry_policy(self) -> RetryPolicy:
+        """When to retry a request (the one retry layer)."""
 
     def package_cache_dirs(self) -> list[Path]:
         """Directories that may already hold verified copies of archives."""

@@ -191,8 +191,10 @@ def fetch(
         return Downloader(
             backend.session_for,
             jobs=jobs,
+            policy=backend.retry_policy(),
             cache_dirs=backend.package_cache_dirs(),
             on_bytes=on_bytes,
+            on_note=reporter.info,
         ).run(download_jobs)
     finally:
         bar.close()

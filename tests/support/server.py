@@ -9,7 +9,7 @@ scripted faults so that failure handling is tested against real sockets:
 * ``server.fail(path, "corrupt")``  serve the file with its last byte changed
 * ``server.fail(path, "extra:N")``  serve the file followed by N more bytes (length says so)
 * ``server.fail(path, "endless")``  200 without a length, zeros until the client hangs up
-* ``server.fail(path, "gzipbomb:N")`` ``Content-Encoding: gzip`` of N zero bytes
+* ``server.fail(path, "gzipbomb:N")`` ``Content-Encoding: gzip`` of ``{`` and N spaces
 * ``server.fail(path, "gzip")``     ``Content-Encoding: gzip`` of the file (asked or not)
 * ``server.fail(path, "stall:S")``  accept, then send nothing for S seconds
 * ``server.fail(path, "drip:S")``   send the file one byte every S seconds
@@ -154,7 +154,7 @@ def _make_handler(server: ChannelServer) -> type[BaseHTTPRequestHandler]:
                 import gzip
 
                 target = (server.root / path.lstrip("/")).resolve()
-                data = bytes(int(arg)) if kind == "gzipbomb" else target.read_bytes()
+                data = b"{" + b" " * int(arg) if kind == "gzipbomb" else target.read_bytes()
                 body = gzip.compress(data, compresslevel=9)
                 self._log(path, 200)
                 self.send_response(200)
