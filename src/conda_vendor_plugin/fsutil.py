@@ -8,6 +8,7 @@ so nothing is read or written outside the root by surprise.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import stat
@@ -93,12 +94,26 @@ def walk_files(root: Path) -> Iterator[tuple[str, bool]]:
     yield from sorted(found)
 
 
+@functools.cache
+def _umask() -> int:
+    """The process umask (read once: setting it back at once is the only way to read it)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to a temp file beside ``path``, fsync it, then rename it over ``path``."""
+    """Write ``data`` to a temp file beside ``path``, fsync it, then rename it over ``path``.
+
+    The file gets the mode a plain ``open`` would give it (0666 less the umask), not
+    ``mkstemp``'s 0600: a bundle one account writes is readable where the umask says so.
+    """
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".partial", dir=p.parent)
     try:
+        if hasattr(os, "fchmod"):  # not on Windows, where modes do not apply
+            os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
