@@ -128,6 +128,19 @@ def atomic_write_text(path: str | Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
+class TooLarge(ValueError):
+    """A file past the size the caller accepts."""
+
+
+def read_limited(path: str | Path, limit: int) -> bytes:
+    """The bytes of ``path``, refusing more than ``limit`` (``/dev/zero`` never ends)."""
+    with open(path, "rb") as f:
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise TooLarge(f"larger than {limit} bytes")
+    return data
+
+
 def iter_chunks(source: str | Path | BinaryIO, size: int = CHUNK) -> Iterator[bytes]:
     """The bytes of a file (a path, or a file open for reading) in pieces of ``size``."""
     if isinstance(source, (str, Path)):

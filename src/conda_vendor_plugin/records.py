@@ -22,12 +22,13 @@ def archive_name_problem(fn: object, name: str, version: str, build: str) -> str
 
     Names come from repodata and lockfiles, which are untrusted: an archive name must be
     exactly ``<name>-<version>-<build>.conda`` (or ``.tar.bz2``), one file name with no
-    ``/``, ``\\``, ``..``, control characters or NUL, at most 255 bytes.
+    ``/``, ``\\``, ``..``, ``%`` (which a URL would decode), control characters or NUL,
+    at most 255 bytes.
     """
     if not isinstance(fn, str) or not fn.endswith(PACKAGE_SUFFIXES):
         return "does not end in .conda or .tar.bz2"
-    if any(c in fn for c in "/\\") or ".." in fn or any(ord(c) < 0x20 for c in fn):
-        return "is not one plain file name (it has '/', '\\', '..' or a control character)"
+    if any(c in fn for c in "/\\%") or ".." in fn or any(ord(c) < 0x20 for c in fn):
+        return "is not one plain file name (it has '/', '\\', '%', '..' or a control character)"
     if len(fn.encode("utf-8", "surrogateescape")) > NAME_MAX:
         return f"is longer than {NAME_MAX} bytes"
     suffix = ".conda" if fn.endswith(".conda") else ".tar.bz2"

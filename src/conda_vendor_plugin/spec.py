@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import SpecError
+from .errors import SpecError, quoted
 from .urls import redact_url
-from .yamlfile import load_yaml
+from .yamlfile import load_yaml, read_document
 
 HASH_SCHEME = "conda-vendor-plugin/input-hash-1"
 
@@ -112,7 +112,7 @@ def validate_platforms(platforms: Iterable[str], source: str) -> tuple[str, ...]
     for p in platforms:
         if not isinstance(p, str) or not _PLATFORM_RE.match(p) or p == "noarch":
             raise SpecError(
-                f"{source}: {p!r} is not a platform; use a conda subdir such as "
+                f"{source}: {quoted(p)} is not a platform; use a conda subdir such as "
                 f"linux-64, osx-arm64 or win-64"
             )
         if p not in out:
@@ -142,7 +142,7 @@ def _str_list(value: Any, what: str, source: str, parent: Any, key: str) -> list
         if not isinstance(item, str) or not item.strip():
             raise SpecError(
                 f"{source}{_where(value, i)}: '{what}' entry {i + 1} must be a non-empty "
-                f"string, got {item!r}"
+                f"string, got {quoted(item)}"
             )
         out.append(item.strip())
     return out
@@ -177,7 +177,7 @@ def parse_spec(
         else:
             raise SpecError(
                 f"{source}{_where(deps_node, i)}: dependency {i + 1} must be a match spec "
-                f"string or a 'pip:' list, got {item!r}"
+                f"string or a 'pip:' list, got {quoted(item)}"
             )
     variables_node = data.get("variables") or {}
     if not isinstance(variables_node, Mapping):
@@ -202,12 +202,7 @@ def parse_spec(
 def load_spec(path: str | Path) -> EnvironmentSpec:
     """Read and validate an environment file; every failure is one :class:`SpecError` line."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SpecError(f"{p}: no such environment file; pass one with -f/--file") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise SpecError(f"{p}: cannot read the environment file: {e}") from None
+    text = read_document(p, SpecError, "environment file", "pass one with -f/--file")
     # The safe loader is faster; only a file that fails validation is read again with the
     # round-trip loader, whose nodes know their line and column for the error message.
     data = load_yaml(text, str(p), SpecError)

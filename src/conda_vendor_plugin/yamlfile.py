@@ -3,29 +3,89 @@ writing scalars that every YAML 1.1 and 1.2 loader reads back as the same string
 
 from __future__ import annotations
 
+import functools
 import re
+from pathlib import Path
 from typing import Any
 
 from .errors import VendorError
+from .fsutil import TooLarge, read_limited
+
+MAX_DEPTH = 64  # environment files and lockfiles nest a few levels; a bomb nests thousands
+MAX_DOCUMENT_BYTES = 64 << 20  # a lockfile of thousands of packages is a few MB
+
+
+def read_document(
+    path: Path, error: type[VendorError], what: str, missing: str, limit: int = MAX_DOCUMENT_BYTES
+) -> str:
+    """The UTF-8 text of ``path`` (an environment file, a lockfile), at most ``limit``
+    bytes; every failure is one ``error`` line naming the file (``missing``: what to do
+    when there is no such file)."""
+    try:
+        data = read_limited(path, limit)
+    except FileNotFoundError:
+        raise error(f"{path}: no such {what}; {missing}") from None
+    except TooLarge as e:
+        raise error(f"{path}: refused: {e}, too large for the {what}") from None
+    except OSError as e:
+        raise error(f"{path}: cannot read the {what}: {e.strerror or e}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise error(f"{path}: cannot read the {what}: it is not UTF-8 text") from None
 
 
 def load_yaml(text: str, source: str, error: type[VendorError], typ: str = "safe") -> Any:
     """Parse ``text``; a syntax error becomes ``error`` naming ``source``, line and column.
 
     ``typ="safe"`` gives plain Python values (faster); ``"rt"`` gives ruamel's round-trip
-    nodes, which know the line and column of every item.
+    nodes, which know the line and column of every item. Aliases (``*name``) are refused
+    (a kilobyte of them can expand to gigabytes) and so is nesting past ``MAX_DEPTH``.
     """
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+    yaml = YAML(typ=typ, pure=True)
+    yaml.Composer = _guarded_composer()
     try:
-        return YAML(typ=typ, pure=True).load(text)
+        return yaml.load(text)
     except MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        raise error(f"{source}{where}: invalid YAML: {e.problem or e.context}") from None
+        raise error(f"{source}{where}: invalid YAML: {_one_line(e.problem or e.context)}") from None
     except YAMLError as e:
-        raise error(f"{source}: invalid YAML: {e}") from None
+        raise error(f"{source}: invalid YAML: {_one_line(e)}") from None
+    except RecursionError:
+        raise error(f"{source}: invalid YAML: nested too deeply") from None
+
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())[:200]
+
+
+@functools.cache
+def _guarded_composer() -> type:
+    """ruamel's Composer, refusing aliases and nesting past ``MAX_DEPTH``."""
+    from ruamel.yaml.composer import Composer, ComposerError
+    from ruamel.yaml.events import AliasEvent
+
+    class GuardedComposer(Composer):  # type: ignore[misc]
+        depth_now = 0
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.parser.check_event(AliasEvent):
+                mark = self.parser.get_event().start_mark
+                raise ComposerError(None, None, "aliases (*name) are not allowed here", mark)
+            self.depth_now += 1
+            try:
+                if self.depth_now > MAX_DEPTH:
+                    mark = self.parser.peek_event().start_mark
+                    raise ComposerError(None, None, f"nested over {MAX_DEPTH} levels deep", mark)
+                return super().compose_node(parent, index)
+            finally:
+                self.depth_now -= 1
+
+    return GuardedComposer
 
 
 # A string that may stay a plain scalar: plain-safe characters, and not a string that a

@@ -52,6 +52,9 @@ HOSTILE = [
         "pwned-1.0-a\\..\\..\\b.conda", {"build": "a\\..\\..\\b"}, "not valid repodata", id="bslash"
     ),
     pytest.param("pwned-1.0-a\0b.conda", {"build": "a\0b"}, "not valid repodata", id="nul"),
+    pytest.param(
+        "pwned-1.0-%2e%2e%2fx.conda", {"build": "%2e%2e%2fx"}, "not one plain", id="percent"
+    ),
 ]
 
 

@@ -12,11 +12,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..errors import LockfileError
+from ..errors import LockfileError, quoted
 from ..records import PACKAGE_SUFFIXES, LockedPackage, Lockfile
 from ..spec import is_subdir
 from ..urls import redact_url
-from ..yamlfile import load_yaml, yaml_scalar
+from ..yamlfile import load_yaml, read_document, yaml_scalar
 
 NAME = "explicit-1.0"
 SPEC = NAME
@@ -84,7 +84,7 @@ def _err(source: str, where: str, what: str) -> LockfileError:
 def _req_str(node: Mapping[str, Any], key: str, source: str, where: str) -> str:
     v = node.get(key)
     if not isinstance(v, str) or not v:
-        raise _err(source, f"{where}.{key}", f"must be a non-empty string, got {v!r}")
+        raise _err(source, f"{where}.{key}", f"must be a non-empty string, got {quoted(v)}")
     return v
 
 
@@ -96,7 +96,8 @@ def parse(data: Any, source: str = "<lockfile>", path: Path | None = None) -> Lo
     if not isinstance(meta, Mapping):
         raise _err(source, "metadata", "missing; this is not an explicit-1.0 lockfile")
     if meta.get("spec") != SPEC:
-        raise _err(source, "metadata.spec", f"expected {SPEC!r}, got {meta.get('spec')!r}")
+        got = quoted(meta.get("spec"))
+        raise _err(source, "metadata.spec", f"expected {SPEC!r}, got {got}")
     input_hash = _req_str(meta, "input-hash", source, "metadata")
     if not _HEX64.match(input_hash):
         raise _err(source, "metadata.input-hash", "must be 64 lowercase hex digits (sha256)")
@@ -186,10 +187,5 @@ def read(text: str, source: str = "<lockfile>", path: Path | None = None) -> Loc
 def load(path: str | Path) -> Lockfile:
     """Read and validate an explicit-1.0 lockfile; failures are one :class:`LockfileError` line."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise LockfileError(f"{p}: no such lockfile; create it with 'conda env lock'") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise LockfileError(f"{p}: cannot read the lockfile: {e}") from None
+    text = read_document(p, LockfileError, "lockfile", "create it with 'conda env lock'")
     return read(text, source=str(p), path=p)
