@@ -1,8 +1,15 @@
-"""CEP 23 ``@EXPLICIT`` text: what our writer writes for one platform."""
+"""CEP 23 ``@EXPLICIT`` text: what our writer writes for one platform, and what the reader
+accepts (ours, conda's and conda-lock's files) and refuses, with one line naming file and line."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
 from conda_vendor_plugin import __version__
+from conda_vendor_plugin.errors import LockfileError
 from conda_vendor_plugin.formats import cep23
 
 from ..support.locks import CHANNEL, HASH, make_lock, pkg
@@ -31,3 +38,261 @@ def test_explicit_falls_back_to_md5_and_handles_an_empty_platform() -> None:
         f"{CHANNEL}/linux-64/a-1.0-0.conda#{'c' * 32}"
     )
     assert cep23.write(lock, "win-64").splitlines()[-1] == "@EXPLICIT"
+
+
+# ------------------------------------------------------------------ reading
+
+SOURCE = "env.linux-64.txt"
+CF = "https://conda.anaconda.org/conda-forge"
+MD5 = "d7c89558ba9fa0495403155b64376d81"
+SHA = "fe51de6107f9edc7aa4f786a70f4a883943bc9d39b3bb7307c04c41410990726"
+ZLIB = f"{CF}/linux-64/zlib-1.3.1-hb9d3cd8_2.conda"
+TZDATA = f"{CF}/noarch/tzdata-2024b-hc8b5060_0.conda"
+
+
+def explicit(*lines: str, header: tuple[str, ...] = ("@EXPLICIT",)) -> str:
+    return "\n".join((*header, *lines)) + "\n"
+
+
+def refused(text: str) -> str:
+    with pytest.raises(LockfileError) as info:
+        cep23.read(text, SOURCE)
+    message = str(info.value)
+    assert message.startswith(f"{SOURCE}: ") and "\n" not in message
+    return message
+
+
+def test_reads_an_explicit_file_written_by_conda_lock(shared_testdata: Path) -> None:
+    source = shared_testdata / "lockfiles" / "explicit_zlib_linux-64.lock"
+    lock = cep23.read(source.read_text(), str(source), path=source)
+    assert lock.platforms == ("linux-64",) and lock.format == "explicit"
+    assert lock.path == source and lock.name is None
+    assert lock.channels == (CF,)
+    pkgs = lock.packages["linux-64"]
+    assert [p.dist for p in pkgs] == [
+        "_libgcc_mutex-0.1-conda_forge",
+        "libgomp-11.2.0-h1d223b6_12",
+        "_openmp_mutex-4.5-1_gnu",
+        "libgcc-ng-11.2.0-h1d223b6_12",
+        "libzlib-1.2.11-h36c2ea0_1013",
+        "zlib-1.2.11-h36c2ea0_1013",
+    ]
+    first = pkgs[0]
+    assert (first.subdir, first.channel, first.fn) == (
+        "linux-64",
+        CF,
+        "_libgcc_mutex-0.1-conda_forge.tar.bz2",
+    )
+    assert (first.md5, first.sha256, first.size, first.depends) == (MD5, None, None, ())
+
+
+def test_the_input_hash_header_is_kept_only_from_our_own_files(shared_testdata: Path) -> None:
+    # conda-lock writes '# input_hash:' too, but it is conda-lock's own content hash.
+    text = (shared_testdata / "lockfiles" / "explicit_zlib_linux-64.lock").read_text()
+    assert "# input_hash: 1173e3c9" in text
+    assert cep23.read(text, SOURCE).input_hash is None
+    assert cep23.read(cep23.write(make_lock(), "linux-64"), SOURCE).input_hash == HASH
+
+
+def test_our_writer_reads_back_to_the_same_packages() -> None:
+    lock = make_lock()
+    for platform, pkgs in lock.packages.items():
+        back = cep23.read(cep23.write(lock, platform), SOURCE)
+        assert back.platforms == (platform,)
+        assert back.input_hash == HASH
+        # CEP 23 carries one hash (sha256 where known), no size and no depends
+        expected = tuple(replace(p, md5=None if p.sha256 else p.md5, size=None) for p in pkgs)
+        assert back.packages[platform] == expected
+
+
+def test_md5_only_packages_read_back() -> None:
+    lock = make_lock(packages={"linux-64": (pkg("a", sha256=None, md5="c" * 32, size=None),)})
+    assert cep23.read(cep23.write(lock, "linux-64"), SOURCE).packages == lock.packages
+
+
+@pytest.mark.parametrize(
+    ("suffix", "sha256", "md5"),
+    [
+        (f"#{MD5}", None, MD5),
+        (f"#sha256:{SHA}", SHA, None),
+        (f"#{SHA}", SHA, None),  # conda list --explicit --sha256
+    ],
+    ids=["md5", "sha256-prefixed", "sha256-bare"],
+)
+def test_each_hash_form(suffix: str, sha256: str | None, md5: str | None) -> None:
+    p = cep23.read(explicit(ZLIB + suffix), SOURCE).packages["linux-64"][0]
+    assert (p.sha256, p.md5, p.url) == (sha256, md5, ZLIB)
+    assert (p.name, p.version, p.build, p.subdir) == ("zlib", "1.3.1", "hb9d3cd8_2", "linux-64")
+
+
+def test_name_version_build_split_from_the_right_of_the_file_name() -> None:
+    url = f"{CF}/linux-64/libgcc-ng-11.2.0-h1d223b6_12.tar.bz2"
+    p = cep23.read(explicit(f"{url}#{MD5}"), SOURCE).packages["linux-64"][0]
+    assert (p.name, p.version, p.build) == ("libgcc-ng", "11.2.0", "h1d223b6_12")
+
+
+def test_comments_blank_lines_and_surrounding_whitespace_are_ignored() -> None:
+    text = "\n".join(
+        [
+            "# This file may be used to create an environment using:",
+            "#   $ conda create --name <env> --file <this file>",
+            "",
+            "   ",
+            "  @EXPLICIT  ",
+            f"  {ZLIB}#{MD5}\t",
+            "# a comment between packages",
+            "",
+        ]
+    )
+    assert [p.fn for p in cep23.read(text, SOURCE).packages["linux-64"]] == [
+        "zlib-1.3.1-hb9d3cd8_2.conda"
+    ]
+
+
+def test_noarch_packages_join_the_platform_of_the_others() -> None:
+    lock = cep23.read(explicit(f"{TZDATA}#{MD5}", f"{ZLIB}#{MD5}"), SOURCE)
+    assert lock.platforms == ("linux-64",)
+    assert [p.subdir for p in lock.packages["linux-64"]] == ["noarch", "linux-64"]
+
+
+def test_the_platform_header_names_the_platform_of_a_noarch_only_file() -> None:
+    text = explicit(f"{TZDATA}#{MD5}", header=("# platform: osx-arm64", "@EXPLICIT"))
+    assert cep23.read(text, SOURCE).platforms == ("osx-arm64",)
+
+
+def test_an_empty_file_with_a_platform_header_locks_an_empty_platform() -> None:
+    assert cep23.read("# platform: win-64\n@EXPLICIT\n", SOURCE).packages == {"win-64": ()}
+
+
+def test_channels_are_the_packages_channels_in_first_seen_order() -> None:
+    other = "https://repo.example.com/pkgs/main/linux-64/xz-5.2.6-h166bdaf_0.tar.bz2"
+    lock = cep23.read(explicit(f"{TZDATA}#{MD5}", f"{other}#{MD5}", f"{ZLIB}#{MD5}"), SOURCE)
+    assert lock.channels == (CF, "https://repo.example.com/pkgs/main")
+
+
+@pytest.mark.parametrize(
+    "channel",
+    [
+        "https://user:hunter2@repo.example.com/chan",
+        "https://repo.example.com/t/tk-secret-1/chan",
+        "https://tk-secret-1@repo.example.com/t/tk-secret-1/chan",
+    ],
+)
+def test_credentials_are_stripped_from_urls_and_channels(channel: str) -> None:
+    lock = cep23.read(explicit(f"{channel}/linux-64/zlib-1.3.1-hb9d3cd8_2.conda#{MD5}"), SOURCE)
+    p = lock.packages["linux-64"][0]
+    assert p.url == "https://repo.example.com/chan/linux-64/zlib-1.3.1-hb9d3cd8_2.conda"
+    assert p.channel == lock.channels[0] == "https://repo.example.com/chan"
+
+
+def test_file_urls_are_read() -> None:
+    url = "file:///srv/channel/linux-64/zlib-1.3.1-hb9d3cd8_2.conda"
+    p = cep23.read(explicit(f"{url}#{MD5}"), SOURCE).packages["linux-64"][0]
+    assert (p.url, p.channel) == (url, "file:///srv/channel")
+
+
+REFUSED = [
+    pytest.param(
+        (ZLIB,),
+        f"{SOURCE}: line 2: package 'zlib-1.3.1-hb9d3cd8_2.conda' has no hash; each URL needs",
+        id="no-hash",
+    ),
+    pytest.param(
+        (f"{ZLIB}#{MD5.upper()}",),
+        "line 2: package 'zlib-1.3.1-hb9d3cd8_2.conda': md5 must be 32 lowercase hex digits",
+        id="upper-case-md5",
+    ),
+    pytest.param(
+        (f"{ZLIB}#sha256:{SHA.upper()}",),
+        "line 2: package 'zlib-1.3.1-hb9d3cd8_2.conda': sha256 must be 64 lowercase hex digits",
+        id="upper-case-sha256",
+    ),
+    pytest.param(
+        (f"{ZLIB}#sha256:{MD5}",),
+        "line 2: package 'zlib-1.3.1-hb9d3cd8_2.conda': sha256 must be 64 lowercase hex digits",
+        id="md5-as-sha256",
+    ),
+    pytest.param(
+        (f"{ZLIB}#abc123",),
+        "line 2: package 'zlib-1.3.1-hb9d3cd8_2.conda': the hash after '#' must be an md5",
+        id="short-hash",
+    ),
+    pytest.param(
+        (f"ftp://repo.example.com/chan/linux-64/zlib-1.3.1-hb9d3cd8_2.conda#{MD5}",),
+        "line 2: package 'zlib-1.3.1-hb9d3cd8_2.conda': URL 'ftp://repo.example.com/chan/",
+        id="ftp-url",
+    ),
+    pytest.param(
+        (f"./linux-64/zlib-1.3.1-hb9d3cd8_2.conda#{MD5}",),
+        "is not an http, https or file URL",
+        id="relative-path",
+    ),
+    pytest.param(
+        (f"{CF}/linux-64/zlib.conda#{MD5}",),
+        "line 2: package 'zlib.conda': not an archive named <name>-<version>-<build>.conda",
+        id="not-name-version-build",
+    ),
+    pytest.param(
+        (f"{CF}/linux-64/zlib-1.3.1-hb9d3cd8_2.whl#{MD5}",),
+        "line 2: package 'zlib-1.3.1-hb9d3cd8_2.whl': not an archive named",
+        id="not-an-archive",
+    ),
+    pytest.param(
+        (f"https://cdn.example/flat/zlib-1.3.1-hb9d3cd8_2.conda#{MD5}",),
+        "line 2: package 'zlib-1.3.1-hb9d3cd8_2.conda': its URL does not name a subdir",
+        id="no-subdir-in-url",
+    ),
+    pytest.param(
+        (f"{ZLIB}#{MD5}", f"{CF}/osx-64/zlib-1.3.1-hd23fc13_2.conda#{MD5}"),
+        "line 3: package 'zlib-1.3.1-hd23fc13_2.conda' is for osx-64, but line 2 says linux-64",
+        id="two-platforms",
+    ),
+    pytest.param(
+        (f"{TZDATA}#{MD5}",),
+        f"{SOURCE}: every package is noarch, so the URLs do not tell the platform; "
+        "add a '# platform: <subdir>' header",
+        id="noarch-only",
+    ),
+    pytest.param(
+        (),
+        "every package is noarch",
+        id="no-packages-no-header",
+    ),
+]
+
+
+@pytest.mark.parametrize(("lines", "expected"), REFUSED)
+def test_refused_with_one_line_naming_file_and_line(lines: tuple[str, ...], expected: str) -> None:
+    assert expected in refused(explicit(*lines))
+
+
+def test_the_explicit_marker_is_required() -> None:
+    assert refused(f"# platform: linux-64\n{ZLIB}#{MD5}\n") == (
+        f"{SOURCE}: no @EXPLICIT line; not a CEP 23 explicit file"
+    )
+
+
+def test_package_lines_come_after_the_marker() -> None:
+    message = refused(f"{ZLIB}#{MD5}\n@EXPLICIT\n")
+    assert message.startswith(f"{SOURCE}: line 1: '{ZLIB}#{MD5}' comes before the @EXPLICIT")
+
+
+def test_the_platform_header_and_the_urls_must_agree() -> None:
+    text = explicit(f"{ZLIB}#{MD5}", header=("# platform: osx-64", "@EXPLICIT"))
+    assert "line 3: package 'zlib-1.3.1-hb9d3cd8_2.conda' is for linux-64, but the " in (
+        refused(text)
+    )
+    assert "'# platform:' header (line 1) says osx-64" in refused(text)
+
+
+@pytest.mark.parametrize("platform", ["noarch", "Linux 64", "../x"])
+def test_the_platform_header_must_name_a_platform(platform: str) -> None:
+    message = refused(f"# platform: {platform}\n@EXPLICIT\n")
+    assert message.startswith(f"{SOURCE}: line 1: '# platform:' header: {platform!r} is not a")
+
+
+def test_a_malformed_input_hash_in_our_own_file_is_refused() -> None:
+    text = cep23.write(make_lock(), "linux-64").replace(HASH, "not-a-hash")
+    assert "line 3: '# input_hash:' header: sha256 must be 64 lowercase hex digits" in (
+        refused(text)
+    )
