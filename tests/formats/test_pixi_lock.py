@@ -1,0 +1,385 @@
+"""pixi.lock versions 6 and 7: the real version 6 file from pixi's tests, version 7 files written
+here by py-rattler's ``LockFile`` (the writer pixi uses), and small documents for each refusal."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conda_vendor_plugin.errors import LockfileError
+from conda_vendor_plugin.formats import pixi_lock
+from conda_vendor_plugin.records import ForeignPackage
+
+CF = "https://conda.anaconda.org/conda-forge"
+PD = "https://prefix.dev/conda-forge"
+SOURCE = "pixi.lock"
+MD5 = "fc6948412dbbbe9a4c9ddbbcfe0a79ab"
+SHA = "adfa71f158cbd872a36394c56c3568e6034aa55c623634b37a4836bd036e6b91"
+
+
+# ------------------------------------------------------------------ version 6 (pixi's tests)
+
+
+@pytest.fixture
+def v6(shared_testdata: Path):
+    source = shared_testdata / "lockfiles" / "pixi-v6_python-from-conda-only-lock.yml"
+    return pixi_lock.read(source.read_text(), str(source), path=source)
+
+
+def test_reads_pixis_version_6_file(v6) -> None:
+    assert v6.format == "pixi-lock-v6" and v6.input_hash is None and v6.name is None
+    assert v6.channels == (PD,)  # the trailing '/' of 'https://prefix.dev/conda-forge/' dropped
+    assert v6.platforms == ("osx-arm64",)
+    pkgs = v6.packages["osx-arm64"]
+    assert len(pkgs) == 19 and v6.foreign == ()
+    bzip2 = pkgs[0]
+    assert (bzip2.name, bzip2.version, bzip2.build) == ("bzip2", "1.0.8", "h99b78c6_7")
+    assert (bzip2.subdir, bzip2.channel) == ("osx-arm64", PD)
+    assert bzip2.url == f"{PD}/osx-arm64/bzip2-1.0.8-h99b78c6_7.conda"
+    assert (bzip2.sha256, bzip2.md5, bzip2.size) == (SHA, MD5, 122909)
+    assert bzip2.depends == ("__osx >=11.0",)
+
+
+def test_version_6_keeps_the_environments_order_and_noarch_subdirs(v6) -> None:
+    pkgs = v6.packages["osx-arm64"]
+    assert [p.name for p in pkgs][:3] == ["bzip2", "ca-certificates", "libexpat"]
+    tzdata = next(p for p in pkgs if p.name == "tzdata")
+    assert (tzdata.subdir, tzdata.fn) == ("noarch", "tzdata-2024b-hc8b5060_0.conda")
+    python = next(p for p in pkgs if p.name == "python")
+    assert python.build == "hbbac1ca_101_cp313"
+    assert "python_abi 3.13.* *_cp313" in python.depends
+
+
+# ------------------------------------------------------------------ version 7 (py-rattler)
+
+rattler = pytest.importorskip("rattler")
+SUBDIR = getattr(rattler, "Subdir", None) or rattler.Platform  # Platform before py-rattler 0.28
+
+
+def record(name: str, version: str, build: str, subdir: str, channel: str = CF, **kw: Any):
+    ext = kw.pop("ext", ".conda")
+    fn = f"{name}-{version}-{build}{ext}"
+    record = rattler.PackageRecord(
+        name,
+        version,
+        rattler.BuildString(build),
+        kw.pop("build_number", 0),
+        subdir,
+        sha256=bytes.fromhex(kw.pop("sha256", SHA)),
+        md5=bytes.fromhex(kw.pop("md5", MD5)),
+        size=kw.pop("size", 1234),
+        **kw,
+    )
+    return rattler.RepoDataRecord(record, fn, f"{channel}/{subdir}/{fn}", f"{channel}/")
+
+
+def write_v7(path: Path, packages: dict[str, list], **options: Any) -> Path:
+    """A pixi.lock written by py-rattler: ``{platform: [record or (name, version, url)]}``."""
+    platforms = options.get("platforms") or {
+        p.rpartition(":")[2]: rattler.LockPlatform(p.rpartition(":")[2]) for p in packages
+    }
+    lock = rattler.LockFile(list(platforms.values()))
+    for env, channels in options.get("channels", {"default": [CF + "/"]}).items():
+        lock.set_channels(env, [rattler.LockChannel(c) for c in channels])
+    for platform, items in packages.items():
+        env, _, platform = platform.rpartition(":")
+        for item in items:
+            if isinstance(item, tuple):
+                lock.add_pypi_package(env or "default", platforms[platform], *item)
+            else:
+                lock.add_conda_package(env or "default", platforms[platform], item)
+    lock.to_path(path)
+    return path
+
+
+def read_file(path: Path, **kw: Any):
+    return pixi_lock.read(path.read_text(), str(path), path=path, **kw)
+
+
+ZLIB = record("zlib", "1.3.1", "hb9d3cd8_2", "linux-64", depends=["libgcc >=13", "__glibc >=2.17"])
+TZDATA = record("tzdata", "2024b", "hc8b5060_0", "noarch")
+ZLIB_OSX = record("zlib", "1.3.1", "h8359307_2", "osx-arm64", size=46438)
+MOCK = record("mock", "2.0.0", "py36_0", "noarch", ext=".tar.bz2", md5="1" * 32, sha256="2" * 64)
+REQUESTS = ("requests", "2.32.3", "https://files.pythonhosted.org/packages/f9/requests-2.32.3.whl")
+
+
+def test_reads_what_py_rattler_writes_as_version_7(tmp_path: Path) -> None:
+    path = write_v7(
+        tmp_path / "pixi.lock", {"linux-64": [ZLIB, TZDATA, MOCK], "osx-arm64": [ZLIB_OSX]}
+    )
+    text = path.read_text()
+    assert text.startswith("version: 7\n") and "\n  name: zlib" not in text  # no name/version/build
+    lock = read_file(path)
+    assert lock.format == "pixi-lock-v7" and lock.input_hash is None and lock.path == path
+    assert lock.channels == (CF,)
+    assert lock.platforms == ("linux-64", "osx-arm64")
+    pkgs = lock.packages["linux-64"]
+    in_file = [
+        line.split("/")[-1] for line in text.splitlines() if line.startswith("      - conda:")
+    ]
+    assert [p.fn for p in pkgs] == in_file[:3]  # the environment's order (rattler sorts it)
+    zlib, tzdata, mock = (next(p for p in pkgs if p.name == n) for n in ("zlib", "tzdata", "mock"))
+    assert (zlib.name, zlib.version, zlib.build, zlib.subdir) == (
+        "zlib",
+        "1.3.1",
+        "hb9d3cd8_2",
+        "linux-64",
+    )
+    assert (zlib.url, zlib.channel, zlib.fn) == (
+        f"{CF}/linux-64/zlib-1.3.1-hb9d3cd8_2.conda",
+        CF,
+        "zlib-1.3.1-hb9d3cd8_2.conda",
+    )
+    assert (zlib.sha256, zlib.md5, zlib.size) == (SHA, MD5, 1234)
+    assert zlib.depends == ("libgcc >=13", "__glibc >=2.17")
+    assert (tzdata.subdir, tzdata.depends) == ("noarch", ())
+    assert (mock.fn, mock.sha256, mock.md5) == ("mock-2.0.0-py36_0.tar.bz2", "2" * 64, "1" * 32)
+    assert lock.packages["osx-arm64"][0].size == 46438
+
+
+def test_version_7_pypi_entries_become_foreign_packages(tmp_path: Path) -> None:
+    path = write_v7(tmp_path / "pixi.lock", {"linux-64": [ZLIB, REQUESTS]})
+    lock = read_file(path)
+    assert [p.name for p in lock.packages["linux-64"]] == ["zlib"]
+    assert lock.foreign == (ForeignPackage("pypi", "requests", "2.32.3", "linux-64", REQUESTS[2]),)
+
+
+def test_a_local_channel_written_as_paths_reads_back_as_file_urls(tmp_path: Path) -> None:
+    channel = (tmp_path / "chan").as_uri()
+    local = record("zlib", "1.3.1", "hb9d3cd8_2", "linux-64", channel=channel)
+    path = write_v7(tmp_path / "pixi.lock", {"linux-64": [local]}, channels={"default": [channel]})
+    assert f"conda: {tmp_path}/chan/linux-64/zlib" in path.read_text()  # rattler writes a path
+    p = read_file(path).packages["linux-64"][0]
+    assert p.url == f"{channel}/linux-64/zlib-1.3.1-hb9d3cd8_2.conda"
+    assert (p.channel, p.subdir) == (channel, "linux-64")
+
+
+def test_another_environment_is_read_when_asked_for(tmp_path: Path) -> None:
+    path = write_v7(
+        tmp_path / "pixi.lock",
+        {"linux-64": [ZLIB], "test:linux-64": [MOCK]},
+        channels={"default": [CF], "test": ["https://repo.example.com/test/"]},
+    )
+    assert [p.name for p in read_file(path).packages["linux-64"]] == ["zlib"]
+    test = read_file(path, environment="test")
+    assert [p.name for p in test.packages["linux-64"]] == ["mock"]
+    assert test.channels == ("https://repo.example.com/test",)
+
+
+def test_an_unknown_environment_is_refused_naming_the_ones_there_are(tmp_path: Path) -> None:
+    path = write_v7(tmp_path / "pixi.lock", {"linux-64": [ZLIB], "test:linux-64": [MOCK]})
+    with pytest.raises(LockfileError) as info:
+        read_file(path, environment="docs")
+    assert str(info.value) == f"{path}: no environment 'docs'; the environments are: default, test"
+
+
+def test_a_named_platform_is_locked_under_its_subdir(tmp_path: Path) -> None:
+    cuda = rattler.LockPlatform(
+        "linux-cuda", subdir=SUBDIR("linux-64"), virtual_packages=["__cuda"]
+    )
+    path = write_v7(tmp_path / "pixi.lock", {"linux-cuda": [ZLIB]}, platforms={"linux-cuda": cuda})
+    assert "name: linux-cuda" in path.read_text()
+    lock = read_file(path)
+    assert lock.platforms == ("linux-64",)
+    assert lock.packages["linux-64"][0].fn == "zlib-1.3.1-hb9d3cd8_2.conda"
+
+
+def test_two_platforms_of_one_subdir_are_refused(tmp_path: Path) -> None:
+    cuda = rattler.LockPlatform("linux-cuda", subdir=SUBDIR("linux-64"))
+    platforms = {"linux-64": rattler.LockPlatform("linux-64"), "linux-cuda": cuda}
+    path = write_v7(
+        tmp_path / "pixi.lock", {"linux-64": [ZLIB], "linux-cuda": [ZLIB]}, platforms=platforms
+    )
+    with pytest.raises(LockfileError) as info:
+        read_file(path)
+    assert str(info.value).startswith(f"{path}: environments.default.packages.linux-cuda: ")
+    assert "platforms 'linux-64' and 'linux-cuda' both lock linux-64" in str(info.value)
+
+
+# ------------------------------------------------------------------ small documents
+
+ZLIB_URL = f"{PD}/osx-arm64/bzip2-1.0.8-h99b78c6_7.conda"
+
+
+def document(lock_version: int = 6, **entry: Any) -> dict[str, Any]:
+    e: dict[str, Any] = {"conda": ZLIB_URL, "sha256": SHA, "md5": MD5, "size": 122909}
+    e.update(entry)
+    return {
+        "version": lock_version,
+        "environments": {
+            "default": {
+                "channels": [{"url": f"{PD}/"}],
+                "packages": {"osx-arm64": [{"conda": e["conda"]}]},
+            }
+        },
+        "packages": [e],
+    }
+
+
+def read_doc(doc: dict[str, Any]):
+    return pixi_lock.read(json.dumps(doc), SOURCE)
+
+
+def refused(doc: dict[str, Any]) -> str:
+    with pytest.raises(LockfileError) as info:
+        read_doc(doc)
+    message = str(info.value)
+    assert message.startswith(f"{SOURCE}: ") and "\n" not in message
+    return message
+
+
+def test_name_version_build_and_subdir_may_be_given_if_they_agree_with_the_url() -> None:
+    # version 6 writes them when they differ from what the URL says; see the refusals below
+    doc = document(name="bzip2", version="1.0.8", build="h99b78c6_7", subdir="osx-arm64")
+    p = read_doc(doc).packages["osx-arm64"][0]
+    assert (p.name, p.build, p.subdir) == ("bzip2", "h99b78c6_7", "osx-arm64")
+
+
+def test_an_explicit_channel_replaces_the_one_derived_from_the_url() -> None:
+    # a CEP 15 base_url: the archive is served elsewhere than its channel
+    url = "https://cdn.example/flat/bzip2-1.0.8-h99b78c6_7.conda"
+    doc = document(conda=url, subdir="osx-arm64", channel=f"{PD}/")
+    p = read_doc(doc).packages["osx-arm64"][0]
+    assert (p.url, p.subdir, p.channel) == (url, "osx-arm64", PD)
+
+
+def test_credentials_are_stripped() -> None:
+    secret = "https://user:hunter2@prefix.dev/t/tk-1/conda-forge"
+    doc = document(conda=f"{secret}/osx-arm64/bzip2-1.0.8-h99b78c6_7.conda")
+    doc["environments"]["default"]["channels"] = [{"url": f"{secret}/"}]
+    doc["environments"]["default"]["packages"]["osx-arm64"].append({"pypi": f"{secret}/x.whl"})
+    doc["packages"].append({"pypi": f"{secret}/x.whl", "name": "x", "version": "1"})
+    lock = read_doc(doc)
+    assert lock.channels == (PD,)
+    assert lock.packages["osx-arm64"][0].url == ZLIB_URL
+    assert lock.foreign[0].url == f"{PD}/x.whl"
+
+
+def _edit(doc: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    doc = copy.deepcopy(doc)
+    env = doc["environments"]["default"]
+    for key, value in changes.items():
+        if key == "selectors":
+            env["packages"]["osx-arm64"] = value
+        elif key == "env_packages":
+            env["packages"] = value
+        else:
+            doc[key] = value
+    return doc
+
+
+REFUSED = [
+    pytest.param(
+        _edit(document(), version=5),
+        f"{SOURCE}: version: pixi.lock version 5 is not supported; "
+        "this reader reads versions 6 and 7",
+        id="version-5",
+    ),
+    pytest.param(
+        _edit(document(), version="6"),
+        "version: pixi.lock version '6' is not supported",
+        id="version-string",
+    ),
+    pytest.param(
+        _edit(document(), environments=[]),
+        "environments: must map each environment name",
+        id="environments-not-map",
+    ),
+    pytest.param(
+        _edit(document(), packages={}), "packages: must be the list", id="packages-not-list"
+    ),
+    pytest.param(
+        _edit(document(), selectors=[{"conda": f"{PD}/osx-arm64/xz-5.6.3-h9a6d368_1.conda"}]),
+        "environments.default.packages.osx-arm64[0]: 'https://prefix.dev/conda-forge/osx-arm64/"
+        "xz-5.6.3-h9a6d368_1.conda' is not listed under packages",
+        id="selector-not-listed",
+    ),
+    pytest.param(
+        _edit(document(), selectors=[{"npm": "x"}]),
+        "environments.default.packages.osx-arm64[0]: must be {conda: <location>}",
+        id="selector-kind",
+    ),
+    pytest.param(
+        _edit(document(), env_packages={"linux-64-cuda": []}),
+        "environments.default.packages.linux-64-cuda: 'linux-64-cuda' is not a platform such",
+        id="unknown-platform",
+    ),
+    pytest.param(
+        document(conda="../recipes/bzip2"),
+        "packages[0]: '../recipes/bzip2' is a source package (built by pixi), not a .conda or "
+        ".tar.bz2 archive; only built archives can be vendored",
+        id="source-package",
+    ),
+    pytest.param(
+        document(conda="./osx-arm64/bzip2-1.0.8-h99b78c6_7.conda"),
+        "packages[0]: package 'bzip2-1.0.8-h99b78c6_7.conda': URL './osx-arm64/bzip2-1.0.8-"
+        "h99b78c6_7.conda' is not an http, https or file URL",
+        id="relative-path",
+    ),
+    pytest.param(
+        document(name="bzip3"),
+        "packages[0]: archive 'bzip2-1.0.8-h99b78c6_7.conda' does not match its entry "
+        "(name 'bzip3', version '1.0.8', build 'h99b78c6_7')",
+        id="name-does-not-match-file",
+    ),
+    pytest.param(
+        document(build="../../x"),
+        "packages[0]: archive 'bzip2-1.0.8-h99b78c6_7.conda' does not match its entry",
+        id="build-with-slashes",
+    ),
+    pytest.param(
+        document(subdir="../osx"),
+        "packages[0]: package 'bzip2-1.0.8-h99b78c6_7.conda': subdir '../osx' is not noarch or "
+        "a platform",
+        id="bad-subdir",
+    ),
+    pytest.param(
+        document(sha256=SHA.upper()),
+        "packages[0]: package 'bzip2-1.0.8-h99b78c6_7.conda': sha256 must be 64 lowercase hex",
+        id="upper-case-sha256",
+    ),
+    pytest.param(
+        document(sha256=None, md5=None),
+        "packages[0]: package 'bzip2-1.0.8-h99b78c6_7.conda': has no sha256 or md5",
+        id="no-hash",
+    ),
+    pytest.param(
+        document(size=-1),
+        "packages[0]: package 'bzip2-1.0.8-h99b78c6_7.conda': size must be a non-negative",
+        id="negative-size",
+    ),
+    pytest.param(
+        document(depends="libzlib"),
+        "packages[0].depends: must be a list of strings",
+        id="depends-not-list",
+    ),
+    pytest.param(
+        document(channel="ftp://mirror/conda-forge"),
+        "packages[0]: channel 'ftp://mirror/conda-forge' is not an http, https or file URL",
+        id="ftp-channel",
+    ),
+]
+
+
+@pytest.mark.parametrize(("doc", "expected"), REFUSED)
+def test_refused_with_one_line_naming_file_and_place(doc: dict[str, Any], expected: str) -> None:
+    message = refused(doc)
+    assert message.startswith(expected if expected.startswith(SOURCE) else f"{SOURCE}: {expected}")
+
+
+def test_a_pypi_entry_needs_a_name_and_version() -> None:
+    doc = document()
+    doc["environments"]["default"]["packages"]["osx-arm64"].append({"pypi": "https://x/y.whl"})
+    doc["packages"].append({"pypi": "https://x/y.whl", "version": "1"})
+    assert refused(doc) == f"{SOURCE}: packages[1]: a pypi package needs a name and a version"
+
+
+def test_version_7_reads_the_same_documents() -> None:
+    doc = document(lock_version=7)
+    doc["platforms"] = [{"name": "osx-arm64"}]
+    lock = read_doc(doc)
+    assert lock.format == "pixi-lock-v7" and len(lock.packages["osx-arm64"]) == 1
