@@ -247,6 +247,12 @@ REFUSED = [
         id="bad-subdir",
     ),
     pytest.param(
+        {"package": [entry(url=f"{CF}/osx-64/zlib-1.3.1-hd23fc13_2.conda")]},
+        "package[0]: package 'zlib-1.3.1-hd23fc13_2.conda' is for osx-64, but is listed for "
+        "linux-64",
+        id="wrong-platform",
+    ),
+    pytest.param(
         {"package": [entry(dependencies=["libgcc"])]},
         "package[0].dependencies: must map each dependency's name to its version spec",
         id="dependencies-not-map",

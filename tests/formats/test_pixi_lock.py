@@ -309,6 +309,12 @@ REFUSED = [
         id="unknown-platform",
     ),
     pytest.param(
+        _edit(document(), env_packages={"linux-64": [{"conda": ZLIB_URL}]}),
+        "environments.default.packages.linux-64[0]: package 'bzip2-1.0.8-h99b78c6_7.conda' is "
+        "for osx-arm64, but is listed for linux-64",
+        id="wrong-platform",
+    ),
+    pytest.param(
         document(conda="../recipes/bzip2"),
         "packages[0]: '../recipes/bzip2' is a source package (built by pixi), not a .conda or "
         ".tar.bz2 archive; only built archives can be vendored",

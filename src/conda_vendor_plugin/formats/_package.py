@@ -67,6 +67,16 @@ def platform_problem(platform: object) -> str | None:
     return None
 
 
+def check_platform(package: LockedPackage, platform: str, source: str, where: str) -> None:
+    """A package listed for ``platform`` must be built for it or be noarch."""
+    if package.subdir not in (platform, "noarch"):
+        raise fail(
+            source,
+            where,
+            f"package {quoted(package.fn)} is for {package.subdir}, but is listed for {platform}",
+        )
+
+
 def unique(items: Iterable[str]) -> tuple[str, ...]:
     """``items`` without repeats, in first-seen order."""
     return tuple(dict.fromkeys(items))

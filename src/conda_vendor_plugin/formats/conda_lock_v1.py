@@ -25,7 +25,7 @@ from ..errors import LockfileError, quoted
 from ..records import ForeignPackage, LockedPackage, Lockfile
 from ..urls import redact_url
 from ..yamlfile import load_yaml
-from ._package import fail, locked_package, platform_problem, unique
+from ._package import check_platform, fail, locked_package, platform_problem, unique
 
 NAME = "conda-lock-v1"
 VERSION = 1
@@ -125,7 +125,7 @@ def _entry(entry: Any, source: str, where: str) -> ForeignPackage | tuple[str, L
     hashes = entry.get("hash") or {}
     if not isinstance(hashes, Mapping):
         raise fail(source, f"{where}.hash", "must be a mapping with md5 and/or sha256")
-    return platform, locked_package(
+    package = locked_package(
         source,
         where,
         entry.get("url"),
@@ -135,6 +135,8 @@ def _entry(entry: Any, source: str, where: str) -> ForeignPackage | tuple[str, L
         md5=hashes.get("md5"),
         depends=_depends(entry.get("dependencies"), source, f"{where}.dependencies"),
     )
+    check_platform(package, platform, source, where)
+    return platform, package
 
 
 def _depends(deps: Any, source: str, where: str) -> tuple[str, ...]:

@@ -29,7 +29,14 @@ from ..errors import LockfileError, quoted
 from ..records import PACKAGE_SUFFIXES, ForeignPackage, LockedPackage, Lockfile
 from ..urls import redact_url
 from ..yamlfile import load_yaml
-from ._package import fail, locked_package, platform_problem, string_list, unique
+from ._package import (
+    check_platform,
+    fail,
+    locked_package,
+    platform_problem,
+    string_list,
+    unique,
+)
 
 NAME_V6 = "pixi-lock-v6"
 NAME_V7 = "pixi-lock-v7"
@@ -168,7 +175,7 @@ class _Index:
             raise fail(source, "packages", "must be the list of locked packages")
         self.source = source
         self.entries = entries
-        self.by_location: dict[tuple[str, str], list[int]] = {}
+        self.by_location: dict[tuple[str, str], int] = {}
         self.checked: dict[int, LockedPackage] = {}
         for i, e in enumerate(entries):
             if not isinstance(e, Mapping):
@@ -176,7 +183,7 @@ class _Index:
             kind = "conda" if "conda" in e else "pypi" if "pypi" in e else None
             if kind is None or not isinstance(e[kind], str) or not e[kind]:
                 raise fail(source, f"packages[{i}]", "needs a conda: or pypi: location")
-            self.by_location.setdefault((kind, e[kind]), []).append(i)
+            self.by_location.setdefault((kind, e[kind]), i)
 
     def select(
         self, selector: Any, subdir: str, foreign: list[ForeignPackage], where: str
@@ -187,13 +194,14 @@ class _Index:
         if not isinstance(location, str) or not location:
             raise fail(self.source, where, "must be {conda: <location>} or {pypi: <location>}")
         found = self.by_location.get((kind, location))
-        if not found:
+        if found is None:
             raise fail(self.source, where, f"{quoted(location)} is not listed under packages")
         if kind == "pypi":
-            foreign.append(self._pypi(found[0], subdir))
+            foreign.append(self._pypi(found, subdir))
             return None
-        candidates = [self._conda(i) for i in found]
-        return next((p for p in candidates if p.subdir in (subdir, "noarch")), candidates[0])
+        package = self._conda(found)  # a built archive is one package wherever it is listed
+        check_platform(package, subdir, self.source, where)
+        return package
 
     def _pypi(self, i: int, platform: str) -> ForeignPackage:
         e, where = self.entries[i], f"packages[{i}]"
