@@ -389,3 +389,18 @@ def test_version_7_reads_the_same_documents() -> None:
     doc["platforms"] = [{"name": "osx-arm64"}]
     lock = read_doc(doc)
     assert lock.format == "pixi-lock-v7" and len(lock.packages["osx-arm64"]) == 1
+
+
+def test_a_source_package_of_another_environment_does_not_stop_reading() -> None:
+    # newer version 7 files list packages pixi builds from source as 'conda_source:'
+    built = "child-package[87dc0b8a] @ child-package"
+    doc = document(lock_version=7)
+    doc["environments"]["dev"] = {"packages": {"osx-arm64": [{"conda_source": built}]}}
+    doc["packages"].append({"conda_source": built, "version": "0.1.0", "subdir": "noarch"})
+    assert len(read_doc(doc).packages["osx-arm64"]) == 1
+    with pytest.raises(LockfileError) as info:
+        pixi_lock.read(json.dumps(doc), SOURCE, environment="dev")
+    assert str(info.value) == (
+        f"{SOURCE}: environments.dev.packages.osx-arm64[0]: '{built}' is a source package "
+        "(built by pixi), not a .conda or .tar.bz2 archive; only built archives can be vendored"
+    )

@@ -14,8 +14,9 @@ unless told otherwise).
 * Version 7 names its platforms in a top-level ``platforms`` list (``{name, subdir}``);
   a platform named otherwise than its subdir is locked under the subdir.
 * ``pypi`` entries become :class:`ForeignPackage` (``manager="pypi"``): listed, not vendored.
-* Source packages (a ``conda:`` location that is not an archive) are refused: only
-  built archives can be vendored.
+* Source packages (a ``conda:`` location that is not an archive, or the ``source:`` and
+  ``conda_source:`` entries of newer files) are refused when the environment uses one:
+  only built archives can be vendored. Entries no selected package uses are not read.
 * Packages keep the environment's order (pixi sorts them by name: not an install order).
 """
 
@@ -42,6 +43,7 @@ NAME_V6 = "pixi-lock-v6"
 NAME_V7 = "pixi-lock-v7"
 NAMES = {6: NAME_V6, 7: NAME_V7}
 DEFAULT_ENVIRONMENT = "default"
+SOURCE_KEYS = ("source", "conda_source")  # packages pixi builds from source (newer v7 files)
 
 
 def read(
@@ -167,6 +169,13 @@ def _as_url(location: str) -> str:
     return f"file://{location}" if location.startswith("/") else location
 
 
+def _source_package(location: object) -> str:
+    return (
+        f"{quoted(location)} is a source package (built by pixi), not a .conda or .tar.bz2 "
+        "archive; only built archives can be vendored"
+    )
+
+
 class _Index:
     """The top-level ``packages`` list, by location; each entry checked once, when used."""
 
@@ -181,14 +190,21 @@ class _Index:
             if not isinstance(e, Mapping):
                 raise fail(source, f"packages[{i}]", "must be a mapping with conda: or pypi:")
             kind = "conda" if "conda" in e else "pypi" if "pypi" in e else None
-            if kind is None or not isinstance(e[kind], str) or not e[kind]:
-                raise fail(source, f"packages[{i}]", "needs a conda: or pypi: location")
+            if kind is None:
+                continue  # a source package (source:, conda_source:): refused if selected
+            if not isinstance(e[kind], str) or not e[kind]:
+                raise fail(source, f"packages[{i}].{kind}", "must be a URL or a path")
             self.by_location.setdefault((kind, e[kind]), i)
 
     def select(
         self, selector: Any, subdir: str, foreign: list[ForeignPackage], where: str
     ) -> LockedPackage | None:
         """The conda package ``selector`` names, or None after adding a pypi one to ``foreign``."""
+        built = next(
+            (k for k in SOURCE_KEYS if isinstance(selector, Mapping) and k in selector), None
+        )
+        if built:
+            raise fail(self.source, where, _source_package(selector[built]))
         kind = "conda" if isinstance(selector, Mapping) and "conda" in selector else "pypi"
         location = selector.get(kind) if isinstance(selector, Mapping) else None
         if not isinstance(location, str) or not location:
@@ -214,13 +230,8 @@ class _Index:
         if i not in self.checked:
             e, where = self.entries[i], f"packages[{i}]"
             location = e["conda"]
-            if not isinstance(location, str) or not location.endswith(PACKAGE_SUFFIXES):
-                raise fail(
-                    self.source,
-                    where,
-                    f"{quoted(location)} is a source package (built by pixi), not a "
-                    ".conda or .tar.bz2 archive; only built archives can be vendored",
-                )
+            if not location.endswith(PACKAGE_SUFFIXES):
+                raise fail(self.source, where, _source_package(location))
             self.checked[i] = locked_package(
                 self.source,
                 where,
