@@ -247,6 +247,12 @@ def test_an_explicit_channel_replaces_the_one_derived_from_the_url() -> None:
     assert (p.url, p.subdir, p.channel) == (url, "osx-arm64", PD)
 
 
+def test_a_flat_url_with_a_subdir_keeps_the_subdir_and_its_directory_as_channel() -> None:
+    url = "https://cdn.example/flat/bzip2-1.0.8-h99b78c6_7.conda"
+    p = read_doc(document(conda=url, subdir="osx-arm64")).packages["osx-arm64"][0]
+    assert (p.subdir, p.channel) == ("osx-arm64", "https://cdn.example/flat")
+
+
 def test_credentials_are_stripped() -> None:
     secret = "https://user:hunter2@prefix.dev/t/tk-1/conda-forge"
     doc = document(conda=f"{secret}/osx-arm64/bzip2-1.0.8-h99b78c6_7.conda")
@@ -333,6 +339,11 @@ REFUSED = [
         id="name-does-not-match-file",
     ),
     pytest.param(
+        document(conda=f"{PD}/noarch/six-2-0.conda", version=2),
+        "packages[0]: package 'six-2-0.conda': version must be a non-empty string, got 2",
+        id="version-a-number",
+    ),
+    pytest.param(
         document(build="../../x"),
         "packages[0]: archive 'bzip2-1.0.8-h99b78c6_7.conda' does not match its entry",
         id="build-with-slashes",
@@ -384,9 +395,10 @@ def test_a_pypi_entry_needs_a_name_and_version() -> None:
     assert refused(doc) == f"{SOURCE}: packages[1]: a pypi package needs a name and a version"
 
 
-def test_version_7_reads_the_same_documents() -> None:
+@pytest.mark.parametrize("platforms", [[{"name": "osx-arm64"}], ["osx-arm64"]])
+def test_version_7_reads_the_same_documents(platforms: list) -> None:
     doc = document(lock_version=7)
-    doc["platforms"] = [{"name": "osx-arm64"}]
+    doc["platforms"] = platforms
     lock = read_doc(doc)
     assert lock.format == "pixi-lock-v7" and len(lock.packages["osx-arm64"]) == 1
 

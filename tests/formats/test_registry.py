@@ -92,8 +92,21 @@ def test_our_own_files_and_pixi_7_are_detected() -> None:
         json.dumps({"version": 2, "metadata": {"content_hash": {}}, "package": []}),
         json.dumps({**V7, "version": 5}),
         "https://conda.anaconda.org/conda-forge/linux-64/zlib-1.3.1-hb9d3cd8_2.conda\n",
+        json.dumps({"version": 1, "metadata": {}, "package": []}),
+        json.dumps({"version": 6, "packages": []}),
     ],
-    ids=["empty", "environment", "not-yaml", "list", "explicit-2", "conda-lock-2", "pixi-5", "txt"],
+    ids=[
+        "empty",
+        "environment",
+        "not-yaml",
+        "list",
+        "explicit-2",
+        "conda-lock-2",
+        "pixi-5",
+        "txt",
+        "no-content-hash",
+        "no-environments",
+    ],
 )
 def test_what_is_no_format_read_here_is_detected_as_none(text: str) -> None:
     assert formats.detect(text) is None
