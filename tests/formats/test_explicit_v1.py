@@ -474,6 +474,47 @@ def test_an_archive_under_a_cep15_base_url_keeps_its_subdir(tmp_path: Path) -> N
     assert p.channel == "https://cdn.example/flat"
 
 
+def test_credentials_in_a_hand_edited_file_are_dropped_on_reading(tmp_path: Path) -> None:
+    secret = "https://user:hunter2@repo.example.com/t/tk-secret-1/chan"
+    doc = _mutate("metadata/channels", [secret, "conda-forge"])(_valid())
+    doc = _mutate(
+        "explicit-packages/linux-64/0/resolved", f"{secret}/linux-64/zlib-1.2.11-h7b6447c_3.conda"
+    )(doc)
+    target = tmp_path / "env.lock.yml"
+    target.write_text(json.dumps(doc))
+    lock = explicit_v1.load(target)
+    assert lock.channels == (CHANNEL, "conda-forge")
+    p = lock.packages["linux-64"][0]
+    assert (p.url, p.channel) == (f"{CHANNEL}/linux-64/zlib-1.2.11-h7b6447c_3.conda", CHANNEL)
+
+
+@pytest.mark.parametrize(
+    ("resolved", "expected"),
+    [
+        (
+            f"{CHANNEL}/linux-64/zlib-1.2.12-h7b6447c_3.conda",
+            "[0].resolved: archive 'zlib-1.2.12-h7b6447c_3.conda' does not match its entry "
+            "(name 'zlib', version '1.2.11', build 'h7b6447c_3')",
+        ),
+        (
+            "ftp://repo.example.com/chan/linux-64/zlib-1.2.11-h7b6447c_3.conda",
+            "[0].resolved: 'ftp://repo.example.com/chan/linux-64/zlib-1.2.11-h7b6447c_3.conda' "
+            "is not an http, https or file URL",
+        ),
+    ],
+    ids=["archive-name", "scheme"],
+)
+def test_what_becomes_a_path_or_a_download_is_checked(
+    tmp_path: Path, resolved: str, expected: str
+) -> None:
+    doc = _mutate("explicit-packages/linux-64/0/resolved", resolved)(_valid())
+    target = tmp_path / "env.lock.yml"
+    target.write_text(json.dumps(doc))
+    with pytest.raises(LockfileError) as info:
+        explicit_v1.load(target)
+    assert str(info.value) == f"{target}: explicit-packages.linux-64{expected}"
+
+
 def test_the_unmutated_document_is_valid(tmp_path: Path) -> None:
     target = tmp_path / "env.lock.yml"
     target.write_text(json.dumps(_valid()))

@@ -12,11 +12,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..errors import LockfileError
-from ..records import PACKAGE_SUFFIXES, LockedPackage, Lockfile
+from ..errors import LockfileError, quoted
+from ..records import PACKAGE_SUFFIXES, LockedPackage, Lockfile, archive_name_problem
 from ..spec import is_subdir
 from ..urls import redact_url
 from ..yamlfile import load_yaml, yaml_scalar
+from ._package import url_problem
 
 NAME = "explicit-1.0"
 SPEC = NAME
@@ -122,7 +123,7 @@ def parse(data: Any, source: str = "<lockfile>", path: Path | None = None) -> Lo
         )
     return Lockfile(
         input_hash=input_hash,
-        channels=tuple(channels),
+        channels=tuple(redact_url(c) for c in channels),
         packages=packages,
         name=name,
         tool_version=str(producer.get("version", "")),
@@ -137,7 +138,7 @@ def _parse_entry(e: Any, source: str, where: str) -> LockedPackage:
     name = _req_str(e, "name", source, where)
     version = _req_str(e, "version", source, where)
     build = _req_str(e, "build", source, where)
-    resolved = _req_str(e, "resolved", source, where)
+    resolved = redact_url(_req_str(e, "resolved", source, where))
     base, _, fn = resolved.rstrip("/").rpartition("/")
     if not base or not fn.endswith(PACKAGE_SUFFIXES):
         raise _err(source, f"{where}.resolved", "must be a URL ending in a .conda or .tar.bz2 file")
@@ -151,6 +152,12 @@ def _parse_entry(e: Any, source: str, where: str) -> LockedPackage:
         subdir = url_dir
     elif not is_subdir(subdir):
         raise _err(source, f"{where}.subdir", "must be noarch or a platform such as linux-64")
+    problem = url_problem(resolved)
+    if problem:
+        raise _err(source, f"{where}.resolved", f"{quoted(resolved)} {problem}")
+    problem = archive_name_problem(fn, name, version, build)
+    if problem:
+        raise _err(source, f"{where}.resolved", f"archive {quoted(fn)} {problem}")
     sha256 = e.get("sha256")
     md5 = e.get("md5")
     if sha256 is None and md5 is None:
