@@ -515,6 +515,29 @@ def test_what_becomes_a_path_or_a_download_is_checked(
     assert str(info.value) == f"{target}: explicit-packages.linux-64{expected}"
 
 
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            _mutate("explicit-packages/linux-64/0/subdir", "osx-64"),
+            "explicit-packages.linux-64[0]: package 'zlib-1.2.11-h7b6447c_3.conda' is for osx-64, "
+            "but is listed for linux-64",
+        ),
+        (
+            lambda doc: {**doc, "explicit-packages": {"noarch": []}},
+            "explicit-packages.noarch: 'noarch' is not a platform such as linux-64",
+        ),
+    ],
+    ids=["package-of-another-platform", "noarch-platform"],
+)
+def test_packages_are_locked_under_their_platform(tmp_path: Path, change, expected: str) -> None:
+    target = tmp_path / "env.lock.yml"
+    target.write_text(json.dumps(change(_valid())))
+    with pytest.raises(LockfileError) as info:
+        explicit_v1.load(target)
+    assert str(info.value).startswith(f"{target}: {expected}")
+
+
 def test_the_unmutated_document_is_valid(tmp_path: Path) -> None:
     target = tmp_path / "env.lock.yml"
     target.write_text(json.dumps(_valid()))

@@ -17,7 +17,7 @@ from ..records import PACKAGE_SUFFIXES, LockedPackage, Lockfile, archive_name_pr
 from ..spec import is_subdir
 from ..urls import redact_url
 from ..yamlfile import load_yaml, yaml_scalar
-from ._package import url_problem
+from ._package import check_platform, platform_problem, url_problem
 
 NAME = "explicit-1.0"
 SPEC = NAME
@@ -115,12 +115,7 @@ def parse(data: Any, source: str = "<lockfile>", path: Path | None = None) -> Lo
         raise _err(source, "explicit-packages", "must map each platform to its package list")
     packages: dict[str, tuple[LockedPackage, ...]] = {}
     for platform, entries in explicit.items():
-        where = f"explicit-packages.{platform}"
-        if not isinstance(entries, list):
-            raise _err(source, where, "must be a list of packages")
-        packages[str(platform)] = tuple(
-            _parse_entry(e, source, f"{where}[{i}]") for i, e in enumerate(entries)
-        )
+        packages[platform] = _parse_platform(platform, entries, source)
     return Lockfile(
         input_hash=input_hash,
         channels=tuple(redact_url(c) for c in channels),
@@ -130,6 +125,19 @@ def parse(data: Any, source: str = "<lockfile>", path: Path | None = None) -> Lo
         path=path,
         format=NAME,
     )
+
+
+def _parse_platform(platform: Any, entries: Any, source: str) -> tuple[LockedPackage, ...]:
+    where = f"explicit-packages.{platform}"
+    problem = platform_problem(platform)
+    if problem:
+        raise _err(source, where, problem)
+    if not isinstance(entries, list):
+        raise _err(source, where, "must be a list of packages")
+    packages = tuple(_parse_entry(e, source, f"{where}[{i}]") for i, e in enumerate(entries))
+    for i, p in enumerate(packages):
+        check_platform(p, platform, source, f"{where}[{i}]")
+    return packages
 
 
 def _parse_entry(e: Any, source: str, where: str) -> LockedPackage:
