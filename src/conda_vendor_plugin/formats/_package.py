@@ -131,16 +131,9 @@ def locked_package(
     subdir = url_dir if subdir is None else subdir
     if not is_subdir(subdir):
         raise fail(source, where, _subdir_problem(label, subdir, url_dir, given=subdir != url_dir))
-    for algorithm, value in (("sha256", sha256), ("md5", md5)):
-        problem = None if value is None else hash_problem(value, algorithm)
-        if problem:
-            raise fail(source, where, f"{label}: {problem}")
-    if sha256 is None and md5 is None:
-        raise fail(source, where, f"{label}: has no sha256 or md5, so it cannot be verified")
-    if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 0):
-        raise fail(
-            source, where, f"{label}: size must be a non-negative integer, got {quoted(size)}"
-        )
+    problem = _integrity_problem(sha256, md5, size)
+    if problem:
+        raise fail(source, where, f"{label}: {problem}")
     return LockedPackage(
         name=name,
         version=version,
@@ -154,6 +147,19 @@ def locked_package(
         size=size,
         depends=tuple(depends),
     )
+
+
+def _integrity_problem(sha256: object, md5: object, size: object) -> str | None:
+    """What is wrong with the hashes and size a package is verified by, or None."""
+    for algorithm, value in (("sha256", sha256), ("md5", md5)):
+        problem = None if value is None else hash_problem(value, algorithm)
+        if problem:
+            return problem
+    if sha256 is None and md5 is None:
+        return "has no sha256 or md5, so it cannot be verified"
+    if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 0):
+        return f"size must be a non-negative integer, got {quoted(size)}"
+    return None
 
 
 def _identity(

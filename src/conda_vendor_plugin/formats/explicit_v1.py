@@ -160,12 +160,9 @@ def _parse_entry(e: Any, source: str, where: str) -> LockedPackage:
         subdir = url_dir
     elif not is_subdir(subdir):
         raise _err(source, f"{where}.subdir", "must be noarch or a platform such as linux-64")
-    problem = url_problem(resolved)
+    problem = _resolved_problem(resolved, fn, name, version, build)
     if problem:
-        raise _err(source, f"{where}.resolved", f"{quoted(resolved)} {problem}")
-    problem = archive_name_problem(fn, name, version, build)
-    if problem:
-        raise _err(source, f"{where}.resolved", f"archive {quoted(fn)} {problem}")
+        raise _err(source, f"{where}.resolved", problem)
     sha256 = e.get("sha256")
     md5 = e.get("md5")
     if sha256 is None and md5 is None:
@@ -191,6 +188,15 @@ def _parse_entry(e: Any, source: str, where: str) -> LockedPackage:
         md5=md5,
         size=size,
     )
+
+
+def _resolved_problem(resolved: str, fn: str, name: str, version: str, build: str) -> str | None:
+    """What stops ``resolved`` being fetched and its file named after the entry, or None."""
+    problem = url_problem(resolved)
+    if problem:
+        return f"{quoted(resolved)} {problem}"
+    problem = archive_name_problem(fn, name, version, build)
+    return f"archive {quoted(fn)} {problem}" if problem else None
 
 
 def read(text: str, source: str = "<lockfile>", path: Path | None = None) -> Lockfile:
