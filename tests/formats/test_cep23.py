@@ -223,6 +223,17 @@ REFUSED = [
         id="ftp-url",
     ),
     pytest.param(
+        (f"https://repo.example.com/ch\x07an/linux-64/zlib-1.3.1-hb9d3cd8_2.conda#{MD5}",),
+        "line 2: package 'zlib-1.3.1-hb9d3cd8_2.conda': URL 'https://repo.example.com/ch\\x07an/"
+        "linux-64/zlib-1.3.1-hb9d3cd8_2.conda' has a control character",
+        id="control-character",
+    ),
+    pytest.param(
+        (f"https://user:hunter2@[::1/linux-64/zlib-1.3.1-hb9d3cd8_2.conda#{MD5}",),
+        "line 2: a URL that cannot be parsed (Invalid IPv6 URL)",
+        id="unparsable-url-not-shown",
+    ),
+    pytest.param(
         (f"./linux-64/zlib-1.3.1-hb9d3cd8_2.conda#{MD5}",),
         "is not an http, https or file URL",
         id="relative-path",

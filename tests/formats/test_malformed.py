@@ -82,8 +82,10 @@ DOCUMENTS = {
     "pixi-lock-v6": pixi(6),
     "pixi-lock-v7": pixi(7),
 }
-VALUES = [None, 0, 7, True, 1.5, "", "x", "../../etc", [], [None], {}, {"a": None}]
+BROKEN_URL = "https://user:hunter2@[::1/linux-64/zlib-1.3.1-hb9d3cd8_2.conda"  # bad IPv6 host
+VALUES = [None, 0, 7, True, 1.5, "", "x", "../../etc", [], [None], {}, {"a": None}, BROKEN_URL]
 DELETE = object()
+URL_KEYS = {"url", "resolved", "conda", "pypi", "channels"}
 
 
 def paths(node: Any, prefix: tuple = ()) -> Iterator[tuple]:
@@ -125,5 +127,38 @@ def test_every_malformed_variant_is_read_or_refused_with_one_line(name: str) -> 
                 formats.read_text(text, "lock")
             except LockfileError as e:
                 assert str(e).startswith("lock") and "\n" not in str(e), (path, value)
+                if URL_KEYS & set(path):  # a URL's credentials never reach a message
+                    assert "hunter2" not in str(e), (path, value)
             tried += 1
     assert tried > 200
+
+
+LINES = [
+    "",
+    "#",
+    "@EXPLICIT",
+    "x",
+    "#" + MD5,
+    f"{ZLIB}#",
+    f"{ZLIB}##{MD5}",
+    f"{BROKEN_URL}#{MD5}",
+    f"http://a\x00b/linux-64/zlib-1.3.1-hb9d3cd8_2.conda#{MD5}",
+    f"https://h/linux-64/zlib-1.3.1-hb9d3cd8_2.conda\u2028#{MD5}",
+    f"https://h/linux-64/../zlib-1.3.1-hb9d3cd8_2.conda#{MD5}",
+    f"https://h/linux-64/zlib-1.3.1-hb9d3cd8_2.conda?x=1#{MD5}",
+    "# platform: ",
+    "# platform: linux-64 osx-64",
+    "# input_hash: ",
+]
+
+
+def test_every_malformed_explicit_line_is_read_or_refused_with_one_line() -> None:
+    lines = ["# platform: linux-64", "@EXPLICIT", f"{ZLIB}#{MD5}", f"{ZLIB}#sha256:{SHA}"]
+    for i in range(len(lines)):
+        for line in LINES:
+            text = "\n".join([*lines[:i], line, *lines[i + 1 :]])
+            try:
+                formats.read_text(text, "lock")
+            except LockfileError as e:
+                assert str(e).startswith("lock") and "\n" not in str(e), (i, line)
+                assert "hunter2" not in str(e)

@@ -265,6 +265,17 @@ def test_credentials_are_stripped() -> None:
     assert lock.foreign[0].url == f"{PD}/x.whl"
 
 
+def test_a_location_in_a_message_is_shown_without_credentials() -> None:
+    secret = "https://user:hunter2@prefix.dev/t/tk-1/conda-forge/osx-arm64/xz-5.6.3-h9_1.conda"
+    doc = document()
+    doc["environments"]["default"]["packages"]["osx-arm64"] = [{"conda": secret}]
+    assert refused(doc) == (
+        f"{SOURCE}: environments.default.packages.osx-arm64[0]: "
+        "'https://prefix.dev/conda-forge/osx-arm64/xz-5.6.3-h9_1.conda' "
+        "is not listed under packages"
+    )
+
+
 def _edit(doc: dict[str, Any], **changes: Any) -> dict[str, Any]:
     doc = copy.deepcopy(doc)
     env = doc["environments"]["default"]

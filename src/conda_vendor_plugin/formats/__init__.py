@@ -22,6 +22,7 @@ from ..errors import LockfileError, quoted
 from ..records import Lockfile
 from ..yamlfile import load_yaml
 from . import cep23, conda_lock_v1, explicit_v1, pixi_lock
+from ._package import load_document
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,7 @@ def read_text(
     if cep23.is_explicit(text):
         return cep23.read(text, source, path)
     try:
-        data = load_yaml(text, source, LockfileError)
+        data = load_document(text, source)
     except LockfileError as e:
         raise LockfileError(f"{e}; the lockfile formats read are: {SUPPORTED}") from None
     found, _ = _sniff(data)

@@ -25,6 +25,7 @@ from ..errors import LockfileError, quoted
 from ..records import PACKAGE_SUFFIXES, LockedPackage, archive_name_problem
 from ..spec import is_subdir
 from ..urls import FETCHABLE_SCHEMES, redact_url
+from ..yamlfile import load_yaml
 
 SHA256 = re.compile(r"[0-9a-f]{64}")
 MD5 = re.compile(r"[0-9a-f]{32}")
@@ -33,6 +34,15 @@ MD5 = re.compile(r"[0-9a-f]{32}")
 def fail(source: str, where: str, what: str) -> LockfileError:
     """The one-line error every reader raises: ``<file>: <place>: <problem>``."""
     return LockfileError(f"{source}: {where}: {what}")
+
+
+def load_document(text: str, source: str) -> Any:
+    """``text`` parsed with the safe YAML loader; a syntax error is one line, even where the
+    parser's own message has several (a NUL byte, for one)."""
+    try:
+        return load_yaml(text, source, LockfileError)
+    except LockfileError as e:
+        raise LockfileError(" ".join(str(e).split())) from None
 
 
 def split_archive_name(fn: str) -> tuple[str, str, str] | None:
@@ -49,8 +59,29 @@ def split_archive_name(fn: str) -> tuple[str, str, str] | None:
     return None
 
 
+def stripped(url: str, source: str, where: str) -> str:
+    """``url`` without credentials. One too malformed to take apart is refused, unquoted:
+    it may hold the very credentials."""
+    try:
+        return redact_url(url)
+    except ValueError as e:
+        raise fail(source, where, f"a URL that cannot be parsed ({e})") from None
+
+
+def shown(value: object) -> str:
+    """``value`` quoted for a message, without credentials if it is a URL."""
+    if isinstance(value, str):
+        try:
+            value = redact_url(value)
+        except ValueError:
+            return "<a URL that cannot be parsed>"
+    return quoted(value)
+
+
 def url_problem(url: str) -> str | None:
     """Why ``url`` may not name an archive to fetch (``http``, ``https``, ``file`` only)."""
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in url):
+        return "has a control character"
     try:
         scheme = urlsplit(url).scheme.lower()
     except ValueError as e:
@@ -119,8 +150,8 @@ def locked_package(
     ``<base_url>/<file>`` when ``subdir`` (and ``channel``) are given separately.
     """
     if not isinstance(url, str) or not url:
-        raise fail(source, where, f"needs the package's URL, got {quoted(url)}")
-    url = redact_url(url)
+        raise fail(source, where, f"needs the package's URL, got {shown(url)}")
+    url = stripped(url, source, where)
     base, _, fn = url.rpartition("/")
     label = f"package {quoted(fn or url)}"
     problem = url_problem(url)
@@ -198,5 +229,5 @@ def _channel(given: object, derived: str, source: str, where: str) -> str:
     if given is None:
         return derived
     if not isinstance(given, str) or url_problem(given):
-        raise fail(source, where, f"channel {quoted(given)} is not an http, https or file URL")
-    return redact_url(given).rstrip("/")
+        raise fail(source, where, f"channel {shown(given)} is not an http, https or file URL")
+    return stripped(given, source, where).rstrip("/")

@@ -16,7 +16,7 @@ from pathlib import Path
 from ..errors import LockfileError, quoted
 from ..records import LockedPackage, Lockfile
 from ..urls import redact_url
-from ._package import fail, hash_problem, locked_package, platform_problem, unique
+from ._package import fail, hash_problem, locked_package, platform_problem, shown, stripped, unique
 
 NAME = "explicit"
 TOOL = "conda-vendor-plugin"
@@ -98,7 +98,7 @@ def read(text: str, source: str = "<explicit>", path: Path | None = None) -> Loc
         elif line == MARKER:
             seen_marker = True
         elif not seen_marker:
-            raise fail(source, f"line {number}", f"{quoted(line)} comes before the {MARKER} line")
+            raise fail(source, f"line {number}", f"{shown(line)} comes before the {MARKER} line")
         else:
             packages.append((number, _package(line, source, f"line {number}")))
     if header.input_hash is not None and not header.ours:
@@ -132,7 +132,7 @@ def _read_comment(line: str, number: int, header: _Header, source: str) -> None:
 def _package(line: str, source: str, where: str) -> LockedPackage:
     url, sep, digest = line.rpartition("#")
     if not sep:
-        fn = redact_url(line).rpartition("/")[2]
+        fn = stripped(line, source, where).rpartition("/")[2]
         raise fail(
             source,
             where,
@@ -143,7 +143,7 @@ def _package(line: str, source: str, where: str) -> LockedPackage:
         return locked_package(source, where, url, sha256=digest.removeprefix("sha256:"))
     if len(digest) == 32:
         return locked_package(source, where, url, md5=digest)
-    fn = redact_url(url).rpartition("/")[2]
+    fn = stripped(url, source, where).rpartition("/")[2]
     raise fail(
         source,
         where,

@@ -23,9 +23,15 @@ from typing import Any
 
 from ..errors import LockfileError, quoted
 from ..records import ForeignPackage, LockedPackage, Lockfile
-from ..urls import redact_url
-from ..yamlfile import load_yaml
-from ._package import check_platform, fail, locked_package, platform_problem, unique
+from ._package import (
+    check_platform,
+    fail,
+    load_document,
+    locked_package,
+    platform_problem,
+    stripped,
+    unique,
+)
 
 NAME = "conda-lock-v1"
 VERSION = 1
@@ -34,7 +40,7 @@ MANAGERS = ("conda", "pip")
 
 def read(text: str, source: str = "<conda-lock>", path: Path | None = None) -> Lockfile:
     """Parse conda-lock v1 YAML ``text``; every failure is one :class:`LockfileError` line."""
-    return parse(load_yaml(text, source, LockfileError), source=source, path=path)
+    return parse(load_document(text, source), source=source, path=path)
 
 
 def parse(data: Any, source: str = "<conda-lock>", path: Path | None = None) -> Lockfile:
@@ -95,7 +101,7 @@ def _channels(channels: Any, source: str) -> tuple[str, ...]:
         url = c.get("url") if isinstance(c, Mapping) else c
         if not isinstance(url, str) or not url:
             raise fail(source, f"metadata.channels[{i}]", "must be a channel name or {url: ...}")
-        out.append(redact_url(url).rstrip("/"))
+        out.append(stripped(url, source, f"metadata.channels[{i}]").rstrip("/"))
     return unique(out)
 
 
@@ -119,7 +125,7 @@ def _entry(entry: Any, source: str, where: str) -> ForeignPackage | tuple[str, L
     manager = entry.get("manager")
     if manager == "pip":
         url = _req_str(entry, "url", source, where)
-        return ForeignPackage("pip", name, version, platform, redact_url(url))
+        return ForeignPackage("pip", name, version, platform, stripped(url, source, where))
     if manager != "conda":
         raise fail(source, f"{where}.manager", f"{quoted(manager)} is not one of conda, pip")
     hashes = entry.get("hash") or {}

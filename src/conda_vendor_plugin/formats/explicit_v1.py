@@ -16,8 +16,8 @@ from ..errors import LockfileError, quoted
 from ..records import PACKAGE_SUFFIXES, LockedPackage, Lockfile, archive_name_problem
 from ..spec import is_subdir
 from ..urls import redact_url
-from ..yamlfile import load_yaml, yaml_scalar
-from ._package import check_platform, platform_problem, url_problem
+from ..yamlfile import yaml_scalar
+from ._package import check_platform, load_document, platform_problem, stripped, url_problem
 
 NAME = "explicit-1.0"
 SPEC = NAME
@@ -118,7 +118,7 @@ def parse(data: Any, source: str = "<lockfile>", path: Path | None = None) -> Lo
         packages[platform] = _parse_platform(platform, entries, source)
     return Lockfile(
         input_hash=input_hash,
-        channels=tuple(redact_url(c) for c in channels),
+        channels=tuple(stripped(c, source, "metadata.channels") for c in channels),
         packages=packages,
         name=name,
         tool_version=str(producer.get("version", "")),
@@ -146,7 +146,7 @@ def _parse_entry(e: Any, source: str, where: str) -> LockedPackage:
     name = _req_str(e, "name", source, where)
     version = _req_str(e, "version", source, where)
     build = _req_str(e, "build", source, where)
-    resolved = redact_url(_req_str(e, "resolved", source, where))
+    resolved = stripped(_req_str(e, "resolved", source, where), source, f"{where}.resolved")
     base, _, fn = resolved.rstrip("/").rpartition("/")
     if not base or not fn.endswith(PACKAGE_SUFFIXES):
         raise _err(source, f"{where}.resolved", "must be a URL ending in a .conda or .tar.bz2 file")
@@ -201,7 +201,7 @@ def _resolved_problem(resolved: str, fn: str, name: str, version: str, build: st
 
 def read(text: str, source: str = "<lockfile>", path: Path | None = None) -> Lockfile:
     """Parse explicit-1.0 ``text``; every failure is one :class:`LockfileError` line."""
-    return parse(load_yaml(text, source, LockfileError), source=source, path=path)
+    return parse(load_document(text, source), source=source, path=path)
 
 
 def load(path: str | Path) -> Lockfile:

@@ -28,14 +28,15 @@ from typing import Any
 
 from ..errors import LockfileError, quoted
 from ..records import PACKAGE_SUFFIXES, ForeignPackage, LockedPackage, Lockfile
-from ..urls import redact_url
-from ..yamlfile import load_yaml
 from ._package import (
     check_platform,
     fail,
+    load_document,
     locked_package,
     platform_problem,
+    shown,
     string_list,
+    stripped,
     unique,
 )
 
@@ -53,7 +54,7 @@ def read(
     environment: str = DEFAULT_ENVIRONMENT,
 ) -> Lockfile:
     """Parse pixi.lock ``text`` (one environment); every failure is one :class:`LockfileError`."""
-    data = load_yaml(text, source, LockfileError)
+    data = load_document(text, source)
     return parse(data, source=source, path=path, environment=environment)
 
 
@@ -160,7 +161,7 @@ def _channels(channels: Any, source: str, where: str) -> tuple[str, ...]:
         url = c.get("url") if isinstance(c, Mapping) else c
         if not isinstance(url, str) or not url:
             raise fail(source, f"{where}[{i}]", "must be {url: <channel URL or name>}")
-        out.append(redact_url(url).rstrip("/"))
+        out.append(stripped(url, source, f"{where}[{i}]").rstrip("/"))
     return unique(out)
 
 
@@ -171,7 +172,7 @@ def _as_url(location: str) -> str:
 
 def _source_package(location: object) -> str:
     return (
-        f"{quoted(location)} is a source package (built by pixi), not a .conda or .tar.bz2 "
+        f"{shown(location)} is a source package (built by pixi), not a .conda or .tar.bz2 "
         "archive; only built archives can be vendored"
     )
 
@@ -211,7 +212,7 @@ class _Index:
             raise fail(self.source, where, "must be {conda: <location>} or {pypi: <location>}")
         found = self.by_location.get((kind, location))
         if found is None:
-            raise fail(self.source, where, f"{quoted(location)} is not listed under packages")
+            raise fail(self.source, where, f"{shown(location)} is not listed under packages")
         if kind == "pypi":
             foreign.append(self._pypi(found, subdir))
             return None
@@ -224,7 +225,9 @@ class _Index:
         name, version = e.get("name"), e.get("version")
         if not isinstance(name, str) or not isinstance(version, str) or not name or not version:
             raise fail(self.source, where, "a pypi package needs a name and a version")
-        return ForeignPackage("pypi", name, version, platform, redact_url(e["pypi"]))
+        return ForeignPackage(
+            "pypi", name, version, platform, stripped(e["pypi"], self.source, where)
+        )
 
     def _conda(self, i: int) -> LockedPackage:
         if i not in self.checked:
