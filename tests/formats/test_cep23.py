@@ -307,3 +307,6 @@ def test_a_malformed_input_hash_in_our_own_file_is_refused() -> None:
     assert "line 3: '# input_hash:' header: sha256 must be 64 lowercase hex digits" in (
         refused(text)
     )
+    # the check does not depend on which header line comes first
+    hash_first = f"# input_hash: not-a-hash\n{text.replace('# input_hash: not-a-hash', '# x')}"
+    assert "line 1: '# input_hash:' header: sha256 must be" in refused(hash_first)

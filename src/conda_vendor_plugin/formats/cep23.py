@@ -72,7 +72,17 @@ class _Header:
     platform: str | None = None
     platform_line: int = 0
     input_hash: str | None = None
+    input_hash_line: int = 0
     ours: bool = False
+
+    def our_input_hash(self, source: str) -> str | None:
+        """The ``# input_hash:`` header's hash in our own file (checked); None in another's."""
+        if self.input_hash is None or not self.ours:
+            return None
+        problem = hash_problem(self.input_hash, "sha256")
+        if problem:
+            raise fail(source, f"line {self.input_hash_line}", f"'{HASH_HEADER}' header: {problem}")
+        return self.input_hash
 
 
 def read(text: str, source: str = "<explicit>", path: Path | None = None) -> Lockfile:
@@ -101,11 +111,9 @@ def read(text: str, source: str = "<explicit>", path: Path | None = None) -> Loc
             raise fail(source, f"line {number}", f"{shown(line)} comes before the {MARKER} line")
         else:
             packages.append((number, _package(line, source, f"line {number}")))
-    if header.input_hash is not None and not header.ours:
-        header.input_hash = None
     platform = _platform(packages, header, source)
     return Lockfile(
-        input_hash=header.input_hash,
+        input_hash=header.our_input_hash(source),
         channels=unique(p.channel for _, p in packages),
         packages={platform: tuple(p for _, p in packages)},
         path=path,
@@ -122,11 +130,8 @@ def _read_comment(line: str, number: int, header: _Header, source: str) -> None:
         if problem:
             raise fail(source, f"line {number}", f"'{PLATFORM_HEADER}' header: {problem}")
         header.platform, header.platform_line = platform, number
-    elif line.startswith(HASH_HEADER):
-        header.input_hash = line[len(HASH_HEADER) :].strip()
-        problem = hash_problem(header.input_hash, "sha256")
-        if problem and header.ours:
-            raise fail(source, f"line {number}", f"'{HASH_HEADER}' header: {problem}")
+    elif line.startswith(HASH_HEADER) and header.input_hash is None:
+        header.input_hash, header.input_hash_line = line[len(HASH_HEADER) :].strip(), number
 
 
 def _package(line: str, source: str, where: str) -> LockedPackage:
