@@ -10,7 +10,10 @@ import pytest
 from .support.server import ChannelServer
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared" / "testdata"
+# ../shared/testdata beside the checkout; a git worktree at <project>/wt/<name> uses the one
+# beside <project>/main.
+_CANDIDATES = (ROOT.parent / "shared" / "testdata", ROOT.parents[1] / "shared" / "testdata")
+SHARED = next((p for p in _CANDIDATES if p.is_dir()), _CANDIDATES[0])
 
 
 @pytest.fixture(autouse=True)

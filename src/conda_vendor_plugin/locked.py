@@ -20,7 +20,7 @@ from typing import Any
 from .errors import ChannelError, LockfileError
 from .records import LockedPackage, Lockfile, Solution
 from .repodata import Entries
-from .solve import Backend
+from .solve import Backend, ordered
 from .spec import EnvironmentSpec
 from .urls import redact_url
 
@@ -69,13 +69,14 @@ def resolve(
     backend: Backend,
     entries: Entries,
 ) -> list[Solution]:
-    """One :class:`Solution` per platform: the lockfile's packages, in its order, each
-    checked against (and completed from) its channel's original repodata entry."""
+    """One :class:`Solution` per platform: the lockfile's packages, each checked against
+    (and completed from) its channel's original repodata entry, in install order (which
+    conda-lock and pixi files do not keep; ours already are, and stay as they are)."""
     urls = [url for _, url in sources]
     solutions = []
     for platform in platforms:
         repodata: dict[tuple[str, str], Path] = {}
-        packages = tuple(
+        packages = ordered(
             _resolve_one(p, platform, urls, backend, entries, repodata)
             for p in lock.packages[platform]
         )

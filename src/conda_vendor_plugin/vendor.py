@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from . import locked
+from . import formats, locked
 from .bundle import staging as staging_mod
 from .bundle.channels import repodata_documents, write_repodata
 from .bundle.outputs import (
@@ -98,7 +98,8 @@ def lockfile_request(
     paths: Sequence[str], platforms: Sequence[str], backend: Backend, reporter: Reporter
 ) -> Request:
     """Take lockfiles as they are: no solve; every package checked against its channel."""
-    lock = read_lockfiles(paths)
+    with reporter.step(f"Reading {', '.join(paths)}"):
+        lock = formats.read_files(paths)
     wanted = locked.lock_platforms(lock, platforms)
     sources = locked.channel_sources(lock, wanted, backend)
     entries = Entries()
@@ -114,10 +115,6 @@ def lockfile_request(
         foreign=tuple(f for f in lock.foreign if f.platform in wanted),
     )
     return Request(spec, solutions, resolved, sources, entries)
-
-
-def read_lockfiles(paths: Sequence[str]) -> Lockfile:
-    return explicit_v1.load(paths[0])
 
 
 def _files_hash(paths: Sequence[str]) -> str:

@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import LockfileError, quoted
-from ..records import PACKAGE_SUFFIXES, LockedPackage, Lockfile
+from ..records import PACKAGE_SUFFIXES, LockedPackage, Lockfile, archive_name_problem
 from ..spec import is_subdir
 from ..urls import redact_url
-from ..yamlfile import load_yaml, read_document, yaml_scalar
+from ..yamlfile import read_document, yaml_scalar
+from ._package import check_platform, load_document, platform_problem, stripped, url_problem
 
 NAME = "explicit-1.0"
 SPEC = NAME
@@ -115,15 +116,10 @@ def parse(data: Any, source: str = "<lockfile>", path: Path | None = None) -> Lo
         raise _err(source, "explicit-packages", "must map each platform to its package list")
     packages: dict[str, tuple[LockedPackage, ...]] = {}
     for platform, entries in explicit.items():
-        where = f"explicit-packages.{platform}"
-        if not isinstance(entries, list):
-            raise _err(source, where, "must be a list of packages")
-        packages[str(platform)] = tuple(
-            _parse_entry(e, source, f"{where}[{i}]") for i, e in enumerate(entries)
-        )
+        packages[platform] = _parse_platform(platform, entries, source)
     return Lockfile(
         input_hash=input_hash,
-        channels=tuple(channels),
+        channels=tuple(stripped(c, source, "metadata.channels") for c in channels),
         packages=packages,
         name=name,
         tool_version=str(producer.get("version", "")),
@@ -132,13 +128,26 @@ def parse(data: Any, source: str = "<lockfile>", path: Path | None = None) -> Lo
     )
 
 
+def _parse_platform(platform: Any, entries: Any, source: str) -> tuple[LockedPackage, ...]:
+    where = f"explicit-packages.{platform}"
+    problem = platform_problem(platform)
+    if problem:
+        raise _err(source, where, problem)
+    if not isinstance(entries, list):
+        raise _err(source, where, "must be a list of packages")
+    packages = tuple(_parse_entry(e, source, f"{where}[{i}]") for i, e in enumerate(entries))
+    for i, p in enumerate(packages):
+        check_platform(p, platform, source, f"{where}[{i}]")
+    return packages
+
+
 def _parse_entry(e: Any, source: str, where: str) -> LockedPackage:
     if not isinstance(e, Mapping):
         raise _err(source, where, "must be a mapping with name, version, resolved and sha256")
     name = _req_str(e, "name", source, where)
     version = _req_str(e, "version", source, where)
     build = _req_str(e, "build", source, where)
-    resolved = _req_str(e, "resolved", source, where)
+    resolved = stripped(_req_str(e, "resolved", source, where), source, f"{where}.resolved")
     base, _, fn = resolved.rstrip("/").rpartition("/")
     if not base or not fn.endswith(PACKAGE_SUFFIXES):
         raise _err(source, f"{where}.resolved", "must be a URL ending in a .conda or .tar.bz2 file")
@@ -152,6 +161,9 @@ def _parse_entry(e: Any, source: str, where: str) -> LockedPackage:
         subdir = url_dir
     elif not is_subdir(subdir):
         raise _err(source, f"{where}.subdir", "must be noarch or a platform such as linux-64")
+    problem = _resolved_problem(resolved, fn, name, version, build)
+    if problem:
+        raise _err(source, f"{where}.resolved", problem)
     sha256 = e.get("sha256")
     md5 = e.get("md5")
     if sha256 is None and md5 is None:
@@ -179,9 +191,18 @@ def _parse_entry(e: Any, source: str, where: str) -> LockedPackage:
     )
 
 
+def _resolved_problem(resolved: str, fn: str, name: str, version: str, build: str) -> str | None:
+    """What stops ``resolved`` being fetched and its file named after the entry, or None."""
+    problem = url_problem(resolved)
+    if problem:
+        return f"{quoted(resolved)} {problem}"
+    problem = archive_name_problem(fn, name, version, build)
+    return f"archive {quoted(fn)} {problem}" if problem else None
+
+
 def read(text: str, source: str = "<lockfile>", path: Path | None = None) -> Lockfile:
     """Parse explicit-1.0 ``text``; every failure is one :class:`LockfileError` line."""
-    return parse(load_yaml(text, source, LockfileError), source=source, path=path)
+    return parse(load_document(text, source), source=source, path=path)
 
 
 def load(path: str | Path) -> Lockfile:

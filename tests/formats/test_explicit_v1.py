@@ -1,4 +1,4 @@
-"""The explicit-1.0 YAML lockfile and the CEP 23 ``@EXPLICIT`` text.
+"""The explicit-1.0 YAML lockfile (and, for credentials, both of our writers).
 
 Written text must read back (with ruamel.yaml and PyYAML, YAML 1.2 and 1.1 alike) as the
 very same strings, read-then-write must reproduce the bytes, and every schema violation is
@@ -17,63 +17,14 @@ import pytest
 from conda_vendor_plugin import __version__
 from conda_vendor_plugin.errors import LockfileError
 from conda_vendor_plugin.formats import cep23, explicit_v1
-from conda_vendor_plugin.records import LockedPackage, Lockfile
 from conda_vendor_plugin.yamlfile import yaml_scalar
+
+from ..support.locks import CHANNEL, make_lock, pkg
 
 try:  # PyYAML (a test extra): the YAML 1.1 reader most tools use
     import yaml
 except ImportError:  # pragma: no cover - only its own tests skip
     yaml = None
-
-HASH = "8ff213d119d51c69557d03e2419c407a25102d6990f83ce8dab53f78534884a5"
-CHANNEL = "https://repo.example.com/chan"
-
-
-def pkg(
-    name: str,
-    version: str = "1.0",
-    build: str = "0",
-    subdir: str = "linux-64",
-    *,
-    fn: str | None = None,
-    channel: str = CHANNEL,
-    sha256: str | None = "a" * 64,
-    md5: str | None = "b" * 32,
-    size: int | None = 1234,
-) -> LockedPackage:
-    fn = fn or f"{name}-{version}-{build}.conda"
-    return LockedPackage(
-        name=name,
-        version=version,
-        build=build,
-        subdir=subdir,
-        channel=channel,
-        fn=fn,
-        url=f"{channel}/{subdir}/{fn}",
-        sha256=sha256,
-        md5=md5,
-        size=size,
-    )
-
-
-def make_lock(**changes: Any) -> Lockfile:
-    fields: dict[str, Any] = dict(
-        input_hash=HASH,
-        channels=("conda-forge", CHANNEL),
-        packages={
-            "linux-64": (
-                pkg("zlib", "1.2.11", "h7b6447c_3"),
-                pkg("python", "3.11.5", "h955ad1f_0", sha256="0b" + "1" * 62),
-                pkg("tzdata", "2024a", "h0c530f3_0", "noarch", fn="tzdata-2024a-h0c530f3_0.conda"),
-            ),
-            "osx-arm64": (pkg("zlib", "1.2.11", "h1a28f6b_3", "osx-arm64", md5=None, size=None),),
-            "win-64": (),
-        },
-        name="demo",
-    )
-    fields.update(changes)
-    return Lockfile(**fields)
-
 
 # ------------------------------------------------------------------ loaders
 
@@ -523,6 +474,70 @@ def test_an_archive_under_a_cep15_base_url_keeps_its_subdir(tmp_path: Path) -> N
     assert p.channel == "https://cdn.example/flat"
 
 
+def test_credentials_in_a_hand_edited_file_are_dropped_on_reading(tmp_path: Path) -> None:
+    secret = "https://user:hunter2@repo.example.com/t/tk-secret-1/chan"
+    doc = _mutate("metadata/channels", [secret, "conda-forge"])(_valid())
+    doc = _mutate(
+        "explicit-packages/linux-64/0/resolved", f"{secret}/linux-64/zlib-1.2.11-h7b6447c_3.conda"
+    )(doc)
+    target = tmp_path / "env.lock.yml"
+    target.write_text(json.dumps(doc))
+    lock = explicit_v1.load(target)
+    assert lock.channels == (CHANNEL, "conda-forge")
+    p = lock.packages["linux-64"][0]
+    assert (p.url, p.channel) == (f"{CHANNEL}/linux-64/zlib-1.2.11-h7b6447c_3.conda", CHANNEL)
+
+
+@pytest.mark.parametrize(
+    ("resolved", "expected"),
+    [
+        (
+            f"{CHANNEL}/linux-64/zlib-1.2.12-h7b6447c_3.conda",
+            "[0].resolved: archive 'zlib-1.2.12-h7b6447c_3.conda' does not match its entry "
+            "(name 'zlib', version '1.2.11', build 'h7b6447c_3')",
+        ),
+        (
+            "ftp://repo.example.com/chan/linux-64/zlib-1.2.11-h7b6447c_3.conda",
+            "[0].resolved: 'ftp://repo.example.com/chan/linux-64/zlib-1.2.11-h7b6447c_3.conda' "
+            "is not an http, https or file URL",
+        ),
+    ],
+    ids=["archive-name", "scheme"],
+)
+def test_what_becomes_a_path_or_a_download_is_checked(
+    tmp_path: Path, resolved: str, expected: str
+) -> None:
+    doc = _mutate("explicit-packages/linux-64/0/resolved", resolved)(_valid())
+    target = tmp_path / "env.lock.yml"
+    target.write_text(json.dumps(doc))
+    with pytest.raises(LockfileError) as info:
+        explicit_v1.load(target)
+    assert str(info.value) == f"{target}: explicit-packages.linux-64{expected}"
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            _mutate("explicit-packages/linux-64/0/subdir", "osx-64"),
+            "explicit-packages.linux-64[0]: package 'zlib-1.2.11-h7b6447c_3.conda' is for osx-64, "
+            "but is listed for linux-64",
+        ),
+        (
+            lambda doc: {**doc, "explicit-packages": {"noarch": []}},
+            "explicit-packages.noarch: 'noarch' is not a platform such as linux-64",
+        ),
+    ],
+    ids=["package-of-another-platform", "noarch-platform"],
+)
+def test_packages_are_locked_under_their_platform(tmp_path: Path, change, expected: str) -> None:
+    target = tmp_path / "env.lock.yml"
+    target.write_text(json.dumps(change(_valid())))
+    with pytest.raises(LockfileError) as info:
+        explicit_v1.load(target)
+    assert str(info.value).startswith(f"{target}: {expected}")
+
+
 def test_the_unmutated_document_is_valid(tmp_path: Path) -> None:
     target = tmp_path / "env.lock.yml"
     target.write_text(json.dumps(_valid()))
@@ -578,30 +593,7 @@ def test_other_tools_lockfiles_are_refused_with_one_line(
     assert "\n" not in str(info.value)
 
 
-# ------------------------------------------------------------------ CEP 23 @EXPLICIT
-
-
-def test_explicit_text_lists_urls_with_sha256_in_install_order() -> None:
-    lock = make_lock()
-    text = cep23.write(lock, "linux-64")
-    lines = text.splitlines()
-    assert text.endswith("\n")
-    assert lines[:5] == [
-        f"# Generated by conda-vendor-plugin {__version__}.",
-        "# platform: linux-64",
-        f"# input_hash: {HASH}",
-        "# Install: conda create -n <env> --file <this file>",
-        "@EXPLICIT",
-    ]
-    assert lines[5:] == [f"{p.url}#sha256:{p.sha256}" for p in lock.packages["linux-64"]]
-
-
-def test_explicit_falls_back_to_md5_and_handles_an_empty_platform() -> None:
-    lock = make_lock(packages={"linux-64": (pkg("a", sha256=None, md5="c" * 32),), "win-64": ()})
-    assert cep23.write(lock, "linux-64").splitlines()[-1] == (
-        f"{CHANNEL}/linux-64/a-1.0-0.conda#{'c' * 32}"
-    )
-    assert cep23.write(lock, "win-64").splitlines()[-1] == "@EXPLICIT"
+# ------------------------------------------------------------------ credentials (both writers)
 
 
 CREDENTIALED = [
@@ -628,7 +620,7 @@ def test_credentials_never_appear(channel: str) -> None:
 
 # ---------------------------------------------------------------- the documented schema
 
-SCHEMA = Path(__file__).resolve().parent.parent / "docs" / "explicit-1.0.schema.json"
+SCHEMA = Path(__file__).resolve().parents[2] / "docs" / "explicit-1.0.schema.json"
 
 
 @pytest.fixture(scope="module")
