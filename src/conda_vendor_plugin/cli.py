@@ -215,10 +215,15 @@ def run_command(
     backend_factory: Callable[[], Backend],
     reporter: Reporter,
 ) -> dict[str, Any]:
-    """``lock`` or ``vendor``, the same in conda and standalone."""
-    if command == "vendor":
-        return run_vendor_command(args, backend_factory, reporter)
-    return run_lock(lock_request(args), backend_factory, reporter)
+    """``lock`` or ``vendor``, the same in conda and standalone. Any file system error
+    not already explained is one line naming the file."""
+    try:
+        if command == "vendor":
+            return run_vendor_command(args, backend_factory, reporter)
+        return run_lock(lock_request(args), backend_factory, reporter)
+    except OSError as e:
+        where = e.filename or "a file"
+        raise VendorError(f"{where}: {e.strerror or e}") from None
 
 
 def finish(command: str, result: dict[str, Any], reporter: Reporter, as_json: bool) -> int:

@@ -23,6 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from .errors import SpecError, quoted
 from .urls import redact_url
@@ -120,6 +121,29 @@ def validate_platforms(platforms: Iterable[str], source: str) -> tuple[str, ...]
     return tuple(out)
 
 
+_CHANNEL_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+\-]*(/[A-Za-z0-9_.+\-]+)*$")
+
+
+def channel_problem(channel: str) -> str | None:
+    """Why ``channel`` is neither a channel name, a URL nor a path, or None."""
+    if channel.startswith(("/", "./", "../", "~")) or channel in (".", ".."):
+        return None
+    if "://" not in channel:
+        return None if _CHANNEL_NAME.match(channel) else "is not a valid channel name"
+    try:
+        parts = urlsplit(channel)
+        parts.port  # noqa: B018  (parses the port: a bad one raises)
+    except ValueError as e:
+        return f"is not a valid URL ({e})"
+    if any(c.isspace() for c in channel):
+        return "is not a valid URL (it has a space)"
+    if parts.scheme in ("http", "https") and not parts.hostname:
+        return "is not a valid URL (no host)"
+    if parts.scheme not in ("http", "https", "file", "s3"):
+        return f"is not a valid URL (scheme {parts.scheme!r})"
+    return None
+
+
 def _where(node: Any, key: Any = None) -> str:
     """' line L, column C' for a ruamel node (or one of its keys), or ''."""
     lc = getattr(node, "lc", None)
@@ -161,7 +185,15 @@ def parse_spec(
     name = data.get("name")
     if name is not None and not isinstance(name, str):
         raise SpecError(f"{source}{_where(data, 'name')}: 'name' must be a string")
-    channels = _str_list(data.get("channels"), "channels", source, data, "channels")
+    channels_node = data.get("channels")
+    channels = _str_list(channels_node, "channels", source, data, "channels")
+    for i, c in enumerate(channels):
+        problem = channel_problem(c)
+        if problem is not None:
+            raise SpecError(
+                f"{source}{_where(channels_node, i)}: channel {quoted(c)} {problem}; use a "
+                f"channel name (conda-forge), a URL (https://...) or a path"
+            )
     deps_node = data.get("dependencies")
     if deps_node is None:
         raise SpecError(f"{source}: no 'dependencies' list; add the packages to lock under it")
