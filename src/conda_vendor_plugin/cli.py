@@ -100,6 +100,12 @@ def configure_vendor_parser(p: argparse.ArgumentParser) -> None:
         help="Solve (or check the lockfile) and list what would be fetched, per channel; "
         "write nothing.",
     )
+    p.add_argument(
+        "--allow-size-only",
+        action="store_true",
+        help="Vendor archives whose repodata entry gives a size but no sha256 or md5 "
+        "(refused by default); the manifest marks them verified_by: size.",
+    )
 
 
 # ------------------------------------------------------------------ lock
@@ -155,6 +161,7 @@ def run_vendor_command(
         platforms=tuple(args.platforms),
         jobs=args.jobs,
         dry_run=args.dry_run,
+        allow_size_only=args.allow_size_only,
     )
     return run_vendor(opts, backend_factory(), reporter)
 

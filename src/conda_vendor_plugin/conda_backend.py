@@ -213,8 +213,8 @@ def to_locked(rec: Any) -> LockedPackage:
         channel=redact_url(channel).rstrip("/") if channel else url.rsplit("/", 2)[0],
         fn=rec.fn,
         url=url,
-        sha256=rec.get("sha256") or None,
-        md5=rec.get("md5") or None,
+        sha256=(rec.get("sha256") or "").lower() or None,
+        md5=(rec.get("md5") or "").lower() or None,
         size=rec.get("size") or None,
         depends=tuple(rec.depends),
     )

@@ -13,35 +13,21 @@ resume.
 
 from __future__ import annotations
 
-import hashlib
 import os
-import stat
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from threading import Event, Lock, Thread
 from typing import Any
 
 from .errors import DownloadError
-from .fsutil import iter_chunks, open_nofollow
+from .fsutil import open_nofollow
+from .integrity import Expected, Verifier, copy_verified, file_problem
 from .session import RetryPolicy, retry_after_seconds
 from .urls import redact_url
 
 CHUNK = 1 << 18
-
-
-@dataclass(frozen=True)
-class Expected:
-    """What an archive must be, from its repodata entry: size and hashes (any may be unknown)."""
-
-    size: int | None
-    sha256: str | None
-    md5: str | None
-
-    @classmethod
-    def from_entry(cls, entry: Mapping[str, Any]) -> Expected:
-        return cls(entry.get("size"), entry.get("sha256"), entry.get("md5"))
 
 
 @dataclass(frozen=True)
@@ -70,78 +56,6 @@ class DownloadResult:
     job: DownloadJob
     how: str  # "downloaded", "resumed", "kept", "cached"
     bytes_fetched: int
-
-
-class _Verifier:
-    """Size and hashes of bytes as they pass, checked against :class:`Expected`."""
-
-    def __init__(self, expected: Expected) -> None:
-        self.expected = expected
-        self.sha256 = hashlib.sha256()
-        self.md5 = hashlib.md5() if not expected.sha256 and expected.md5 else None
-        self.size = 0
-
-    def update(self, chunk: bytes) -> None:
-        self.sha256.update(chunk)
-        if self.md5 is not None:
-            self.md5.update(chunk)
-        self.size += len(chunk)
-
-    def update_from(self, path: Path) -> None:
-        for chunk in iter_chunks(path):
-            self.update(chunk)
-
-    def problem(self) -> str | None:
-        want = self.expected
-        if want.size is not None and self.size != want.size:
-            return f"size {self.size} bytes, expected {want.size}"
-        if want.sha256 and self.sha256.hexdigest() != want.sha256:
-            return f"sha256 {self.sha256.hexdigest()}, expected {want.sha256}"
-        if self.md5 is not None and self.md5.hexdigest() != want.md5:
-            return f"md5 {self.md5.hexdigest()}, expected {want.md5}"
-        if not want.sha256 and not want.md5 and want.size is None:
-            return "no size or hash to verify against"
-        return None
-
-
-def file_problem(path: Path, expected: Expected) -> str | None:
-    """None when the file at ``path`` is the archive ``expected`` describes, else what is
-    wrong with it (``"missing"`` when there is no such file). A symbolic link is a
-    problem, never followed."""
-    try:
-        st = os.lstat(path)
-        if stat.S_ISLNK(st.st_mode):
-            return "a symbolic link (not followed)"
-        if not stat.S_ISREG(st.st_mode):
-            return "not a regular file"
-        if expected.size is not None and st.st_size != expected.size:
-            return f"size {st.st_size} bytes, expected {expected.size}"
-        v = _Verifier(expected)
-        v.update_from(path)
-    except FileNotFoundError:
-        return "missing"
-    return v.problem()
-
-
-def _copy_verified(
-    src: Path, tmp: Path, expected: Expected, on_bytes: Callable[[int], None]
-) -> _Verifier:
-    """Copy ``src`` to ``tmp``, hashing on the way (one read); the verifier tells the verdict.
-
-    Stops one byte past the expected size: a source that never ends (``/dev/zero``) costs
-    no more than the archive would."""
-    v = _Verifier(expected)
-    limit = None if expected.size is None else expected.size + 1
-    with open(src, "rb") as fin, open_nofollow(tmp, "wb") as fout:
-        for chunk in iter_chunks(fin):
-            if limit is not None and v.size + len(chunk) > limit:
-                chunk = chunk[: limit - v.size]
-            v.update(chunk)
-            fout.write(chunk)
-            on_bytes(len(chunk))
-            if limit is not None and v.size >= limit:
-                break
-    return v
 
 
 def _partial(dest: Path) -> Path:
@@ -297,7 +211,7 @@ class Downloader:
                 continue
             if job.size is not None and candidate.stat().st_size != job.size:
                 continue
-            v = _copy_verified(candidate, tmp, job.expected, lambda n: None)
+            v = copy_verified(candidate, tmp, job.expected, lambda n: None)
             if v.problem() is None:
                 os.replace(tmp, job.dest)
                 self._progress(v.size)
@@ -314,7 +228,7 @@ class Downloader:
 
         tmp = _partial(job.dest)
         try:
-            v = _copy_verified(file_url_to_path(job.url), tmp, job.expected, self._progress)
+            v = copy_verified(file_url_to_path(job.url), tmp, job.expected, self._progress)
         except FileNotFoundError:
             tmp.unlink(missing_ok=True)
             raise DownloadError(f"{job.label}: {job.public_url} does not exist") from None
@@ -359,7 +273,7 @@ class Downloader:
         plural = "try" if tries == 1 else "tries"
         return f"{what} (gave up after {tries} {plural}; run again to resume)"
 
-    def _attempt(self, job: DownloadJob, tmp: Path) -> tuple[_Verifier, int, bool]:
+    def _attempt(self, job: DownloadJob, tmp: Path) -> tuple[Verifier, int, bool]:
         """One GET appending to ``tmp``: (verifier over the whole file, bytes received, resumed)."""
         import requests
         import urllib3
@@ -368,7 +282,7 @@ class Downloader:
         if job.size is not None and have > job.size:
             tmp.unlink()
             have = 0
-        v = _Verifier(job.expected)
+        v = Verifier(job.expected)
         if have:
             v.update_from(tmp)
             if have == job.size:
@@ -387,7 +301,7 @@ class Downloader:
                 try:
                     resume = self._check_status(job, tmp, r, have)
                     if not resume:
-                        v = _Verifier(job.expected)
+                        v = Verifier(job.expected)
                     received = self._receive(job, tmp, r, v, resume)
                 finally:
                     with self._lock:
@@ -421,7 +335,7 @@ class Downloader:
             raise DownloadError(f"{job.label}: {job.public_url}: HTTP {status}")
         return status == 206 and have > 0
 
-    def _receive(self, job: DownloadJob, tmp: Path, r: Any, v: _Verifier, resume: bool) -> int:
+    def _receive(self, job: DownloadJob, tmp: Path, r: Any, v: Verifier, resume: bool) -> int:
         """Stream the body into ``tmp`` (appending when ``resume``), never past the
         expected size, and fail a body slower than the policy's minimum rate."""
         received = 0
@@ -456,7 +370,7 @@ class Downloader:
         )
 
     def _finish(
-        self, job: DownloadJob, tmp: Path, v: _Verifier, how: str, fetched: int
+        self, job: DownloadJob, tmp: Path, v: Verifier, how: str, fetched: int
     ) -> DownloadResult:
         problem = v.problem()
         if problem is not None:

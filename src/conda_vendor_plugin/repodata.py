@@ -332,10 +332,16 @@ def load_repodata(path: Path) -> Mapping[str, Any]:
 
 
 def original_entry(repodata: Mapping[str, Any], fn: str) -> tuple[str, Mapping[str, Any]] | None:
-    """``(section, entry)`` for archive ``fn``: section is ``packages`` or ``packages.conda``."""
-    section = "packages.conda" if fn.endswith(".conda") else "packages"
-    entry = (repodata.get(section) or {}).get(fn)
-    return (section, entry) if entry is not None else None
+    """``(section, entry)`` for archive ``fn``: section is ``packages`` or ``packages.conda``,
+    where upstream put it (solvers read both; a ``.conda`` under ``packages`` is found too,
+    and copied where it was)."""
+    usual = "packages.conda" if fn.endswith(".conda") else "packages"
+    for section in (usual, "packages" if usual == "packages.conda" else "packages.conda"):
+        entries = repodata.get(section)
+        entry = entries.get(fn) if isinstance(entries, Mapping) else None
+        if isinstance(entry, Mapping):
+            return section, entry
+    return None
 
 
 class Entries:

@@ -52,6 +52,7 @@ class VendorOptions:
     platforms: Sequence[str] = ()
     jobs: int = 8
     dry_run: bool = False
+    allow_size_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -126,10 +127,10 @@ def _files_hash(paths: Sequence[str]) -> str:
     return h.hexdigest()
 
 
-def make_plan(req: Request) -> VendorPlan:
+def make_plan(req: Request, allow_size_only: bool = False) -> VendorPlan:
     """Decide which archive goes to which local channel, and each local repodata."""
     names = local_names(req.sources)
-    vendored = plan(req.solutions, names)
+    vendored = plan(req.solutions, names, allow_size_only)
     docs = repodata_documents(vendored, req.solutions, names, req.spec.platforms, req.entries)
     return VendorPlan(
         spec=req.spec,
@@ -235,7 +236,7 @@ def run_vendor(opts: VendorOptions, backend: Backend, reporter: Reporter) -> dic
     output = staging_mod.resolve_output(opts.output)
     staging_mod.check_output(output, repair=False)  # refuse before creating anything
     if opts.dry_run:
-        p = make_plan(request(opts, backend, reporter))
+        p = make_plan(request(opts, backend, reporter), opts.allow_size_only)
         summary = summarize(p, opts.output)
         summary["dry_run"] = True
         summary["files"] = [
@@ -246,7 +247,7 @@ def run_vendor(opts: VendorOptions, backend: Backend, reporter: Reporter) -> dic
 
     with staging_mod.exclusive(output):
         staging_mod.check_output(output)
-        p = make_plan(request(opts, backend, reporter))
+        p = make_plan(request(opts, backend, reporter), opts.allow_size_only)
         try:
             staging = staging_mod.make_staging(output)
             # What an earlier plan left (partial downloads of other archives) goes first:

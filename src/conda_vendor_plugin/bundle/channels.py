@@ -16,7 +16,7 @@ from typing import Any
 
 from ..errors import ChannelError
 from ..fsutil import atomic_write_text, contained
-from ..records import Solution
+from ..records import LockedPackage, Solution
 from ..repodata import Entries
 from .plan import VendoredPackage
 
@@ -68,13 +68,28 @@ def repodata_documents(
             raise ChannelError(f"{p.dist}: no repodata was recorded for {p.channel}/{p.subdir}")
         found = entries.find(path, p.fn)
         if found is None:
-            raise ChannelError(
-                f"{p.dist}: {p.fn} is not in {p.channel}/{p.subdir}/repodata.json any more; "
-                f"lock again"
-            )
+            raise _missing_entry(p, sources, entries)
         section, entry = found
         doc_for(vp.local_channel, p.subdir)[section][p.fn] = entry
     return docs
+
+
+def _missing_entry(
+    p: LockedPackage, sources: Mapping[tuple[str, str], Path], entries: Entries
+) -> ChannelError:
+    """Why ``p``'s entry is not where its ``subdir`` says: listed in another directory
+    (inconsistent repodata, which locking again cannot fix), or gone (it can)."""
+    channel = p.channel.rstrip("/")
+    for (c, subdir), path in sources.items():
+        if c == channel and subdir != p.subdir and entries.find(path, p.fn) is not None:
+            return ChannelError(
+                f"{p.dist}: {channel}/{subdir}/repodata.json lists {p.fn} with subdir "
+                f"{p.subdir!r}; the channel's repodata is inconsistent (an entry's subdir "
+                f"must be its directory), so it cannot be vendored: report it to the channel"
+            )
+    return ChannelError(
+        f"{p.dist}: {p.fn} is not in {channel}/{p.subdir}/repodata.json any more; lock again"
+    )
 
 
 def write_repodata(root: Path, docs: Mapping[str, Mapping[str, Any]]) -> None:

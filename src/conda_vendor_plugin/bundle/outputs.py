@@ -12,6 +12,7 @@ from urllib.parse import quote
 from .. import __version__
 from ..formats import cep23
 from ..fsutil import sha256_file, walk_files
+from ..integrity import Expected
 from ..records import ForeignPackage, Lockfile, Solution
 from ..spec import EnvironmentSpec
 from ..urls import redact_url
@@ -103,6 +104,7 @@ def manifest_text(
         if vp is not None:
             item["url"] = redact_url(vp.package.url)
             item["purl"] = purl(vp)
+            item["verified_by"] = Expected(None, vp.package.sha256, vp.package.md5).verified_by
         files.append(item)
     doc = {
         "tool": {"name": TOOL, "version": __version__},

@@ -71,9 +71,10 @@ def _candidates(written: str, url: str, shared: bool) -> list[str]:
     return found
 
 
-def check_package(p: LockedPackage) -> None:
+def check_package(p: LockedPackage, allow_size_only: bool = False) -> None:
     """Refuse a package that could not be stored safely: its file name and subdir become
-    paths in the output, and its URL says how it is fetched. All three are untrusted."""
+    paths in the output, its URL says how it is fetched, and it must have a hash to be
+    verified by (a size alone only when the user allowed it). All are untrusted."""
     channel = redact_url(p.channel)
     where = f"{channel}/{p.subdir}" if is_subdir(p.subdir) else f"{channel} ({quoted(p.subdir)})"
     problem = archive_name_problem(p.fn, p.name, p.version, p.build)
@@ -87,6 +88,12 @@ def check_package(p: LockedPackage) -> None:
             f"{where}: {p.fn}: subdir {quoted(p.subdir)} is not noarch or a platform; "
             f"refusing to vendor it (the channel's repodata is corrupt or hostile)"
         )
+    if not (p.sha256 or p.md5) and not allow_size_only:
+        raise ChannelError(
+            f"{where}: {p.fn}: its repodata entry gives no sha256 or md5, so the archive "
+            f"could be verified by its size alone; refusing it (--allow-size-only accepts "
+            f"that, and the manifest says so)"
+        )
     problem = archive_url_problem(p.channel, p.url)
     if problem is not None:
         raise ChannelError(
@@ -95,7 +102,9 @@ def check_package(p: LockedPackage) -> None:
         )
 
 
-def plan(solutions: Iterable[Solution], names: Mapping[str, str]) -> list[VendoredPackage]:
+def plan(
+    solutions: Iterable[Solution], names: Mapping[str, str], allow_size_only: bool = False
+) -> list[VendoredPackage]:
     """Every package of every solution once, with its local channel, in path order.
 
     Each passes :func:`check_package` first, so later steps may join its names into
@@ -103,7 +112,7 @@ def plan(solutions: Iterable[Solution], names: Mapping[str, str]) -> list[Vendor
     seen: dict[str, VendoredPackage] = {}
     for sol in solutions:
         for p in sol.packages:
-            check_package(p)
+            check_package(p, allow_size_only)
             local = names.get(p.channel.rstrip("/"))
             if local is None:
                 raise ChannelError(

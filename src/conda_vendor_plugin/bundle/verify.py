@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..download import Expected, file_problem
 from ..errors import VendorError, quoted
 from ..fsutil import UnsafePath, contained, is_plain_dir, open_nofollow, sha256_file, walk_files
+from ..integrity import Expected, file_problem
 from ..records import archive_name_problem
 from .channels import REPODATA
 from .outputs import MANIFEST
