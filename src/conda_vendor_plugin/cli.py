@@ -101,6 +101,12 @@ def configure_vendor_parser(p: argparse.ArgumentParser) -> None:
         "write nothing.",
     )
     p.add_argument(
+        "--force",
+        action="store_true",
+        help="Replace OUT even if it holds files conda vendor did not write (they are "
+        "deleted; without --force the run refuses and lists them).",
+    )
+    p.add_argument(
         "--allow-size-only",
         action="store_true",
         help="Vendor archives whose repodata entry gives a size but no sha256 or md5 "
@@ -162,6 +168,7 @@ def run_vendor_command(
         jobs=args.jobs,
         dry_run=args.dry_run,
         allow_size_only=args.allow_size_only,
+        force=args.force,
     )
     return run_vendor(opts, backend_factory(), reporter)
 

@@ -53,6 +53,7 @@ class VendorOptions:
     jobs: int = 8
     dry_run: bool = False
     allow_size_only: bool = False
+    force: bool = False  # replace an OUT (or .OUT.old) holding files this tool did not write
 
 
 @dataclass(frozen=True)
@@ -234,7 +235,7 @@ def run_vendor(opts: VendorOptions, backend: Backend, reporter: Reporter) -> dic
     if opts.env_file is not None and not opts.lockfiles:
         load_spec(opts.env_file)  # a bad environment file is reported before anything else
     output = staging_mod.resolve_output(opts.output)
-    staging_mod.check_output(output, repair=False)  # refuse before creating anything
+    staging_mod.check_output(output, repair=False, force=opts.force)  # before creating anything
     if opts.dry_run:
         p = make_plan(request(opts, backend, reporter), opts.allow_size_only)
         summary = summarize(p, opts.output)
@@ -246,7 +247,7 @@ def run_vendor(opts: VendorOptions, backend: Backend, reporter: Reporter) -> dic
         return summary
 
     with staging_mod.exclusive(output):
-        staging_mod.check_output(output)
+        staging_mod.check_output(output, force=opts.force)
         p = make_plan(request(opts, backend, reporter), opts.allow_size_only)
         try:
             staging = staging_mod.make_staging(output)

@@ -133,17 +133,40 @@ def _holder(lock_path: Path) -> str:
     return pid if pid.isdigit() else "unknown"
 
 
-def _is_ours(out: Path) -> bool:
+def not_ours(directory: Path) -> list[str] | None:
+    """The files in ``directory`` that this tool did not write, by its manifest (None when
+    there is no manifest naming this tool: then nothing in it is ours)."""
     try:
-        return json.loads((out / MANIFEST).read_text()).get("tool", {}).get("name") == TOOL
-    except (OSError, ValueError, AttributeError):
-        return False
+        doc = json.loads((directory / MANIFEST).read_text())
+        listed = {f["path"] for f in doc["files"]} if doc["tool"]["name"] == TOOL else None
+    except (OSError, ValueError, KeyError, TypeError):
+        listed = None
+    if listed is None:
+        return None
+    return [rel for rel, _ in walk_files(directory) if rel != MANIFEST and rel not in listed]
 
 
-def check_output(output: Output, repair: bool = True) -> None:
-    """Refuse to replace a directory this tool did not write, or to follow a link on the
-    way; with ``repair`` (and the lock held), finish a swap an earlier run was
-    interrupted in."""
+def _refuse_to_replace(path: Path, what: str, force: bool) -> None:
+    """Refuse to delete ``path`` (``what`` it is to the user) unless it is a previous
+    output holding only what its manifest lists, or the user said ``--force``."""
+    if force or not path.is_dir() or not any(path.iterdir()):
+        return
+    foreign = not_ours(path)
+    if foreign == []:
+        return
+    files = foreign if foreign is not None else [rel for rel, _ in walk_files(path)]
+    shown = ", ".join(files[:5]) + (f" and {len(files) - 5} more" if len(files) > 5 else "")
+    why = "was not written by conda vendor" if foreign is None else "holds files it did not write"
+    raise VendorError(
+        f"{path}: {what} {why} ({shown}), which replacing it would delete; move them away, "
+        f"choose another -o/--output, or pass --force"
+    )
+
+
+def check_output(output: Output, repair: bool = True, force: bool = False) -> None:
+    """Refuse to replace a directory holding anything this tool did not write, or to
+    follow a link on the way; with ``repair`` (and the lock held), finish a swap an
+    earlier run was interrupted in."""
     out, old = output.real, output.old
     _check_own_dir(output.staging, "staging directory")
     _check_own_dir(old, "old copy of the output")
@@ -153,11 +176,8 @@ def check_output(output: Output, repair: bool = True) -> None:
         raise VendorError(
             f"{output.given}: exists and is not a directory; choose another -o/--output"
         )
-    if out.is_dir() and any(out.iterdir()) and not _is_ours(out):
-        raise VendorError(
-            f"{output.given}: exists, is not empty and was not written by conda vendor; "
-            f"choose another -o/--output or empty it"
-        )
+    _refuse_to_replace(out, "the output directory", force)
+    _refuse_to_replace(old, "a directory in the place of the old copy", force)
 
 
 def make_staging(output: Output) -> Path:
