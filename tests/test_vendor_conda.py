@@ -213,3 +213,52 @@ def test_conda_vendor_fetches_archives_from_a_cep15_base_url_on_another_host(
     if standalone is not None:  # py-rattler solves and fetches the same
         assert standalone.returncode == 0, standalone.stderr
         assert snapshot(tmp_path / "OUT2") == snapshot(out)
+
+
+def test_conda_vendor_from_a_token_channel_keeps_the_token_out_of_everything(
+    conda_env: dict[str, str], tmp_path: Path
+) -> None:
+    """conda's own repodata cache is keyed by the URL with its token: the entries must be
+    looked up there (with credentials) and written without them."""
+    token = "tk-conda-9f3e"
+    root = build_channel(tmp_path / "served" / "chan", [Pkg("app", depends=["lib"]), Pkg("lib")])
+    out = tmp_path / "OUT"
+    with ChannelServer(tmp_path / "served", token=token) as server:
+        env_yml = write_env(tmp_path / "env.yml", [f"{server.url}/chan"], ["app"])
+        proc = _conda(conda_env, "vendor", env_yml, "-o", out, "-p", "linux-64")
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        # An unsatisfiable request: the solver's message names the channel, not the token.
+        bad = write_env(tmp_path / "bad.yml", [f"{server.url}/chan"], ["app >=9"])
+        failed = _conda(conda_env, "vendor", bad, "-o", tmp_path / "OUT2", "-p", "linux-64")
+        failed_json = _conda(conda_env, "env", "lock", "-f", bad, "-p", "linux-64", "--json")
+    assert token not in proc.stdout + proc.stderr
+    check_local_channel(out / "local_chan", root, ["linux-64"])
+    for rel, data in snapshot(out).items():
+        assert token.encode() not in data, rel
+    assert failed.returncode == 1 and "app" in failed.stdout + failed.stderr
+    assert token not in failed.stdout + failed.stderr
+    assert failed_json.returncode == 1 and token not in failed_json.stdout + failed_json.stderr
+
+
+def test_conda_vendor_splits_defaults_into_one_local_channel_per_url(
+    conda_env: dict[str, str], tmp_path: Path
+) -> None:
+    build_channel(tmp_path / "served" / "main", [Pkg("app", depends=["rpkg"])])
+    build_channel(tmp_path / "served" / "r", [Pkg("rpkg")])
+    out = tmp_path / "OUT"
+    with ChannelServer(tmp_path / "served") as server:
+        condarc = Path(conda_env["CONDARC"])
+        condarc.write_text(
+            f"channels: []\ndefault_channels:\n  - {server.url}/main\n  - {server.url}/r\n"
+        )
+        env_yml = write_env(tmp_path / "env.yml", ["defaults"], ["app"])
+        proc = _conda(conda_env, "vendor", env_yml, "-o", out, "-p", "linux-64")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == [
+        "local_defaults_main",
+        "local_defaults_r",
+    ]
+    assert (out / "local_defaults_main" / "noarch" / "app-1.0-0.tar.bz2").is_file()
+    assert (out / "local_defaults_r" / "noarch" / "rpkg-1.0-0.tar.bz2").is_file()
+    env_file = (out / "environment-linux-64.yml").read_text()
+    assert "  - ./local_defaults_main\n  - ./local_defaults_r\n" in env_file

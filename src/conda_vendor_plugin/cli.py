@@ -17,7 +17,7 @@ from . import __version__
 from .errors import UsageError, VendorError
 from .lock import FORMATS, LockRequest, run_lock
 from .progress import Reporter, TextReporter
-from .solve import Backend
+from .solve import Backend, channel_priority_setting
 from .urls import redact_text
 
 DEFAULT_ENV_FILE = "environment.yml"
@@ -37,7 +37,32 @@ def add_common_arguments(p: argparse.ArgumentParser) -> None:
         help="Target platform (conda subdir, e.g. linux-64, osx-arm64, win-64). Repeatable. "
         "Default: the file's 'platforms:' list, else this machine's platform.",
     )
+    # dest channel_priority and no default, as conda's own options: inside conda, its
+    # context takes the value from the parsed arguments like any of its settings.
+    p.add_argument(
+        "--channel-priority",
+        type=_priority,
+        default=argparse.SUPPRESS,
+        metavar="{strict,flexible,disabled}",
+        help="Channel priority of the solve (default: conda's channel_priority setting; "
+        "without conda $CONDA_CHANNEL_PRIORITY, else flexible, conda's default).",
+    )
+    p.add_argument(
+        "--strict-channel-priority",
+        dest="channel_priority",
+        action="store_const",
+        const="strict",
+        default=argparse.SUPPRESS,
+        help="Same as --channel-priority strict.",
+    )
     p.add_argument("--json", action="store_true", help="Report as JSON on stdout.")
+
+
+def _priority(value: str) -> str:
+    try:
+        return channel_priority_setting(value, "--channel-priority") or "flexible"
+    except UsageError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def configure_lock_parser(p: argparse.ArgumentParser) -> None:
@@ -300,7 +325,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .rattler_backend import RattlerBackend
 
         return RattlerBackend(
-            cache_dir=args.cache_dir, channel_alias=args.channel_alias, offline=args.offline
+            cache_dir=args.cache_dir,
+            channel_alias=args.channel_alias,
+            offline=args.offline,
+            channel_priority=getattr(args, "channel_priority", None),
         )
 
     try:

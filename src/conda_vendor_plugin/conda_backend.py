@@ -6,6 +6,7 @@ Only this module and :mod:`.conda_cli` import conda, and only when called.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +18,7 @@ from .session import RetryPolicy
 from .solve import ordered
 from .spec import EnvironmentSpec
 from .urls import redact_text, redact_url
+from .virtual import foreign_target_overrides
 
 log = logging.getLogger(__name__)
 
@@ -28,32 +30,41 @@ NOT_A_PREFIX = "/conda-vendor-plugin/env/does/not/exist"
 def target_subdir(platform: str) -> Iterator[None]:
     """Make conda believe it runs on ``platform`` so virtual packages follow the target.
 
-    ``CONDA_OVERRIDE_*`` variables keep working, as conda's own virtual-package
-    plugins read them.
+    For a target that is not this machine, conda's plugins would offer ``__osx`` with no
+    version, this host's glibc, this host's GPU: the documented defaults of
+    :mod:`.virtual` are set as ``CONDA_OVERRIDE_*`` for the solve instead (the user's own
+    ``CONDA_OVERRIDE_*`` win), so both modes offer the same virtual packages.
     """
     from conda.base.context import context
 
-    override = getattr(context, "_override", None)
-    if override is not None:
-        with override("_subdir", platform):
-            yield
-        return
-    # Older conda: the parameter is a plain attribute on the context.
-    previous = context.__dict__.get("_subdir")
-    context.__dict__["_subdir"] = platform
+    with _environment(foreign_target_overrides(platform)), context._override("_subdir", platform):
+        yield
+
+
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
     try:
         yield
     finally:
-        if previous is None:
-            context.__dict__.pop("_subdir", None)
-        else:
-            context.__dict__["_subdir"] = previous
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 class CondaBackend:
     """Solve with ``context.plugin_manager``'s solver backend (classic, libmamba, rattler...)."""
 
     name = "conda"
+
+    def channel_priority(self) -> str:
+        """conda's setting (``--channel-priority`` reaches it as conda's own options do)."""
+        from conda.base.context import context
+
+        return str(getattr(context.channel_priority, "value", context.channel_priority))
 
     def default_platform(self) -> str:
         from conda.base.context import context

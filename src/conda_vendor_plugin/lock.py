@@ -92,7 +92,7 @@ def run_lock(
     output = req.output or default_output(Path(req.env_file), req.format)
     paths = output_paths(output, req.format, spec.platforms)  # refuse bad -o before solving
     solutions = solve_all(spec, backend, step=solving_step(spec, reporter))
-    lock = to_lockfile(spec, solutions)
+    lock = to_lockfile(spec, solutions, backend.channel_priority())
     if req.format == explicit_v1.NAME:
         texts = {paths[spec.platforms[0]]: explicit_v1.write(lock)}
     else:

@@ -14,11 +14,11 @@ from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
-from .errors import BackendUnavailable, ChannelError, SolveError, SpecError
+from .errors import BackendUnavailable, ChannelError, SolveError, SpecError, quoted
 from .records import LockedPackage, Solution
 from .repodata import default_cache_dir, fetch_repodata
 from .session import RetryPolicy
-from .solve import ordered
+from .solve import channel_priority_setting, ordered
 from .spec import EnvironmentSpec
 from .urls import DEFAULT_CHANNEL_ALIAS, expand_channel, redact_text, redact_url
 from .virtual import _host_platform, virtual_packages
@@ -47,6 +47,7 @@ class RattlerBackend:
         cache_dir: Path | None = None,
         channel_alias: str | None = None,
         offline: bool = False,
+        channel_priority: str | None = None,
     ) -> None:
         self._rattler = _import_rattler()
         if session is None:
@@ -60,6 +61,14 @@ class RattlerBackend:
         )
         self.offline = offline
         self.policy = RetryPolicy.from_environment()
+        # As conda: the option, else $CONDA_CHANNEL_PRIORITY, else conda's default.
+        self.priority = (
+            channel_priority
+            or channel_priority_setting(
+                os.environ.get("CONDA_CHANNEL_PRIORITY"), "$CONDA_CHANNEL_PRIORITY"
+            )
+            or "flexible"
+        )
         # (channel URL, subdir) -> fetch_repodata's answer: noarch is shared by every
         # platform of a run and is fetched once, not once per platform.
         self._fetched: dict[tuple[str, str], tuple[Path, bool]] = {}
@@ -83,6 +92,27 @@ class RattlerBackend:
 
     def retry_policy(self) -> RetryPolicy:
         return self.policy
+
+    def channel_priority(self) -> str:
+        return self.priority
+
+    def match_specs(self, spec: EnvironmentSpec, platform: str) -> list[Any]:
+        """The dependencies as py-rattler match specs, parsed as leniently as conda parses
+        them (``zlib 1.2.11``, ``pkg==1.0=0``), with ``channel::pkg`` put under this run's
+        channel alias as conda would (py-rattler would use its own default alias)."""
+        r = self._rattler
+        specs = []
+        for dep in spec.dependencies:
+            channel, sep, rest = dep.partition("::")
+            if sep and "://" not in channel and not channel.startswith(("/", ".", "~")):
+                urls = expand_channel(channel.strip(), platform, self.channel_alias)
+                if len(urls) == 1:
+                    dep = f"{urls[0]}::{rest}"
+            try:
+                specs.append(r.MatchSpec(dep, strict=False))
+            except r.exceptions.InvalidMatchSpecError as e:
+                raise SpecError(f"{spec.source}: invalid dependency {quoted(dep)}: {e}") from None
+        return specs
 
     def package_cache_dirs(self) -> list[Path]:
         """Where identical archives may already sit: ``$CONDA_PKGS_DIRS`` (comma-separated)."""
@@ -143,10 +173,10 @@ class RattlerBackend:
         try:
             records = _run(
                 r.solve_with_sparse_repodata(
-                    list(spec.dependencies),
+                    self.match_specs(spec, platform),
                     sources,
                     virtual_packages=vpkgs,
-                    channel_priority=r.ChannelPriority.Strict,
+                    channel_priority=getattr(r.ChannelPriority, self.priority.capitalize()),
                     **options,
                 )
             )

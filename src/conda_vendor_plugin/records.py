@@ -14,6 +14,7 @@ from pathlib import Path
 from . import __version__
 
 PACKAGE_SUFFIXES = (".conda", ".tar.bz2")
+CHANNEL_PRIORITIES = ("strict", "flexible", "disabled")
 NAME_MAX = 255  # bytes in one file name
 
 
@@ -104,6 +105,7 @@ class Lockfile:
     path: Path | None = field(default=None, compare=False)
     foreign: tuple[ForeignPackage, ...] = ()
     format: str | None = field(default=None, compare=False)
+    channel_priority: str | None = None  # strict, flexible or disabled, where known
 
     @property
     def platforms(self) -> tuple[str, ...]:

@@ -12,9 +12,9 @@ from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any, Protocol
 
-from .errors import SpecError
+from .errors import SpecError, UsageError
 from .order import install_order
-from .records import LockedPackage, Lockfile, Solution
+from .records import CHANNEL_PRIORITIES, LockedPackage, Lockfile, Solution
 from .session import RetryPolicy
 from .spec import EnvironmentSpec, input_hash
 
@@ -38,6 +38,9 @@ class Backend(Protocol):
 
     def retry_policy(self) -> RetryPolicy:
         """When to retry a request (the one retry layer)."""
+
+    def channel_priority(self) -> str:
+        """The channel priority solves use: ``strict``, ``flexible`` or ``disabled``."""
 
     def package_cache_dirs(self) -> list[Path]:
         """Directories that may already hold verified copies of archives."""
@@ -81,10 +84,25 @@ def solve_all(
     return solutions
 
 
-def to_lockfile(spec: EnvironmentSpec, solutions: Sequence[Solution]) -> Lockfile:
+def to_lockfile(
+    spec: EnvironmentSpec, solutions: Sequence[Solution], channel_priority: str | None = None
+) -> Lockfile:
     return Lockfile(
         input_hash=input_hash(spec),
         channels=spec.channels,
         packages={s.platform: s.packages for s in solutions},
         name=spec.name,
+        channel_priority=channel_priority,
     )
+
+
+def channel_priority_setting(value: str | None, source: str) -> str | None:
+    """A channel priority as conda spells it (``strict``, ``flexible``, ``disabled``;
+    conda also takes true/false), or None for "not set"; anything else is one line."""
+    if value is None or not value.strip():
+        return None
+    v = value.strip().lower()
+    v = {"true": "strict", "false": "disabled"}.get(v, v)
+    if v not in CHANNEL_PRIORITIES:
+        raise UsageError(f"{source}: channel priority {value!r}: use strict, flexible or disabled")
+    return v

@@ -92,7 +92,7 @@ def solve_request(spec: EnvironmentSpec, backend: Backend, reporter: Reporter) -
         for src in backend.channel_sources(spec, platform):
             if src not in sources:
                 sources.append(src)
-    lock = to_lockfile(spec, solutions)
+    lock = to_lockfile(spec, solutions, backend.channel_priority())
     return Request(spec, solutions, lock, sources, Entries())
 
 
@@ -115,6 +115,7 @@ def lockfile_request(
         packages={s.platform: s.packages for s in solutions},
         name=lock.name,
         foreign=tuple(f for f in lock.foreign if f.platform in wanted),
+        channel_priority=lock.channel_priority,
     )
     return Request(spec, solutions, resolved, sources, entries)
 
@@ -200,12 +201,12 @@ def fetch(
 
 
 def write_outputs(p: VendorPlan, staging: Path) -> dict[str, str]:
-    """Local repodata, lockfile, environment and explicit files into staging, stale files
-    pruned, then the manifest of it all. Returns the environment files by platform."""
+    """Local repodata, lockfile, environment and explicit files into staging (pruned of
+    earlier plans' files before the downloads), then the manifest of it all. Returns the
+    environment files by platform."""
     write_repodata(staging, p.repodata)
     atomic_write_text(staging / LOCKFILE, explicit_v1.write(p.lock))
     env_files = {}
-    written = set(p.repodata) | {LOCKFILE, MANIFEST}
     for sol in p.solutions:
         in_solution = set(sol.packages)
         used = {vp.local_channel for vp in p.vendored if vp.package in in_solution}
@@ -214,8 +215,6 @@ def write_outputs(p: VendorPlan, staging: Path) -> dict[str, str]:
         atomic_write_text(staging / env_files[sol.platform], text)
         explicit = explicit_file_name(sol.platform)
         atomic_write_text(staging / explicit, explicit_file_text(p.lock, sol.platform, p.vendored))
-        written |= {env_files[sol.platform], explicit}
-    staging_mod.prune(staging, written | {vp.relpath for vp in p.vendored})
     text = manifest_text(staging, p.spec, p.lock.input_hash, p.vendored, p.lock.foreign)
     atomic_write_text(staging / MANIFEST, text)
     return env_files

@@ -86,6 +86,24 @@ def virtual_packages(
     return tuple(sorted(found, key=lambda v: v.name))
 
 
+def foreign_target_overrides(
+    platform: str, environ: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """``CONDA_OVERRIDE_*`` values that make conda offer, for a target that is not this
+    machine, the same virtual packages as :func:`virtual_packages` (the documented
+    defaults); overrides the user set are left alone, and the host target gets none."""
+    env = os.environ if environ is None else environ
+    if _host_platform() == platform:
+        return {}
+    offered = {v.name: v.version for v in virtual_packages(platform, env)}
+    overrides = {}
+    for name in ("__osx", "__glibc", "__linux", "__cuda"):
+        key = f"CONDA_OVERRIDE_{name[2:].upper()}"
+        if key not in env:
+            overrides[key] = offered.get(name, "")  # "" : conda then offers none
+    return overrides
+
+
 def _host_platform() -> str:
     system = {"Linux": "linux", "Darwin": "osx", "Windows": "win"}.get(_platform.system(), "")
     machine = _platform.machine().lower()

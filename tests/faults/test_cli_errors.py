@@ -4,6 +4,7 @@ output that is the current directory (empty, or a bundle)."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -100,3 +101,28 @@ def test_vendoring_into_the_current_directory_is_refused(
     assert snapshot(here) == before
     made = sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(".lock"))
     assert made == ["env.yml", "here", "served"]  # no staging beside it
+
+
+def test_a_message_quoting_a_url_with_credentials_shows_none(tmp_path: Path, run) -> None:
+    """The last layer: whatever a message quotes, credentials are cut from it, standalone
+    and inside conda alike."""
+    channel = "https://user:s3cr3t-pw@repo.example.com:99999/t/tk-8c1d/chan"
+    env = write_env(tmp_path / "env.yml", [channel], ["a"])
+    rc, stdout, stderr = run("lock", "-f", env, "-p", "linux-64", "--json")
+    error = _error(rc, stdout, stderr)
+    assert "Port out of range" in error
+    assert "s3cr3t-pw" not in stdout + stderr and "tk-8c1d" not in stdout + stderr
+    if importlib.util.find_spec("conda") is None:
+        return
+    argv = [sys.executable, "-m", "conda", "env", "lock", "-f", str(env), "-p", "linux-64"]
+    for as_json in ((), ("--json",)):
+        proc = subprocess.run(
+            [*argv, *as_json],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "CONDA_SOLVER": "classic"},
+            timeout=120,
+        )
+        assert proc.returncode == 1 and "Port out of range" in proc.stdout + proc.stderr
+        assert "s3cr3t-pw" not in proc.stdout + proc.stderr
+        assert "tk-8c1d" not in proc.stdout + proc.stderr

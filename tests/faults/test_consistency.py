@@ -76,6 +76,11 @@ def test_an_entry_with_a_size_and_no_hash_needs_the_users_consent(
     assert manifest["local_ch/noarch/a-1.0-0.tar.bz2"]["verified_by"] == "sha256"
     assert run("vendor", "verify", out)[0] == 0
 
+    # The size is then the only check: an archive of another size is refused.
+    (chan / "noarch" / "b-1.0-0.tar.bz2").write_bytes(b"not the archive")
+    rc, doc = _vendor(run, env, tmp_path / "OUT2", "--allow-size-only")
+    assert rc == 1 and "b-1.0-0" in doc["error"] and "size" in doc["error"]
+
 
 def test_a_conda_archive_listed_under_packages_is_vendored_where_it_was(
     http_server: ChannelServer, tmp_path: Path, run

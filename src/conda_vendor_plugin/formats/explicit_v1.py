@@ -13,7 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import LockfileError, quoted
-from ..records import PACKAGE_SUFFIXES, LockedPackage, Lockfile, archive_name_problem
+from ..records import (
+    CHANNEL_PRIORITIES,
+    PACKAGE_SUFFIXES,
+    LockedPackage,
+    Lockfile,
+    archive_name_problem,
+)
 from ..spec import is_subdir
 from ..urls import redact_url
 from ..yamlfile import read_document, yaml_scalar
@@ -62,6 +68,7 @@ def write(lock: Lockfile) -> str:
         *(f"    - {yaml_scalar(redact_url(c))}" for c in lock.channels),
         "  platforms:",
         *(f"    - {yaml_scalar(p)}" for p in lock.platforms),
+        *([f"  channel-priority: {lock.channel_priority}"] if lock.channel_priority else []),
         "  producer:",
         f"    name: {TOOL}",
         f"    version: {yaml_scalar(lock.tool_version)}",
@@ -108,6 +115,9 @@ def parse(data: Any, source: str = "<lockfile>", path: Path | None = None) -> Lo
     producer = meta.get("producer") or {}
     if not isinstance(producer, Mapping):
         raise _err(source, "metadata.producer", "must be a mapping with name and version")
+    priority = meta.get("channel-priority")
+    if priority is not None and priority not in CHANNEL_PRIORITIES:
+        raise _err(source, "metadata.channel-priority", "must be strict, flexible or disabled")
     name = data.get("name")
     if name is not None and not isinstance(name, str):
         raise _err(source, "name", "must be a string or null")
@@ -125,6 +135,7 @@ def parse(data: Any, source: str = "<lockfile>", path: Path | None = None) -> Lo
         tool_version=str(producer.get("version", "")),
         path=path,
         format=NAME,
+        channel_priority=priority,
     )
 
 
