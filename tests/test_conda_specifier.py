@@ -1,0 +1,387 @@
+"""explicit-1.0 read by a real conda: ``conda env create -f`` and ``conda create --file``.
+
+conda runs in subprocesses (``python -m conda``), isolated in tmp_path, against channels
+built at test time (real archives, real hashes) and served from 127.0.0.1. Lockfiles
+are written by ``conda env lock``. A solver that does not exist (``CONDA_SOLVER``)
+proves an install ran none; a locked set that violates a package's own ``depends``
+proves it again (no solver would pick it).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import NamedTuple
+
+import pytest
+
+from conda_vendor_plugin.formats import explicit_v1
+
+from .support.condarun import (
+    app_channel,
+    conda,
+    conda_environ,
+    conda_meta,
+    conda_without_plugin,
+    installed,
+)
+from .support.server import ChannelServer
+from .support.vendoring import snapshot, write_env
+
+pytest.importorskip("conda")
+from conda.base.context import context
+
+pytestmark = pytest.mark.conda
+
+HOST = context.subdir
+OTHER = "win-64" if HOST != "win-64" else "linux-64"
+NO_SOLVER = {"CONDA_SOLVER": "no-such-solver"}  # any solve fails: "not recognized"
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    return conda_environ(tmp_path)
+
+
+class Served(NamedTuple):
+    server: ChannelServer
+    url: str  # the channel's URL
+    path: Path  # the channel's directory
+
+
+@pytest.fixture
+def served(tmp_path: Path):
+    chan = app_channel(tmp_path / "served" / "chan", HOST, OTHER)
+    with ChannelServer(tmp_path / "served") as server:
+        yield Served(server, f"{server.url}/chan", chan)
+
+
+def _lock(env: dict[str, str], tmp_path: Path, channel: str, deps, platform: str = HOST) -> Path:
+    """``conda env lock`` an environment file; returns the lockfile (``<name>.lock.yml``)."""
+    env_file = write_env(tmp_path / "myenv.yml", [channel], deps, name="myenv")
+    proc = conda(env, "env", "lock", "-f", env_file, "-p", platform)
+    assert proc.returncode == 0, proc.stderr
+    return tmp_path / "myenv.lock.yml"
+
+
+def _locked_set(lockfile: Path, platform: str = HOST) -> set[tuple[str, str, str]]:
+    return {(p.name, p.version, p.build) for p in explicit_v1.load(lockfile).packages[platform]}
+
+
+def _no_traceback(proc: subprocess.CompletedProcess[str]) -> None:
+    assert "Traceback" not in proc.stdout + proc.stderr, proc.stderr
+
+
+# ------------------------------------------------------------------ installing a lock
+
+
+@pytest.mark.parametrize(
+    "command", [("env", "create", "-f"), ("create", "--file")], ids=["env-create", "create"]
+)
+def test_a_lock_installs_exactly_its_records_without_solving(
+    served, env: dict[str, str], tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    url = served.url
+    lockfile = _lock(env, tmp_path, url, ["app"])
+    lock = explicit_v1.load(lockfile)
+    prefix = tmp_path / "E"
+
+    # The control: with a solver that does not exist, anything that solves fails.
+    control = conda({**env, **NO_SOLVER}, "create", "-p", tmp_path / "C", "-c", url, "app")
+    assert control.returncode != 0 and "not recognized" in control.stderr
+
+    proc = conda({**env, **NO_SOLVER}, *command, lockfile, "-p", prefix)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Solving environment" not in proc.stdout + proc.stderr
+    assert (
+        installed(env, prefix)
+        == _locked_set(lockfile)
+        == {
+            ("app", "1.0", "0"),
+            ("lib", "1.0", "0"),
+        }
+    )
+    meta = conda_meta(prefix)
+    for p in lock.packages[HOST]:
+        record = meta[p.name]
+        assert record["url"] == p.url
+        assert (record["sha256"], record["md5"], record["size"]) == (p.sha256, p.md5, p.size)
+    # Records are read back from the archives: the lock has no depends, conda-meta does.
+    assert meta["app"]["depends"] == ["lib <2"]
+
+
+def test_a_set_no_solver_would_choose_is_installed_as_locked(
+    served, env: dict[str, str], tmp_path: Path
+) -> None:
+    url = served.url
+    lockfile = _lock(env, tmp_path, url, ["app"])
+    lib2 = json.loads((served.path / HOST / "repodata.json").read_text())["packages"][
+        "lib-2.0-0.tar.bz2"
+    ]
+    text = lockfile.read_text()
+    lib1 = re.search(r"  - name: lib\n(    .*\n)+?(?=  - |\Z)", text).group(0)
+    text = text.replace(
+        lib1,
+        "  - name: lib\n"
+        '    version: "2.0"\n'
+        '    build: "0"\n'
+        f"    subdir: {HOST}\n"
+        f"    resolved: {url}/{HOST}/lib-2.0-0.tar.bz2\n"
+        f"    sha256: {lib2['sha256']}\n"
+        f"    md5: {lib2['md5']}\n"
+        f"    size: {lib2['size']}\n",
+    )
+    lockfile.write_text(text)
+    prefix = tmp_path / "E"
+    proc = conda(env, "create", "--file", lockfile, "-p", prefix)  # the configured solver
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    # app depends on 'lib <2': no solve would give lib 2.0, the lock does.
+    assert installed(env, prefix) == {("app", "1.0", "0"), ("lib", "2.0", "0")}
+
+
+def test_the_lock_name_names_the_environment(served, env: dict[str, str], tmp_path: Path) -> None:
+    url = served.url
+    lockfile = _lock(env, tmp_path, url, ["data"])
+    proc = conda({**env, **NO_SOLVER}, "env", "create", "-f", lockfile)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert installed(env, Path(env["CONDA_ENVS_DIRS"]) / "myenv") == {("data", "1.0", "0")}
+
+
+def test_a_corrupt_archive_fails_the_fetch_and_installs_nothing(
+    served, env: dict[str, str], tmp_path: Path
+) -> None:
+    url = served.url
+    lockfile = _lock(env, tmp_path, url, ["app"])
+    served.server.fail(f"chan/{HOST}/lib-1.0-0.tar.bz2", "corrupt")  # same size, last byte changed
+    prefix = tmp_path / "E"
+    proc = conda(env, "env", "create", "-f", lockfile, "-p", prefix)
+    assert proc.returncode != 0
+    assert re.search(r"(?i)checksum|sha256|hash", proc.stderr), proc.stderr
+    _no_traceback(proc)
+    assert not (prefix / "conda-meta").exists()
+
+
+def test_dry_run_lists_the_locked_packages_and_fetches_nothing(
+    served, env: dict[str, str], tmp_path: Path
+) -> None:
+    url = served.url
+    lockfile = _lock(env, tmp_path, url, ["app"])
+    proc = conda(env, "env", "create", "--dry-run", "-f", lockfile)  # no -n: the lock names it
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "2 locked packages" in proc.stdout
+    assert "lib-1.0-0" in proc.stdout and "app-1.0-0" in proc.stdout
+    assert not any(p.endswith((".conda", ".tar.bz2")) for _, p, _, _ in served.server.requests)
+    assert not (Path(env["CONDA_ENVS_DIRS"]) / "myenv").exists()
+
+
+# ------------------------------------------------------------------ errors
+
+
+def test_a_lock_without_this_platform_fails_naming_its_platforms(
+    served, env: dict[str, str], tmp_path: Path
+) -> None:
+    url = served.url
+    lockfile = _lock(env, tmp_path, url, ["data"], platform=OTHER)
+    for command in (("env", "create", "-f"), ("create", "--file")):
+        prefix = tmp_path / "E"
+        proc = conda(env, *command, lockfile, "-p", prefix)
+        assert proc.returncode != 0
+        _no_traceback(proc)
+        # conda checks the platforms a reader declares before asking for an environment.
+        assert f"does not include packages for {HOST}" in proc.stderr
+        assert f"Available platforms: {OTHER}\n" in proc.stderr
+        assert not prefix.exists()
+
+
+def test_the_readers_own_platform_error_is_one_line(served, env, tmp_path: Path) -> None:
+    from conda.exceptions import CondaValueError
+
+    from conda_vendor_plugin.conda_specifier import ExplicitV1Spec
+
+    url = served.url
+    lockfile = _lock(env, tmp_path, url, ["data"], platform=OTHER)
+    spec = ExplicitV1Spec(str(lockfile))
+    assert spec.available_platforms == (OTHER,)
+    with pytest.raises(CondaValueError) as e:
+        spec.env_for(HOST)
+    assert "\n" not in str(e.value)
+    assert f"no packages for {HOST}; it locks {OTHER}" in str(e.value)
+
+
+def test_a_broken_lock_is_one_line_naming_the_place(served, env, tmp_path: Path) -> None:
+    url = served.url
+    lockfile = _lock(env, tmp_path, url, ["data"])
+    lockfile.write_text(lockfile.read_text().replace("sha256: ", "sha256: 00", 1))
+    proc = conda(env, "env", "create", "-f", lockfile, "-p", tmp_path / "E")
+    assert proc.returncode != 0
+    _no_traceback(proc)
+    assert f"explicit-packages.{HOST}[0].sha256: must be 64 lowercase hex digits" in proc.stderr
+
+
+def test_a_file_with_our_default_name_but_other_content_is_refused_clearly(
+    served, env: dict[str, str], tmp_path: Path
+) -> None:
+    """The cost of claiming a name: conda gives the file to this reader whatever it holds."""
+    url = served.url
+    other = write_env(tmp_path / "environment.lock.yml", [url], ["data"])
+    proc = conda(env, "env", "create", "-f", other, "-p", tmp_path / "E")
+    assert proc.returncode != 0
+    _no_traceback(proc)
+    assert "metadata: missing; this is not an explicit-1.0 lockfile" in proc.stderr
+
+
+# ------------------------------------------------------------------ other files, other readers
+
+
+def _same_outcome(
+    env: dict[str, str], tmp_path: Path, file: Path, *extra: str
+) -> subprocess.CompletedProcess[str]:
+    """Create from ``file`` with and without this plugin: same status, output, packages."""
+    runs = {}
+    for label, run in (("with", conda), ("without", conda_without_plugin)):
+        prefix = tmp_path / f"E-{label}-{file.name}"
+        pkgs = {"CONDA_PKGS_DIRS": str(tmp_path / f"pkgs-{label}-{file.name}")}
+        proc = run({**env, **pkgs}, "env", "create", "-f", file, "-p", prefix, *extra)
+        out = (proc.stdout + proc.stderr).replace(str(prefix), "<prefix>")
+        runs[label] = (proc.returncode, out, installed(env, prefix) if prefix.exists() else None)
+    assert runs["with"] == runs["without"]
+    return proc
+
+
+def test_files_that_are_not_explicit_1_0_go_where_they_went_without_the_plugin(
+    served, env: dict[str, str], tmp_path: Path
+) -> None:
+    url = served.url
+    plain = write_env(tmp_path / "environment.yml", [url], ["app"])
+    assert _same_outcome(env, tmp_path, plain).returncode == 0
+    # An environment file named like a lockfile (not the exact default name) is read by
+    # content: not ours, so conda's environment.yml reader takes it, as before.
+    renamed = tmp_path / "other.lock.yml"
+    renamed.write_text(plain.read_text())
+    assert _same_outcome(env, tmp_path, renamed).returncode == 0
+
+    # A conda-lock file written by conda-lockfiles' own exporter, under its default name
+    # and under one that ends in .lock.yml.
+    pytest.importorskip("conda_lockfiles")
+    source = tmp_path / "src-env"
+    assert conda(env, "create", "-p", source, "-c", url, "app").returncode == 0
+    conda_lock = tmp_path / "conda-lock.yml"
+    proc = conda(env, "export", "-p", source, "--format", "conda-lock", "-f", conda_lock)
+    assert proc.returncode == 0, proc.stderr
+    assert _same_outcome(env, tmp_path, conda_lock).returncode == 0
+    named = tmp_path / "team.lock.yml"
+    named.write_text(conda_lock.read_text())
+    assert _same_outcome(env, tmp_path, named).returncode == 0
+
+
+DETECT = """
+import sys
+from conda.base.context import context
+for path in sys.argv[1:]:
+    print(context.plugin_manager.detect_environment_specifier(path).name)
+"""
+
+
+def test_with_conda_lockfiles_each_file_goes_to_its_reader(
+    served, env: dict[str, str], tmp_path: Path
+) -> None:
+    pytest.importorskip("conda_lockfiles")
+    url = served.url
+    lockfile = _lock(env, tmp_path, url, ["app"])
+    source = tmp_path / "src-env"
+    assert conda(env, "create", "-p", source, "-c", url, "app").returncode == 0
+    files = {
+        "ours-by-content": lockfile,
+        "ours-by-name": tmp_path / "environment.lock.yml",
+        "conda-lock": tmp_path / "conda-lock.yml",
+        "conda-lock-renamed": tmp_path / "team.lock.yml",
+        "pixi": tmp_path / "pixi.lock",
+        "explicit": tmp_path / "explicit.txt",
+        "environment": write_env(tmp_path / "environment.yml", [url], ["app"]),
+    }
+    files["ours-by-name"].write_text(lockfile.read_text())
+    for fmt, key in (("conda-lock", "conda-lock"), ("pixi", "pixi"), ("explicit", "explicit")):
+        proc = conda(env, "export", "-p", source, "--format", fmt, "-f", files[key])
+        assert proc.returncode == 0, proc.stderr
+    files["conda-lock-renamed"].write_text(files["conda-lock"].read_text())
+
+    proc = subprocess.run(
+        [sys.executable, "-c", DETECT, *map(str, files.values())],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert dict(zip(files, proc.stdout.split())) == {
+        "ours-by-content": "explicit-1.0",
+        "ours-by-name": "explicit-1.0",
+        "conda-lock": "conda-lock-v1",
+        "conda-lock-renamed": "conda-lock-v1",
+        "pixi": "rattler-lock-v6",
+        "explicit": "explicit",
+        "environment": "cep-24",
+    }
+    for fmt in ("conda-lock", "pixi", "explicit", "environment-yaml"):
+        proc = conda(env, "export", "-p", source, "--format", fmt)
+        assert proc.returncode == 0, f"{fmt}: {proc.stderr}"
+    for command in (("create", "--help"), ("env", "create", "--help")):
+        proc = conda(env, *command)
+        assert proc.returncode == 0, proc.stderr
+        assert "explicit-1.0" in proc.stdout and "conda-lock-v1" in proc.stdout
+
+
+# ------------------------------------------------------------------ a lock inside a bundle
+
+
+def test_a_lock_inside_a_bundle_installs_offline_from_the_bundle(
+    served, env: dict[str, str], tmp_path: Path
+) -> None:
+    url = served.url
+    env_file = write_env(tmp_path / "env.yml", [url], ["app"])
+    out = tmp_path / "OUT"
+    proc = conda(env, "vendor", env_file, "-o", out, "-p", HOST)
+    assert proc.returncode == 0, proc.stderr
+    served.server.__exit__()  # the channels are gone
+    lockfile = out / "environment.lock.yml"
+    locked = explicit_v1.load(lockfile)
+    assert all(p.url.startswith(url) for p in locked.packages[HOST])  # upstream URLs
+
+    fresh = {**env, "CONDA_PKGS_DIRS": str(tmp_path / "fresh-pkgs")}  # nothing cached
+    before = snapshot(out)
+    prefix = tmp_path / "E"
+    proc = conda({**fresh, **NO_SOLVER}, "env", "create", "--offline", "-f", lockfile, "-p", prefix)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert installed(env, prefix) == _locked_set(lockfile)
+    meta = conda_meta(prefix)
+    for p in locked.packages[HOST]:
+        record = meta[p.name]
+        assert record["url"] == f"{out.as_uri()}/local_chan/{p.subdir}/{p.fn}"
+        assert record["sha256"] == p.sha256
+    assert meta["app"]["license"] == "hotfixed"  # the local repodata's entry, not the archive's
+    assert snapshot(out) == before  # installing writes nothing into OUT
+
+
+def test_a_corrupt_archive_in_the_bundle_is_refused_before_conda_copies_it(
+    served, env: dict[str, str], tmp_path: Path
+) -> None:
+    url = served.url
+    env_file = write_env(tmp_path / "env.yml", [url], ["app"])
+    out = tmp_path / "OUT"
+    assert conda(env, "vendor", env_file, "-o", out, "-p", HOST).returncode == 0
+    archive = out / "local_chan" / HOST / "lib-1.0-0.tar.bz2"
+    data = bytearray(archive.read_bytes())
+    data[-1] ^= 0xFF
+    archive.write_bytes(bytes(data))
+    fresh = {**env, "CONDA_PKGS_DIRS": str(tmp_path / "fresh-pkgs")}
+    prefix = tmp_path / "E"
+    proc = conda(
+        fresh, "env", "create", "--offline", "-f", out / "environment.lock.yml", "-p", prefix
+    )
+    assert proc.returncode != 0
+    _no_traceback(proc)
+    assert f"cannot install lib-1.0-0 ({HOST}) from this bundle" in proc.stderr
+    assert "sha256" in proc.stderr and f"conda vendor verify {out}" in proc.stderr
+    assert not (prefix / "conda-meta").exists()
