@@ -324,10 +324,10 @@ def test_with_conda_lockfiles_each_file_goes_to_its_reader(
         "explicit": "explicit",
         "environment": "cep-24",
     }
-    for fmt in ("conda-lock", "pixi", "explicit", "environment-yaml"):
+    for fmt in ("conda-lock", "pixi", "explicit-1.0", "explicit", "environment-yaml"):
         proc = conda(env, "export", "-p", source, "--format", fmt)
         assert proc.returncode == 0, f"{fmt}: {proc.stderr}"
-    for command in (("create", "--help"), ("env", "create", "--help")):
+    for command in (("export", "--help"), ("create", "--help"), ("env", "create", "--help")):
         proc = conda(env, *command)
         assert proc.returncode == 0, proc.stderr
         assert "explicit-1.0" in proc.stdout and "conda-lock-v1" in proc.stdout

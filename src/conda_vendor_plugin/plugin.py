@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from conda.plugins import hookimpl
 from conda.plugins.types import (
+    CondaEnvironmentExporter,
     CondaEnvironmentSpecifier,
     CondaSubcommand,
     EnvironmentFormat,
@@ -43,5 +44,20 @@ def conda_environment_specifiers() -> Iterator[CondaEnvironmentSpecifier]:
         default_filenames=conda_specifier.DEFAULT_FILENAMES,
         environment_spec=conda_specifier.ExplicitV1Spec,
         description=conda_specifier.DESCRIPTION,
+        environment_format=EnvironmentFormat.lockfile,
+    )
+
+
+@hookimpl
+def conda_environment_exporters() -> Iterator[CondaEnvironmentExporter]:
+    """``conda export --format explicit-1.0`` (or ``--file x.lock.yml``)."""
+    from . import conda_exporter
+
+    yield CondaEnvironmentExporter(
+        name=conda_exporter.FORMAT,
+        aliases=conda_exporter.ALIASES,
+        default_filenames=conda_exporter.DEFAULT_FILENAMES,
+        multiplatform_export=conda_exporter.multiplatform_export,
+        description=conda_exporter.DESCRIPTION,
         environment_format=EnvironmentFormat.lockfile,
     )
