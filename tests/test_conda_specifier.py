@@ -10,6 +10,7 @@ proves it again (no solver would pick it).
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -243,6 +244,63 @@ def test_a_file_with_our_default_name_but_other_content_is_refused_clearly(
     assert proc.returncode != 0
     _no_traceback(proc)
     assert "metadata: missing; this is not an explicit-1.0 lockfile" in proc.stderr
+
+
+# ------------------------------------------------------------------ detection by content
+
+SAMPLE = """\
+# a comment
+metadata:
+  spec: explicit-1.0
+  input-hash: 55416d90a16616dae38500edad4426f560c4c6acda8f297cac9bc801d5fee224
+explicit-packages:
+  linux-64: []
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "claimed"),
+    [
+        (SAMPLE, True),
+        (SAMPLE.replace("spec: explicit-1.0", "spec: 'explicit-1.0'  # quoted"), True),
+        (SAMPLE.replace("spec: explicit-1.0", 'spec: "explicit-1.0"'), True),
+        # flow style and JSON, and metadata after the packages: parsed (small file)
+        ('{"explicit-packages": {}, "metadata": {"spec": "explicit-1.0"}}', True),
+        ("explicit-packages: {}\nmetadata: {spec: explicit-1.0}\n", True),
+        # saying it elsewhere is not saying it
+        (SAMPLE.replace("spec: explicit-1.0", "spec: explicit-2.0"), False),
+        ("# spec: explicit-1.0\nname: x\ndependencies: [a]\n", False),
+        ("name: x\nvariables:\n  spec: explicit-1.0\ndependencies: [a]\n", False),
+        ("metadata:\n  producer:\n    spec: explicit-1.0\n", False),
+        ("name: x\ndependencies:\n  - a\n", False),
+        ("metadata: [explicit-1.0\n", False),  # broken YAML, no block mapping
+        ("\x00\xff explicit-1.0 \x00", False),
+    ],
+)
+def test_content_detection(tmp_path: Path, text: str, claimed: bool) -> None:
+    from conda_vendor_plugin.conda_specifier import ExplicitV1Spec, claims_explicit_v1
+
+    path = tmp_path / "some-file"
+    path.write_text(text, encoding="latin-1")
+    assert claims_explicit_v1(path) is claimed
+    assert ExplicitV1Spec(str(path)).can_handle() is claimed
+
+
+def test_content_detection_reads_a_bounded_prefix_and_never_raises(tmp_path: Path) -> None:
+    from conda_vendor_plugin.conda_specifier import PROBE_BYTES, claims_explicit_v1
+
+    big = tmp_path / "big.yml"  # larger than the probe: decided by the block mapping
+    big.write_text(SAMPLE + "# padding\n" * (PROBE_BYTES // 10 + 1))
+    assert claims_explicit_v1(big)
+    late = tmp_path / "late.yml"  # metadata past the probe: not read, not claimed
+    late.write_text("# padding\n" * (PROBE_BYTES // 10 + 1) + SAMPLE)
+    assert not claims_explicit_v1(late)
+    assert not claims_explicit_v1(tmp_path)  # a directory
+    assert not claims_explicit_v1(tmp_path / "missing.yml")
+    assert not claims_explicit_v1("https://example.invalid/x.lock.yml")
+    if hasattr(os, "mkfifo"):  # would block a plain open() for ever
+        os.mkfifo(tmp_path / "fifo")
+        assert not claims_explicit_v1(tmp_path / "fifo")
 
 
 # ------------------------------------------------------------------ other files, other readers

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -79,6 +80,16 @@ def _loaded_claims(text: str) -> bool:
     return isinstance(meta, dict) and meta.get("spec") == explicit_v1.SPEC
 
 
+def _head(path: str | os.PathLike[str], size: int) -> bytes | None:
+    """The first ``size`` bytes of a regular file; None for anything else (a FIFO or a
+    device would block or never end). Opened without blocking, checked, then read."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        return f.read(size)
+
+
 def claims_explicit_v1(path: str | os.PathLike[str]) -> bool:
     """Whether the file says it is explicit-1.0 (``metadata.spec: explicit-1.0``).
 
@@ -89,9 +100,10 @@ def claims_explicit_v1(path: str | os.PathLike[str]) -> bool:
     try:
         if "://" in os.fspath(path):
             return False  # conda may pass a URL; this reader reads local files only
-        with open(path, "rb") as f:
-            head = f.read(PROBE_BYTES + 1)
+        head = _head(path, PROBE_BYTES + 1)
     except (OSError, TypeError, ValueError):
+        return False
+    if head is None:
         return False
     if b"explicit-1.0" not in head:
         return False
