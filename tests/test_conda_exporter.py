@@ -168,6 +168,39 @@ def test_hashes_missing_from_conda_meta_come_from_the_package_cache(
     assert not out.exists()
 
 
+def test_packages_are_exported_in_install_order_not_conda_meta_order(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    # p1 needs p2 ... p5: install order is the reverse of the names' order.
+    chain = [Pkg(f"p{i}", depends=[f"p{i + 1}"] if i < 5 else []) for i in range(1, 6)]
+    build_channel(tmp_path / "served" / "chain", chain)
+    prefix = tmp_path / "E"
+    with ChannelServer(tmp_path / "served") as server:
+        proc = conda(env, "create", "-p", prefix, "-c", f"{server.url}/chain", "p1")
+        assert proc.returncode == 0, proc.stderr
+    lock = explicit_v1.read(_export(env, "-p", prefix))
+    assert [p.name for p in lock.packages[HOST]] == ["p5", "p4", "p3", "p2", "p1"]
+
+
+def test_a_cache_entry_that_disagrees_with_conda_meta_is_not_used(
+    served: Served, env: dict[str, str], tmp_path: Path
+) -> None:
+    prefix = tmp_path / "E"
+    assert conda(env, "create", "-p", prefix, "-c", served.url, "app").returncode == 0
+    record = prefix / "conda-meta" / "lib-1.0-0.json"
+    doc = json.loads(record.read_text())
+    del doc["sha256"], doc["size"]  # md5 stays: it names the archive that was installed
+    record.write_text(json.dumps(doc))
+    cached = Path(env["CONDA_PKGS_DIRS"]) / "lib-1.0-0" / "info" / "repodata_record.json"
+    doc = json.loads(cached.read_text())
+    doc.update(md5="0" * 32, sha256="1" * 64)  # the cache holds another lib-1.0-0
+    cached.write_text(json.dumps(doc))
+    proc = conda(env, "export", "--format", "explicit-1.0", "-p", prefix)
+    assert proc.returncode == 1
+    assert "lib-1.0-0 has no sha256 or size in conda-meta nor in a package cache" in proc.stderr
+    assert "1" * 64 not in proc.stdout
+
+
 # ------------------------------------------------------------------ what is refused, warned
 
 
@@ -185,6 +218,16 @@ def test_platforms_other_than_the_prefixs_are_refused(
     assert f"exports the packages installed in {prefix} ({HOST}) only; for {OTHER}" in proc.stderr
     assert f"conda env lock -f <environment file> -p {OTHER}" in proc.stderr
     assert not out.exists()
+
+
+def test_a_prefix_exported_as_another_platform_is_refused(
+    served: Served, env: dict[str, str], tmp_path: Path
+) -> None:
+    prefix = tmp_path / "E"
+    assert conda(env, "create", "-p", prefix, "-c", served.url, "app").returncode == 0
+    proc = conda({**env, "CONDA_SUBDIR": OTHER}, "export", "--format", "explicit-1.0", "-p", prefix)
+    assert proc.returncode == 1
+    assert f"{prefix} holds {HOST} packages, not {OTHER} ones" in proc.stderr
 
 
 def test_pip_installed_packages_are_warned_about_and_left_out(
@@ -225,6 +268,11 @@ def test_credentials_never_reach_the_export(env: dict[str, str], tmp_path: Path)
         url = f"{server.url}/chan"  # http://127.0.0.1:PORT/t/s3cr3t-t0ken/chan
         proc = conda(env, "create", "-p", prefix, "-c", url, "app")
         assert proc.returncode == 0, proc.stderr
+    # Whatever conda keeps, a record carrying the token in its URL must not leak it.
+    record = next((prefix / "conda-meta").glob("app-*.json"))
+    doc = json.loads(record.read_text())
+    doc["url"] = doc["url"].replace("/chan/", "/t/s3cr3t-t0ken/chan/")
+    record.write_text(json.dumps(doc))
     proc = conda(env, "export", "--format", "explicit-1.0", "-p", prefix)
     assert proc.returncode == 0, proc.stderr
     assert "s3cr3t-t0ken" not in proc.stdout + proc.stderr
