@@ -190,6 +190,18 @@ def test_dry_run_lists_the_locked_packages_and_fetches_nothing(
     assert not (Path(env["CONDA_ENVS_DIRS"]) / "myenv").exists()
 
 
+def test_download_only_fills_the_package_cache_and_installs_nothing(
+    served, env: dict[str, str], tmp_path: Path
+) -> None:
+    lockfile = _lock(env, tmp_path, served.url, ["app"])
+    prefix = tmp_path / "E"
+    proc = conda(env, "create", "--download-only", "--file", lockfile, "-p", prefix)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    pkgs = Path(env["CONDA_PKGS_DIRS"])
+    assert (pkgs / "app-1.0-0.conda").is_file() and (pkgs / "lib-1.0-0.tar.bz2").is_file()
+    assert not (prefix / "conda-meta").exists()
+
+
 # ------------------------------------------------------------------ errors
 
 
@@ -222,6 +234,28 @@ def test_the_readers_own_platform_error_is_one_line(served, env, tmp_path: Path)
         spec.env_for(HOST)
     assert "\n" not in str(e.value)
     assert f"no packages for {HOST}; it locks {OTHER}" in str(e.value)
+
+
+def test_an_entry_that_is_not_its_archive_is_refused(
+    served, env: dict[str, str], tmp_path: Path
+) -> None:
+    lockfile = _lock(env, tmp_path, served.url, ["app"])
+    lockfile.write_text(lockfile.read_text().replace('version: "1.0"', 'version: "1.1"', 1))
+    proc = conda(env, "env", "create", "-f", lockfile, "-p", tmp_path / "E")
+    assert proc.returncode != 0
+    _no_traceback(proc)
+    assert "holds lib-1.0-0, not lib-1.1-0 as the lockfile says" in proc.stderr
+
+
+def test_a_package_of_another_platform_is_refused(served, env, tmp_path: Path) -> None:
+    from conda.exceptions import CondaValueError
+
+    from conda_vendor_plugin.conda_specifier import ExplicitV1Spec
+
+    lockfile = _lock(env, tmp_path, served.url, ["data"], platform=OTHER)
+    lockfile.write_text(lockfile.read_text().replace("subdir: noarch", f"subdir: {HOST}"))
+    with pytest.raises(CondaValueError, match=f"data-1.0-0 under {OTHER} is a {HOST} package"):
+        ExplicitV1Spec(str(lockfile)).env_for(OTHER)
 
 
 def test_a_broken_lock_is_one_line_naming_the_place(served, env, tmp_path: Path) -> None:
