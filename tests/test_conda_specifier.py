@@ -21,7 +21,7 @@ import pytest
 
 from conda_vendor_plugin.formats import explicit_v1
 
-from .support.build import Pkg, archive_bytes
+from .support.build import Pkg, archive_bytes, build_channel
 from .support.condarun import (
     app_channel,
     conda,
@@ -487,3 +487,41 @@ def test_a_tampered_archive_in_the_bundle_is_refused_before_conda_copies_it(
     assert f"cannot install lib-1.0-0 ({HOST}) from this bundle" in proc.stderr
     assert f"conda vendor verify {out}" in proc.stderr
     assert not (prefix / "conda-meta").exists()
+
+
+def test_a_bundle_install_records_python_as_conda_reads_a_channel(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """conda adds pip to python's depends when it reads a channel (add_pip_as_python_
+    dependency); a bundle's records are channel entries, so they get it too, as a
+    'conda env create -f environment-<platform>.yml' from the same bundle would."""
+    build_channel(
+        tmp_path / "served" / "chan",
+        [Pkg("python", version="3.12.0", subdir=HOST), Pkg("pip", depends=["python"])],
+    )
+    out = tmp_path / "OUT"
+    with ChannelServer(tmp_path / "served") as server:
+        env_file = write_env(tmp_path / "env.yml", [f"{server.url}/chan"], ["python"])
+        assert conda(env, "vendor", env_file, "-o", out, "-p", HOST).returncode == 0
+    by_lock, by_env_file = tmp_path / "by-lock", tmp_path / "by-env-file"
+    proc = conda(
+        env, "env", "create", "--offline", "-f", out / "environment.lock.yml", "-p", by_lock
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    proc = conda(
+        env,
+        "env",
+        "create",
+        "--offline",
+        "-f",
+        f"environment-{HOST}.yml",
+        "-p",
+        by_env_file,
+        cwd=out,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert conda_meta(by_lock)["python"]["depends"] == ["pip"]
+    fields = ("name", "version", "build", "depends", "url", "sha256", "md5", "size", "license")
+    for name, record in conda_meta(by_lock).items():
+        other = conda_meta(by_env_file)[name]
+        assert {k: record.get(k) for k in fields} == {k: other.get(k) for k in fields}
