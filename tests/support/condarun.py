@@ -1,7 +1,8 @@
 """Running a real conda in subprocesses, isolated in a test's tmp_path.
 
 Every run sees its own HOME, CONDARC (no channels), package cache and envs
-directory, the classic solver (unless a test says otherwise) and no CUDA. conda
+directory, no CUDA, and the classic solver (``$CONDA_VENDOR_TEST_SOLVER`` names
+another, e.g. ``rattler``; a test may override it). conda
 itself must be importable by the test's Python (tests ``importorskip`` it).
 """
 
@@ -34,7 +35,7 @@ def conda_environ(root: Path) -> dict[str, str]:
         "CONDA_PKGS_DIRS": str(home / "pkgs"),
         "CONDA_ENVS_DIRS": str(home / "envs"),
         "CONDA_OVERRIDE_CUDA": "",
-        "CONDA_SOLVER": "classic",
+        "CONDA_SOLVER": os.environ.get("CONDA_VENDOR_TEST_SOLVER", "classic"),
         "CONDA_NUMBER_CHANNEL_NOTICES": "0",
         "CONDA_REPORT_ERRORS": "false",
         "CONDA_NOTIFY_OUTDATED_CONDA": "false",
