@@ -25,7 +25,7 @@ import hashlib
 import os
 import warnings
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .conda_specifier import ALIASES, FORMAT
 from .formats import explicit_v1
@@ -34,6 +34,10 @@ from .order import install_order
 from .records import LockedPackage, Lockfile
 from .spec import EnvironmentSpec, input_hash
 from .urls import redact_text, redact_url
+
+if TYPE_CHECKING:
+    from conda.models.environment import Environment
+    from conda.models.records import PackageRecord
 
 __all__ = ["ALIASES", "DEFAULT_FILENAMES", "FORMAT", "export_input_hash", "multiplatform_export"]
 
@@ -59,7 +63,7 @@ def export_input_hash(
     return input_hash(spec)
 
 
-def _installed(envs: Sequence[Any]) -> Any:
+def _installed(envs: Sequence[Environment]) -> Environment:
     """The one environment read from the prefix, for the prefix's own platform."""
     from conda.base.context import context
     from conda.models.records import PrefixRecord
@@ -87,7 +91,7 @@ def _installed(envs: Sequence[Any]) -> Any:
     return env
 
 
-def _warn_pip(env: Any) -> None:
+def _warn_pip(env: Environment) -> None:
     """Like conda's exporters: pip-installed packages are named, and not in the file."""
     from conda.base.context import context
     from conda.cli.main_export import CondaExportWarning
@@ -112,7 +116,7 @@ def _hashes_of(path: str) -> tuple[str, str, int]:
     return sha256.hexdigest(), md5.hexdigest(), size
 
 
-def _from_cache(rec: Any, known: dict[str, Any]) -> dict[str, Any]:
+def _from_cache(rec: PackageRecord, known: dict[str, Any]) -> dict[str, Any]:
     """sha256, md5 and size of ``rec``'s archive from a package cache entry that agrees
     with what is known (its repodata_record.json, else the cached archive's bytes)."""
     from conda.core.package_cache_data import PackageCacheData
@@ -127,7 +131,7 @@ def _from_cache(rec: Any, known: dict[str, Any]) -> dict[str, Any]:
     return known
 
 
-def _complete(rec: Any) -> dict[str, Any]:
+def _complete(rec: PackageRecord) -> dict[str, Any]:
     """The archive's URL, sha256, md5 and size; one line naming the package if unknown."""
     known = {k: rec.get(k, None) or None for k in ("sha256", "md5", "size")}
     if not all(known.values()):
@@ -146,12 +150,12 @@ def _complete(rec: Any) -> dict[str, Any]:
     return {"url": url, **known}
 
 
-def _channel(rec: Any) -> str:
+def _channel(rec: PackageRecord) -> str:
     name = getattr(rec.channel, "canonical_name", None) or UNKNOWN_CHANNEL
     return "" if name == UNKNOWN_CHANNEL else redact_url(name)
 
 
-def _locked(rec: Any) -> LockedPackage:
+def _locked(rec: PackageRecord) -> LockedPackage:
     fields = _complete(rec)
     return LockedPackage(
         name=rec.name,
@@ -168,13 +172,13 @@ def _locked(rec: Any) -> LockedPackage:
     )
 
 
-def _name(env: Any) -> str | None:
+def _name(env: Environment) -> str | None:
     """The environment's name; None for one known only by its path."""
     name = env.name
     return name if name and "/" not in name and os.sep not in name else None
 
 
-def multiplatform_export(envs: Iterable[Any]) -> str:
+def multiplatform_export(envs: Iterable[Environment]) -> str:
     """An installed environment (``conda export`` hands over one per platform) as
     explicit-1.0 text."""
     env = _installed(list(envs))

@@ -24,7 +24,7 @@ import re
 import stat
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from conda.plugins.types import EnvironmentSpecBase
 
@@ -32,6 +32,10 @@ from .errors import VendorError
 from .formats import explicit_v1
 from .records import LockedPackage, Lockfile
 from .urls import redact_text
+
+if TYPE_CHECKING:
+    from conda.models.environment import Environment
+    from conda.models.records import PackageRecord
 
 FORMAT = explicit_v1.NAME
 ALIASES = ("explicit-yaml",)
@@ -166,7 +170,7 @@ class ExplicitV1Spec(EnvironmentSpecBase):
         return pkgs
 
     @property
-    def env(self) -> Any:
+    def env(self) -> Environment:
         """This platform's environment as the lockfile records it, nothing fetched (conda
         reads only its name here). :meth:`env_for` is what conda installs from."""
         from conda.base.context import context
@@ -175,7 +179,7 @@ class ExplicitV1Spec(EnvironmentSpecBase):
         records = [_lock_record(p) for p in self.packages_for(platform)]
         return self._environment(platform, records)
 
-    def env_for(self, platform: str) -> Any:
+    def env_for(self, platform: str) -> Environment:
         """``platform``'s locked packages as conda records, ready to install (no solve)."""
         from conda.base.context import context
 
@@ -197,7 +201,7 @@ class ExplicitV1Spec(EnvironmentSpecBase):
         assert self.filename is not None
         return find_bundle(Path(os.path.abspath(self.filename)).parent)
 
-    def _environment(self, platform: str, records: Sequence[Any]) -> Any:
+    def _environment(self, platform: str, records: Sequence[PackageRecord]) -> Environment:
         from conda.models.environment import Environment
 
         return Environment(
@@ -207,8 +211,9 @@ class ExplicitV1Spec(EnvironmentSpecBase):
         )
 
 
-def _lock_record(p: LockedPackage) -> Any:
-    """A conda record of what the lockfile says about ``p`` (no depends: it has none)."""
+def _lock_record(p: LockedPackage) -> PackageRecord:
+    """A conda record of what the lockfile says about ``p``: no depends, and build number 0
+    (conda requires one; the lockfile records none)."""
     from conda.models.channel import Channel
     from conda.models.records import PackageRecord
 
@@ -226,7 +231,7 @@ def _lock_record(p: LockedPackage) -> Any:
     )
 
 
-def _bundle_records(bundle: Path, pkgs: Sequence[LockedPackage]) -> list[Any]:
+def _bundle_records(bundle: Path, pkgs: Sequence[LockedPackage]) -> list[PackageRecord]:
     """Records of the bundle's local repodata entries, archives at ``file://`` URLs in OUT."""
     from conda.base.context import context
     from conda.models.channel import Channel
@@ -275,7 +280,7 @@ def _fetch(specs: Sequence[Any]) -> None:
         )
 
 
-def _fetched_records(pkgs: Sequence[LockedPackage]) -> list[Any]:
+def _fetched_records(pkgs: Sequence[LockedPackage]) -> list[PackageRecord]:
     """Fetch every archive from its locked URL, then read its record from the cache."""
     from conda.core.package_cache_data import PackageCacheData
     from conda.models.match_spec import MatchSpec
