@@ -12,7 +12,6 @@ import json
 import shutil
 import sys
 from pathlib import Path
-from typing import NamedTuple
 
 import pytest
 
@@ -20,7 +19,15 @@ from conda_vendor_plugin.formats import explicit_v1
 from conda_vendor_plugin.spec import input_hash, load_spec
 
 from .support.build import Pkg, build_channel
-from .support.condarun import app_channel, conda, conda_environ, conda_meta, installed
+from .support.condarun import (
+    NO_SOLVER,
+    Served,
+    app_channel,
+    conda,
+    conda_environ,
+    conda_meta,
+    installed,
+)
 from .support.server import ChannelServer
 from .support.vendoring import write_env
 
@@ -31,13 +38,6 @@ pytestmark = pytest.mark.conda
 
 HOST = context.subdir
 OTHER = "win-64" if HOST != "win-64" else "linux-64"
-NO_SOLVER = {"CONDA_SOLVER": "no-such-solver"}
-
-
-class Served(NamedTuple):
-    server: ChannelServer
-    url: str
-    path: Path
 
 
 @pytest.fixture

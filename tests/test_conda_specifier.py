@@ -1,5 +1,7 @@
 """explicit-1.0 read by a real conda: ``conda env create -f`` and ``conda create --file``.
 
+Which files conda gives this reader is tested in ``test_conda_detection.py``.
+
 conda runs in subprocesses (``python -m conda``), isolated in tmp_path, against channels
 built at test time (real archives, real hashes) and served from 127.0.0.1. Lockfiles
 are written by ``conda env lock``. A solver that does not exist (``CONDA_SOLVER``)
@@ -10,12 +12,8 @@ proves it again (no solver would pick it).
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
-from typing import NamedTuple
 
 import pytest
 
@@ -23,12 +21,15 @@ from conda_vendor_plugin.formats import explicit_v1
 
 from .support.build import Pkg, archive_bytes, build_channel
 from .support.condarun import (
+    NO_SOLVER,
+    Served,
     app_channel,
     conda,
     conda_environ,
     conda_meta,
-    conda_without_plugin,
     installed,
+    lock_env,
+    no_traceback,
 )
 from .support.server import ChannelServer
 from .support.vendoring import snapshot, write_env
@@ -40,18 +41,11 @@ pytestmark = pytest.mark.conda
 
 HOST = context.subdir
 OTHER = "win-64" if HOST != "win-64" else "linux-64"
-NO_SOLVER = {"CONDA_SOLVER": "no-such-solver"}  # any solve fails: "not recognized"
 
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
     return conda_environ(tmp_path)
-
-
-class Served(NamedTuple):
-    server: ChannelServer
-    url: str  # the channel's URL
-    path: Path  # the channel's directory
 
 
 @pytest.fixture
@@ -62,19 +56,11 @@ def served(tmp_path: Path):
 
 
 def _lock(env: dict[str, str], tmp_path: Path, channel: str, deps, platform: str = HOST) -> Path:
-    """``conda env lock`` an environment file; returns the lockfile (``<name>.lock.yml``)."""
-    env_file = write_env(tmp_path / "myenv.yml", [channel], deps, name="myenv")
-    proc = conda(env, "env", "lock", "-f", env_file, "-p", platform)
-    assert proc.returncode == 0, proc.stderr
-    return tmp_path / "myenv.lock.yml"
+    return lock_env(env, tmp_path, channel, deps, platform)
 
 
 def _locked_set(lockfile: Path, platform: str = HOST) -> set[tuple[str, str, str]]:
     return {(p.name, p.version, p.build) for p in explicit_v1.load(lockfile).packages[platform]}
-
-
-def _no_traceback(proc: subprocess.CompletedProcess[str]) -> None:
-    assert "Traceback" not in proc.stdout + proc.stderr, proc.stderr
 
 
 # ------------------------------------------------------------------ installing a lock
@@ -173,7 +159,7 @@ def test_a_tampered_archive_fails_the_fetch_and_installs_nothing(
     proc = conda(env, "env", "create", "-f", lockfile, "-p", prefix)
     assert proc.returncode != 0
     assert re.search(r"(?i)checksum|sha256|hash", proc.stderr), proc.stderr
-    _no_traceback(proc)
+    no_traceback(proc)
     assert not (prefix / "conda-meta").exists()
 
 
@@ -214,7 +200,7 @@ def test_a_lock_without_this_platform_fails_naming_its_platforms(
         prefix = tmp_path / "E"
         proc = conda(env, *command, lockfile, "-p", prefix)
         assert proc.returncode != 0
-        _no_traceback(proc)
+        no_traceback(proc)
         # conda checks the platforms a reader declares before asking for an environment.
         assert f"does not include packages for {HOST}" in proc.stderr
         assert f"Available platforms: {OTHER}\n" in proc.stderr
@@ -243,7 +229,7 @@ def test_an_entry_that_is_not_its_archive_is_refused(
     lockfile.write_text(lockfile.read_text().replace('version: "1.0"', 'version: "1.1"', 1))
     proc = conda(env, "env", "create", "-f", lockfile, "-p", tmp_path / "E")
     assert proc.returncode != 0
-    _no_traceback(proc)
+    no_traceback(proc)
     assert "holds lib-1.0-0, not lib-1.1-0 as the lockfile says" in proc.stderr
 
 
@@ -264,177 +250,8 @@ def test_a_broken_lock_is_one_line_naming_the_place(served, env, tmp_path: Path)
     lockfile.write_text(lockfile.read_text().replace("sha256: ", "sha256: 00", 1))
     proc = conda(env, "env", "create", "-f", lockfile, "-p", tmp_path / "E")
     assert proc.returncode != 0
-    _no_traceback(proc)
+    no_traceback(proc)
     assert f"explicit-packages.{HOST}[0].sha256: must be 64 lowercase hex digits" in proc.stderr
-
-
-def test_a_file_with_our_default_name_but_other_content_is_refused_clearly(
-    served, env: dict[str, str], tmp_path: Path
-) -> None:
-    """The cost of claiming a name: conda gives the file to this reader whatever it holds."""
-    url = served.url
-    other = write_env(tmp_path / "environment.lock.yml", [url], ["data"])
-    proc = conda(env, "env", "create", "-f", other, "-p", tmp_path / "E")
-    assert proc.returncode != 0
-    _no_traceback(proc)
-    assert "metadata: missing; this is not an explicit-1.0 lockfile" in proc.stderr
-
-
-# ------------------------------------------------------------------ detection by content
-
-SAMPLE = """\
-# a comment
-metadata:
-  spec: explicit-1.0
-  input-hash: 55416d90a16616dae38500edad4426f560c4c6acda8f297cac9bc801d5fee224
-explicit-packages:
-  linux-64: []
-"""
-
-
-@pytest.mark.parametrize(
-    ("text", "claimed"),
-    [
-        (SAMPLE, True),
-        (SAMPLE.replace("spec: explicit-1.0", "spec: 'explicit-1.0'  # quoted"), True),
-        (SAMPLE.replace("spec: explicit-1.0", 'spec: "explicit-1.0"'), True),
-        # flow style and JSON, and metadata after the packages: parsed (small file)
-        ('{"explicit-packages": {}, "metadata": {"spec": "explicit-1.0"}}', True),
-        ("explicit-packages: {}\nmetadata: {spec: explicit-1.0}\n", True),
-        # saying it elsewhere is not saying it
-        (SAMPLE.replace("spec: explicit-1.0", "spec: explicit-2.0"), False),
-        ("# spec: explicit-1.0\nname: x\ndependencies: [a]\n", False),
-        ("name: x\nvariables:\n  spec: explicit-1.0\ndependencies: [a]\n", False),
-        ("metadata:\n  producer:\n    spec: explicit-1.0\n", False),
-        ("name: x\ndependencies:\n  - a\n", False),
-        ("metadata: [explicit-1.0\n", False),  # broken YAML, no block mapping
-        ("\x00\xff explicit-1.0 \x00", False),
-    ],
-)
-def test_content_detection(tmp_path: Path, text: str, claimed: bool) -> None:
-    from conda_vendor_plugin.conda_specifier import ExplicitV1Spec, claims_explicit_v1
-
-    path = tmp_path / "some-file"
-    path.write_text(text, encoding="latin-1")
-    assert claims_explicit_v1(path) is claimed
-    assert ExplicitV1Spec(str(path)).can_handle() is claimed
-
-
-def test_content_detection_reads_a_bounded_prefix_and_never_raises(tmp_path: Path) -> None:
-    from conda_vendor_plugin.conda_specifier import PROBE_BYTES, claims_explicit_v1
-
-    big = tmp_path / "big.yml"  # larger than the probe: decided by the block mapping
-    big.write_text(SAMPLE + "# padding\n" * (PROBE_BYTES // 10 + 1))
-    assert claims_explicit_v1(big)
-    late = tmp_path / "late.yml"  # metadata past the probe: not read, not claimed
-    late.write_text("# padding\n" * (PROBE_BYTES // 10 + 1) + SAMPLE)
-    assert not claims_explicit_v1(late)
-    assert not claims_explicit_v1(tmp_path)  # a directory
-    assert not claims_explicit_v1(tmp_path / "missing.yml")
-    assert not claims_explicit_v1("https://example.invalid/x.lock.yml")
-    if hasattr(os, "mkfifo"):  # would block a plain open() for ever
-        os.mkfifo(tmp_path / "fifo")
-        assert not claims_explicit_v1(tmp_path / "fifo")
-
-
-# ------------------------------------------------------------------ other files, other readers
-
-
-def _same_outcome(
-    env: dict[str, str], tmp_path: Path, file: Path, *extra: str
-) -> subprocess.CompletedProcess[str]:
-    """Create from ``file`` with and without this plugin: same status, output, packages."""
-    runs = {}
-    for label, run in (("with", conda), ("without", conda_without_plugin)):
-        prefix = tmp_path / f"E-{label}-{file.name}"
-        pkgs = {"CONDA_PKGS_DIRS": str(tmp_path / f"pkgs-{label}-{file.name}")}
-        proc = run({**env, **pkgs}, "env", "create", "-f", file, "-p", prefix, *extra)
-        out = (proc.stdout + proc.stderr).replace(str(prefix), "<prefix>")
-        runs[label] = (proc.returncode, out, installed(env, prefix) if prefix.exists() else None)
-    assert runs["with"] == runs["without"]
-    return proc
-
-
-def test_files_that_are_not_explicit_1_0_go_where_they_went_without_the_plugin(
-    served, env: dict[str, str], tmp_path: Path
-) -> None:
-    url = served.url
-    plain = write_env(tmp_path / "environment.yml", [url], ["app"])
-    assert _same_outcome(env, tmp_path, plain).returncode == 0
-    # An environment file named like a lockfile (not the exact default name) is read by
-    # content: not ours, so conda's environment.yml reader takes it, as before.
-    renamed = tmp_path / "other.lock.yml"
-    renamed.write_text(plain.read_text())
-    assert _same_outcome(env, tmp_path, renamed).returncode == 0
-
-    # A conda-lock file written by conda-lockfiles' own exporter, under its default name
-    # and under one that ends in .lock.yml.
-    pytest.importorskip("conda_lockfiles")
-    source = tmp_path / "src-env"
-    assert conda(env, "create", "-p", source, "-c", url, "app").returncode == 0
-    conda_lock = tmp_path / "conda-lock.yml"
-    proc = conda(env, "export", "-p", source, "--format", "conda-lock", "-f", conda_lock)
-    assert proc.returncode == 0, proc.stderr
-    assert _same_outcome(env, tmp_path, conda_lock).returncode == 0
-    named = tmp_path / "team.lock.yml"
-    named.write_text(conda_lock.read_text())
-    assert _same_outcome(env, tmp_path, named).returncode == 0
-
-
-DETECT = """
-import sys
-from conda.base.context import context
-for path in sys.argv[1:]:
-    print(context.plugin_manager.detect_environment_specifier(path).name)
-"""
-
-
-def test_with_conda_lockfiles_each_file_goes_to_its_reader(
-    served, env: dict[str, str], tmp_path: Path
-) -> None:
-    pytest.importorskip("conda_lockfiles")
-    url = served.url
-    lockfile = _lock(env, tmp_path, url, ["app"])
-    source = tmp_path / "src-env"
-    assert conda(env, "create", "-p", source, "-c", url, "app").returncode == 0
-    files = {
-        "ours-by-content": lockfile,
-        "ours-by-name": tmp_path / "environment.lock.yml",
-        "conda-lock": tmp_path / "conda-lock.yml",
-        "conda-lock-renamed": tmp_path / "team.lock.yml",
-        "pixi": tmp_path / "pixi.lock",
-        "explicit": tmp_path / "explicit.txt",
-        "environment": write_env(tmp_path / "environment.yml", [url], ["app"]),
-    }
-    files["ours-by-name"].write_text(lockfile.read_text())
-    for fmt, key in (("conda-lock", "conda-lock"), ("pixi", "pixi"), ("explicit", "explicit")):
-        proc = conda(env, "export", "-p", source, "--format", fmt, "-f", files[key])
-        assert proc.returncode == 0, proc.stderr
-    files["conda-lock-renamed"].write_text(files["conda-lock"].read_text())
-
-    proc = subprocess.run(
-        [sys.executable, "-c", DETECT, *map(str, files.values())],
-        capture_output=True,
-        text=True,
-        env=env,
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert dict(zip(files, proc.stdout.split())) == {
-        "ours-by-content": "explicit-1.0",
-        "ours-by-name": "explicit-1.0",
-        "conda-lock": "conda-lock-v1",
-        "conda-lock-renamed": "conda-lock-v1",
-        "pixi": "rattler-lock-v6",
-        "explicit": "explicit",
-        "environment": "cep-24",
-    }
-    for fmt in ("conda-lock", "pixi", "explicit-1.0", "explicit", "environment-yaml"):
-        proc = conda(env, "export", "-p", source, "--format", fmt)
-        assert proc.returncode == 0, f"{fmt}: {proc.stderr}"
-    for command in (("export", "--help"), ("create", "--help"), ("env", "create", "--help")):
-        proc = conda(env, *command)
-        assert proc.returncode == 0, proc.stderr
-        assert "explicit-1.0" in proc.stdout and "conda-lock-v1" in proc.stdout
 
 
 # ------------------------------------------------------------------ a lock inside a bundle
@@ -483,7 +300,7 @@ def test_a_tampered_archive_in_the_bundle_is_refused_before_conda_copies_it(
         fresh, "env", "create", "--offline", "-f", out / "environment.lock.yml", "-p", prefix
     )
     assert proc.returncode != 0
-    _no_traceback(proc)
+    no_traceback(proc)
     assert f"cannot install lib-1.0-0 ({HOST}) from this bundle" in proc.stderr
     assert f"conda vendor verify {out}" in proc.stderr
     assert not (prefix / "conda-meta").exists()

@@ -12,13 +12,25 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 from .build import Pkg, build_channel
 from .locking import run_module
+from .server import ChannelServer
+from .vendoring import write_env
 
 WITHOUT_PLUGIN = Path(__file__).with_name("conda_without_plugin.py")
+NO_SOLVER = {"CONDA_SOLVER": "no-such-solver"}  # any solve fails: "not recognized"
+
+
+class Served(NamedTuple):
+    """A channel served over loopback HTTP."""
+
+    server: ChannelServer
+    url: str  # the channel's URL
+    path: Path  # the channel's directory
 
 
 def conda_environ(root: Path) -> dict[str, str]:
@@ -91,3 +103,17 @@ def app_channel(root: Path, host: str, other: str) -> Path:
         ],
         subdirs=(host, other),
     )
+
+
+def lock_env(
+    env: Mapping[str, str], root: Path, channel: str, deps: Sequence[str], platform: str
+) -> Path:
+    """``conda env lock`` ``root/myenv.yml`` (name ``myenv``); returns ``root/myenv.lock.yml``."""
+    env_file = write_env(root / "myenv.yml", [channel], deps, name="myenv")
+    proc = conda(env, "env", "lock", "-f", env_file, "-p", platform)
+    assert proc.returncode == 0, proc.stderr
+    return root / "myenv.lock.yml"
+
+
+def no_traceback(proc: subprocess.CompletedProcess[str]) -> None:
+    assert "Traceback" not in proc.stdout + proc.stderr, proc.stderr
