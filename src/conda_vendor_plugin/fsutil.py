@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import os
 import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 CHUNK = 1 << 20
 NAME_MAX = 255  # bytes in one file name on the usual filesystems
@@ -76,6 +77,25 @@ def open_nofollow(path: str | Path, mode: str = "rb") -> BinaryIO:
     }[mode]
     fd = os.open(path, flags | _NOFOLLOW | getattr(os, "O_BINARY", 0), 0o666)
     return os.fdopen(fd, mode)
+
+
+def read_json_file(path: Path, max_bytes: int) -> Any:
+    """The JSON document in a regular file reached without a link, at most ``max_bytes``.
+
+    Raises :class:`FileNotFoundError` when there is no such file, and :class:`ValueError`
+    saying why otherwise (a link, not a regular file, too large, not JSON)."""
+    st = os.lstat(path)
+    if stat.S_ISLNK(st.st_mode):
+        raise ValueError("is a symbolic link (not followed)")
+    if not stat.S_ISREG(st.st_mode):
+        raise ValueError("is not a regular file")
+    if st.st_size > max_bytes:
+        raise ValueError(f"is larger than {max_bytes} bytes")
+    with open_nofollow(path) as f:
+        try:
+            return json.load(f)
+        except (ValueError, RecursionError) as e:
+            raise ValueError(f"is not valid JSON ({type(e).__name__})") from None
 
 
 def walk_files(root: Path) -> Iterator[tuple[str, bool]]:

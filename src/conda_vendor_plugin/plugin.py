@@ -5,7 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from conda.plugins import hookimpl
-from conda.plugins.types import CondaSubcommand
+from conda.plugins.types import (
+    CondaEnvironmentExporter,
+    CondaEnvironmentSpecifier,
+    CondaSubcommand,
+    EnvironmentFormat,
+)
 
 
 @hookimpl
@@ -25,4 +30,34 @@ def conda_subcommands() -> Iterator[CondaSubcommand]:
         summary="Write an explicit lockfile for an environment file (same as 'conda env lock').",
         action=conda_cli.execute_fallback,
         configure_parser=conda_cli.configure_fallback_parser,
+    )
+
+
+@hookimpl
+def conda_environment_specifiers() -> Iterator[CondaEnvironmentSpecifier]:
+    """``conda env create -f x.lock.yml`` / ``conda create --file x.lock.yml``."""
+    from . import conda_specifier
+
+    yield CondaEnvironmentSpecifier(
+        name=conda_specifier.FORMAT,
+        aliases=conda_specifier.ALIASES,
+        default_filenames=conda_specifier.DEFAULT_FILENAMES,
+        environment_spec=conda_specifier.ExplicitV1Spec,
+        description=conda_specifier.DESCRIPTION,
+        environment_format=EnvironmentFormat.lockfile,
+    )
+
+
+@hookimpl
+def conda_environment_exporters() -> Iterator[CondaEnvironmentExporter]:
+    """``conda export --format explicit-1.0`` (or ``--file x.lock.yml``)."""
+    from . import conda_exporter
+
+    yield CondaEnvironmentExporter(
+        name=conda_exporter.FORMAT,
+        aliases=conda_exporter.ALIASES,
+        default_filenames=conda_exporter.DEFAULT_FILENAMES,
+        multiplatform_export=conda_exporter.multiplatform_export,
+        description=conda_exporter.DESCRIPTION,
+        environment_format=EnvironmentFormat.lockfile,
     )

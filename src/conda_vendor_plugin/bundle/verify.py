@@ -9,16 +9,20 @@ followed. Malformed files are findings, not crashes.
 
 from __future__ import annotations
 
-import json
-import os
-import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import VendorError, quoted
-from ..fsutil import UnsafePath, contained, is_plain_dir, open_nofollow, sha256_file, walk_files
+from ..fsutil import (
+    UnsafePath,
+    contained,
+    is_plain_dir,
+    read_json_file,
+    sha256_file,
+    walk_files,
+)
 from ..integrity import Expected, file_problem
 from ..records import archive_name_problem
 from .channels import REPODATA
@@ -38,22 +42,7 @@ class Findings:
 
 
 def _read_json(path: Path) -> Any:
-    """A JSON document from a regular file reached without a link; ValueError says why not."""
-    try:
-        st = os.lstat(path)
-    except FileNotFoundError:
-        raise
-    if stat.S_ISLNK(st.st_mode):
-        raise ValueError("is a symbolic link (not followed)")
-    if not stat.S_ISREG(st.st_mode):
-        raise ValueError("is not a regular file")
-    if st.st_size > MAX_METADATA_BYTES:
-        raise ValueError(f"is larger than {MAX_METADATA_BYTES} bytes")
-    with open_nofollow(path) as f:
-        try:
-            return json.load(f)
-        except (ValueError, RecursionError) as e:
-            raise ValueError(f"is not valid JSON ({type(e).__name__})") from None
+    return read_json_file(path, MAX_METADATA_BYTES)
 
 
 def _check_channels(out: Path, f: Findings) -> None:
