@@ -1,5 +1,6 @@
-"""A bundle installs offline, with the server gone, with conda's classic and rattler
-solvers: from its environment files and from its CEP 23 explicit files.
+"""A bundle installs offline, with the server gone, three ways, with conda's classic and
+rattler solvers: from its environment files, from its CEP 23 explicit files and from its
+explicit-1.0 lockfile (which the plugin installs from the bundle's local channels).
 
 One bundle is vendored (by ``conda vendor``) from a channel built at test time and
 served over loopback HTTP; the server is stopped before any install. Every install
@@ -130,6 +131,21 @@ def test_create_from_the_explicit_file(bundle: Path, tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert _installed(prefix, bundle) == _locked(bundle)
     assert "Solving environment" not in proc.stdout  # explicit: no solve
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_env_create_from_the_bundles_lockfile(bundle: Path, tmp_path: Path, solver: str) -> None:
+    """Run from anywhere: the lockfile in a bundle installs from that bundle, not from the
+    (unreachable) URLs it records, and no solver runs."""
+    before = snapshot(bundle)
+    env = _conda_env(tmp_path / "home", solver)
+    prefix = tmp_path / "env"
+    args = ("env", "create", "-p", prefix, "--offline", "-f", bundle / "environment.lock.yml")
+    proc = run_module("conda", *args, env=env, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert _installed(prefix, bundle) == _locked(bundle)
+    assert "Solving environment" not in proc.stdout
+    assert snapshot(bundle) == before
 
 
 def test_verify_catches_a_swapped_archive_that_conda_would_install(
