@@ -262,3 +262,27 @@ def test_conda_vendor_splits_defaults_into_one_local_channel_per_url(
     assert (out / "local_defaults_r" / "noarch" / "rpkg-1.0-0.tar.bz2").is_file()
     env_file = (out / "environment-linux-64.yml").read_text()
     assert "  - ./local_defaults_main\n  - ./local_defaults_r\n" in env_file
+
+
+@pytest.mark.parametrize("command", ["vendor", "env lock", "vendor verify"])
+def test_json_inside_conda_is_exactly_one_document(
+    conda_env: dict[str, str], tmp_path: Path, command: str
+) -> None:
+    build_channel(
+        tmp_path / "served" / "chan", [Pkg(f"p{i}", payload_size=300_000) for i in range(3)]
+    )
+    out = tmp_path / "OUT"
+    with ChannelServer(tmp_path / "served") as server:
+        env_yml = write_env(tmp_path / "env.yml", [f"{server.url}/chan"], ["p0", "p1", "p2"])
+        if command == "vendor verify":
+            assert _conda(conda_env, "vendor", env_yml, "-o", out, "-p", "linux-64").returncode == 0
+            args = ["vendor", "verify", out]
+        elif command == "vendor":
+            args = ["vendor", env_yml, "-o", out, "-p", "linux-64"]
+        else:
+            args = ["env", "lock", "-f", env_yml, "-p", "linux-64"]
+        proc = _conda(conda_env, *args, "--json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    doc = json.loads(proc.stdout)  # one document, nothing before or after it
+    assert doc["success"] is True
+    assert "\x00" not in proc.stdout

@@ -110,10 +110,13 @@ class CondaReporter:
         yield
 
     def bar(self, description: str, total: int) -> Bar:
+        """conda's progress bar (tqdm on a terminal); none in JSON or quiet mode, where
+        conda's JSON reporter would print progress documents before the result."""
+        if self.quiet:
+            return _NullBar()
         from conda.reporters import get_progress_bar
 
-        pb = get_progress_bar(description)
-        return _CondaBar(pb, total)
+        return _CondaBar(get_progress_bar(description), total)
 
     def info(self, message: str) -> None:
         if not self.quiet:
