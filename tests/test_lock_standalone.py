@@ -170,6 +170,7 @@ def test_check_compares_hashes_without_solving(
         "up_to_date": True,
         "input_hash": explicit_v1.load(tmp_path / "env.lock.yml").input_hash,
         "lockfiles": [str(tmp_path / "env.lock.yml")],
+        "missing_platforms": [],
     }
 
     # a reordered file asks for the same thing
@@ -192,6 +193,20 @@ def test_check_without_platforms_uses_the_lockfiles(tmp_path: Path, pixi: list[S
     assert run("lock", "-f", env, "--check", "-p", "osx-arm64", "-p", "win-64")[0] == 0
     rc, _, err = run("lock", "-f", env, "--check", "-p", "win-64")
     assert rc == 1 and "out of date" in err
+
+
+def test_check_after_locking_some_of_the_files_platforms(
+    tmp_path: Path, pixi: list[Served], run
+) -> None:
+    """The lockfile answers for the platforms it locks: locking one of the file's two is
+    up to date, with a note naming the other."""
+    env = write_env(tmp_path / "env.yml", [pixi[0].url], ["dummy-a"], ["linux-64", "win-64"])
+    assert run("lock", "-f", env, "-p", "linux-64")[0] == 0
+    rc, out, err = run("lock", "-f", env, "--check")
+    assert rc == 0 and "env.lock.yml: up to date" in err
+    assert "also lists win-64, which the lockfile does not lock" in err
+    rc, out, _ = run("lock", "-f", env, "--check", "--json")
+    assert json.loads(out)["missing_platforms"] == ["win-64"]
 
 
 def test_check_fails_without_a_lockfile(tmp_path: Path, pixi: list[Served], run) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conda_vendor_plugin.errors import SpecError
+from conda_vendor_plugin.errors import SpecError, UsageError
 from conda_vendor_plugin.spec import (
     HASH_SCHEME,
     EnvironmentSpec,
@@ -113,8 +113,9 @@ def test_with_platforms_replaces_the_platforms_only(tmp_path: Path) -> None:
         spec.pip,
         spec.variables,
     )
-    with pytest.raises(SpecError, match="--platform: 'noarch' is not a platform"):
-        spec.with_platforms(["noarch"])
+    for bad in ("noarch", "linux-86"):  # a usage error (exit 2): it comes from -p
+        with pytest.raises(UsageError, match=f"--platform: '{bad}' is not a platform conda knows"):
+            spec.with_platforms([bad])
 
 
 SHARED_ENVIRONMENTS = {
@@ -255,11 +256,11 @@ def test_yaml_syntax_errors_name_file_line_and_column(
         ),
         (
             "dependencies: [x]\nplatforms:\n  - linux-64\n  - Linux 64\n",
-            "(line 4, column 5): 'Linux 64' is not a platform; use a conda subdir",
+            "(line 4, column 5): 'Linux 64' is not a platform conda knows; use one of",
         ),
         (
             "dependencies: [x]\nplatforms: [noarch]\n",
-            "(line 2, column 13): 'noarch' is not a platform",
+            "(line 2, column 13): 'noarch' is not a platform conda knows",
         ),
         (
             "dependencies: [x]\nplatforms: linux-64\n",

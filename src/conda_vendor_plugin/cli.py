@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -55,6 +56,12 @@ def add_common_arguments(p: argparse.ArgumentParser) -> None:
         default=argparse.SUPPRESS,
         help="Same as --channel-priority strict.",
     )
+    p.add_argument(
+        "--offline",
+        action="store_true",
+        default=argparse.SUPPRESS,  # inside conda, its context takes it as conda's own
+        help="Use cached repodata only (inside conda: conda's offline mode).",
+    )
     p.add_argument("--json", action="store_true", help="Report as JSON on stdout.")
 
 
@@ -96,8 +103,44 @@ def configure_lock_parser(p: argparse.ArgumentParser) -> None:
     )
 
 
+VERIFY_HELP = (
+    "Re-check a bundle (e.g. after carrying it across an air gap): every archive against its "
+    "local repodata entry, every other file against manifest.json; report missing, extra, "
+    "corrupt and unsafe entries. Reads nothing outside OUT. Exit 0 when all is well, 1 when "
+    "anything is wrong."
+)
+
+
+class _VendorHelp(argparse.Action):
+    """``-h`` for ``vendor``, and for ``vendor verify`` its own usage (``verify`` is the
+    first positional, already parsed when ``-h`` comes after it)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="Show this help and exit.")
+
+    def __call__(self, parser: Any, namespace: Any, values: Any, option: Any = None) -> None:
+        if getattr(namespace, "env_file", None) == "verify":
+            verify = argparse.ArgumentParser(
+                prog=f"{parser.prog} verify", description=VERIFY_HELP, add_help=False
+            )
+            verify.add_argument("target", metavar="OUT", help="The bundle to check.")
+            verify.add_argument("--json", action="store_true", help="Report as JSON on stdout.")
+            verify.add_argument("-h", "--help", action="store_true", help="Show this help.")
+            verify.print_help()
+        else:
+            parser.print_help()
+        parser.exit()
+
+
 def configure_vendor_parser(p: argparse.ArgumentParser) -> None:
     """Options of ``vendor`` (the same in conda and standalone)."""
+    try:  # -h/--help (conda's parser or ours) becomes _VendorHelp; argparse internals
+        for action in p._actions:
+            if isinstance(action, argparse._HelpAction):
+                p._handle_conflict_resolve(None, [(o, action) for o in action.option_strings])
+        p.add_argument("-h", "--help", action=_VendorHelp)
+    except Exception:  # another argparse: 'vendor verify --help' shows vendor's help
+        pass
     p.add_argument(
         "env_file",
         nargs="?",
@@ -155,6 +198,11 @@ def lock_request(args: argparse.Namespace) -> LockRequest:
 def report_lock(result: dict[str, Any], reporter: Reporter) -> None:
     if "up_to_date" in result:
         reporter.info(f"{', '.join(result['lockfiles'])}: up to date")
+        if result["missing_platforms"]:
+            reporter.info(
+                f"note: the environment file also lists {', '.join(result['missing_platforms'])}, "
+                f"which the lockfile does not lock (lock with -p to add them)"
+            )
         return
     counts = ", ".join(f"{p}: {n} packages" for p, n in result["platforms"].items())
     reporter.info(f"Locked {counts}")
@@ -219,6 +267,11 @@ def report_vendor(result: dict[str, Any], reporter: Reporter) -> None:
         return
     for name, c in result["channels"].items():
         reporter.info(f"  {name}: {c['packages']} packages, {_size(c['bytes'])}")
+    if result.get("pip_not_vendored"):
+        reporter.info(
+            "  warning: the environment file's pip: entries are not vendored (not conda "
+            f"packages): {', '.join(result['pip_not_vendored'])}"
+        )
     for f in result.get("not_vendored", ()):
         reporter.info(
             f"  not vendored ({f['manager']}, not a conda package): {f['name']} {f['version']} "
@@ -281,9 +334,9 @@ def finish(command: str, result: dict[str, Any], reporter: Reporter, as_json: bo
 # ------------------------------------------------------------------ standalone main
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: str = "python -m conda_vendor_plugin") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m conda_vendor_plugin",
+        prog=prog,
         description="Lock and vendor conda environments without conda (py-rattler backend).",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -300,7 +353,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def add_standalone_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--offline", action="store_true", help="Use cached repodata only.")
     p.add_argument(
         "--cache-dir",
         type=Path,
@@ -313,12 +365,31 @@ def add_standalone_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
+def error_details(e: VendorError) -> dict[str, Any]:
+    """``e.details`` for a ``--json`` error document, every message in it redacted."""
+    return {
+        k: [redact_text(str(x)) for x in v] if isinstance(v, list) else v
+        for k, v in (e.details or {}).items()
+    }
+
+
 def emit_json(payload: dict[str, Any]) -> None:
     sys.stdout.write(json.dumps(payload, indent=2, sort_keys=True) + "\n")
 
 
+def _env_true(name: str) -> bool:
+    """A boolean setting from the environment, as conda reads its ``CONDA_*`` variables."""
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _prog() -> str:
+    """How this was run: the console script by its name, else ``python -m ...``."""
+    name = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else ""
+    return name if name and name != "__main__.py" else "python -m conda_vendor_plugin"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser(_prog()).parse_args(argv)
     reporter = TextReporter(quiet=args.json)
 
     def backend() -> Backend:
@@ -327,7 +398,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return RattlerBackend(
             cache_dir=args.cache_dir,
             channel_alias=args.channel_alias,
-            offline=args.offline,
+            offline=getattr(args, "offline", False) or _env_true("CONDA_OFFLINE"),
             channel_priority=getattr(args, "channel_priority", None),
         )
 
@@ -337,7 +408,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = redact_text(str(e))
         if args.json:
             doc = {"success": False, "error": message, "error_type": type(e).__name__}
-            emit_json({**doc, **(e.details or {})})
+            emit_json({**doc, **error_details(e)})
         else:
             print(f"error: {message}", file=sys.stderr)
         return e.exit_code

@@ -9,10 +9,16 @@ internals ever differ it does nothing and logs why, conda keeps working, and
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 from typing import Any
 
-from .cli import configure_lock_parser, configure_vendor_parser, finish, run_command
+from .cli import (
+    configure_lock_parser,
+    configure_vendor_parser,
+    finish,
+    run_command,
+)
 from .errors import VendorError
 from .urls import redact_text
 
@@ -58,7 +64,6 @@ def configure_fallback_parser(p: argparse.ArgumentParser) -> None:
 
 
 def _run(args: argparse.Namespace, command: str = "lock") -> int:
-    from conda import CondaError
     from conda.base.context import context
 
     from .conda_backend import CondaBackend
@@ -68,10 +73,28 @@ def _run(args: argparse.Namespace, command: str = "lock") -> int:
     try:
         result = run_command(command, args, CondaBackend, reporter)
     except VendorError as e:
-        err = CondaError(redact_text(str(e)))
-        err.return_code = e.exit_code
-        raise err from None
+        raise as_conda_error(e) from None
     return finish(command, result, reporter, context.json)
+
+
+@functools.cache
+def _conda_error_type(name: str) -> type:
+    from conda import CondaError
+
+    return type(name, (CondaError,), {"__module__": "conda_vendor_plugin.errors"})
+
+
+def as_conda_error(e: VendorError) -> Exception:
+    """``e`` as a conda error of the same name (conda prints it in one line, and its
+    ``--json`` document keeps ``exception_name``), exit status and ``details``;
+    secrets redacted."""
+    err = _conda_error_type(type(e).__name__)(redact_text(str(e)))
+    err.return_code = e.exit_code
+    for key, value in (e.details or {}).items():
+        setattr(
+            err, key, [redact_text(str(v)) for v in value] if isinstance(value, list) else value
+        )
+    return err
 
 
 def execute_env_lock(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:

@@ -56,12 +56,17 @@ def output_paths(output: str, fmt: str, platforms: Sequence[str]) -> dict[str, P
 def check_lock(
     req: LockRequest, spec: EnvironmentSpec, backend_factory: Callable[[], Backend]
 ) -> dict[str, Any]:
-    """``--check``: compare input hashes without solving; raise :class:`StaleLockfile`."""
+    """``--check``: would locking the same platforms again, from this environment file,
+    ask the same thing? Compares input hashes, never solves; raises :class:`StaleLockfile`.
+
+    The platforms hashed are ``-p``'s, else those the lockfile locks (explicit-1.0), else
+    the file's (CEP 23: one file each); platforms the file lists but the lockfile lacks
+    are reported (``missing_platforms``), not counted as a change."""
     fmt = req.format
     output = req.output or default_output(Path(req.env_file), fmt)
     if fmt == explicit_v1.NAME:
         lock = explicit_v1.load(output)
-        platforms = req.platforms or spec.platforms or lock.platforms
+        platforms = req.platforms or lock.platforms
         recorded = {output: lock.input_hash}
     else:
         platforms = req.platforms or spec.platforms or (backend_factory().default_platform(),)
@@ -74,7 +79,13 @@ def check_lock(
             f"{', '.join(stale)}: out of date with {req.env_file} (input hash differs); "
             f"re-run the lock command to update it"
         )
-    return {"up_to_date": True, "input_hash": expected, "lockfiles": sorted(recorded)}
+    missing = [p for p in spec.platforms if p not in platforms]
+    return {
+        "up_to_date": True,
+        "input_hash": expected,
+        "lockfiles": sorted(recorded),
+        "missing_platforms": missing,
+    }
 
 
 def run_lock(

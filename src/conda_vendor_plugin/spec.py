@@ -25,14 +25,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from .errors import SpecError, quoted
+from .errors import SpecError, UsageError, VendorError, quoted
 from .urls import redact_url
 from .yamlfile import load_yaml, read_document
 
 HASH_SCHEME = "conda-vendor-plugin/input-hash-1"
 
-KNOWN_PLATFORMS = (
+KNOWN_PLATFORMS = (  # conda 26.7's conda.base.constants.PLATFORMS
     "emscripten-wasm32",
+    "freebsd-64",
     "linux-32",
     "linux-64",
     "linux-aarch64",
@@ -73,7 +74,7 @@ class EnvironmentSpec:
             dependencies=self.dependencies,
             pip=self.pip,
             variables=self.variables,
-            platforms=validate_platforms(platforms, source="--platform"),
+            platforms=validate_platforms(platforms, "--platform", UsageError),
             path=self.path,
         )
 
@@ -108,13 +109,17 @@ def is_subdir(name: object) -> bool:
     return isinstance(name, str) and (name == "noarch" or bool(_PLATFORM_RE.match(name)))
 
 
-def validate_platforms(platforms: Iterable[str], source: str) -> tuple[str, ...]:
+def validate_platforms(
+    platforms: Iterable[str], source: str, error: type[VendorError] = SpecError
+) -> tuple[str, ...]:
+    """The platforms, without repeats; one that conda does not know is one ``error`` line
+    naming the platforms it knows."""
     out: list[str] = []
     for p in platforms:
-        if not isinstance(p, str) or not _PLATFORM_RE.match(p) or p == "noarch":
-            raise SpecError(
-                f"{source}: {quoted(p)} is not a platform; use a conda subdir such as "
-                f"linux-64, osx-arm64 or win-64"
+        if p not in KNOWN_PLATFORMS:
+            raise error(
+                f"{source}: {quoted(p)} is not a platform conda knows; use one of "
+                f"{', '.join(KNOWN_PLATFORMS)}"
             )
         if p not in out:
             out.append(p)

@@ -160,6 +160,7 @@ def summarize(p: VendorPlan, out: Path) -> dict[str, Any]:
         "packages": len(p.vendored),
         "bytes": p.total_bytes,
         "not_vendored": [asdict(f) for f in p.lock.foreign],
+        "pip_not_vendored": list(p.spec.pip),
     }
 
 

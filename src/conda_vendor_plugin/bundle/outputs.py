@@ -113,5 +113,6 @@ def manifest_text(
         "platforms": list(spec.platforms),
         "files": files,
         "not_vendored": [asdict(f) for f in not_vendored],
+        "pip_not_vendored": list(spec.pip),
     }
     return json.dumps(doc, indent=1, sort_keys=True) + "\n"

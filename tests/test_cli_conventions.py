@@ -1,0 +1,176 @@
+"""The commands behave as a conda user expects, the same standalone and inside conda:
+errors are one line with conda's exit statuses (2 for usage), ``--json`` keeps the error's
+type, flags conda users know are accepted, each command has its own help.
+
+Standalone runs go through ``python -m conda_vendor_plugin``, conda runs through
+``python -m conda``, each a real subprocess with its own home and configuration.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from conda_vendor_plugin import __version__
+
+from .support.build import Pkg, build_channel
+from .support.locking import run_module
+from .support.server import ChannelServer
+from .support.vendoring import write_env
+
+pytest.importorskip("rattler")
+
+HAS_CONDA = importlib.util.find_spec("conda") is not None
+MODES = ["standalone", "conda"] if HAS_CONDA else ["standalone"]
+
+
+@pytest.fixture
+def invoke(tmp_path: Path):
+    """``invoke(mode, *args)``: ``lock``/``vendor`` in that mode (``conda env lock`` for lock
+    inside conda), as a subprocess with its own home."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".condarc").write_text("channels: []\n")
+    isolated = {
+        "HOME": str(home),
+        "XDG_CACHE_HOME": str(home / "cache"),
+        "CONDARC": str(home / ".condarc"),
+        "CONDA_PKGS_DIRS": str(home / "pkgs"),
+        "CONDA_SOLVER": "classic",
+        "CONDA_OVERRIDE_CUDA": "",
+    }
+
+    def call(mode: str, command: str, *args: object):
+        environ = {**os.environ, **isolated}  # as the test has set it by now
+        argv = [str(a) for a in args]
+        if mode == "standalone":
+            return run_module("conda_vendor_plugin", command, *argv, env=environ)
+        conda_command = ["env", "lock"] if command == "lock" else [command]
+        return run_module("conda", *conda_command, *argv, env=environ)
+
+    return call
+
+
+@pytest.fixture
+def env(http_server: ChannelServer, tmp_path: Path) -> Path:
+    build_channel(tmp_path / "served" / "ch", [Pkg("a", depends=["b"]), Pkg("b")])
+    return write_env(tmp_path / "env.yml", [f"{http_server.url}/ch"], ["a"])
+
+
+def _no_report(proc) -> None:
+    text = proc.stdout + proc.stderr
+    assert "Traceback" not in text and "An unexpected error has occurred" not in text, text
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_an_unknown_platform_is_a_usage_error_naming_the_known_ones(
+    env: Path, invoke, mode: str
+) -> None:
+    proc = invoke(mode, "lock", "-f", env, "-p", "linux-86")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    _no_report(proc)
+    assert "'linux-86' is not a platform conda knows" in proc.stdout + proc.stderr
+    assert "linux-64" in proc.stdout + proc.stderr and "osx-arm64" in proc.stdout + proc.stderr
+    doc = json.loads(invoke(mode, "lock", "-f", env, "-p", "linux-86", "--json").stdout)
+    name = doc.get("error_type") or doc.get("exception_name")
+    assert name == "UsageError"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_json_keeps_the_type_of_the_error(
+    http_server: ChannelServer, env: Path, tmp_path: Path, invoke, mode: str
+) -> None:
+    unsolvable = write_env(tmp_path / "bad.yml", [f"{http_server.url}/ch"], ["a >=9"])
+    proc = invoke(mode, "lock", "-f", unsolvable, "-p", "linux-64", "--json")
+    assert proc.returncode == 1
+    _no_report(proc)
+    doc = json.loads(proc.stdout)
+    assert (doc.get("error_type") or doc.get("exception_name")) == "SolveError"
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    "args",
+    [
+        pytest.param(("vendor", "{env}", "--lockfile", "x.lock.yml", "-o", "{out}"), id="both"),
+        pytest.param(("vendor", "{env}", "-o", "{out}", "-j", "0"), id="jobs"),
+        pytest.param(("vendor", "{env}", "--no-such-flag"), id="unknown-flag"),
+        pytest.param(("lock", "-f", "{env}", "--channel-priority", "sometimes"), id="priority"),
+    ],
+)
+def test_usage_errors_exit_2(env: Path, tmp_path: Path, invoke, mode: str, args) -> None:
+    argv = [a.format(env=env, out=tmp_path / "OUT") for a in args]
+    proc = invoke(mode, *argv)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    _no_report(proc)
+    assert not (tmp_path / "OUT").exists()
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_vendor_verify_has_its_own_help(invoke, mode: str) -> None:
+    proc = invoke(mode, "vendor", "verify", "--help")
+    assert proc.returncode == 0
+    assert "vendor verify [--json] [-h] OUT" in proc.stdout and "air gap" in proc.stdout
+    assert "--lockfile" not in proc.stdout  # not vendor's own options
+    vendor = invoke(mode, "vendor", "--help")
+    assert vendor.returncode == 0 and "--lockfile" in vendor.stdout
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_offline_flag_and_conda_offline(
+    http_server: ChannelServer, env: Path, tmp_path: Path, invoke, mode: str, monkeypatch
+) -> None:
+    """``--offline`` (or ``CONDA_OFFLINE=true``, conda's variable) uses what the caches hold
+    and asks nothing of the network; without them, the cache is revalidated."""
+    monkeypatch.setenv("CONDA_LOCAL_REPODATA_TTL", "0")  # conda: always revalidate online
+    assert invoke(mode, "lock", "-f", env, "-p", "linux-64").returncode == 0
+    before = len(http_server.requests)
+    assert invoke(mode, "lock", "-f", env, "-p", "linux-64").returncode == 0
+    assert len(http_server.requests) > before  # online: asks again
+    for how in ("--offline", "CONDA_OFFLINE"):
+        before = len(http_server.requests)
+        if how == "CONDA_OFFLINE":
+            monkeypatch.setenv("CONDA_OFFLINE", "true")
+            proc = invoke(mode, "lock", "-f", env, "-p", "linux-64")
+        else:
+            proc = invoke(mode, "lock", "-f", env, "-p", "linux-64", "--offline")
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert len(http_server.requests) == before, how  # nothing asked of the network
+
+
+def test_the_console_script_names_itself() -> None:
+    beside = Path(sys.executable).parent / "conda-vendor-plugin"
+    script = str(beside) if beside.exists() else shutil.which("conda-vendor-plugin") or ""
+    if not Path(script).exists():
+        pytest.skip("the console script is not installed next to this interpreter")
+    import subprocess
+
+    proc = subprocess.run([script, "--version"], capture_output=True, text=True)
+    assert proc.stdout.strip() == f"conda-vendor-plugin {__version__}"
+    module = run_module("conda_vendor_plugin", "--version")
+    assert module.stdout.strip() == f"python -m conda_vendor_plugin {__version__}"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_pip_entries_are_reported_as_not_vendored(
+    http_server: ChannelServer, tmp_path: Path, invoke, mode: str
+) -> None:
+    build_channel(tmp_path / "served" / "ch", [Pkg("a")])
+    env = tmp_path / "env.yml"
+    env.write_text(
+        f"channels: ['{http_server.url}/ch']\ndependencies:\n  - a\n"
+        "  - pip:\n    - requests>=2\n    - rich\n"
+    )
+    out = tmp_path / "OUT"
+    proc = invoke(mode, "vendor", env, "-o", out, "-p", "linux-64")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "pip: entries are not vendored" in proc.stdout + proc.stderr
+    assert "requests>=2" in proc.stdout + proc.stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["pip_not_vendored"] == ["requests>=2", "rich"]
