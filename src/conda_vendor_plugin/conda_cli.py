@@ -13,13 +13,9 @@ import functools
 import logging
 from typing import Any
 
-from .cli import (
-    configure_lock_parser,
-    configure_vendor_parser,
-    finish,
-    run_command,
-)
+from .cli import configure_lock_parser, configure_vendor_parser, run_command
 from .errors import VendorError
+from .report import error_details, finish
 from .urls import redact_text
 
 log = logging.getLogger(__name__)
@@ -90,10 +86,8 @@ def as_conda_error(e: VendorError) -> Exception:
     secrets redacted."""
     err = _conda_error_type(type(e).__name__)(redact_text(str(e)))
     err.return_code = e.exit_code
-    for key, value in (e.details or {}).items():
-        setattr(
-            err, key, [redact_text(str(v)) for v in value] if isinstance(value, list) else value
-        )
+    for key, value in error_details(e).items():
+        setattr(err, key, value)
     return err
 
 

@@ -14,82 +14,26 @@ resume.
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from threading import Event, Lock, Thread
 from typing import Any
 
 from .errors import DownloadError
-from .fsutil import open_nofollow
-from .integrity import Expected, Verifier, copy_verified, file_problem
-from .session import RetryPolicy, retry_after_seconds
-from .urls import redact_url
+from .integrity import Verifier, copy_verified, file_problem
+from .session import RetryPolicy
+from .transfer import (
+    Cancelled,
+    DownloadJob,
+    DownloadResult,
+    Transient,
+    check_status,
+    finish,
+    partial,
+    receive,
+)
 
-CHUNK = 1 << 18
-
-
-@dataclass(frozen=True)
-class DownloadJob:
-    """One archive to put at ``dest``. ``url`` may carry credentials: never log it raw."""
-
-    url: str
-    dest: Path
-    size: int | None
-    sha256: str | None
-    md5: str | None
-    label: str  # what to call it in messages, e.g. "zlib-1.2.11-h7b6447c_3 (linux-64)"
-    local_ok: bool = False  # may ``url`` be file://? Only for archives of a local channel.
-
-    @property
-    def public_url(self) -> str:
-        return redact_url(self.url)
-
-    @property
-    def expected(self) -> Expected:
-        return Expected(self.size, self.sha256, self.md5)
-
-
-@dataclass(frozen=True)
-class DownloadResult:
-    job: DownloadJob
-    how: str  # "downloaded", "resumed", "kept", "cached"
-    bytes_fetched: int
-
-
-def _partial(dest: Path) -> Path:
-    return dest.with_name(dest.name + ".partial")
-
-
-def _body(response: Any) -> Iterable[bytes]:
-    """The response body in pieces as they arrive, exactly as sent (never decoded: an
-    archive is compared byte for byte, and a ``Content-Encoding`` could inflate it).
-
-    ``iter_content`` (urllib3 2's ``read(amt)``) collects a whole chunk before yielding
-    it, so when the connection drops mid-chunk the bytes already received are lost and
-    the resume starts up to a chunk too early (for archives under one chunk, never).
-    ``read1`` hands over what has arrived, so the partial file holds every byte received.
-    """
-    raw = response.raw
-    read1 = getattr(raw, "read1", None)
-    if read1 is None:  # urllib3 < 2.3, whose read(amt) returns short reads anyway
-        yield from raw.stream(CHUNK, decode_content=False)
-        return
-    while chunk := read1(CHUNK, decode_content=False):
-        yield chunk
-
-
-class _Transient(Exception):
-    """A failure worth retrying (connection trouble, a cut, a stall, 429, 5xx)."""
-
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-class Cancelled(DownloadError):
-    """The run was stopped (Ctrl-C, or another archive hit a fatal error)."""
+__all__ = ["Cancelled", "DownloadJob", "DownloadResult", "Downloader"]
 
 
 def _summary(failures: Sequence[DownloadError], total: int) -> DownloadError:
@@ -226,16 +170,16 @@ class Downloader:
     def _copy_local(self, job: DownloadJob) -> DownloadResult:
         from .repodata import file_url_to_path
 
-        tmp = _partial(job.dest)
+        tmp = partial(job.dest)
         try:
             v = copy_verified(file_url_to_path(job.url), tmp, job.expected, self._progress)
         except FileNotFoundError:
             tmp.unlink(missing_ok=True)
             raise DownloadError(f"{job.label}: {job.public_url} does not exist") from None
-        return self._finish(job, tmp, v, "downloaded", v.size)
+        return finish(job, tmp, v, "downloaded", v.size)
 
     def _download(self, job: DownloadJob) -> DownloadResult:
-        tmp = _partial(job.dest)
+        tmp = partial(job.dest)
         fetched, tries, waited, how, started_over = 0, 0, 0.0, "downloaded", False
         while True:
             if self._cancel.is_set():
@@ -243,7 +187,7 @@ class Downloader:
             tries += 1
             try:
                 v, got, resumed = self._attempt(job, tmp)
-            except _Transient as e:
+            except Transient as e:
                 delay = self.policy.wait_before(tries, e.retry_after, waited)
                 if delay is None:
                     raise DownloadError(self._gave_up(job, e, tries)) from None
@@ -261,9 +205,9 @@ class Downloader:
                     started_over = True
                     continue
                 how = "resumed"
-            return self._finish(job, tmp, v, how, fetched)
+            return finish(job, tmp, v, how, fetched)
 
-    def _gave_up(self, job: DownloadJob, e: _Transient, tries: int) -> str:
+    def _gave_up(self, job: DownloadJob, e: Transient, tries: int) -> str:
         what = f"{job.label}: {job.public_url}: {e}"
         if e.retry_after is not None and e.retry_after > self.policy.max_retry_after:
             return (
@@ -299,85 +243,19 @@ class Downloader:
                 with self._lock:
                     self._responses.add(r)
                 try:
-                    resume = self._check_status(job, tmp, r, have)
+                    resume = check_status(job, tmp, r, have)
                     if not resume:
                         v = Verifier(job.expected)
-                    received = self._receive(job, tmp, r, v, resume)
+                    received = receive(
+                        job, tmp, r, v, resume, self.policy, self._cancel, self._progress
+                    )
                 finally:
                     with self._lock:
                         self._responses.discard(r)
                 if job.size is not None and v.size < job.size and "Content-Length" not in r.headers:
-                    raise _Transient(f"connection closed after {v.size} of {job.size} bytes")
+                    raise Transient(f"connection closed after {v.size} of {job.size} bytes")
                 return v, received, resume
         except (requests.RequestException, urllib3.exceptions.HTTPError, TimeoutError) as e:
             if self._cancel.is_set():
                 raise Cancelled(f"{job.label}: cancelled") from None
-            raise _Transient(f"{type(e).__name__} after {received} bytes") from None
-
-    def _check_status(self, job: DownloadJob, tmp: Path, r: Any, have: int) -> bool:
-        """Raise for any answer but 200/206; True when the answer resumes ``tmp``."""
-        status = r.status_code
-        if status == 416 and have:
-            tmp.unlink(missing_ok=True)
-            raise _Transient("server refused to resume; starting over")
-        if status in (401, 403):
-            raise DownloadError(
-                f"{job.label}: {job.public_url}: HTTP {status}; check the channel's credentials"
-            )
-        if status == 404:
-            raise DownloadError(
-                f"{job.label}: {job.public_url}: HTTP 404, the channel lists this package but "
-                f"does not serve it"
-            )
-        if status >= 500 or status == 429:
-            raise _Transient(f"HTTP {status}", retry_after_seconds(r.headers))
-        if status not in (200, 206):
-            raise DownloadError(f"{job.label}: {job.public_url}: HTTP {status}")
-        return status == 206 and have > 0
-
-    def _receive(self, job: DownloadJob, tmp: Path, r: Any, v: Verifier, resume: bool) -> int:
-        """Stream the body into ``tmp`` (appending when ``resume``), never past the
-        expected size, and fail a body slower than the policy's minimum rate."""
-        received = 0
-        window_start, window_bytes = time.monotonic(), 0
-        with open_nofollow(tmp, "ab" if resume else "wb") as f:
-            for chunk in _body(r):
-                if self._cancel.is_set():
-                    raise Cancelled(f"{job.label}: cancelled")
-                if job.size is not None and v.size + len(chunk) > job.size:
-                    raise self._oversize(job, tmp)
-                f.write(chunk)
-                v.update(chunk)
-                received += len(chunk)
-                window_bytes += len(chunk)
-                self._progress(len(chunk))
-                elapsed = time.monotonic() - window_start
-                if elapsed >= self.policy.rate_window:
-                    if window_bytes < self.policy.min_rate * elapsed:
-                        raise _Transient(
-                            f"stalled ({window_bytes} bytes in {elapsed:.0f} s) after "
-                            f"{received} bytes"
-                        )
-                    window_start, window_bytes = time.monotonic(), 0
-        return received
-
-    @staticmethod
-    def _oversize(job: DownloadJob, tmp: Path) -> DownloadError:
-        tmp.unlink(missing_ok=True)
-        return DownloadError(
-            f"{job.label}: {job.public_url}: the server sent more than the {job.size} bytes "
-            f"its repodata entry gives; stopped there and discarded the file"
-        )
-
-    def _finish(
-        self, job: DownloadJob, tmp: Path, v: Verifier, how: str, fetched: int
-    ) -> DownloadResult:
-        problem = v.problem()
-        if problem is not None:
-            tmp.unlink(missing_ok=True)
-            raise DownloadError(
-                f"{job.label}: {job.public_url} does not match its repodata entry: {problem}; "
-                f"the file was discarded"
-            )
-        os.replace(tmp, job.dest)
-        return DownloadResult(job, how, fetched)
+            raise Transient(f"{type(e).__name__} after {received} bytes") from None

@@ -17,9 +17,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from .entries import Entries
 from .errors import ChannelError, LockfileError
 from .records import LockedPackage, Lockfile, Solution
-from .repodata import Entries
 from .solve import Backend, ordered
 from .spec import EnvironmentSpec
 from .urls import redact_url

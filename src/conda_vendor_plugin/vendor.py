@@ -30,12 +30,12 @@ from .bundle.outputs import (
 )
 from .bundle.plan import VendoredPackage, local_names, plan
 from .download import Downloader, DownloadJob, DownloadResult
+from .entries import Entries
 from .errors import ChannelError, VendorError
 from .formats import explicit_v1
 from .fsutil import UnsafePath, atomic_write_text, contained
 from .progress import Reporter, solving_step
 from .records import Lockfile, Solution
-from .repodata import Entries
 from .solve import Backend, effective_spec, solve_all, to_lockfile
 from .spec import EnvironmentSpec, load_spec
 from .urls import redact_url, with_credentials_of

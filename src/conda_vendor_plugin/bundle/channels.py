@@ -14,10 +14,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..entries import Entries
 from ..errors import ChannelError
 from ..fsutil import atomic_write_text, contained
 from ..records import LockedPackage, Solution
-from ..repodata import Entries
 from .plan import VendoredPackage
 
 REPODATA = "repodata.json"

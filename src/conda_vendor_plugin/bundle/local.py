@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..download import Expected, file_problem
+from ..integrity import Expected, file_problem
 from ..errors import VendorError, quoted
 from ..fsutil import UnsafePath, contained, is_plain_dir, read_json_file
 from ..records import LockedPackage, archive_name_problem

@@ -1,0 +1,104 @@
+"""What the commands report: lines for people, or one JSON document, for both front ends."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from .errors import VendorError
+from .progress import Reporter, TextReporter
+from .urls import redact_text
+
+
+def report_lock(result: dict[str, Any], reporter: Reporter) -> None:
+    if "up_to_date" in result:
+        reporter.info(f"{', '.join(result['lockfiles'])}: up to date")
+        if result["missing_platforms"]:
+            reporter.info(
+                f"note: the environment file also lists {', '.join(result['missing_platforms'])}, "
+                f"which the lockfile does not lock (lock with -p to add them)"
+            )
+        return
+    counts = ", ".join(f"{p}: {n} packages" for p, n in result["platforms"].items())
+    reporter.info(f"Locked {counts}")
+    for path in result["lockfiles"]:
+        reporter.info(f"Wrote {path}")
+
+
+def _size(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{n} B"
+
+
+def report_vendor(result: dict[str, Any], reporter: Reporter) -> None:
+    if "problems" in result:
+        for kind in ("missing", "extra", "corrupt", "unsafe"):
+            for item in result[kind]:
+                reporter.info(f"{kind}: {item}")
+        reporter.info(
+            f"{result['output']}: {result['archives']} archives checked, "
+            f"{result['problems']} problem(s)"
+        )
+        return
+    for name, c in result["channels"].items():
+        reporter.info(f"  {name}: {c['packages']} packages, {_size(c['bytes'])}")
+    if result.get("pip_not_vendored"):
+        reporter.info(
+            "  warning: the environment file's pip: entries are not vendored (not conda "
+            f"packages): {', '.join(result['pip_not_vendored'])}"
+        )
+    for f in result.get("not_vendored", ()):
+        reporter.info(
+            f"  not vendored ({f['manager']}, not a conda package): {f['name']} {f['version']} "
+            f"({f['platform']})"
+        )
+    if result.get("dry_run"):
+        for f in result["files"]:
+            reporter.info(f"  would fetch {f['url']}")
+        reporter.info(
+            f"Dry run: {result['packages']} packages ({_size(result['bytes'])}) would be "
+            f"vendored into {result['output']}"
+        )
+        return
+    how = ", ".join(f"{n} {k}" for k, n in sorted(result["archives"].items()))
+    reporter.info(
+        f"Vendored {result['packages']} packages ({_size(result['bytes'])}; {how}) into "
+        f"{result['output']} in {result['seconds']:.1f}s"
+    )
+    reporter.info(f"Lockfile: {result['lockfile']}")
+    for env in result["environment_files"]:
+        reporter.info(
+            f"Install offline: cd {result['output']} && conda env create -n <name> "
+            f"--offline -f {Path(env).name}"
+        )
+
+
+def finish(command: str, result: dict[str, Any], reporter: Reporter, as_json: bool) -> int:
+    """Print ``result`` (JSON, or lines for people) and return the exit code: 1 when
+    ``vendor verify`` found problems."""
+    failed = bool(result.get("problems"))
+    if as_json:
+        emit_json({"success": not failed, **result})
+    elif command == "vendor":
+        report_vendor(result, TextReporter(stream=sys.stdout))
+    else:
+        report_lock(result, reporter)
+    return 1 if failed else 0
+
+
+def error_details(e: VendorError) -> dict[str, Any]:
+    """``e.details`` for a ``--json`` error document, every message in it redacted."""
+    return {
+        k: [redact_text(str(x)) for x in v] if isinstance(v, list) else v
+        for k, v in (e.details or {}).items()
+    }
+
+
+def emit_json(payload: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(payload, indent=2, sort_keys=True) + "\n")
