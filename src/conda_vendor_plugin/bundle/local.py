@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..integrity import Expected, file_problem
 from ..errors import VendorError, quoted
 from ..fsutil import UnsafePath, contained, is_plain_dir, read_json_file
+from ..integrity import Expected, file_problem
 from ..records import LockedPackage, archive_name_problem
 from ..spec import is_subdir
 from .channels import REPODATA
