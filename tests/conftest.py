@@ -53,3 +53,18 @@ def http_server(tmp_path: Path):
     root.mkdir(exist_ok=True)
     with ChannelServer(root) as srv:
         yield srv
+
+
+@pytest.fixture
+def run(capsys: pytest.CaptureFixture[str]):
+    """``python -m conda_vendor_plugin ARGS`` in-process (the same code as the command):
+    ``run(*args) -> (exit status, stdout, stderr)``."""
+    from conda_vendor_plugin import cli
+
+    def call(*argv: object) -> tuple[int, str, str]:
+        capsys.readouterr()
+        rc = cli.main([str(a) for a in argv])
+        out, err = capsys.readouterr()
+        return rc, out, err
+
+    return call

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import shutil
 import sys
 from pathlib import Path
@@ -20,6 +19,7 @@ import pytest
 from conda_vendor_plugin import __version__
 
 from .support.build import Pkg, build_channel
+from .support.condarun import conda_environ
 from .support.locking import run_module
 from .support.server import ChannelServer
 from .support.vendoring import write_env
@@ -34,20 +34,9 @@ MODES = ["standalone", "conda"] if HAS_CONDA else ["standalone"]
 def invoke(tmp_path: Path):
     """``invoke(mode, *args)``: ``lock``/``vendor`` in that mode (``conda env lock`` for lock
     inside conda), as a subprocess with its own home."""
-    home = tmp_path / "home"
-    home.mkdir()
-    (home / ".condarc").write_text("channels: []\n")
-    isolated = {
-        "HOME": str(home),
-        "XDG_CACHE_HOME": str(home / "cache"),
-        "CONDARC": str(home / ".condarc"),
-        "CONDA_PKGS_DIRS": str(home / "pkgs"),
-        "CONDA_SOLVER": "classic",
-        "CONDA_OVERRIDE_CUDA": "",
-    }
 
     def call(mode: str, command: str, *args: object):
-        environ = {**os.environ, **isolated}  # as the test has set it by now
+        environ = conda_environ(tmp_path, "classic")  # os.environ as the test has set it
         argv = [str(a) for a in args]
         if mode == "standalone":
             return run_module("conda_vendor_plugin", command, *argv, env=environ)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import platform
 import sys
 from pathlib import Path
@@ -22,6 +21,7 @@ import requests
 from conda_vendor_plugin.formats import explicit_v1
 
 from .support.build import Pkg, archive_bytes, build_channel
+from .support.condarun import conda_environ
 from .support.locking import run_module
 from .support.server import ChannelServer
 from .support.vendoring import snapshot, write_env
@@ -40,19 +40,7 @@ PKGS = [
 
 
 def _conda_env(home: Path, solver: str, condarc: str = "channels: []\n") -> dict[str, str]:
-    home.mkdir(parents=True, exist_ok=True)
-    (home / ".condarc").write_text(condarc)
-    return {
-        **os.environ,
-        "HOME": str(home),
-        "XDG_CACHE_HOME": str(home / ".cache"),
-        "CONDARC": str(home / ".condarc"),
-        "CONDA_PKGS_DIRS": str(home / "pkgs"),
-        "CONDA_ENVS_DIRS": str(home / "envs"),
-        "CONDA_OVERRIDE_CUDA": "",
-        "CONDA_SOLVER": solver,
-        "CONDA_NUMBER_CHANNEL_NOTICES": "0",
-    }
+    return conda_environ(home, solver, condarc)
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ are served over loopback HTTP. Skipped where conda or py-rattler is not importab
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ import pytest
 from conda_vendor_plugin.formats import explicit_v1
 
 from .support.build import Pkg, build_channel
+from .support.condarun import conda_environ
 from .support.locking import run_module, write_env
 from .support.server import ChannelServer
 
@@ -41,20 +41,9 @@ def lock_both(tmp_path: Path):
     ):
         results = {}
         for mode in ("standalone", "conda"):
-            home = tmp_path / f"home-{mode}-{len(list(tmp_path.iterdir()))}"
-            home.mkdir()
-            (home / ".condarc").write_text(condarc or "channels: []\n")
-            variables = {
-                **os.environ,
-                "HOME": str(home),
-                "XDG_CACHE_HOME": str(home / "cache"),
-                "CONDARC": str(home / ".condarc"),
-                "CONDA_PKGS_DIRS": str(home / "pkgs"),
-                "CONDA_SOLVER": "classic",
-                "CONDA_OVERRIDE_CUDA": "",
-                **environ,
-            }
-            out = home / "out.lock.yml"
+            root = tmp_path / f"{mode}-{len(list(tmp_path.iterdir()))}"
+            variables = {**conda_environ(root, "classic", condarc or "channels: []\n"), **environ}
+            out = root / "out.lock.yml"
             args = ("-f", env, "-p", platform, "-o", out, *extra)
             if mode == "standalone":
                 args += standalone

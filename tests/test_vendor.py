@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 
-from conda_vendor_plugin import cli
 from conda_vendor_plugin.formats import explicit_v1
 
 from .support.build import Pkg, build_channel
@@ -38,19 +37,6 @@ from .support.vendoring import (
 )
 
 pytest.importorskip("rattler")
-
-
-@pytest.fixture
-def run(capsys: pytest.CaptureFixture[str]):
-    """``python -m conda_vendor_plugin ARGS`` in-process: (exit status, stdout, stderr)."""
-
-    def call(*argv: str) -> tuple[int, str, str]:
-        capsys.readouterr()
-        rc = cli.main([str(a) for a in argv])
-        out, err = capsys.readouterr()
-        return rc, out, err
-
-    return call
 
 
 def _archive_gets(server: ChannelServer) -> list[str]:

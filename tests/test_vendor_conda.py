@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import platform
 import sys
 from pathlib import Path
@@ -21,6 +20,7 @@ import requests
 from conda_vendor_plugin.formats import explicit_v1
 
 from .support.build import Pkg, build_channel
+from .support.condarun import conda_environ
 from .support.locking import run_module
 from .support.server import ChannelServer
 from .support.vendoring import (
@@ -40,21 +40,7 @@ DEPS = ("dummy-a", "dummy-g", "another_dependent")
 @pytest.fixture
 def conda_env(tmp_path: Path) -> dict[str, str]:
     """Environment variables for a conda that sees nothing outside tmp_path."""
-    home = tmp_path / "conda-home"
-    home.mkdir()
-    condarc = home / ".condarc"
-    condarc.write_text("channels: []\n")
-    return {
-        **os.environ,
-        "HOME": str(home),
-        "XDG_CACHE_HOME": str(home / ".cache"),
-        "CONDARC": str(condarc),
-        "CONDA_PKGS_DIRS": str(home / "pkgs"),
-        "CONDA_ENVS_DIRS": str(home / "envs"),
-        "CONDA_OVERRIDE_CUDA": "",
-        "CONDA_SOLVER": "classic",
-        "CONDA_NUMBER_CHANNEL_NOTICES": "0",
-    }
+    return conda_environ(tmp_path, "classic")
 
 
 def _conda(env: dict[str, str], *args: str | Path, cwd: Path | None = None):

@@ -11,7 +11,6 @@ platform, read back as one input), and, where conda is importable, conda itself
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from .support.build import Pkg, build_channel
+from .support.condarun import conda_environ
 from .support.locking import run_module
 from .support.server import ChannelServer
 from .support.vendoring import check_manifest, snapshot, write_env
@@ -40,26 +40,13 @@ def served(http_server: ChannelServer, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def from_env(served: str, tmp_path: Path, run_cli) -> Path:
+def from_env(served: str, tmp_path: Path, run) -> Path:
     """The reference: the environment file vendored (a solve) for both platforms."""
     env = write_env(tmp_path / "env.yml", [served], ["app"])
     out = tmp_path / "FROM_ENV"
-    rc, _, err = run_cli("vendor", env, "-o", out, "-p", "linux-64", "-p", "osx-arm64")
+    rc, _, err = run("vendor", env, "-o", out, "-p", "linux-64", "-p", "osx-arm64")
     assert rc == 0, err
     return out
-
-
-@pytest.fixture
-def run_cli(capsys: pytest.CaptureFixture[str]):
-    from conda_vendor_plugin import cli
-
-    def call(*argv: object) -> tuple[int, str, str]:
-        capsys.readouterr()
-        rc = cli.main([str(a) for a in argv])
-        out, err = capsys.readouterr()
-        return rc, out, err
-
-    return call
 
 
 def _channels(out: Path, platforms: tuple[str, ...] = ("linux-64", "osx-arm64")) -> dict:
@@ -70,19 +57,19 @@ def _channels(out: Path, platforms: tuple[str, ...] = ("linux-64", "osx-arm64"))
     }
 
 
-def _vendor_lockfiles(run_cli, tmp_path: Path, *locks: Path, platforms=()) -> dict:
+def _vendor_lockfiles(run, tmp_path: Path, *locks: Path, platforms=()) -> dict:
     out = tmp_path / "OUT"
     args = [a for lock in locks for a in ("--lockfile", lock)]
     args += [a for p in platforms for a in ("-p", p)]
-    rc, stdout, err = run_cli("vendor", *args, "-o", out, "--json")
+    rc, stdout, err = run("vendor", *args, "-o", out, "--json")
     assert rc == 0, err
     check_manifest(out)
-    assert run_cli("vendor", "verify", out)[0] == 0
+    assert run("vendor", "verify", out)[0] == 0
     return json.loads(stdout)
 
 
 def test_pixi_lock_v7_written_by_py_rattler(
-    served: str, from_env: Path, tmp_path: Path, run_cli
+    served: str, from_env: Path, tmp_path: Path, run
 ) -> None:
     if not hasattr(rattler, "LockPlatform"):
         pytest.skip("py-rattler before 0.28 writes pixi.lock through another API")
@@ -97,7 +84,7 @@ def test_pixi_lock_v7_written_by_py_rattler(
     lock.to_path(path)
     assert path.read_text().startswith("version: 7\n")
 
-    doc = _vendor_lockfiles(run_cli, tmp_path, path)
+    doc = _vendor_lockfiles(run, tmp_path, path)
     assert _channels(tmp_path / "OUT") == _channels(from_env)
     assert doc["not_vendored"] == [
         {
@@ -128,14 +115,14 @@ def _solve(channel: str, platform: str, specs: list[str]) -> list:
 
 
 def test_cep23_files_one_per_platform_are_one_input(
-    served: str, from_env: Path, tmp_path: Path, run_cli
+    served: str, from_env: Path, tmp_path: Path, run
 ) -> None:
     env = tmp_path / "env.yml"
     args = ("lock", "-f", env, "--format", "explicit", "-p", "linux-64", "-p", "osx-arm64")
-    assert run_cli(*args)[0] == 0
+    assert run(*args)[0] == 0
     files = sorted(tmp_path.glob("env.*.explicit.txt"))
     assert [f.name for f in files] == ["env.linux-64.explicit.txt", "env.osx-arm64.explicit.txt"]
-    doc = _vendor_lockfiles(run_cli, tmp_path, *files)
+    doc = _vendor_lockfiles(run, tmp_path, *files)
     assert doc["platforms"] == {"linux-64": 3, "osx-arm64": 3}
     assert _channels(tmp_path / "OUT") == _channels(from_env)
 
@@ -149,18 +136,7 @@ def conda_prefix(served: str, tmp_path: Path) -> tuple[Path, dict[str, str]]:
     pytest.importorskip("conda")
     if sys.platform != "linux":
         pytest.skip("installs linux-64 packages on this machine")
-    home = tmp_path / "conda-home"
-    home.mkdir()
-    (home / ".condarc").write_text("channels: []\n")
-    environ = {
-        **os.environ,
-        "HOME": str(home),
-        "CONDARC": str(home / ".condarc"),
-        "CONDA_PKGS_DIRS": str(home / "pkgs"),
-        "CONDA_ENVS_DIRS": str(home / "envs"),
-        "CONDA_SOLVER": "classic",
-        "CONDA_OVERRIDE_CUDA": "",
-    }
+    environ = conda_environ(tmp_path, "classic")
     prefix = tmp_path / "prefix"
     proc = run_module("conda", "create", "-y", "-p", prefix, "-c", served, "--override-channels",
                       "app", env=environ)  # fmt: skip
@@ -170,25 +146,25 @@ def conda_prefix(served: str, tmp_path: Path) -> tuple[Path, dict[str, str]]:
 
 @pytest.mark.parametrize("fmt", ["conda-lock-v1", "rattler-lock-v6"])
 def test_lockfiles_exported_by_conda_lockfiles(
-    conda_prefix, from_env: Path, tmp_path: Path, run_cli, fmt: str
+    conda_prefix, from_env: Path, tmp_path: Path, run, fmt: str
 ) -> None:
     prefix, environ = conda_prefix
     path = tmp_path / f"exported.{fmt}.yml"
     proc = run_module("conda", "export", "-p", prefix, "--format", fmt, "--file", path,
                       "--platform", "linux-64", env=environ)  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    _vendor_lockfiles(run_cli, tmp_path, path)
+    _vendor_lockfiles(run, tmp_path, path)
     assert _channels(tmp_path / "OUT", ("linux-64",)) == _channels(from_env, ("linux-64",))
 
 
-def test_conda_list_explicit_sha256(conda_prefix, from_env: Path, tmp_path: Path, run_cli) -> None:
+def test_conda_list_explicit_sha256(conda_prefix, from_env: Path, tmp_path: Path, run) -> None:
     prefix, environ = conda_prefix
     proc = run_module("conda", "list", "--explicit", "--sha256", "-p", prefix, env=environ)
     assert proc.returncode == 0, proc.stderr
     path = tmp_path / "explicit.txt"
     path.write_text(proc.stdout)
     assert "#sha256:" not in proc.stdout  # conda's own form: URL#<64 hex>
-    _vendor_lockfiles(run_cli, tmp_path, path)
+    _vendor_lockfiles(run, tmp_path, path)
     assert _channels(tmp_path / "OUT", ("linux-64",)) == _channels(from_env, ("linux-64",))
 
 

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from conda_vendor_plugin import cli
 from conda_vendor_plugin.formats import explicit_v1
 
 from .support.build import Pkg, build_channel
@@ -28,17 +27,6 @@ PKGS = [
     Pkg("lib", "2.1", subdir="osx-arm64"),
     Pkg("tool", "0.1", fmt=".conda"),
 ]
-
-
-@pytest.fixture
-def run(capsys: pytest.CaptureFixture[str]):
-    def call(*argv: object) -> tuple[int, str, str]:
-        capsys.readouterr()
-        rc = cli.main([str(a) for a in argv])
-        out, err = capsys.readouterr()
-        return rc, out, err
-
-    return call
 
 
 @pytest.fixture

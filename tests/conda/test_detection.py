@@ -15,38 +15,17 @@ from pathlib import Path
 
 import pytest
 
-from .support.condarun import (
-    Served,
-    app_channel,
+from ..support.condarun import (
     conda,
-    conda_environ,
     conda_without_plugin,
     installed,
     lock_env,
     no_traceback,
 )
-from .support.server import ChannelServer
-from .support.vendoring import write_env
-
-pytest.importorskip("conda")
-from conda.base.context import context
+from ..support.vendoring import write_env
+from .conftest import HOST
 
 pytestmark = pytest.mark.conda
-
-HOST = context.subdir
-OTHER = "win-64" if HOST != "win-64" else "linux-64"
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    return conda_environ(tmp_path)
-
-
-@pytest.fixture
-def served(tmp_path: Path):
-    chan = app_channel(tmp_path / "served" / "chan", HOST, OTHER)
-    with ChannelServer(tmp_path / "served") as server:
-        yield Served(server, f"{server.url}/chan", chan)
 
 
 def test_a_file_with_our_default_name_but_other_content_is_refused_clearly(

@@ -18,38 +18,20 @@ import pytest
 from conda_vendor_plugin.formats import explicit_v1
 from conda_vendor_plugin.spec import input_hash, load_spec
 
-from .support.build import Pkg, build_channel
-from .support.condarun import (
+from ..support.build import Pkg, build_channel
+from ..support.condarun import (
     NO_SOLVER,
     Served,
     app_channel,
     conda,
-    conda_environ,
     conda_meta,
     installed,
 )
-from .support.server import ChannelServer
-from .support.vendoring import write_env
-
-pytest.importorskip("conda")
-from conda.base.context import context
+from ..support.server import ChannelServer
+from ..support.vendoring import write_env
+from .conftest import HOST, OTHER
 
 pytestmark = pytest.mark.conda
-
-HOST = context.subdir
-OTHER = "win-64" if HOST != "win-64" else "linux-64"
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    return conda_environ(tmp_path)
-
-
-@pytest.fixture
-def served(tmp_path: Path):
-    chan = app_channel(tmp_path / "served" / "chan", HOST, OTHER)
-    with ChannelServer(tmp_path / "served") as server:
-        yield Served(server, f"{server.url}/chan", chan)
 
 
 def _export(env: dict[str, str], *args: str | Path) -> str:

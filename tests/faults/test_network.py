@@ -22,6 +22,7 @@ from conda_vendor_plugin.errors import DownloadError
 from conda_vendor_plugin.session import RetryPolicy, make_session
 
 from ..support.build import Pkg, build_channel
+from ..support.condarun import conda_environ
 from ..support.hostile import add_entry
 from ..support.server import ChannelServer
 from ..support.vendoring import write_env
@@ -284,15 +285,8 @@ def test_conda_vendor_makes_exactly_the_tries_it_reports(
     pytest.importorskip("conda")
     for _ in range(8):
         http_server.fail(ARCHIVE, "500")
-    home = tmp_path / "conda-home"
-    home.mkdir()
-    (home / ".condarc").write_text("channels: []\n")
     environ = {
-        **os.environ,
-        "HOME": str(home),
-        "CONDARC": str(home / ".condarc"),
-        "CONDA_PKGS_DIRS": str(home / "pkgs"),
-        "CONDA_SOLVER": "classic",
+        **conda_environ(tmp_path, "classic"),
         "CONDA_REMOTE_MAX_RETRIES": "2",
         "CONDA_REMOTE_BACKOFF_FACTOR": "0",
         "NO_PROXY": "127.0.0.1",

@@ -33,21 +33,24 @@ class Served(NamedTuple):
     path: Path  # the channel's directory
 
 
-def conda_environ(root: Path) -> dict[str, str]:
-    """Environment variables for a conda that sees nothing outside ``root``."""
+def conda_environ(
+    root: Path, solver: str | None = None, condarc: str = "channels: []\n"
+) -> dict[str, str]:
+    """Environment variables for a conda that sees nothing outside ``root`` (its home, with
+    ``condarc`` as its configuration), with ``solver`` (default: classic, or
+    ``$CONDA_VENDOR_TEST_SOLVER``). The standalone command reads the same variables."""
     home = root / "conda-home"
     home.mkdir(parents=True, exist_ok=True)
-    condarc = home / ".condarc"
-    condarc.write_text("channels: []\n")
+    (home / ".condarc").write_text(condarc)
     return {
         **os.environ,
         "HOME": str(home),
         "XDG_CACHE_HOME": str(home / ".cache"),
-        "CONDARC": str(condarc),
+        "CONDARC": str(home / ".condarc"),
         "CONDA_PKGS_DIRS": str(home / "pkgs"),
         "CONDA_ENVS_DIRS": str(home / "envs"),
         "CONDA_OVERRIDE_CUDA": "",
-        "CONDA_SOLVER": os.environ.get("CONDA_VENDOR_TEST_SOLVER", "classic"),
+        "CONDA_SOLVER": solver or os.environ.get("CONDA_VENDOR_TEST_SOLVER", "classic"),
         "CONDA_NUMBER_CHANNEL_NOTICES": "0",
         "CONDA_REPORT_ERRORS": "false",
         "CONDA_NOTIFY_OUTDATED_CONDA": "false",
