@@ -21,6 +21,7 @@ import requests
 from conda_vendor_plugin.formats import explicit_v1
 
 from .support.build import Pkg, archive_bytes, build_channel
+from .support.bundles import current
 from .support.condarun import conda_environ
 from .support.locking import run_module
 from .support.server import ChannelServer
@@ -60,7 +61,7 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _locked(out: Path) -> set[tuple[str, str, str]]:
-    lock = explicit_v1.load(out / "environment.lock.yml")
+    lock = explicit_v1.load(current(out) / "environment.lock.yml")
     return {(p.name, p.version, p.build) for p in lock.packages["linux-64"]}
 
 
@@ -100,7 +101,7 @@ def test_create_with_configured_channels_overridden(
     there: see docs/install-offline.md)."""
     condarc = "channels:\n  - conda-forge\n  - https://mirror.example.invalid/internal\n"
     env = _conda_env(tmp_path / "home", solver, condarc)
-    header = (bundle / "environment-linux-64.yml").read_text().split("\nname:")[0]
+    header = (current(bundle) / "environment-linux-64.yml").read_text().split("\nname:")[0]
     assert "--override-channels -c ./local_chan" in header
     prefix = tmp_path / "env"
     args = ("create", "-p", prefix, "--offline", "--override-channels", "-c", "./local_chan")
@@ -112,7 +113,7 @@ def test_create_with_configured_channels_overridden(
 def test_create_from_the_explicit_file(bundle: Path, tmp_path: Path) -> None:
     env = _conda_env(tmp_path / "home", "classic")
     prefix = tmp_path / "env"
-    text = (bundle / "linux-64.explicit.txt").read_text()
+    text = (current(bundle) / "linux-64.explicit.txt").read_text()
     assert "\n./local_chan/noarch/app-1.0-0.tar.bz2#sha256:" in text
     args = ("create", "-p", prefix, "--offline", "--file", "linux-64.explicit.txt")
     proc = run_module("conda", *args, env=env, cwd=bundle)
@@ -128,7 +129,15 @@ def test_env_create_from_the_bundles_lockfile(bundle: Path, tmp_path: Path, solv
     before = snapshot(bundle)
     env = _conda_env(tmp_path / "home", solver)
     prefix = tmp_path / "env"
-    args = ("env", "create", "-p", prefix, "--offline", "-f", bundle / "environment.lock.yml")
+    args = (
+        "env",
+        "create",
+        "-p",
+        prefix,
+        "--offline",
+        "-f",
+        current(bundle) / "environment.lock.yml",
+    )
     proc = run_module("conda", *args, env=env, cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert _installed(prefix, bundle) == _locked(bundle)

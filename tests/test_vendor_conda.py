@@ -20,6 +20,7 @@ import requests
 from conda_vendor_plugin.formats import explicit_v1
 
 from .support.build import Pkg, build_channel
+from .support.bundles import current
 from .support.condarun import conda_environ
 from .support.locking import run_module
 from .support.server import ChannelServer
@@ -77,7 +78,7 @@ def test_conda_vendor_then_offline_env_create_installs_the_locked_packages(
     assert verify.returncode == 0, verify.stdout + verify.stderr
     assert "0 problem(s)" in verify.stdout
 
-    lock = explicit_v1.load(out / "environment.lock.yml")
+    lock = explicit_v1.load(current(out) / "environment.lock.yml")
     locked = {(p.name, p.version, p.build) for p in lock.packages["linux-64"]}
     assert {n for n, _, _ in locked} == {
         "dummy-a",
@@ -191,7 +192,7 @@ def test_conda_vendor_fetches_archives_from_a_cep15_base_url_on_another_host(
     assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["local_chan"]
     check_local_channel(out / "local_chan", root, ["linux-64"], archives_at=cdn_dir)
     check_manifest(out)
-    lock = explicit_v1.load(out / "environment.lock.yml")
+    lock = explicit_v1.load(current(out) / "environment.lock.yml")
     assert {p.url for p in lock.packages["linux-64"]} == {
         f"{cdn.url}/flat/app-1.0-0.conda",
         f"{cdn.url}/flat/lib-1.0-0.tar.bz2",
@@ -246,7 +247,7 @@ def test_conda_vendor_splits_defaults_into_one_local_channel_per_url(
     ]
     assert (out / "local_defaults_main" / "noarch" / "app-1.0-0.tar.bz2").is_file()
     assert (out / "local_defaults_r" / "noarch" / "rpkg-1.0-0.tar.bz2").is_file()
-    env_file = (out / "environment-linux-64.yml").read_text()
+    env_file = (current(out) / "environment-linux-64.yml").read_text()
     assert "  - ./local_defaults_main\n  - ./local_defaults_r\n" in env_file
 
 

@@ -10,6 +10,7 @@ import bz2
 import hashlib
 import io
 import json
+import os
 import tarfile
 import zipfile
 from collections.abc import Iterable, Sequence
@@ -28,12 +29,19 @@ def write_env(
 
 
 def snapshot(root: Path) -> dict[str, bytes]:
-    """Every file under ``root`` (relative POSIX path -> bytes)."""
-    return {
-        p.relative_to(root).as_posix(): p.read_bytes()
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
+    """Every file under ``root`` (relative POSIX path -> bytes); a symbolic link (the
+    bundle's ``current`` pointers) as ``b"-> <target>"``, never followed."""
+    found = {}
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        base = Path(dirpath)
+        for name in filenames + dirnames:
+            path = base / name
+            rel = path.relative_to(root).as_posix()
+            if path.is_symlink():
+                found[rel] = b"-> " + os.readlink(path).encode()
+            elif path.is_file():
+                found[rel] = path.read_bytes()
+    return dict(sorted(found.items()))
 
 
 def sha256(data: bytes) -> str:
@@ -112,6 +120,9 @@ def check_manifest(out: Path, secrets: Sequence[str] = ()) -> dict[str, Any]:
     on_disk = set(snapshot(out)) - {"manifest.json"}
     assert set(files) == on_disk
     for rel, item in files.items():
+        if "link" in item:
+            assert os.readlink(out / rel) == item["link"], rel
+            continue
         data = (out / rel).read_bytes()
         assert item["size"] == len(data), rel
         assert item["sha256"] == sha256(data), rel
