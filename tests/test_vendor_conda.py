@@ -20,7 +20,7 @@ import requests
 from conda_vendor_plugin.formats import explicit_v1
 
 from .support.build import Pkg, build_channel
-from .support.bundles import current
+from .support.bundles import current, typed
 from .support.condarun import conda_environ
 from .support.locking import run_module
 from .support.server import ChannelServer
@@ -100,7 +100,7 @@ def test_conda_vendor_then_offline_env_create_installs_the_locked_packages(
         prefix,
         "--offline",
         "-f",
-        "environment-linux-64.yml",
+        typed(out, "environment-linux-64.yml"),
         cwd=out,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -125,8 +125,7 @@ def test_conda_and_standalone_vendor_the_same_output(
         assert by_rattler.returncode == 0, by_rattler.stderr
     conda_out = snapshot(tmp_path / "by-conda")
     rattler_out = snapshot(tmp_path / "by-rattler")
-    lock = conda_out["environment.lock.yml"].decode()
-    assert lock == rattler_out["environment.lock.yml"].decode()
+    lock = (current(tmp_path / "by-conda") / "environment.lock.yml").read_text()
     assert "  linux-64:\n" in lock and "  osx-64:\n" in lock
     assert conda_out == rattler_out  # repodata, archives, environment files, manifest
 
@@ -189,7 +188,7 @@ def test_conda_vendor_fetches_archives_from_a_cep15_base_url_on_another_host(
                 conda_env, "vendor", env_yml, "-o", tmp_path / "OUT2", "-p", "linux-64"
             )
     out = tmp_path / "OUT"
-    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["local_chan"]
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["envs", "local_chan"]
     check_local_channel(out / "local_chan", root, ["linux-64"], archives_at=cdn_dir)
     check_manifest(out)
     lock = explicit_v1.load(current(out) / "environment.lock.yml")
@@ -242,6 +241,7 @@ def test_conda_vendor_splits_defaults_into_one_local_channel_per_url(
         proc = _conda(conda_env, "vendor", env_yml, "-o", out, "-p", "linux-64")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert sorted(p.name for p in out.iterdir() if p.is_dir()) == [
+        "envs",
         "local_defaults_main",
         "local_defaults_r",
     ]

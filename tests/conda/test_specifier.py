@@ -20,7 +20,7 @@ import pytest
 from conda_vendor_plugin.formats import explicit_v1
 
 from ..support.build import Pkg, archive_bytes, build_channel
-from ..support.bundles import current
+from ..support.bundles import current, typed
 from ..support.condarun import (
     NO_SOLVER,
     conda,
@@ -327,7 +327,7 @@ def test_a_bundle_install_records_python_as_conda_reads_a_channel(
         "create",
         "--offline",
         "-f",
-        f"environment-{HOST}.yml",
+        typed(out, f"environment-{HOST}.yml"),
         "-p",
         by_env_file,
         cwd=out,

@@ -30,3 +30,10 @@ def current_rel(out: Path, name: str | None = None) -> str:
 def env_report(doc: dict[str, Any], name: str | None = None) -> dict[str, Any]:
     """One environment's part of a vendor report or manifest."""
     return doc["environments"][name or only_env(doc)]
+
+
+def typed(out: Path, file: str, name: str | None = None) -> str:
+    """``envs/<name>/current/<file>``: the path a user types from the bundle's root
+    (through the ``current`` link), as the files' headers and the report say."""
+    index = json.loads((out / "bundle.json").read_text())
+    return f"envs/{name or only_env(index)}/current/{file}"
