@@ -139,8 +139,8 @@ def _carry_archives(
     base: Path | None, staging: Path, needed: Mapping[str, Any], absent_ok: set[str]
 ) -> None:
     """Every needed archive this run did not fetch, hard-linked from the base bundle
-    (archives already there are not hashed again: ``vendor verify`` does that)."""
-    for rel, (_, users) in needed.items():
+    (checked by size; not hashed again: ``vendor verify`` does that)."""
+    for rel, (package, users) in needed.items():
         dst = contained(staging, rel)
         if dst.is_file() or rel in absent_ok:
             continue
@@ -153,6 +153,11 @@ def _carry_archives(
             raise BundleError(
                 f"{rel}: needed by {', '.join(sorted(users))} but missing from {where}; "
                 f"vendor {', '.join(sorted(users))} again"
+            )
+        if package.size is not None and src.stat().st_size != package.size:
+            raise BundleError(
+                f"{base / rel}: {src.stat().st_size} bytes, its lockfile says {package.size}; "
+                f"the bundle was altered: run vendor verify {base}"
             )
         link_or_copy(src, dst)
 
