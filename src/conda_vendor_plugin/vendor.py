@@ -8,7 +8,6 @@ disk, and a run that fails at any step leaves the previous OUT as it was.
 from __future__ import annotations
 
 import errno
-import hashlib
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -16,7 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from . import formats, locked
+from . import inputs
 from .bundle import assemble, history
 from .bundle import delta as delta_mod
 from .bundle import staging as staging_mod
@@ -33,15 +32,13 @@ from .bundle.outputs import (
 from .bundle.plan import VendoredPackage, local_names, plan
 from .download import Downloader, DownloadJob, DownloadResult
 from .entries import Entries
-from .errors import ChannelError, UsageError, VendorError
+from .errors import ChannelError, UsageError
 from .formats import explicit_v1
-from .fsutil import UnsafePath, atomic_write_text, contained, is_plain_dir, read_limited
-from .progress import Reporter, solving_step
-from .records import Lockfile, Solution
-from .solve import Backend, effective_spec, solve_all, to_lockfile
-from .spec import EnvironmentSpec, load_spec
+from .fsutil import UnsafePath, atomic_write_text, contained, is_plain_dir
+from .progress import Reporter
+from .solve import Backend
+from .spec import load_spec
 from .urls import redact_url, with_credentials_of
-from .yamlfile import MAX_DOCUMENT_BYTES
 
 
 @dataclass(frozen=True)
@@ -62,21 +59,10 @@ class VendorOptions:
 
 
 @dataclass(frozen=True)
-class Request:
-    """One environment, settled: per platform the packages, and the channels they are from."""
-
-    name: str
-    spec: EnvironmentSpec
-    solutions: Sequence[Solution]
-    lock: Lockfile
-    sources: Sequence[tuple[str, str]]  # (as written, channel URL with credentials)
-
-
-@dataclass(frozen=True)
 class VendorPlan:
     """Everything decided before the first byte is downloaded."""
 
-    requests: Sequence[Request]
+    requests: Sequence[inputs.Request]
     vendored: Sequence[VendoredPackage]  # every archive of every environment, once
     names: Mapping[str, str]  # channel URL without credentials -> local channel
     local_order: Sequence[str]  # local channel names in channel priority order
@@ -93,109 +79,8 @@ class VendorPlan:
         return sum(vp.package.size or 0 for vp in self.fetched)
 
 
-def solve_request(
-    name: str, spec: EnvironmentSpec, backend: Backend, reporter: Reporter
-) -> Request:
-    """Solve every platform of an environment file."""
-    solutions = solve_all(spec, backend, step=solving_step(spec, reporter))
-    sources: list[tuple[str, str]] = []
-    for platform in spec.platforms:
-        for src in backend.channel_sources(spec, platform):
-            if src not in sources:
-                sources.append(src)
-    lock = to_lockfile(spec, solutions, backend.channel_priority())
-    return Request(name, spec, solutions, lock, sources)
-
-
-def lockfile_request(
-    paths: Sequence[str],
-    platforms: Sequence[str],
-    backend: Backend,
-    reporter: Reporter,
-    entries: Entries,
-    namespace: str | None = None,
-) -> Request:
-    """Take lockfiles as they are: no solve; every package checked against its channel."""
-    with reporter.step(f"Reading {', '.join(paths)}"):
-        lock = formats.read_files(paths)
-    wanted = locked.lock_platforms(lock, platforms)
-    sources = locked.channel_sources(lock, wanted, backend)
-    count = sum(len(lock.packages[p]) for p in wanted)
-    with reporter.step(f"Checking {count} locked packages against their channels"):
-        solutions = locked.resolve(lock, wanted, sources, backend, entries)
-    spec = EnvironmentSpec(name=lock.name, channels=lock.channels, platforms=wanted)
-    resolved = Lockfile(
-        input_hash=lock.input_hash or _files_hash(paths),
-        channels=lock.channels,
-        packages={s.platform: s.packages for s in solutions},
-        name=lock.name,
-        foreign=tuple(f for f in lock.foreign if f.platform in wanted),
-        channel_priority=lock.channel_priority,
-    )
-    name = env_name(lock.name, paths[0], namespace)
-    return Request(name, spec, solutions, resolved, sources)
-
-
-def env_name(declared: str | None, path: str, namespace: str | None) -> str:
-    """An environment's name in the bundle: the name its file declares, else the file
-    name up to its first dot; under ``namespace/`` when one is given."""
-    name = declared or Path(path).name.split(".", 1)[0]
-    return history.check_env_name(f"{namespace}/{name}" if namespace else name, path)
-
-
-def _files_hash(paths: Sequence[str]) -> str:
-    """The input hash of a lockfile that records none: sha256 of its files' bytes, in
-    the order given."""
-    h = hashlib.sha256()
-    for path in paths:
-        h.update(Path(path).read_bytes())
-    return h.hexdigest()
-
-
-def _is_lockfile(path: str) -> bool:
-    """Whether a file named as an environment is a lockfile (by its content)."""
-    try:
-        text = read_limited(path, MAX_DOCUMENT_BYTES).decode("utf-8", errors="replace")
-    except (OSError, ValueError):
-        return False  # load_spec reports it
-    return formats.detect(text) is not None
-
-
-def requests(
-    opts: VendorOptions, backend: Backend, reporter: Reporter, entries: Entries
-) -> list[Request]:
-    """Every environment of the run, each with a name no other takes."""
-    found: list[Request] = []
-    for path in opts.env_files:
-        if _is_lockfile(path):
-            found.append(
-                lockfile_request([path], opts.platforms, backend, reporter, entries, opts.namespace)
-            )
-            continue
-        spec = effective_spec(load_spec(path), opts.platforms, backend)
-        found.append(
-            solve_request(env_name(spec.name, path, opts.namespace), spec, backend, reporter)
-        )
-    if opts.lockfiles:
-        found.append(
-            lockfile_request(
-                opts.lockfiles, opts.platforms, backend, reporter, entries, opts.namespace
-            )
-        )
-    if not found:
-        raise VendorError("vendor: name an environment file or pass --lockfile")
-    names = Counter(r.name for r in found)
-    twice = sorted(n for n, k in names.items() if k > 1)
-    if twice:
-        raise UsageError(
-            f"vendor: two inputs are both environment {twice[0]!r}; give them different "
-            f"'name:' values (or file names)"
-        )
-    return found
-
-
 def make_plan(
-    reqs: Sequence[Request],
+    reqs: Sequence[inputs.Request],
     entries: Entries,
     taken: Mapping[str, str],
     allow_size_only: bool = False,
@@ -289,12 +174,12 @@ def fetch(
         bar.close()
 
 
-def _of_request(p: VendorPlan, r: Request) -> list[VendoredPackage]:
+def _of_request(p: VendorPlan, r: inputs.Request) -> list[VendoredPackage]:
     packages = {q for s in r.solutions for q in s.packages}
     return [vp for vp in p.vendored if vp.package in packages]
 
 
-def _write_environment(p: VendorPlan, r: Request, staging: Path) -> history.Environment:
+def _write_environment(p: VendorPlan, r: inputs.Request, staging: Path) -> history.Environment:
     """One environment's lockfile, environment and explicit files, as version 1 of it
     (merging with the bundle renumbers it)."""
     env = history.fresh_environment(
@@ -348,18 +233,38 @@ def _base_bundle(output: staging_mod.Output) -> tuple[Path | None, Mapping[str, 
     return (out, index.channels) if index is not None else (None, {})
 
 
+def _check_since(since: Sequence[str], out: Path) -> None:
+    """A delta is a new directory: writing it over the bundle it is made against would
+    replace that bundle with a part of itself."""
+    for given in since:
+        path = Path(given).resolve()
+        if path == out.resolve() or path.parent == out.resolve():
+            raise UsageError(
+                f"--since {given} is OUT's own bundle: write the delta to another -o/--output"
+            )
+
+
 def run_vendor(opts: VendorOptions, backend: Backend, reporter: Reporter) -> dict[str, Any]:
     started = time.monotonic()
     for path in opts.env_files:
-        if not _is_lockfile(path):
+        if not inputs.is_lockfile(path):
             load_spec(path)  # a bad environment file is reported before anything else
     output = staging_mod.resolve_output(opts.output)
+    _check_since(opts.since, output.real)
     staging_mod.check_output(output, repair=False, force=opts.force)  # before creating anything
     previous, taken = delta_mod.previous(opts.since) if opts.since else (None, {})
     entries = Entries()
     if opts.dry_run:
         base, base_taken = _base_bundle(output) if not opts.since else (None, {})
-        reqs = requests(opts, backend, reporter, entries)
+        reqs = inputs.requests(
+            opts.env_files,
+            opts.lockfiles,
+            opts.platforms,
+            opts.namespace,
+            backend,
+            reporter,
+            entries,
+        )
         p = make_plan(reqs, entries, {**base_taken, **taken}, opts.allow_size_only, previous)
         summary = summarize(p, opts.output)
         summary["dry_run"] = True
@@ -372,7 +277,15 @@ def run_vendor(opts: VendorOptions, backend: Backend, reporter: Reporter) -> dic
     with staging_mod.exclusive(output):
         staging_mod.check_output(output, force=opts.force)
         base, base_taken = _base_bundle(output) if not opts.since else (None, {})
-        reqs = requests(opts, backend, reporter, entries)
+        reqs = inputs.requests(
+            opts.env_files,
+            opts.lockfiles,
+            opts.platforms,
+            opts.namespace,
+            backend,
+            reporter,
+            entries,
+        )
         p = make_plan(reqs, entries, {**base_taken, **taken}, opts.allow_size_only, previous)
         try:
             staging = staging_mod.make_staging(output)

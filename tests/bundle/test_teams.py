@@ -282,3 +282,16 @@ def test_a_bundle_without_links_still_verifies(url: str, tmp_path: Path, run) ->
     rc, stdout, _ = run("vendor", "verify", out, "--json")
     assert rc == 1
     assert any("envs/analysis/current: points at" in c for c in json.loads(stdout)["corrupt"])
+
+
+def test_a_delta_is_never_written_over_the_bundle_it_is_made_against(
+    base: Path, url: str, tmp_path: Path, run
+) -> None:
+    before = snapshot(base)
+    (tmp_path / "new").mkdir()
+    updated = _env(tmp_path / "new", url, "analysis", ["app 2.0.*"])
+    for since in (base, base / "manifest.json"):
+        rc, _, err = run("vendor", updated, "-o", base, "--since", since, "-p", "linux-64")
+        assert rc == 2, err
+        assert "write the delta to another -o/--output" in err
+    assert snapshot(base) == before
