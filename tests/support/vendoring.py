@@ -130,6 +130,16 @@ def check_manifest(out: Path, secrets: Sequence[str] = ()) -> dict[str, Any]:
     return doc
 
 
+def validate_cyclonedx(text: str) -> None:
+    """Assert ``text`` is valid CycloneDX 1.6 JSON, by cyclonedx-python-lib's own strict
+    validator (the JSON schema, no unknown properties)."""
+    from cyclonedx.schema import SchemaVersion
+    from cyclonedx.validation.json import JsonStrictValidator
+
+    error = JsonStrictValidator(SchemaVersion.V1_6).validate_str(text)
+    assert error is None, error
+
+
 def archive_index_json(path: Path) -> dict[str, Any]:
     """``info/index.json`` read out of a real ``.tar.bz2`` or ``.conda`` archive."""
     data = path.read_bytes()

@@ -1,4 +1,5 @@
-"""The files beside the local channels: environment files, explicit files, manifest."""
+"""The files beside the local channels: environment files, explicit files, manifest
+(the SBOM has a room of its own: :mod:`.sbom`)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ from collections.abc import Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from .. import __version__
 from ..formats import cep23
@@ -18,20 +18,11 @@ from ..spec import EnvironmentSpec
 from ..urls import redact_url
 from ..yamlfile import yaml_scalar
 from .plan import VendoredPackage
+from .sbom import purl
 
 MANIFEST = "manifest.json"
 LOCKFILE = "environment.lock.yml"
 TOOL = "conda-vendor-plugin"
-
-
-def purl(vp: VendoredPackage) -> str:
-    p = vp.package
-    kind = "conda" if p.fn.endswith(".conda") else "tar.bz2"
-    channel = quote(redact_url(p.channel), safe="")
-    return (
-        f"pkg:conda/{p.name}@{quote(p.version)}?build={quote(p.build)}"
-        f"&channel={channel}&subdir={p.subdir}&type={kind}"
-    )
 
 
 def env_file_name(platform: str) -> str:
