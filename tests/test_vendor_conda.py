@@ -175,6 +175,8 @@ def test_conda_vendor_fetches_archives_from_a_cep15_base_url_on_another_host(
         [Pkg("app", depends=["lib"], fmt=".conda"), Pkg("lib", subdir="linux-64")],
     )
     cdn_dir = tmp_path / "cdn" / "flat"
+    # One SBOM timestamp for both runs, so that their outputs compare byte for byte.
+    conda_env = {**conda_env, "SOURCE_DATE_EPOCH": "1700000000"}
     with ChannelServer(tmp_path / "served") as repo, ChannelServer(tmp_path / "cdn") as cdn:
         move_archives_elsewhere(root, cdn_dir, f"{cdn.url}/flat/")
         env_yml = write_env(tmp_path / "env.yml", [f"{repo.url}/chan"], ["app"])

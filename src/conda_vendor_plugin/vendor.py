@@ -13,15 +13,17 @@ import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from . import formats, locked
+from . import __version__, formats, locked
 from .bundle import staging as staging_mod
 from .bundle.channels import repodata_documents, write_repodata
 from .bundle.outputs import (
     LOCKFILE,
     MANIFEST,
+    TOOL,
     env_file_name,
     env_file_text,
     explicit_file_name,
@@ -29,6 +31,7 @@ from .bundle.outputs import (
     manifest_text,
 )
 from .bundle.plan import VendoredPackage, local_names, plan
+from .bundle.sbom import SBOM, build_time, licenses_from_repodata, sbom_text, with_sha256
 from .download import Downloader, DownloadJob, DownloadResult
 from .entries import Entries
 from .errors import ChannelError, VendorError
@@ -201,10 +204,10 @@ def fetch(
         bar.close()
 
 
-def write_outputs(p: VendorPlan, staging: Path) -> dict[str, str]:
-    """Local repodata, lockfile, environment and explicit files into staging (pruned of
-    earlier plans' files before the downloads), then the manifest of it all. Returns the
-    environment files by platform."""
+def write_outputs(p: VendorPlan, staging: Path, made: datetime | None = None) -> dict[str, str]:
+    """Local repodata, lockfile, environment and explicit files and the SBOM (made at
+    ``made``, default now) into staging (pruned of earlier plans' files before the
+    downloads), then the manifest of it all. Returns the environment files by platform."""
     write_repodata(staging, p.repodata)
     atomic_write_text(staging / LOCKFILE, explicit_v1.write(p.lock))
     env_files = {}
@@ -216,9 +219,20 @@ def write_outputs(p: VendorPlan, staging: Path) -> dict[str, str]:
         atomic_write_text(staging / env_files[sol.platform], text)
         explicit = explicit_file_name(sol.platform)
         atomic_write_text(staging / explicit, explicit_file_text(p.lock, sol.platform, p.vendored))
+    write_sbom(p, staging, made or build_time())
     text = manifest_text(staging, p.spec, p.lock.input_hash, p.vendored, p.lock.foreign)
     atomic_write_text(staging / MANIFEST, text)
     return env_files
+
+
+def write_sbom(p: VendorPlan, staging: Path, made: datetime) -> None:
+    """The SBOM of the staged archives: one environment uses them all (named by the
+    environment file or lockfile, else ``default``)."""
+    archives = with_sha256(p.vendored, staging)
+    used_by = {vp.relpath: [p.spec.name or "default"] for vp in archives}
+    licenses = licenses_from_repodata(p.repodata)
+    text = sbom_text(archives, used_by, licenses, TOOL, __version__, made)
+    atomic_write_text(staging / SBOM, text)
 
 
 def request(opts: VendorOptions, backend: Backend, reporter: Reporter) -> Request:
@@ -246,6 +260,7 @@ def run_vendor(opts: VendorOptions, backend: Backend, reporter: Reporter) -> dic
         ]
         return summary
 
+    made = build_time()  # a bad SOURCE_DATE_EPOCH is reported before any download
     with staging_mod.exclusive(output):
         staging_mod.check_output(output, force=opts.force)
         p = make_plan(request(opts, backend, reporter), opts.allow_size_only)
@@ -257,7 +272,7 @@ def run_vendor(opts: VendorOptions, backend: Backend, reporter: Reporter) -> dic
             staging_mod.seed_from_previous(output, staging, p.vendored)
             staging_mod.check_free_space(output, staging, p.vendored)
             results = fetch(p, staging, backend, opts.jobs, reporter)
-            env_files = write_outputs(p, staging)
+            env_files = write_outputs(p, staging, made)
             staging_mod.swap_into_place(staging, output)
         except OSError as e:
             if e.errno in (errno.ENOSPC, errno.EDQUOT):
@@ -273,6 +288,7 @@ def run_vendor(opts: VendorOptions, backend: Backend, reporter: Reporter) -> dic
             "lockfile": str(out / LOCKFILE),
             "environment_files": [str(out / f) for f in env_files.values()],
             "manifest": str(out / MANIFEST),
+            "sbom": str(out / SBOM),
             "seconds": round(time.monotonic() - started, 3),
         }
     )
