@@ -1,7 +1,8 @@
 """``vendor verify``: re-check a bundle someone handed over, which is untrusted.
 
 Every archive is checked against its local repodata entry, every other file against
-the manifest, and files neither knows are reported. Nothing outside OUT is read: a
+the manifest, the SBOM against the archives (one component each, same sha256), and
+files none of them knows are reported. Nothing outside OUT is read: a
 path that is absolute or has ``..`` (in the manifest, or as a repodata key) is
 reported as unsafe and not opened, and symbolic links inside OUT are reported, never
 followed. Malformed files are findings, not crashes.
@@ -27,8 +28,9 @@ from ..integrity import Expected, file_problem
 from ..records import archive_name_problem
 from .channels import REPODATA
 from .outputs import MANIFEST
+from .sbom import SBOM, Archive, sbom_problems
 
-MAX_METADATA_BYTES = 2 << 30  # a local repodata.json or manifest larger than this is refused
+MAX_METADATA_BYTES = 2 << 30  # a repodata.json, manifest or SBOM larger is refused
 
 
 @dataclass
@@ -39,6 +41,7 @@ class Findings:
     unsafe: list[str] = field(default_factory=list)
     in_repodata: set[str] = field(default_factory=set)  # local channel files repodata lists
     in_manifest: set[str] = field(default_factory=set)  # files the manifest lists
+    archives: dict[str, Archive] = field(default_factory=dict)  # in_repodata, for the SBOM
 
 
 def _read_json(path: Path) -> Any:
@@ -83,11 +86,17 @@ def _check_archive(subdir: Path, rel_dir: str, fn: str, entry: Any, f: Findings)
         return
     rel = f"{rel_dir}/{fn}"
     f.in_repodata.add(rel)
-    problem = file_problem(subdir / fn, Expected.from_entry(entry))
+    expected = Expected.from_entry(entry)
+    problem = file_problem(subdir / fn, expected)
     if problem == "missing":
         f.missing.append(rel)
     elif problem:
         f.corrupt.append(f"{rel}: {problem}")
+    # The sha256 the archive has (it verified), or must have (the SBOM is checked
+    # against the entry, not against a file already reported as corrupt).
+    sha256 = expected.sha256 or (sha256_file(subdir / fn) if problem is None else None)
+    name, version, build = (str(v) for v in fields)
+    f.archives[rel] = Archive(name, version, build, subdir.name, fn, sha256 and sha256.lower())
 
 
 def _check_manifest(out: Path, f: Findings) -> int:
@@ -126,6 +135,19 @@ def _check_manifest(out: Path, f: Findings) -> int:
     return archives
 
 
+def _check_sbom(out: Path, f: Findings) -> None:
+    """The SBOM against the archives the local channels hold (after _check_channels)."""
+    try:
+        doc = _read_json(out / SBOM)
+    except FileNotFoundError:
+        f.missing.append(SBOM)
+        return
+    except ValueError as e:
+        f.corrupt.append(f"{SBOM}: {e}")
+        return
+    f.corrupt += sbom_problems(doc, f.archives)
+
+
 def verify_output(out: Path) -> dict[str, Any]:
     """Re-check a vendored output. Returns the findings; ``problems`` counts them."""
     if not out.is_dir():
@@ -133,6 +155,7 @@ def verify_output(out: Path) -> dict[str, Any]:
     f = Findings()
     _check_channels(out, f)
     archives = _check_manifest(out, f)
+    _check_sbom(out, f)
     manifest_ok = MANIFEST not in f.missing and not any(
         c.startswith(f"{MANIFEST}:") for c in f.corrupt
     )
