@@ -188,6 +188,7 @@ def test_a_token_channel_is_named_without_its_credentials(bundle) -> None:
         ("BSD 3-Clause", {"license": {"name": None}}),  # common in conda, not SPDX
         ("GPL v3 + custom\x00\x1b[31m", {"license": {"name": None}}),
         ("((( AND OR", {"license": {"name": None}}),
+        ("MIT\ud800 ünïcode", {"license": {"name": None}}),  # a lone surrogate, from JSON
         ("MIT " * 5000, {"license": {"name": None}}),  # long: kept, never parsed
         ("", None),
         ("   ", None),

@@ -251,7 +251,7 @@ def sbom_problems(doc: Any, archives: Mapping[str, Archive]) -> list[str]:
     for i, c in enumerate(components):
         rel = _path_of(c)
         if rel is None:
-            problems.append(f"{SBOM}: components[{i}] has no {PATH_PROPERTY} property")
+            problems.append(f"{SBOM}: components[{i}] has no single {PATH_PROPERTY} property")
         elif rel not in archives:
             problems.append(
                 f"{SBOM}: components[{i}] names {quoted(rel)}, which is not an archive of "
