@@ -31,7 +31,15 @@ from .bundle.outputs import (
     manifest_text,
 )
 from .bundle.plan import VendoredPackage, local_names, plan
-from .bundle.sbom import SBOM, build_time, licenses_from_repodata, sbom_text, with_sha256
+from .bundle.sbom import (
+    SBOM,
+    build_time,
+    earlier_time,
+    licenses_from_repodata,
+    sbom_text,
+    source_date_epoch,
+    with_sha256,
+)
 from .download import Downloader, DownloadJob, DownloadResult
 from .entries import Entries
 from .errors import ChannelError, VendorError
@@ -204,10 +212,11 @@ def fetch(
         bar.close()
 
 
-def write_outputs(p: VendorPlan, staging: Path, made: datetime | None = None) -> dict[str, str]:
-    """Local repodata, lockfile, environment and explicit files and the SBOM (made at
-    ``made``, default now) into staging (pruned of earlier plans' files before the
-    downloads), then the manifest of it all. Returns the environment files by platform."""
+def write_outputs(p: VendorPlan, staging: Path, previous: Path | None = None) -> dict[str, str]:
+    """Local repodata, lockfile, environment and explicit files and the SBOM into staging
+    (pruned of earlier plans' files before the downloads), then the manifest of it all.
+    ``previous`` is the output this one replaces. Returns the environment files by
+    platform."""
     write_repodata(staging, p.repodata)
     atomic_write_text(staging / LOCKFILE, explicit_v1.write(p.lock))
     env_files = {}
@@ -219,19 +228,29 @@ def write_outputs(p: VendorPlan, staging: Path, made: datetime | None = None) ->
         atomic_write_text(staging / env_files[sol.platform], text)
         explicit = explicit_file_name(sol.platform)
         atomic_write_text(staging / explicit, explicit_file_text(p.lock, sol.platform, p.vendored))
-    write_sbom(p, staging, made or build_time())
+    write_sbom(p, staging, previous)
     text = manifest_text(staging, p.spec, p.lock.input_hash, p.vendored, p.lock.foreign)
     atomic_write_text(staging / MANIFEST, text)
     return env_files
 
 
-def write_sbom(p: VendorPlan, staging: Path, made: datetime) -> None:
+def write_sbom(p: VendorPlan, staging: Path, previous: Path | None) -> None:
     """The SBOM of the staged archives: one environment uses them all (named by the
-    environment file or lockfile, else ``default``)."""
+    environment file or lockfile, else ``default``). Made now, or at SOURCE_DATE_EPOCH;
+    when ``previous`` (the output replaced) has an SBOM saying the same, at its time."""
     archives = with_sha256(p.vendored, staging)
     used_by = {vp.relpath: [p.spec.name or "default"] for vp in archives}
     licenses = licenses_from_repodata(p.repodata)
-    text = sbom_text(archives, used_by, licenses, TOOL, __version__, made)
+
+    def text_at(when: datetime) -> str:
+        return sbom_text(archives, used_by, licenses, TOOL, __version__, when)
+
+    pinned = source_date_epoch()
+    text = text_at(pinned or build_time())
+    if pinned is None and previous is not None:
+        earlier = earlier_time(previous / SBOM, text)
+        if earlier is not None:
+            text = text_at(earlier)
     atomic_write_text(staging / SBOM, text)
 
 
@@ -260,7 +279,7 @@ def run_vendor(opts: VendorOptions, backend: Backend, reporter: Reporter) -> dic
         ]
         return summary
 
-    made = build_time()  # a bad SOURCE_DATE_EPOCH is reported before any download
+    source_date_epoch()  # a bad SOURCE_DATE_EPOCH is reported before any download
     with staging_mod.exclusive(output):
         staging_mod.check_output(output, force=opts.force)
         p = make_plan(request(opts, backend, reporter), opts.allow_size_only)
@@ -272,7 +291,7 @@ def run_vendor(opts: VendorOptions, backend: Backend, reporter: Reporter) -> dic
             staging_mod.seed_from_previous(output, staging, p.vendored)
             staging_mod.check_free_space(output, staging, p.vendored)
             results = fetch(p, staging, backend, opts.jobs, reporter)
-            env_files = write_outputs(p, staging, made)
+            env_files = write_outputs(p, staging, output.real)
             staging_mod.swap_into_place(staging, output)
         except OSError as e:
             if e.errno in (errno.ENOSPC, errno.EDQUOT):

@@ -25,6 +25,7 @@ from conda_vendor_plugin.bundle.outputs import TOOL
 from conda_vendor_plugin.bundle.plan import VendoredPackage
 from conda_vendor_plugin.bundle.sbom import (
     build_time,
+    earlier_time,
     licenses_from_repodata,
     purl,
     sbom_text,
@@ -291,3 +292,29 @@ def test_build_time_honours_source_date_epoch() -> None:
     for bad in ("yesterday", "1.5", "9" * 30):
         with pytest.raises(VendorError, match="SOURCE_DATE_EPOCH"):
             build_time({"SOURCE_DATE_EPOCH": bad})
+
+
+def test_an_earlier_sbom_saying_the_same_gives_its_time(bundle, tmp_path: Path) -> None:
+    archives, licenses = bundle
+    earlier = datetime(2001, 2, 3, 4, 5, 6, tzinfo=timezone.utc)
+    previous = tmp_path / "sbom.cdx.json"
+    previous.write_text(_text(archives, licenses, when=earlier))
+    now = _text(archives, licenses, when=datetime.now(timezone.utc))
+    assert earlier_time(previous, now) == earlier
+    assert earlier_time(previous, _text(archives[1:], licenses)) is None  # says otherwise
+    assert earlier_time(tmp_path / "absent.json", now) is None
+
+    doc = json.loads(previous.read_text())
+    for odd in [
+        "{not json",
+        "[]",
+        json.dumps({**doc, "metadata": {}}),
+        json.dumps({**doc, "metadata": {**doc["metadata"], "timestamp": "2001-02-03T04:05:06"}}),
+        json.dumps({**doc, "metadata": {**doc["metadata"], "timestamp": 7}}),
+    ]:
+        previous.write_text(odd)
+        assert earlier_time(previous, now) is None, odd
+    link = tmp_path / "link.json"
+    previous.write_text(_text(archives, licenses, when=earlier))
+    link.symlink_to(previous)
+    assert earlier_time(link, now) is None  # not followed

@@ -18,7 +18,14 @@ import pytest
 from ..support.build import Pkg, build_channel
 from ..support.locking import run_module
 from ..support.server import ChannelServer
-from ..support.vendoring import archives, check_manifest, check_sbom, load_json, write_env
+from ..support.vendoring import (
+    archives,
+    check_manifest,
+    check_sbom,
+    load_json,
+    snapshot,
+    write_env,
+)
 
 pytest.importorskip("rattler")
 
@@ -44,15 +51,16 @@ def out(http_server: ChannelServer, tmp_path: Path, run) -> Path:
 
 
 def _edit_sbom(out: Path, edit) -> None:
-    """Edit the SBOM, and the manifest's sha256 and size of it to match."""
+    """Edit the SBOM, and the manifest's sha256 and size of it to match (both written
+    as vendor writes them)."""
     doc = load_json(out / SBOM)
     edit(doc)
-    data = json.dumps(doc, indent=1).encode()
+    data = (json.dumps(doc, indent=1) + "\n").encode()
     (out / SBOM).write_bytes(data)
     manifest = load_json(out / "manifest.json")
     (item,) = [f for f in manifest["files"] if f["path"] == SBOM]
     item["sha256"], item["size"] = hashlib.sha256(data).hexdigest(), len(data)
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=1))
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
 
 
 def _component(doc: dict[str, Any], rel: str) -> dict[str, Any]:
@@ -97,6 +105,34 @@ def test_revendoring_the_same_inputs_gives_the_same_sbom_but_its_timestamp(
     assert first["serialNumber"] == second["serialNumber"]
     first["metadata"].pop("timestamp"), second["metadata"].pop("timestamp")
     assert first == second
+
+
+def test_revendoring_into_the_same_output_keeps_it_byte_identical(
+    out: Path, run, tmp_path: Path, http_server: ChannelServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The SBOM keeps its earlier timestamp while it says the same: here one made long
+    ago (as if the clock had moved on), which a run with the same inputs keeps."""
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    _edit_sbom(out, lambda doc: doc["metadata"].update(timestamp="2001-02-03T04:05:06+00:00"))
+    before = snapshot(out)
+    args = ("vendor", tmp_path / "env.yml", "-o", out, "-p", "linux-64")
+    assert run(*args)[0] == 0
+    assert snapshot(out) == before
+
+    # SOURCE_DATE_EPOCH, when set, is the time.
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    assert run(*args)[0] == 0
+    assert load_json(out / SBOM)["metadata"]["timestamp"] == "2023-11-14T22:13:20+00:00"
+    monkeypatch.delenv("SOURCE_DATE_EPOCH")
+
+    # Something else to say (another environment name): made now.
+    write_env(tmp_path / "env.yml", [f"{http_server.url}/ch"], ["a"], name="renamed")
+    assert run(*args)[0] == 0
+    doc = load_json(out / SBOM)
+    assert doc["metadata"]["timestamp"][:4] >= "2025"
+    assert {"name": "conda-vendor:environment", "value": "renamed"} in _component(doc, A)[
+        "properties"
+    ]
 
 
 def test_source_date_epoch_makes_the_bundle_reproducible(

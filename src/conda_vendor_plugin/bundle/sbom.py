@@ -10,7 +10,8 @@ uses it (``conda-vendor:environment``).
 
 The document is a function of its inputs: the serial number is derived from the
 content (not random), so vendoring the same inputs again gives the same SBOM but for
-its timestamp, which is ``SOURCE_DATE_EPOCH`` when that is set (reproducible builds).
+its timestamp, which is ``SOURCE_DATE_EPOCH`` when that is set (reproducible builds),
+else the earlier SBOM's when that says the same (:func:`earlier_time`), else now.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from cyclonedx.spdx import fixup_id, is_expression
 from packageurl import PackageURL
 
 from ..errors import VendorError, quoted
-from ..fsutil import contained, sha256_file
+from ..fsutil import contained, read_json_file, sha256_file
 from ..records import LockedPackage
 from ..urls import redact_url
 from .plan import VendoredPackage
@@ -51,6 +52,7 @@ SBOM = "sbom.cdx.json"
 SPEC_VERSION = "1.6"
 PATH_PROPERTY = "conda-vendor:path"
 ENVIRONMENT_PROPERTY = "conda-vendor:environment"
+MAX_SBOM_BYTES = 2 << 30  # an earlier SBOM larger than this is not read (as verify's limit)
 LICENSE_PARSE_MAX = 1000  # longer license text is kept as a name, never parsed
 _SERIAL_NAMESPACE = uuid.UUID("6d1c3f0e-5b0a-4f0e-9a56-0c3a9c6e2d11")  # ours, fixed
 
@@ -80,11 +82,11 @@ def archive_type(fn: str) -> str:
     return "conda" if fn.endswith(".conda") else "tar.bz2"
 
 
-def build_time(environ: Mapping[str, str] = os.environ) -> datetime:
-    """When the SBOM was made: ``SOURCE_DATE_EPOCH`` (seconds, UTC) when set, else now."""
+def source_date_epoch(environ: Mapping[str, str] = os.environ) -> datetime | None:
+    """``SOURCE_DATE_EPOCH`` (seconds since 1970, UTC) when set, else None."""
     value = environ.get("SOURCE_DATE_EPOCH", "").strip()
     if not value:
-        return datetime.now(timezone.utc).replace(microsecond=0)
+        return None
     try:
         return datetime.fromtimestamp(int(value), timezone.utc)
     except (ValueError, OverflowError, OSError):
@@ -92,6 +94,26 @@ def build_time(environ: Mapping[str, str] = os.environ) -> datetime:
             f"SOURCE_DATE_EPOCH={quoted(value)} is not a number of seconds since 1970; "
             f"set it to one (e.g. $(date +%s)) or unset it"
         ) from None
+
+
+def build_time(environ: Mapping[str, str] = os.environ) -> datetime:
+    """When the SBOM was made: ``SOURCE_DATE_EPOCH`` when set, else now (UTC, seconds)."""
+    return source_date_epoch(environ) or datetime.now(timezone.utc).replace(microsecond=0)
+
+
+def earlier_time(previous: Path, text: str) -> datetime | None:
+    """The timestamp of the SBOM at ``previous`` (an earlier run's) when it says what
+    ``text`` says but for its timestamp, else None: vendoring the same inputs again
+    then leaves the bundle byte-identical. Read as any bundle file is (bounded, no link
+    followed); anything unexpected in it is None."""
+    try:
+        old = read_json_file(previous, MAX_SBOM_BYTES)
+        new = json.loads(text)
+        when = datetime.fromisoformat(old["metadata"].pop("timestamp"))
+        new["metadata"].pop("timestamp")
+    except (OSError, ValueError, LookupError, TypeError, AttributeError):
+        return None
+    return when if old == new and when.tzinfo is not None else None
 
 
 def license_of(text: object) -> License | None:
