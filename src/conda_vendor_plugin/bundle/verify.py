@@ -2,10 +2,10 @@
 
 Every archive is checked against its local repodata entry, every other file against
 the manifest, the SBOM against the archives (one component each, same sha256), and
-files none of them knows are reported. Nothing outside OUT is read: a
-path that is absolute or has ``..`` (in the manifest, or as a repodata key) is
-reported as unsafe and not opened, and symbolic links inside OUT are reported, never
-followed. Malformed files are findings, not crashes.
+files none of them knows are reported. Nothing outside OUT is read: a path that is
+absolute or has ``..`` (in the manifest, or as a repodata key) is reported as unsafe
+and not opened (the SBOM's paths are only compared), and symbolic links inside OUT are
+reported, never followed. Malformed files are findings, not crashes.
 """
 
 from __future__ import annotations
