@@ -116,6 +116,8 @@ def test_conda_and_standalone_vendor_the_same_output(
     channels: dict[str, Path], conda_env: dict[str, str], tmp_path: Path
 ) -> None:
     pytest.importorskip("rattler")
+    # One SBOM timestamp for both runs, so that their outputs compare byte for byte.
+    conda_env = {**conda_env, "SOURCE_DATE_EPOCH": "1700000000"}
     with ChannelServer(tmp_path / "served") as server:
         env_yml = write_env(tmp_path / "env.yml", [f"{server.url}/{c}" for c in CHANNELS], DEPS)
         args = ("vendor", env_yml, "-p", "linux-64", "-p", "osx-64", "-o")
@@ -127,7 +129,7 @@ def test_conda_and_standalone_vendor_the_same_output(
     rattler_out = snapshot(tmp_path / "by-rattler")
     lock = (current(tmp_path / "by-conda") / "environment.lock.yml").read_text()
     assert "  linux-64:\n" in lock and "  osx-64:\n" in lock
-    assert conda_out == rattler_out  # repodata, archives, environment files, manifest
+    assert conda_out == rattler_out  # repodata, archives, environment files, manifest, SBOM
 
 
 def test_conda_vendor_verify_reports_problems_and_errors_exit_1(
@@ -175,6 +177,8 @@ def test_conda_vendor_fetches_archives_from_a_cep15_base_url_on_another_host(
         [Pkg("app", depends=["lib"], fmt=".conda"), Pkg("lib", subdir="linux-64")],
     )
     cdn_dir = tmp_path / "cdn" / "flat"
+    # One SBOM timestamp for both runs, so that their outputs compare byte for byte.
+    conda_env = {**conda_env, "SOURCE_DATE_EPOCH": "1700000000"}
     with ChannelServer(tmp_path / "served") as repo, ChannelServer(tmp_path / "cdn") as cdn:
         move_archives_elsewhere(root, cdn_dir, f"{cdn.url}/flat/")
         env_yml = write_env(tmp_path / "env.yml", [f"{repo.url}/chan"], ["app"])

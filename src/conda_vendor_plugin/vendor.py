@@ -30,6 +30,7 @@ from .bundle.outputs import (
     manifest_text,
 )
 from .bundle.plan import VendoredPackage, local_names, plan
+from .bundle.sbom import SBOM, source_date_epoch
 from .download import Downloader, DownloadJob, DownloadResult
 from .entries import Entries
 from .errors import ChannelError, UsageError
@@ -221,6 +222,7 @@ def write_outputs(
     if since:
         extra["delta"] = delta_mod.record(since, p.omitted)
         atomic_write_text(staging / delta_mod.DELTA, delta_mod.text(extra["delta"]))
+    assemble.write_sbom(staging, archives, previous=base)
     atomic_write_text(staging / MANIFEST, manifest_text(staging, index, archives, extra))
     return index
 
@@ -274,6 +276,7 @@ def run_vendor(opts: VendorOptions, backend: Backend, reporter: Reporter) -> dic
         ]
         return summary
 
+    source_date_epoch()  # a bad SOURCE_DATE_EPOCH is reported before any download
     with staging_mod.exclusive(output):
         staging_mod.check_output(output, force=opts.force)
         base, base_taken = _base_bundle(output) if not opts.since else (None, {})
@@ -316,6 +319,7 @@ def run_vendor(opts: VendorOptions, backend: Backend, reporter: Reporter) -> dic
             "archives": dict(Counter(r.how for r in results)),
             "manifest": str(out / MANIFEST),
             "bundle_environments": sorted(index.environments),
+            "sbom": str(out / SBOM),
             "seconds": round(time.monotonic() - started, 3),
         }
     )

@@ -166,7 +166,12 @@ def base(url: str, tmp_path: Path, run) -> Path:
     return out
 
 
-def test_a_delta_applied_equals_a_full_vendor(base: Path, url: str, tmp_path: Path, run) -> None:
+def test_a_delta_applied_equals_a_full_vendor(
+    base: Path, url: str, tmp_path: Path, run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Byte for byte, SBOM included: its time is SOURCE_DATE_EPOCH here (else the full
+    vendor's SBOM says when it ran, and the applied one when the delta was made)."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
     (tmp_path / "new").mkdir()
     updated = _env(tmp_path / "new", url, "analysis", ["app 2.0.*"])
     full = tmp_path / "FULL"

@@ -13,9 +13,11 @@ import json
 import os
 import shutil
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from .. import __version__
 from ..errors import quoted
 from ..formats import explicit_v1
 from ..fsutil import (
@@ -31,7 +33,17 @@ from ..spec import is_subdir
 from . import history
 from .channels import REPODATA
 from .history import BundleError, Index
-from .outputs import LOCKFILE
+from .outputs import LOCKFILE, TOOL
+from .plan import VendoredPackage
+from .sbom import (
+    SBOM,
+    build_time,
+    earlier_time,
+    licenses_from_repodata,
+    sbom_text,
+    source_date_epoch,
+    with_sha256,
+)
 
 
 def needed_archives(root: Path, index: Index) -> dict[str, tuple[LockedPackage, set[str]]]:
@@ -83,7 +95,7 @@ def _copy_version(base: Path, staging: Path, rel: str) -> None:
             link_or_copy(item, dst / item.name)
 
 
-def _documents(root: Path) -> dict[str, dict[str, Any]]:
+def documents(root: Path) -> dict[str, dict[str, Any]]:
     """Every ``local_*/<subdir>/repodata.json`` of ``root`` by relative path."""
     docs = {}
     for chan in sorted(root.iterdir()) if is_plain_dir(root) else ():
@@ -107,8 +119,8 @@ def _merge_repodata(base: Path, staging: Path, needed: Mapping[str, Any], keep: 
     """Entries of the base bundle's archives still needed, into staging's local repodata
     (this run's entries win: they are upstream's latest). A local channel in ``keep``
     keeps every subdir it had, empty or not; the others go."""
-    mine = _documents(staging)
-    for rel, doc in _documents(base).items():
+    mine = documents(staging)
+    for rel, doc in documents(base).items():
         prefix = rel.rsplit("/", 1)[0]
         carried = {
             section: {
@@ -203,3 +215,47 @@ def finish(
     history.write_pointers(staging, merged)
     atomic_write_text(staging / history.INDEX, history.index_text(merged))
     return merged, needed
+
+
+def sbom_timestamp(path: Path) -> datetime | None:
+    """When the SBOM at ``path`` says it was made (None if it cannot say)."""
+    try:
+        doc = read_json_file(path, MAX_METADATA_BYTES)
+        when = datetime.fromisoformat(doc["metadata"]["timestamp"])
+    except (OSError, ValueError, LookupError, TypeError, AttributeError):
+        return None
+    return when if when.tzinfo is not None else None
+
+
+def write_sbom(
+    root: Path,
+    archives: Mapping[str, tuple[LockedPackage, set[str]]],
+    previous: Path | None = None,
+    at: datetime | None = None,
+) -> None:
+    """The SBOM of every archive of the bundle in ``root``, with the environments using
+    each. Made at SOURCE_DATE_EPOCH when set, else at ``at`` (``vendor apply``: when the
+    delta was made), else now; an earlier SBOM of ``previous`` saying the same keeps its
+    time, so vendoring the same inputs again leaves the bundle byte-identical."""
+    present = [
+        VendoredPackage(package, rel.split("/", 1)[0])
+        for rel, (package, _) in sorted(archives.items())
+    ]
+    hashed = [
+        vp for vp in present if vp.package.sha256 or not contained(root, vp.relpath).is_file()
+    ]
+    unhashed = [vp for vp in present if vp not in hashed]
+    listed = sorted([*hashed, *with_sha256(unhashed, root)], key=lambda vp: vp.relpath)
+    used_by = {rel: sorted(users) for rel, (_, users) in archives.items()}
+    licenses = licenses_from_repodata(documents(root))
+
+    def text_at(when: datetime) -> str:
+        return sbom_text(listed, used_by, licenses, TOOL, __version__, when)
+
+    pinned = source_date_epoch() or at
+    text = text_at(pinned or build_time())
+    if pinned is None and previous is not None:
+        earlier = earlier_time(previous / SBOM, text)
+        if earlier is not None:
+            text = text_at(earlier)
+    atomic_write_text(root / SBOM, text)

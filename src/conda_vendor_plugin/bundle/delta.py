@@ -31,6 +31,7 @@ from ..fsutil import (
 from . import assemble, history
 from . import staging as staging_mod
 from .outputs import MANIFEST, TOOL, manifest_text
+from .sbom import SBOM
 from .verify import verify_output
 
 DELTA = "delta.json"
@@ -179,6 +180,8 @@ def apply(delta: Path, bundle: Path) -> dict[str, Any]:
         staging_mod.prune(staging, set())
         _stage_delta(delta, staging)
         index, archives = assemble.finish(staging, fresh, output.real)
+        made = assemble.sbom_timestamp(delta / SBOM)
+        assemble.write_sbom(staging, archives, previous=output.real, at=made)
         atomic_write_text(staging / MANIFEST, manifest_text(staging, index, archives))
         staging_mod.swap_into_place(staging, output)
     return {

@@ -1,4 +1,5 @@
-"""The files beside the local channels: environment files, explicit files, manifest."""
+"""The files beside the local channels: environment files, explicit files, manifest
+(the SBOM has a room of its own: :mod:`.sbom`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from .. import __version__
 from ..formats import cep23
@@ -20,19 +20,11 @@ from ..urls import redact_url
 from ..yamlfile import yaml_scalar
 from .history import Index
 from .plan import VendoredPackage
+from .sbom import purl
 
 MANIFEST = "manifest.json"
 LOCKFILE = "environment.lock.yml"
 TOOL = "conda-vendor-plugin"
-
-
-def purl(p: LockedPackage) -> str:
-    kind = "conda" if p.fn.endswith(".conda") else "tar.bz2"
-    channel = quote(redact_url(p.channel), safe="")
-    return (
-        f"pkg:conda/{p.name}@{quote(p.version)}?build={quote(p.build)}"
-        f"&channel={channel}&subdir={p.subdir}&type={kind}"
-    )
 
 
 def env_file_name(platform: str) -> str:
@@ -114,7 +106,7 @@ def manifest_text(
         item["sha256"] = (package.sha256 if package else None) or sha256_file(path)
         if package is not None:
             item["url"] = redact_url(package.url)
-            item["purl"] = purl(package)
+            item["purl"] = purl(VendoredPackage(package, rel.split("/", 1)[0]))
             item["verified_by"] = Expected(None, package.sha256, package.md5).verified_by
         files.append(item)
     environments = {}

@@ -13,6 +13,7 @@ from . import assemble, history
 from . import staging as staging_mod
 from .channels import REPODATA
 from .outputs import MANIFEST, manifest_text
+from .sbom import SBOM
 
 
 def _is_version_file(rel: str, dropped: set[str]) -> bool:
@@ -36,7 +37,7 @@ def prune_bundle(out: Path, keep: int) -> dict[str, Any]:
         freed = 0
         for rel, is_link in walk_files(output.real):
             src = output.real / rel
-            if is_link or rel in (MANIFEST, history.INDEX) or rel.endswith(history.POINTER):
+            if is_link or rel in (MANIFEST, history.INDEX, SBOM) or rel.endswith(history.POINTER):
                 continue
             parts = rel.split("/")
             archive = parts[0].startswith("local_") and len(parts) == 3 and parts[2] != REPODATA
@@ -47,6 +48,7 @@ def prune_bundle(out: Path, keep: int) -> dict[str, Any]:
         _drop_entries(staging, needed)
         history.write_pointers(staging, pruned)
         atomic_write_text(staging / history.INDEX, history.index_text(pruned))
+        assemble.write_sbom(staging, needed, previous=output.real)
         atomic_write_text(staging / MANIFEST, manifest_text(staging, pruned, needed))
         staging_mod.swap_into_place(staging, output)
     return {

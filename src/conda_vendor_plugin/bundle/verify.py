@@ -1,10 +1,11 @@
 """``vendor verify``: re-check a bundle someone handed over, which is untrusted.
 
 Every archive is checked against its local repodata entry, every other file against
-the manifest, and files neither knows are reported. Nothing outside OUT is read: a
-path that is absolute or has ``..`` (in the manifest, or as a repodata key) is
-reported as unsafe and not opened, and symbolic links inside OUT are reported, never
-followed. Malformed files are findings, not crashes.
+the manifest, the SBOM against the archives (one component each, same sha256), and
+files none of them knows are reported. Nothing outside OUT is read: a path that is
+absolute or has ``..`` (in the manifest, or as a repodata key) is reported as unsafe
+and not opened (the SBOM's paths are only compared), and symbolic links inside OUT are
+reported, never followed. Malformed files are findings, not crashes.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from ..records import archive_name_problem
 from . import assemble, history
 from .channels import REPODATA
 from .outputs import MANIFEST
+from .sbom import SBOM, Archive, sbom_problems
 
 DELTA = "delta.json"
 
@@ -47,6 +49,7 @@ class Findings:
     links: dict[str, str] = field(default_factory=dict)  # links the manifest lists: target
     omitted: set[str] = field(default_factory=set)  # a delta: archives it leaves out
     entry_sha256: dict[str, object] = field(default_factory=dict)  # archive -> its entry's
+    archives: dict[str, Archive] = field(default_factory=dict)  # in_repodata, for the SBOM
 
 
 def _read_json(path: Path) -> Any:
@@ -92,13 +95,19 @@ def _check_archive(subdir: Path, rel_dir: str, fn: str, entry: Any, f: Findings)
     rel = f"{rel_dir}/{fn}"
     f.in_repodata.add(rel)
     f.entry_sha256[rel] = entry.get("sha256")
-    problem = file_problem(subdir / fn, Expected.from_entry(entry))
+    expected = Expected.from_entry(entry)
+    problem = file_problem(subdir / fn, expected)
     if problem == "missing" and rel in f.omitted and not (subdir / fn).is_symlink():
         pass  # a delta leaves it out: the bundle it is applied to has it
     elif problem == "missing":
         f.missing.append(rel)
     elif problem:
         f.corrupt.append(f"{rel}: {problem}")
+    # The sha256 the archive has (it verified), or must have (the SBOM is checked
+    # against the entry, not against a file already reported as corrupt).
+    sha256 = expected.sha256 or (sha256_file(subdir / fn) if problem is None else None)
+    name, version, build = (str(v) for v in fields)
+    f.archives[rel] = Archive(name, version, build, subdir.name, fn, sha256 and sha256.lower())
 
 
 def _check_manifest(out: Path, f: Findings) -> int:
@@ -218,6 +227,19 @@ def _check_environments(out: Path, f: Findings) -> int:
     return len(history.version_paths(index))
 
 
+def _check_sbom(out: Path, f: Findings) -> None:
+    """The SBOM against the archives the local channels hold (after _check_channels)."""
+    try:
+        doc = _read_json(out / SBOM)
+    except FileNotFoundError:
+        f.missing.append(SBOM)
+        return
+    except ValueError as e:
+        f.corrupt.append(f"{SBOM}: {e}")
+        return
+    f.corrupt += sbom_problems(doc, f.archives)
+
+
 def verify_output(out: Path) -> dict[str, Any]:
     """Re-check a vendored output. Returns the findings; ``problems`` counts them."""
     if not out.is_dir():
@@ -227,6 +249,7 @@ def verify_output(out: Path) -> dict[str, Any]:
     _check_channels(out, f)
     archives = _check_manifest(out, f)
     versions = _check_environments(out, f)
+    _check_sbom(out, f)
     manifest_ok = MANIFEST not in f.missing and not any(
         c.startswith(f"{MANIFEST}:") for c in f.corrupt
     )
