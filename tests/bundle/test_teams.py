@@ -87,6 +87,17 @@ def test_two_environments_share_one_set_of_channels(url: str, tmp_path: Path, ru
         assert (out / "envs" / name / "current.txt").read_text() == f"versions/{version}\n"
         assert os.readlink(out / "envs" / name / "current") == f"versions/{version}"
     assert _verify(run, out)["environment_versions"] == 2
+    # The SBOM (validated by check_manifest) names the environments using each archive.
+    sbom = json.loads((out / "sbom.cdx.json").read_text())
+    users = {
+        next(p["value"] for p in c["properties"] if p["name"] == "conda-vendor:path"): sorted(
+            p["value"] for p in c["properties"] if p["name"] == "conda-vendor:environment"
+        )
+        for c in sbom["components"]
+    }
+    assert sorted(users) == sorted(got)
+    assert users["local_chan/noarch/data-2024.1-0.tar.bz2"] == ["analysis", "tools"]
+    assert users["local_chan/noarch/tool-0.1-0.conda"] == ["tools"]
 
 
 def test_an_update_keeps_the_earlier_version_and_the_other_environment(
