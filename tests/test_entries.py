@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from conda_vendor_plugin import jsonscan
 from conda_vendor_plugin.entries import Entries, load_repodata, original_entry
 from conda_vendor_plugin.errors import ChannelError
 
@@ -31,10 +32,25 @@ def _header(path: Path) -> dict[str, Any]:
     return {k: v for k, v in json.loads(path.read_bytes()).items() if k not in SECTIONS}
 
 
-def _check(path: Path, fns: Iterable[str]) -> int:
-    """Entries agrees with json.load on every ``fn`` (asked for together, then alone)."""
+def _scanned(path: Path, fns: list[str]) -> dict[str, Any]:
+    """What the raw scan alone finds (no fallback to a full parse)."""
+    data = path.read_bytes()
+    found = jsonscan.scan(data, SECTIONS, fns)
+    sections = {
+        name: None if spans is None else {k: jsonscan.decode(data, v) for k, v in spans.items()}
+        for name, spans in found.sections.items()
+    }
+    assert {k: jsonscan.decode(data, v) for k, v in found.header.items()} == _header(path)
+    return {fn: original_entry(sections, fn) for fn in fns}
+
+
+def _check(path: Path, fns: Iterable[str], scannable: bool = True) -> int:
+    """Entries agrees with json.load on every ``fn`` (asked for together, then alone);
+    so does the raw scan by itself, which must not need the full parse."""
     fns = list(fns)
     expected = _expected(path, fns)
+    if scannable:
+        assert _scanned(path, fns) == expected
     together = Entries()
     together.expect(path, fns)
     assert {fn: together.find(path, fn) for fn in fns} == expected
@@ -118,6 +134,7 @@ A, B = "a-1.0-0.tar.bz2", "b-1.0-0.tar.bz2"
         # keys written with escapes
         '{"packages": {"b-1.0-0\\u002etar.bz2": {"name": "b"}, "a\\u002d1.0-0.tar.bz2": {}}}',
         '{"packages": {"b-1.0-0.tar.bz2": {"v": 1}, "b\\u002d1.0-0.tar.bz2": {"v": 2}}}',
+        '{"packages": {"x\\"b-1.0-0.tar.bz2\\\\": {"v": 1}, "b-1.0-0.tar.bz2": {"v": 2}}}',
         # duplicates: json.load keeps the last
         '{"packages": {"b-1.0-0.tar.bz2": {"v": 1}, "b-1.0-0.tar.bz2": {"v": 2}}}',
         '{"packages": {"b-1.0-0.tar.bz2": {"v": 1}, "b-1.0-0.tar.bz2": null}}',
@@ -198,7 +215,9 @@ def _encode_string(rng: random.Random, s: str) -> str:
     """``s`` as a JSON string, some characters escaped as \\uXXXX for no reason."""
     out = []
     for ch in s:
-        if ch in '"\\' or ord(ch) < 0x20 or (ch.isalnum() and rng.random() < 0.1):
+        if ch in '"\\' and rng.random() < 0.5:
+            out.append("\\" + ch)
+        elif ch in '"\\' or ord(ch) < 0x20 or (ch.isalnum() and rng.random() < 0.1):
             out.append(f"\\u{ord(ch):04x}" if ord(ch) < 0x10000 else json.dumps(ch)[1:-1])
         else:
             out.append(ch)

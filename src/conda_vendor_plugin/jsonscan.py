@@ -81,7 +81,6 @@ def _scan(data: bytes, sections: Collection[str], wanted: Collection[str]) -> Sc
             else:
                 end = _value_end(data, v)
                 result.sections[key] = None
-            result.header.pop(key, None)
         else:
             end = _value_end(data, v)
             result.header[key] = (v, end)
