@@ -16,7 +16,7 @@ from typing import Any
 
 from .errors import BackendUnavailable, ChannelError, SolveError, SpecError, quoted
 from .records import LockedPackage, Solution
-from .repodata import default_cache_dir, fetch_repodata
+from .repodata import default_cache_dir, fetch_concurrently, fetch_repodata
 from .session import RetryPolicy
 from .solve import channel_priority_setting, ordered
 from .spec import EnvironmentSpec
@@ -139,8 +139,15 @@ class RattlerBackend:
             )
         return self._fetched[key]
 
+    def prefetch(self, pairs: Iterable[tuple[str, str]]) -> None:
+        """Fetch the repodata of these ``(channel URL, subdir)`` pairs all at once."""
+        todo = [pair for pair in pairs if pair not in self._fetched]
+        self._fetched.update(fetch_concurrently(todo, lambda pair: self.repodata_file(*pair)))
+
     def solve(self, spec: EnvironmentSpec, platform: str) -> Solution:
         r = self._rattler
+        urls = [url for _, url in self.channel_sources(spec, platform)]
+        self.prefetch((url, subdir) for url in urls for subdir in (platform, "noarch"))
         sources = []
         located = []  # (channel URL, subdir, path) of each source, for error messages
         repodata: dict[tuple[str, str], Path] = {}
