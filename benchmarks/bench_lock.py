@@ -57,6 +57,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTDATA = ROOT.parent / "shared" / "testdata"
+if not TESTDATA.is_dir():  # a git worktree at <project>/wt/<name>
+    TESTDATA = ROOT.parents[1] / "shared" / "testdata"
 INDEX = TESTDATA / "repodata" / "anaconda-defaults_linux-64+noarch_2018-08.index.json"
 PLATFORM = "linux-64"
 SUBDIRS = (PLATFORM, "noarch")

@@ -156,3 +156,58 @@ def test_lock_from_zst_repodata_equals_lock_from_json(
         ("repodata.json.zst", 200),
         ("repodata.json.zst", 200),
     ]
+
+
+# ------------------------------------------------------------------ several at once
+
+
+def _three_channels(root: Path) -> list[str]:
+    for name in ("one", "two", "three"):
+        build_channel(root / name, [Pkg(f"{name}-app", depends=["lib"]), *PKGS[1:]])
+    return ["one", "two", "three"]
+
+
+def test_the_repodata_of_every_channel_and_subdir_is_fetched_at_once(tmp_path: Path, run) -> None:
+    """Three channels, two subdirs each, 0.2 s latency per request: the server sees the
+    requests overlap (six files fetched together, not one after another)."""
+    pytest.importorskip("rattler")
+    names = _three_channels(tmp_path / "served")
+    with ChannelServer(tmp_path / "served", latency=0.2) as srv:
+        env = tmp_path / "env.yml"
+        channels = ", ".join(f"{srv.url}/{n}" for n in names)
+        env.write_text(f"channels: [{channels}]\ndependencies: [one-app]\n")
+        rc, _, err = run("lock", "-f", env, "-p", "linux-64", "--cache-dir", tmp_path / "c")
+        assert rc == 0, err
+        fetched = {p for m, p, _, _ in srv.requests if p.endswith("repodata.json")}
+        assert len(fetched) == 6
+        assert srv.max_in_flight >= 6
+
+
+def test_several_failed_fetches_are_one_error_naming_each(tmp_path: Path, run) -> None:
+    pytest.importorskip("rattler")
+    names = _three_channels(tmp_path / "served")
+    with ChannelServer(tmp_path / "served") as srv:
+        for name in names[1:]:
+            for subdir in ("linux-64", "noarch"):
+                for suffix in (".zst", ""):
+                    srv.fail(f"/{name}/{subdir}/repodata.json{suffix}", "403")
+        env = tmp_path / "env.yml"
+        channels = ", ".join(f"{srv.url}/{n}" for n in names)
+        env.write_text(f"channels: [{channels}]\ndependencies: [one-app]\n")
+        argv = ("lock", "-f", env, "-p", "linux-64", "--cache-dir", tmp_path / "c")
+        rc, out, err = run(*argv)
+        assert rc == 1 and out == ""
+        error = err.strip().splitlines()[-1]  # after the "Solving ... failed" progress line
+        assert error.startswith("error: 4 repodata files could not be fetched: ")
+        assert len(err.strip().splitlines()) == 2
+        for name in names[1:]:
+            for subdir in ("linux-64", "noarch"):
+                assert f"{srv.url}/{name}/{subdir}/repodata.json: HTTP 403" in error
+        for subdir in ("linux-64", "noarch"):  # the same faults, asked again for --json
+            for name in names[1:]:
+                for suffix in (".zst", ""):
+                    srv.fail(f"/{name}/{subdir}/repodata.json{suffix}", "403")
+        rc, out, _ = run(*argv, "--json")
+        doc = json.loads(out)
+        assert rc == 1 and doc["error_type"] == "ChannelError"
+        assert len(doc["failures"]) == 4

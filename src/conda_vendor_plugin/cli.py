@@ -2,6 +2,10 @@
 
 Argument parsing and reporting only: the pipelines are :mod:`.lock` and :mod:`.vendor`,
 and which backend solves is decided by :mod:`.conda_cli` or :func:`main`.
+
+A command imports what it needs when it runs: building the parser, ``--help`` and
+``--version`` import none of the pipelines (nor ``requests``, ``ruamel.yaml`` or
+py-rattler), which keeps every run's fixed cost small.
 """
 
 from __future__ import annotations
@@ -11,17 +15,19 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .errors import UsageError, VendorError
-from .lock import FORMATS, LockRequest, run_lock
-from .progress import Reporter, TextReporter
-from .report import emit_json, error_details, finish
-from .solve import Backend, channel_priority_setting
-from .urls import redact_text
+
+if TYPE_CHECKING:
+    from .lock import LockRequest
+    from .progress import Reporter
+    from .solve import Backend
 
 DEFAULT_ENV_FILE = "environment.yml"
+# lock.FORMATS, spelled out so that building the parser imports no format module
+LOCK_FORMATS = ("explicit-1.0", "explicit")
 
 
 # ------------------------------------------------------------------ parsers
@@ -66,6 +72,8 @@ def add_common_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _priority(value: str) -> str:
+    from .solve import channel_priority_setting
+
     try:
         return channel_priority_setting(value, "--channel-priority") or "flexible"
     except UsageError as e:
@@ -83,7 +91,7 @@ def configure_lock_parser(p: argparse.ArgumentParser) -> None:
     add_common_arguments(p)
     p.add_argument(
         "--format",
-        choices=FORMATS,
+        choices=LOCK_FORMATS,
         default="explicit-1.0",
         help="explicit-1.0: one YAML lockfile for all platforms (default); "
         "explicit: CEP 23 @EXPLICIT text, one file per platform.",
@@ -210,6 +218,8 @@ def configure_vendor_parser(p: argparse.ArgumentParser) -> None:
 
 
 def lock_request(args: argparse.Namespace) -> LockRequest:
+    from .lock import LockRequest
+
     return LockRequest(
         env_file=args.file,
         platforms=tuple(args.platforms),
@@ -292,6 +302,8 @@ def run_command(
     try:
         if command == "vendor":
             return run_vendor_command(args, backend_factory, reporter)
+        from .lock import run_lock
+
         return run_lock(lock_request(args), backend_factory, reporter)
     except OSError as e:
         where = e.filename or "a file"
@@ -345,6 +357,10 @@ def _prog() -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser(_prog()).parse_args(argv)
+    from .progress import TextReporter
+    from .report import emit_json, error_details, finish
+    from .urls import redact_text
+
     reporter = TextReporter(quiet=args.json)
 
     def backend() -> Backend:

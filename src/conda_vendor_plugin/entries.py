@@ -1,21 +1,30 @@
 """Original repodata entries, read back from the repodata files a solve used.
 
 Local channels copy these entries untouched (hotfixes survive); a lockfile is checked
-against them. Each file is parsed once per run.
+against them. A conda-forge ``repodata.json`` holds hundreds of thousands of entries and a
+run needs a few dozen, so the file is not decoded whole: :mod:`.jsonscan` finds the
+entries asked for in the raw bytes and decodes only those (the values are exactly what
+:func:`json.load` gives; a file the scan cannot delimit is parsed whole instead). Callers
+that know which archives they will look up say so first (:meth:`Entries.expect`), so that
+each file is read once per run.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import jsonscan
 from .errors import ChannelError
+
+SECTIONS = ("packages", "packages.conda")
 
 
 def load_repodata(path: Path) -> Mapping[str, Any]:
-    """Parse a repodata.json file; a clear :class:`ChannelError` if it is not one."""
+    """Parse a repodata.json file whole; a clear :class:`ChannelError` if it is not one."""
     try:
         with open(path, "rb") as f:
             data = json.load(f)
@@ -39,18 +48,80 @@ def original_entry(repodata: Mapping[str, Any], fn: str) -> tuple[str, Mapping[s
     return None
 
 
+@dataclass
+class _File:
+    """What is known of one repodata file: its top-level members other than the
+    sections, and the entries looked up so far (None where a section is not an object)."""
+
+    header: dict[str, Any]
+    sections: dict[str, dict[str, Any] | None]
+    asked: set[str] = field(default_factory=set)
+
+
 class Entries:
-    """Original repodata entries by file name, each repodata file read once per run
-    (resolving a lockfile and writing local channels look up the same files)."""
+    """Original repodata entries by file name, each file read once per run where the
+    callers :meth:`expect` what they will look up (resolving a lockfile and writing local
+    channels look up the same files)."""
 
     def __init__(self) -> None:
-        self._loaded: dict[Path, Mapping[str, Any]] = {}
+        self._files: dict[Path, _File] = {}
+        self._expected: dict[Path, set[str]] = {}
 
-    def document(self, path: Path) -> Mapping[str, Any]:
-        if path not in self._loaded:
-            self._loaded[path] = load_repodata(path)
-        return self._loaded[path]
+    def expect(self, path: Path, fns: Iterable[str]) -> None:
+        """``fns`` will be looked up in ``path``: one read of the file serves them all."""
+        self._expected.setdefault(path, set()).update(fns)
+
+    def header(self, path: Path) -> Mapping[str, Any]:
+        """The file's top-level members other than ``packages`` / ``packages.conda``
+        (``info``, ``repodata_version``, ...)."""
+        return self._read(path, set()).header
 
     def find(self, path: Path, fn: str) -> tuple[str, Mapping[str, Any]] | None:
         """``(section, entry)`` of ``fn`` in the repodata file at ``path``, or None."""
-        return original_entry(self.document(path), fn)
+        known = self._read(path, {fn})
+        return original_entry(known.sections, fn)
+
+    def _read(self, path: Path, fns: set[str]) -> _File:
+        known = self._files.get(path)
+        if known is not None and fns <= known.asked:
+            return known
+        wanted = fns | self._expected.pop(path, set()) | (known.asked if known else set())
+        self._files[path] = _read_entries(path, wanted)
+        return self._files[path]
+
+
+def _read_entries(path: Path, wanted: set[str]) -> _File:
+    """The ``wanted`` entries of the file at ``path`` and its header, decoded alone
+    where the raw scan can delimit them, else from a full parse."""
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise ChannelError(f"{path}: not a readable repodata.json: {e}") from None
+    try:
+        found = jsonscan.scan(data, SECTIONS, wanted)
+        header = {k: jsonscan.decode(data, span) for k, span in found.header.items()}
+        sections: dict[str, dict[str, Any] | None] = {
+            name: None
+            if spans is None
+            else {fn: jsonscan.decode(data, span) for fn, span in spans.items()}
+            for name, spans in found.sections.items()
+        }
+    except (jsonscan.Unscannable, ValueError):
+        del data
+        return _from_document(load_repodata(path), wanted)
+    return _File(header=header, sections=sections, asked=set(wanted))
+
+
+def _from_document(doc: Mapping[str, Any], wanted: set[str]) -> _File:
+    """The same answer from a fully parsed document (only the wanted entries are kept)."""
+    sections: dict[str, dict[str, Any] | None] = {}
+    for name in SECTIONS:
+        if name in doc:
+            entries = doc[name]
+            sections[name] = (
+                {fn: entries[fn] for fn in wanted if fn in entries}
+                if isinstance(entries, Mapping)
+                else None
+            )
+    header = {k: v for k, v in doc.items() if k not in SECTIONS}
+    return _File(header=header, sections=sections, asked=set(wanted))

@@ -75,6 +75,7 @@ def resolve(
     urls = [url for _, url in sources]
     solutions = []
     for platform in platforms:
+        _expect_entries(lock.packages[platform], urls, backend, entries)
         repodata: dict[tuple[str, str], Path] = {}
         packages = ordered(
             _resolve_one(p, platform, urls, backend, entries, repodata)
@@ -82,6 +83,20 @@ def resolve(
         )
         solutions.append(Solution(platform=platform, packages=packages, repodata=repodata))
     return solutions
+
+
+def _expect_entries(
+    packages: Sequence[LockedPackage], urls: Sequence[str], backend: Backend, entries: Entries
+) -> None:
+    """Tell ``entries`` which archive each repodata file will be asked for first (the
+    package's own channel), so each file is read once for all of them."""
+    for p in packages:
+        own = [u for u in urls if redact_url(u).rstrip("/") == p.channel.rstrip("/")]
+        first = (own or list(urls))[:1]
+        for url in first:
+            path, found = backend.repodata_file(url, p.subdir)
+            if found:
+                entries.expect(path, [p.fn])
 
 
 def _resolve_one(

@@ -16,7 +16,7 @@ from typing import Any
 
 from .errors import BackendUnavailable, ChannelError, SolveError, SpecError, quoted
 from .records import LockedPackage, Solution
-from .repodata import default_cache_dir, fetch_repodata
+from .repodata import default_cache_dir, fetch_concurrently, fetch_repodata
 from .session import RetryPolicy
 from .solve import channel_priority_setting, ordered
 from .spec import EnvironmentSpec
@@ -50,11 +50,7 @@ class RattlerBackend:
         channel_priority: str | None = None,
     ) -> None:
         self._rattler = _import_rattler()
-        if session is None:
-            from .session import make_session
-
-            session = make_session()
-        self.session = session
+        self._session = session  # made on first use: file:// channels need no HTTP
         self.cache_dir = cache_dir or default_cache_dir()
         self.channel_alias = channel_alias or os.environ.get(
             "CONDA_VENDOR_CHANNEL_ALIAS", DEFAULT_CHANNEL_ALIAS
@@ -86,6 +82,14 @@ class RattlerBackend:
         if not sources:
             raise SpecError(f"{spec.source}: no channels; list at least one under 'channels'")
         return sources
+
+    @property
+    def session(self) -> Any:
+        if self._session is None:
+            from .session import make_session
+
+            self._session = make_session()
+        return self._session
 
     def session_for(self, url: str) -> Any:
         return self.session
@@ -128,8 +132,9 @@ class RattlerBackend:
             def validate(path: Path) -> None:  # what the solver will read must parse
                 _sparse(r, r.Channel(channel_url), channel_url, subdir, path).close()
 
+            local = channel_url.startswith("file://")
             self._fetched[key] = fetch_repodata(
-                self.session,
+                None if local else self.session,
                 channel_url,
                 subdir,
                 self.cache_dir,
@@ -139,8 +144,17 @@ class RattlerBackend:
             )
         return self._fetched[key]
 
+    def prefetch(self, pairs: Iterable[tuple[str, str]]) -> None:
+        """Fetch the repodata of these ``(channel URL, subdir)`` pairs all at once."""
+        todo = [pair for pair in pairs if pair not in self._fetched]
+        if any(not url.startswith("file://") for url, _ in todo):
+            self.session  # noqa: B018  (made once, here, not by two threads at once)
+        self._fetched.update(fetch_concurrently(todo, lambda pair: self.repodata_file(*pair)))
+
     def solve(self, spec: EnvironmentSpec, platform: str) -> Solution:
         r = self._rattler
+        urls = [url for _, url in self.channel_sources(spec, platform)]
+        self.prefetch((url, subdir) for url in urls for subdir in (platform, "noarch"))
         sources = []
         located = []  # (channel URL, subdir, path) of each source, for error messages
         repodata: dict[tuple[str, str], Path] = {}

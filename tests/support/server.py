@@ -19,6 +19,8 @@ scripted faults so that failure handling is tested against real sockets:
 
 Each call queues one fault for the next request of ``path``. ``latency`` adds a delay
 to every request; ``token`` requires a ``/t/<token>/`` prefix on every path.
+``max_in_flight`` is the most requests the server was answering at one time (how far
+a client's requests overlapped).
 """
 
 from __future__ import annotations
@@ -54,6 +56,8 @@ class ChannelServer:
         self.latency = latency
         self.token = token
         self.requests: list[tuple[str, str, str | None, int]] = []  # method, path, range, status
+        self.in_flight = 0
+        self.max_in_flight = 0
         self._faults: dict[str, list[str]] = defaultdict(list)
         self._lock = threading.Lock()
         handler = _make_handler(self)
@@ -166,6 +170,16 @@ def _make_handler(server: ChannelServer) -> type[BaseHTTPRequestHandler]:
             return False
 
         def do_GET(self) -> None:
+            with server._lock:
+                server.in_flight += 1
+                server.max_in_flight = max(server.max_in_flight, server.in_flight)
+            try:
+                self._get()
+            finally:
+                with server._lock:
+                    server.in_flight -= 1
+
+        def _get(self) -> None:
             if server.latency:
                 time.sleep(server.latency)
             path = unquote(urlsplit(self.path).path)

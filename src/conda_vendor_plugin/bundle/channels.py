@@ -39,6 +39,10 @@ def repodata_documents(
     for sol in solutions:
         sources.update({(c.rstrip("/"), sd): p for (c, sd), p in sol.repodata.items()})
     entries = entries or Entries()
+    for vp in vendored:  # one read of each upstream file for all its entries
+        path = sources.get((vp.package.channel.rstrip("/"), vp.package.subdir))
+        if path is not None:
+            entries.expect(path, [vp.package.fn])
     docs: dict[str, dict[str, Any]] = {}
     local_to_url = {v: k for k, v in names.items()}
 
@@ -46,7 +50,7 @@ def repodata_documents(
         key = f"{local}/{subdir}/{REPODATA}"
         if key not in docs:
             upstream_path = sources.get((local_to_url[local], subdir))
-            upstream = entries.document(upstream_path) if upstream_path else {}
+            upstream = entries.header(upstream_path) if upstream_path else {}
             info = dict(upstream.get("info") or {})
             info.pop("base_url", None)
             info["subdir"] = subdir
