@@ -16,9 +16,22 @@ from typing import Any
 
 import pytest
 
+from conda_vendor_plugin import entries as entries_mod
 from conda_vendor_plugin import jsonscan
 from conda_vendor_plugin.entries import Entries, load_repodata, original_entry
 from conda_vendor_plugin.errors import ChannelError
+
+
+@pytest.fixture(autouse=True, params=["msgspec", "scan"])
+def reader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test reads entries both ways: with msgspec skipping the unwanted entries (the
+    default where it is installed), and with the pure-Python scan it falls back to."""
+    if request.param == "msgspec":
+        pytest.importorskip("msgspec")
+    else:
+        monkeypatch.setattr(entries_mod, "_with_msgspec", lambda data, wanted: None)
+    return request.param
+
 
 SECTIONS = ("packages", "packages.conda")
 

@@ -97,6 +97,9 @@ def _read_entries(path: Path, wanted: set[str]) -> _File:
         data = path.read_bytes()
     except OSError as e:
         raise ChannelError(f"{path}: not a readable repodata.json: {e}") from None
+    fast = _with_msgspec(data, wanted)
+    if fast is not None:
+        return fast
     try:
         found = jsonscan.scan(data, SECTIONS, wanted)
         header = {k: jsonscan.decode(data, span) for k, span in found.header.items()}
@@ -109,6 +112,42 @@ def _read_entries(path: Path, wanted: set[str]) -> _File:
     except (jsonscan.Unscannable, ValueError):
         del data
         return _from_document(load_repodata(path), wanted)
+    return _File(header=header, sections=sections, asked=set(wanted))
+
+
+def _with_msgspec(data: bytes, wanted: set[str]) -> _File | None:
+    """The same answer with msgspec skipping the unwanted entries at C speed (each
+    wanted entry, and the header, still decoded by :mod:`json`, so the values are
+    exactly what :func:`json.load` gives); None where msgspec is not installed or
+    stricter than :mod:`json` (a BOM, ``NaN``, invalid UTF-8...): the scan decides then."""
+    try:
+        import msgspec
+    except ImportError:
+        return None
+    names = sorted(wanted)
+    section_type = msgspec.defstruct(
+        "Section",
+        [(f"f{i}", msgspec.Raw, msgspec.UNSET) for i in range(len(names))],
+        rename={f"f{i}": fn for i, fn in enumerate(names)},
+    )
+    try:
+        top = msgspec.json.decode(data, type=dict[str, msgspec.Raw])
+        sections: dict[str, dict[str, Any] | None] = {}
+        for name in SECTIONS:
+            raw = top.get(name)
+            if raw is None:
+                continue
+            if memoryview(raw)[:1].tobytes() != b"{":
+                continue  # not an object: no entry is found in it, as with json.load
+            found = msgspec.json.decode(raw, type=section_type)
+            sections[name] = {
+                fn: json.loads(bytes(value))
+                for i, fn in enumerate(names)
+                if (value := getattr(found, f"f{i}")) is not msgspec.UNSET
+            }
+        header = {k: json.loads(bytes(v)) for k, v in top.items() if k not in SECTIONS}
+    except (msgspec.DecodeError, msgspec.ValidationError, ValueError):
+        return None
     return _File(header=header, sections=sections, asked=set(wanted))
 
 
