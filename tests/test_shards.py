@@ -1,0 +1,375 @@
+"""CEP 16 sharded repodata without conda: only the shards a solve needs, the same lock
+and the same original entries as from repodata.json, and clean fallbacks.
+
+Real loopback HTTP (tests/support/server.py, its request log says what was fetched),
+the real shards of ``conda-format-repo`` from ../shared/testdata, and shards written
+at test time from real channels' repodata (tests/support/shards.py: msgpack + zstd, as
+conda-index and rattler write them).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from pathlib import Path
+
+import pytest
+
+from conda_vendor_plugin.formats import explicit_v1
+from conda_vendor_plugin.records import Lockfile
+
+from .support.locking import run_module
+from .support.server import ChannelServer
+from .support.shards import INDEX, pack, read_index, shard_subdir, write_index
+from .support.vendoring import load_json, write_env
+from .support.zstd import zstd
+
+pytest.importorskip("rattler")
+pytest.importorskip("msgpack")
+
+FALLBACK = "reading repodata.json instead"
+
+
+def _gets(server: ChannelServer, start: int = 0) -> list[str]:
+    """``subdir/file`` of every GET (the channel name left out)."""
+    return ["/".join(p.split("/")[-2:]) for m, p, _, _ in server.requests[start:] if m == "GET"]
+
+
+def _entries(doc: dict) -> dict[str, dict]:
+    return {fn: e for s in ("packages", "packages.conda") for fn, e in doc.get(s, {}).items()}
+
+
+def _lock(run, env: Path, out: Path, *platforms: str) -> Lockfile:
+    args = [a for p in platforms for a in ("-p", p)]
+    rc, _, err = run("lock", "-f", env, "-o", out, *args)
+    assert rc == 0, err
+    return explicit_v1.load(out)
+
+
+# ------------------------------------------------------ the real shards of conda-format-repo
+
+
+def test_real_shards_lock_as_repodata_json_does_and_never_fetch_it(
+    shared_channel, http_server: ChannelServer, tmp_path: Path, run, monkeypatch
+) -> None:
+    shared_channel("conda-format-repo")
+    env = write_env(tmp_path / "env.yml", [f"{http_server.url}/conda-format-repo"], ["zlib"])
+    sharded = _lock(run, env, tmp_path / "sharded.lock.yml", "linux-64")
+    gets = _gets(http_server)
+    assert "linux-64/repodata.json" not in gets and "linux-64/repodata.json.zst" not in gets
+    assert sorted(g for g in gets if g.startswith("linux-64/")) == sorted(
+        [
+            f"linux-64/{INDEX}",
+            "linux-64/56a0c19b47ba1a2d0f1390eda489b1c49a00d35814571057e6d81e0c93dfd157.msgpack.zst",
+            "linux-64/2dcdacf7009b4f1c21f452c5079384340257e0e1cbecb8ec484984d1fa85b115.msgpack.zst",
+        ]
+    )  # zlib's shard, then libgcc-ng's: zlib depends on it
+
+    monkeypatch.setenv("CONDA_REPODATA_USE_SHARDS", "false")  # conda's name for the setting
+    start = len(http_server.requests)
+    plain = _lock(run, env, tmp_path / "plain.lock.yml", "linux-64")
+    assert not any(g.endswith(".msgpack.zst") for g in _gets(http_server, start))
+    assert sharded.packages == plain.packages
+    assert [p.name for p in plain.packages["linux-64"]] == ["libgcc-ng", "zlib"]
+
+
+def test_real_shards_vendor_copies_upstreams_entries_in_hex(
+    shared_channel, http_server: ChannelServer, tmp_path: Path, run
+) -> None:
+    chan = shared_channel("conda-format-repo")
+    env = write_env(tmp_path / "env.yml", [f"{http_server.url}/conda-format-repo"], ["zlib"])
+    lock = _lock(run, env, tmp_path / "env.lock.yml", "linux-64")
+    # libgcc-ng's archive is listed but not served by this channel: vendor zlib alone
+    only_zlib = Lockfile(
+        input_hash=lock.input_hash,
+        channels=lock.channels,
+        packages={"linux-64": tuple(p for p in lock.packages["linux-64"] if p.name == "zlib")},
+    )
+    (tmp_path / "zlib.lock.yml").write_text(explicit_v1.write(only_zlib))
+    start = len(http_server.requests)
+    out = tmp_path / "OUT"
+    rc, _, err = run("vendor", "--lockfile", tmp_path / "zlib.lock.yml", "-o", out)
+    assert rc == 0, err
+    # the lockfile names zlib alone: its shard only (cached: no request), no repodata.json
+    gets = _gets(http_server, start)
+    assert not [g for g in gets if "repodata.json" in g or g.endswith("_3.msgpack.zst")]
+    assert [g for g in gets if g.endswith(".msgpack.zst")] == [f"linux-64/{INDEX}"]
+    local = load_json(out / "local_conda-format-repo" / "linux-64" / "repodata.json")
+    upstream = load_json(chan / "linux-64" / "repodata.json")
+    (fn,) = _entries(local)
+    assert fn == "zlib-1.2.11-h7b6447c_3.conda"
+    assert local["packages.conda"][fn] == upstream["packages.conda"][fn]
+    assert local["info"] == upstream["info"]
+
+
+# ------------------------------------------------------ a sharded channel built from real ones
+
+
+@pytest.fixture
+def sharded_recipes(shared_channel, http_server: ChannelServer) -> tuple[Path, str]:
+    """conda-test-recipes (real archives) with its noarch sharded, hashes as bytes."""
+    chan = shared_channel("conda-test-recipes")
+    shard_subdir(chan, "noarch")
+    return chan, f"{http_server.url}/conda-test-recipes"
+
+
+def _shard_names(chan: Path, subdir: str) -> dict[str, str]:
+    """shard file name -> package name."""
+    index = read_index(chan, subdir)
+    return {f"{digest.hex()}.msgpack.zst": name for name, digest in index["shards"].items()}
+
+
+def test_vendor_fetches_only_the_shards_it_reaches_and_bundles_the_same(
+    sharded_recipes, http_server: ChannelServer, tmp_path: Path, run, monkeypatch
+) -> None:
+    chan, url = sharded_recipes
+    env = write_env(
+        tmp_path / "environment.yml", [url], ["another_dependent", "sample_noarch_python"]
+    )
+    out = tmp_path / "OUT"
+    rc, _, err = run("vendor", env, "-o", out, "-p", "linux-64", "-p", "osx-64")
+    assert rc == 0, err
+    names = _shard_names(chan, "noarch")
+    fetched = sorted(
+        names[g.split("/")[-1]] for g in _gets(http_server) if g.split("/")[-1] in names
+    )
+    # another_dependent -> dependent -> dependency; sample_noarch_python -> python -> pip
+    # (the solver's add_pip_as_python_dependency) -> python: each shard once, for two platforms
+    assert fetched == [
+        "another_dependent",
+        "dependency",
+        "dependent",
+        "pip",
+        "python",
+        "sample_noarch_python",
+    ]
+    assert "noarch/repodata.json" not in _gets(http_server)
+    assert len(names) == 25  # the other 19 shards were never asked for
+
+    monkeypatch.setenv("CONDA_REPODATA_USE_SHARDS", "0")
+    plain = tmp_path / "PLAIN"
+    rc, _, err = run("vendor", env, "-o", plain, "-p", "linux-64", "-p", "osx-64")
+    assert rc == 0, err
+    assert (
+        explicit_v1.load(out / "environment.lock.yml").packages
+        == explicit_v1.load(plain / "environment.lock.yml").packages
+    )
+    for sub in ("noarch", "linux-64", "osx-64"):
+        ours = load_json(out / "local_conda-test-recipes" / sub / "repodata.json")
+        theirs = load_json(plain / "local_conda-test-recipes" / sub / "repodata.json")
+        assert ours == theirs, sub
+    upstream = _entries(load_json(chan / "noarch" / "repodata.json"))
+    local = _entries(load_json(out / "local_conda-test-recipes" / "noarch" / "repodata.json"))
+    assert local and all(upstream[fn] == entry for fn, entry in local.items())
+    assert all(
+        len(e["sha256"]) == 64 and e["sha256"] == e["sha256"].lower() for e in local.values()
+    )
+
+
+def test_cached_shards_are_not_asked_again_and_the_index_is_revalidated(
+    sharded_recipes, http_server: ChannelServer, tmp_path: Path, run
+) -> None:
+    _, url = sharded_recipes
+    env = write_env(tmp_path / "env.yml", [url], ["another_dependent"])
+    first = _lock(run, env, tmp_path / "a.lock.yml", "linux-64")
+    start = len(http_server.requests)
+    second = _lock(run, env, tmp_path / "b.lock.yml", "linux-64")
+    assert first.packages == second.packages
+    again = [
+        (p.split("/")[-1], st) for m, p, _, st in http_server.requests[start:] if "noarch" in p
+    ]
+    assert again == [(INDEX, 304)]  # shards are content-addressed: no round trip
+
+    rc, _, err = run(
+        "lock", "-f", env, "-o", tmp_path / "c.lock.yml", "-p", "linux-64", "--offline"
+    )
+    assert rc == 0, err
+    assert explicit_v1.load(tmp_path / "c.lock.yml").packages == first.packages
+
+
+def test_no_index_falls_back_quietly_and_is_asked_once_a_week(
+    shared_channel, http_server: ChannelServer, tmp_path: Path, run, caplog
+) -> None:
+    shared_channel("conda-test-recipes")
+    env = write_env(tmp_path / "env.yml", [f"{http_server.url}/conda-test-recipes"], ["dependent"])
+    caplog.set_level(logging.DEBUG)
+    _lock(run, env, tmp_path / "a.lock.yml", "linux-64")
+    assert f"noarch/{INDEX}" in _gets(http_server)
+    assert "noarch/repodata.json" in _gets(http_server)
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    start = len(http_server.requests)
+    _lock(run, env, tmp_path / "b.lock.yml", "linux-64")
+    assert not any(g.endswith(INDEX) for g in _gets(http_server, start))
+
+
+# ------------------------------------------------------ shards that cannot be used
+
+
+def _lock_falls_back(run, env: Path, tmp_path: Path, caplog) -> str:
+    """Lock ``env``; the one warning line about the fallback."""
+    caplog.set_level(logging.WARNING)
+    _lock(run, env, tmp_path / "env.lock.yml", "linux-64")
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert warning.endswith(FALLBACK) and "\n" not in warning
+    return warning
+
+
+def test_a_shard_whose_hash_differs_from_the_index_falls_back_to_repodata_json(
+    sharded_recipes, http_server: ChannelServer, tmp_path: Path, run, caplog
+) -> None:
+    chan, url = sharded_recipes
+    shard = next(p for p, n in _shard_names(chan, "noarch").items() if n == "dependency")
+    http_server.fail(f"conda-test-recipes/noarch/shards/{shard}", "corrupt")
+    env = write_env(tmp_path / "env.yml", [url], ["dependent"])
+    warning = _lock_falls_back(run, env, tmp_path, caplog)
+    assert f"{url}/noarch/shards/{shard}: the shard of 'dependency' has sha256" in warning
+    assert "noarch/repodata.json" in _gets(http_server)
+    lock = explicit_v1.load(tmp_path / "env.lock.yml")
+    assert [p.name for p in lock.packages["linux-64"]] == ["dependency", "dependent"]
+
+
+def test_a_bad_shard_in_the_cache_is_fetched_again(
+    sharded_recipes, http_server: ChannelServer, tmp_path: Path, run
+) -> None:
+    _, url = sharded_recipes
+    env = write_env(tmp_path / "env.yml", [url], ["dependent"])
+    _lock(run, env, tmp_path / "a.lock.yml", "linux-64")
+    cached = sorted((Path.home() / ".cache" / "conda-vendor-plugin" / "shards").glob("[0-9a-f]*"))
+    assert len(cached) == 2
+    cached[0].write_bytes(b"tampered")
+    start = len(http_server.requests)
+    _lock(run, env, tmp_path / "b.lock.yml", "linux-64")
+    again = [g.split("/")[-1] for g in _gets(http_server, start) if g.startswith("shards/")]
+    assert again == [cached[0].name]  # the other one was good
+    assert cached[0].read_bytes() != b"tampered"
+
+
+def _zstd_bomb(size: int) -> bytes:
+    body = zstd.compress(b"\x80" + bytes(size), level=3)  # a msgpack map, then zeros
+    assert len(body) < size // 1000
+    return body
+
+
+@pytest.mark.parametrize(
+    ("hostile", "says"),
+    [
+        ("bomb", "decompresses past"),  # 70 MB of zeros in a few kB
+        ("html", "looks like an HTML page"),
+        ("garbage", "not zstd"),
+        ("not-msgpack", "not valid msgpack"),
+        ("no-shards", "not a shard index"),
+        ("bad-hash", "is not a sha256"),
+        ("file-base", "is not an http(s) URL"),
+        ("version", "version 2 is not 1"),
+    ],
+)
+def test_a_hostile_index_falls_back_in_one_line(
+    sharded_recipes, http_server: ChannelServer, tmp_path: Path, run, caplog, hostile, says
+) -> None:
+    chan, url = sharded_recipes
+    index = chan / "noarch" / INDEX
+    good = read_index(chan, "noarch")
+    if hostile == "bomb":
+        index.write_bytes(_zstd_bomb(70 << 20))
+    elif hostile == "html":
+        http_server.fail(f"conda-test-recipes/noarch/{INDEX}", "html")
+    elif hostile == "garbage":
+        index.write_bytes(b"\x00" * 100)
+    elif hostile == "not-msgpack":
+        index.write_bytes(zstd.compress(b"\xc1\xc1\xc1"))
+    elif hostile == "no-shards":
+        index.write_bytes(pack({"info": {}}))
+    elif hostile == "bad-hash":
+        write_index(chan, "noarch", {**good["shards"], "dependency": b"short"}, good["info"])
+    elif hostile == "file-base":
+        write_index(
+            chan, "noarch", good["shards"], {**good["info"], "shards_base_url": "file:///etc/"}
+        )
+    elif hostile == "version":
+        write_index(chan, "noarch", good["shards"], good["info"], {"version": 2})
+    env = write_env(tmp_path / "env.yml", [url], ["dependent"])
+    warning = _lock_falls_back(run, env, tmp_path, caplog)
+    assert warning.startswith(f"{url}/noarch/{INDEX}: ") and says in warning, warning
+    assert not [g for g in _gets(http_server) if g.endswith(".msgpack.zst") and INDEX not in g]
+    assert not list((Path.home() / ".cache" / "conda-vendor-plugin" / "shards").glob("index-*.zst"))
+
+
+def test_names_that_are_not_package_names_are_never_fetched(
+    sharded_recipes, http_server: ChannelServer, tmp_path: Path, run, caplog
+) -> None:
+    chan, url = sharded_recipes
+    good = read_index(chan, "noarch")
+    hostile = {
+        "../../etc/passwd": bytes(32),
+        "a/b": bytes([1] * 32),
+        "dependency..x": bytes([2] * 32),
+    }
+    # dependent's records depend on 'dependency'; the index also maps these names
+    write_index(chan, "noarch", {**good["shards"], **hostile}, good["info"])
+    env = write_env(tmp_path / "env.yml", [url], ["dependent"])
+    caplog.set_level(logging.WARNING)
+    _lock(run, env, tmp_path / "env.lock.yml", "linux-64")
+    assert not caplog.records
+    gets = _gets(http_server)
+    for digest in hostile.values():
+        assert not any(digest.hex() in g for g in gets)
+
+
+def test_a_shard_bomb_falls_back(
+    sharded_recipes, http_server: ChannelServer, tmp_path: Path, run, caplog
+) -> None:
+    chan, url = sharded_recipes
+    good = read_index(chan, "noarch")
+    bomb = _zstd_bomb(20 << 20)
+    bomb_hash = hashlib.sha256(bomb).digest()
+    (chan / "noarch" / "shards" / f"{bomb_hash.hex()}.msgpack.zst").write_bytes(bomb)
+    write_index(chan, "noarch", {**good["shards"], "dependency": bomb_hash}, good["info"])
+    env = write_env(tmp_path / "env.yml", [url], ["dependent"])
+    warning = _lock_falls_back(run, env, tmp_path, caplog)
+    assert "the shard of" not in warning and "decompresses past" in warning
+    assert bomb_hash.hex() in warning
+
+
+def test_the_fallback_line_in_a_real_process_has_no_traceback(
+    sharded_recipes, http_server: ChannelServer, tmp_path: Path
+) -> None:
+    chan, url = sharded_recipes
+    shard = next(p for p, n in _shard_names(chan, "noarch").items() if n == "dependency")
+    (chan / "noarch" / "shards" / shard).write_bytes(b"not the shard the index names")
+    env = write_env(tmp_path / "env.yml", [url], ["dependent"])
+    proc = run_module(
+        "conda_vendor_plugin",
+        "lock",
+        "-f",
+        env,
+        "-p",
+        "linux-64",
+        env={"XDG_CACHE_HOME": str(tmp_path / "cache")},
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if FALLBACK in line]
+    assert len(lines) == 1 and shard in lines[0]
+    assert "Traceback" not in proc.stderr
+
+
+def test_subset_info_keeps_base_url_and_drops_shards_base_url(
+    sharded_recipes, http_server: ChannelServer, tmp_path: Path, run
+) -> None:
+    chan, url = sharded_recipes
+    good = read_index(chan, "noarch")
+    write_index(
+        chan, "noarch", good["shards"], {**good["info"], "base_url": f"{url}/noarch/", "x": 1}
+    )
+    env = write_env(tmp_path / "env.yml", [url], ["dependent"])
+    _lock(run, env, tmp_path / "env.lock.yml", "linux-64")
+    (subset,) = (Path.home() / ".cache" / "conda-vendor-plugin" / "shards").glob("subset-*.json")
+    doc = json.loads(subset.read_text())
+    assert doc["info"] == {"base_url": f"{url}/noarch/", "subdir": "noarch", "x": 1}
+    assert doc["repodata_version"] == 2
+    assert sorted(_entries(doc)) == [
+        "dependency-1.0-0.conda",
+        "dependency-2.0-0.conda",
+        "dependent-1.0-0.conda",
+        "dependent-2.0-0.conda",
+    ]
