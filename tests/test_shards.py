@@ -373,3 +373,49 @@ def test_subset_info_keeps_base_url_and_drops_shards_base_url(
         "dependent-1.0-0.conda",
         "dependent-2.0-0.conda",
     ]
+
+
+# ------------------------------------------------------ the format, read directly
+
+
+def test_the_index_drops_names_that_are_not_package_names_and_resolves_the_shard_url() -> None:
+    from conda_vendor_plugin.shards import parse_index
+
+    digest = hashlib.sha256(b"x").digest()
+    names = ["zlib", "python_abi", "r-base", "../../etc/passwd", "a/b", "x..y", "c\\d", "e f", ""]
+    body = pack({"info": {"shards_base_url": "../shards"}, "shards": dict.fromkeys(names, digest)})
+    index = parse_index(body, "https://h/t/tk/chan/linux-64/repodata_shards.msgpack.zst")
+    assert sorted(index.shards) == ["python_abi", "r-base", "zlib"]
+    assert index.shard_url("zlib") == f"https://h/t/tk/chan/shards/{digest.hex()}.msgpack.zst"
+
+
+def test_a_shards_records_become_repodata_json_records() -> None:
+    from conda_vendor_plugin.shards import ShardError, parse_index, parse_shard
+
+    digest = bytes(range(32))
+    index = parse_index(pack({"shards": {"zlib": digest}}), "https://h/c/linux-64/x")
+    assert index.shard_url("zlib") == f"https://h/c/linux-64/{digest.hex()}.msgpack.zst"
+    record = {"name": "zlib", "version": "1", "build": "0", "sha256": digest, "md5": b"\xab" * 16}
+    record["depends"] = ["libgcc-ng >=7", "__glibc >=2.17"]
+    shard = parse_shard(pack({"packages.conda": {"zlib-1-0.conda": record}}), index, "zlib")
+    assert shard["packages"] == {}
+    assert shard["packages.conda"]["zlib-1-0.conda"] == {
+        **record,
+        "sha256": digest.hex(),
+        "md5": "ab" * 16,
+    }
+    with pytest.raises(ShardError, match=r"the shard of 'zlib' holds 'x-1-0\.conda' named 'x'"):
+        parse_shard(pack({"packages": {"x-1-0.conda": {**record, "name": "x"}}}), index, "zlib")
+    with pytest.raises(ShardError, match="not plain JSON data"):
+        parse_shard(pack({"packages": {"z.conda": {**record, "x": [b"\x00"]}}}), index, "zlib")
+
+
+def test_dependency_names() -> None:
+    from conda_vendor_plugin.shard_subset import dep_name
+
+    assert dep_name("libgcc-ng >=7.3.0") == "libgcc-ng"
+    assert dep_name("python>=3.9,<3.10") == "python"
+    assert dep_name("conda-forge::NumPy 1.*") == "numpy"
+    assert dep_name("python_abi 3.12.* *_cp312") == "python_abi"
+    assert dep_name("__glibc >=2.17") is None
+    assert dep_name("") is None
