@@ -190,19 +190,29 @@ class ShardedRepodata:
 
     def _write(self, key: Key, index: ShardIndex) -> Path:
         """The subset repodata.json of every shard of ``key`` fetched in this run."""
-        info = {k: v for k, v in index.info.items() if k != "shards_base_url"}
-        if not info.get("base_url"):
-            info.pop("base_url", None)
-        info.setdefault("subdir", key[1])
-        doc: dict[str, Any] = {"info": info, "packages": {}, "packages.conda": {}}
         shards = self._shards.get(key, {})
-        for name in sorted(shards):
-            for section in ("packages", "packages.conda"):
-                doc[section].update(shards[name][section])
-        doc["repodata_version"] = 2 if "base_url" in info else 1
-        text = json.dumps(doc, ensure_ascii=False)
-        tag = hashlib.sha256(f"{redact_url(key[0])}\n{key[1]}\n{text}".encode()).hexdigest()
-        path = self.cache_dir / "shards" / f"subset-{tag[:32]}.json"
-        if not path.exists():
-            atomic_write_text(path, text)
-        return path
+        sections = [shards[name] for name in sorted(shards)]
+        return write_subset(self.cache_dir / "shards", key, index.info, sections)
+
+
+def write_subset(
+    directory: Path, key: Key, info: Mapping[str, Any], shards: Iterable[Shard]
+) -> Path:
+    """Write the subset repodata.json of ``shards`` (each ``{"packages": ...,
+    "packages.conda": ...}``, records in hex) of source ``key`` with the index's ``info``
+    into ``directory``, named by its content; its path. Both modes write it this way."""
+    info = {k: v for k, v in info.items() if k != "shards_base_url"}
+    if not info.get("base_url"):
+        info.pop("base_url", None)
+    info.setdefault("subdir", key[1])
+    doc: dict[str, Any] = {"info": info, "packages": {}, "packages.conda": {}}
+    for shard in shards:
+        for section in ("packages", "packages.conda"):
+            doc[section].update(shard.get(section) or {})
+    doc["repodata_version"] = 2 if "base_url" in info else 1
+    text = json.dumps(doc, ensure_ascii=False)
+    tag = hashlib.sha256(f"{redact_url(key[0])}\n{key[1]}\n{text}".encode()).hexdigest()
+    path = directory / f"subset-{tag[:32]}.json"
+    if not path.exists():
+        atomic_write_text(path, text)
+    return path

@@ -175,6 +175,12 @@ def _json_safe(value: Any) -> bool:
     return True
 
 
+def hex_bytes(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A shard's record as ``repodata.json`` holds it: bytes values (CEP 16's ``sha256``
+    and ``md5``) as lowercase hex."""
+    return {k: v.hex() if isinstance(v, (bytes, bytearray)) else v for k, v in record.items()}
+
+
 def parse_shard(body: bytes, index: ShardIndex, name: str) -> dict[str, dict[str, Any]]:
     """``{"packages": {fn: record}, "packages.conda": {fn: record}}`` of one shard, after
     its sha256 matched the index. Records stay as written, except that bytes values
@@ -194,9 +200,7 @@ def parse_shard(body: bytes, index: ShardIndex, name: str) -> dict[str, dict[str
         for fn, record in entries.items():
             if not isinstance(record, dict):
                 raise ShardError(f"{where}: the record of {fn!r:.80} is not a map")
-            record = {
-                k: v.hex() if isinstance(v, (bytes, bytearray)) else v for k, v in record.items()
-            }
+            record = hex_bytes(record)
             if record.get("name") != name:
                 raise ShardError(
                     f"{where}: the shard of {name!r} holds {fn!r:.80} named "
