@@ -419,3 +419,19 @@ def test_dependency_names() -> None:
     assert dep_name("python_abi 3.12.* *_cp312") == "python_abi"
     assert dep_name("__glibc >=2.17") is None
     assert dep_name("") is None
+
+
+@pytest.mark.parametrize("fault", ["500", "cut:10", "retry-after:0"])
+def test_a_shard_cut_or_refused_once_is_retried_not_abandoned(
+    sharded_recipes, http_server: ChannelServer, tmp_path: Path, run, caplog, monkeypatch, fault
+) -> None:
+    monkeypatch.setenv("CONDA_REMOTE_BACKOFF_FACTOR", "0.01")
+    chan, url = sharded_recipes
+    shard = next(p for p, n in _shard_names(chan, "noarch").items() if n == "dependency")
+    http_server.fail(f"conda-test-recipes/noarch/shards/{shard}", fault)
+    env = write_env(tmp_path / "env.yml", [url], ["dependent"])
+    caplog.set_level(logging.WARNING)
+    _lock(run, env, tmp_path / "env.lock.yml", "linux-64")
+    assert not caplog.records
+    assert http_server.count(f"conda-test-recipes/noarch/shards/{shard}") == 2
+    assert "noarch/repodata.json" not in _gets(http_server)
