@@ -12,6 +12,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -435,3 +440,26 @@ def test_a_shard_cut_or_refused_once_is_retried_not_abandoned(
     assert not caplog.records
     assert http_server.count(f"conda-test-recipes/noarch/shards/{shard}") == 2
     assert "noarch/repodata.json" not in _gets(http_server)
+
+
+def test_ctrl_c_while_a_shard_stalls_stops_at_once(sharded_recipes, tmp_path: Path) -> None:
+    chan, _ = sharded_recipes
+    shard = next(p for p, n in _shard_names(chan, "noarch").items() if n == "dependent")
+    with ChannelServer(chan.parent) as srv:  # its own server: the stall outlives the test
+        srv.fail(f"conda-test-recipes/noarch/shards/{shard}", "stall:30")
+        env = write_env(tmp_path / "env.yml", [f"{srv.url}/conda-test-recipes"], ["dependent"])
+        cmd = [sys.executable, "-m", "conda_vendor_plugin", "lock", "-f", env, "-p", "linux-64"]
+        environ = {**os.environ, "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"}
+        proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=environ)
+        deadline = time.monotonic() + 30
+        while not srv.count(f"conda-test-recipes/noarch/shards/{shard}"):
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGINT)
+        interrupted = time.monotonic()
+        _, stderr = proc.communicate(timeout=30)
+        elapsed = time.monotonic() - interrupted
+    assert proc.returncode == 130, stderr
+    assert elapsed < 2.0, f"exited {elapsed:.1f} s after Ctrl-C"
+    assert "Traceback" not in stderr

@@ -25,9 +25,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import queue
 import re
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,11 +68,53 @@ def _shard_depends(shard: Shard) -> set[str]:
     return names
 
 
+class _Pool:
+    """At most ``size`` daemon threads running submitted calls; results come back in the
+    order they finish. Daemon threads, as the downloader's: on Ctrl-C the main thread
+    leaves at once, and a read still blocked cannot hold the exit."""
+
+    def __init__(self, size: int) -> None:
+        self.size, self.busy = size, 0
+        self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._done: queue.SimpleQueue[tuple[Any, Any, BaseException | None]] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+
+    def submit(self, tag: Any, fn: Callable[..., Any], *args: Any) -> None:
+        if len(self._threads) < self.size:
+            t = threading.Thread(target=self._work, name="shards", daemon=True)
+            self._threads.append(t)
+            t.start()
+        self.busy += 1
+        self._jobs.put((tag, fn, args))
+
+    def _work(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            tag, fn, args = job
+            try:
+                self._done.put((tag, fn(*args), None))
+            except BaseException as e:  # handed to the main thread
+                self._done.put((tag, None, e))
+
+    def next_done(self) -> tuple[Any, Any, BaseException | None]:
+        """``(tag, result, exception)`` of the next call to finish."""
+        while True:
+            try:
+                item = self._done.get(timeout=0.1)  # short waits: Ctrl-C is seen at once
+            except queue.Empty:
+                continue
+            self.busy -= 1
+            return item
+
+    def close(self) -> None:
+        for _ in self._threads:
+            self._jobs.put(None)
+
+
 @dataclass(frozen=True)
 class _Walk:
     """What one walk over the names works with."""
 
-    pool: ThreadPoolExecutor
+    pool: _Pool
     sharded: Mapping[Key, ShardIndex]
     full: Sequence[Key]  # sources read from their repodata.json
     full_depends: FullDepends | None
@@ -114,7 +157,8 @@ class ShardedRepodata:
         keys = list(dict.fromkeys(keys))
         remote = [k for k in keys if k[0].startswith(("http://", "https://"))]
         wanted = {n for n in map(dep_name, roots) if n}
-        with ThreadPoolExecutor(self.workers) as pool:
+        pool = _Pool(self.workers)
+        try:
             self._load_indexes(pool, remote)
             while True:
                 sharded = {k: i for k in remote if (i := self._indexes.get(k)) is not None}
@@ -129,38 +173,38 @@ class ShardedRepodata:
                     log.warning("%s; reading repodata.json instead", error)
                     self._indexes[key] = None
                     self._shards.pop(key, None)
+        finally:
+            pool.close()
         return {k: self._write(k, i) for k, i in sharded.items()}
 
-    def _load_indexes(self, pool: ThreadPoolExecutor, keys: Sequence[Key]) -> None:
-        new = [k for k in keys if k not in self._indexes]
-
-        def one(key: Key) -> ShardIndex | None:
-            try:
-                return self.cache.fetch_index(
-                    self.session, index_url(*key), self.policy, self.offline
-                )
-            except ShardError as e:
-                log.warning("%s; reading repodata.json instead", e)
-                return None
-
-        for key, index in zip(new, pool.map(one, new)):
+    def _load_indexes(self, pool: _Pool, keys: Sequence[Key]) -> None:
+        """Each new source's index, all at the same time (None: no usable index)."""
+        for key in keys:
+            if key not in self._indexes:
+                args = (self.session, index_url(*key), self.policy, self.offline)
+                pool.submit(key, self.cache.fetch_index, *args)
+        while pool.busy:
+            key, index, error = pool.next_done()
+            if isinstance(error, ShardError):
+                log.warning("%s; reading repodata.json instead", error)
+            elif error is not None:
+                raise error
             self._indexes[key] = index
 
     def _walk(self, w: _Walk, roots: set[str]) -> dict[Key, ShardError]:
         """Fetch the shards reachable from ``roots`` (each name once, shards of all
         sources at the same time); the sources that failed, with why."""
-        pending: dict[Future[Shard], tuple[Key, str]] = {}
         failed: dict[Key, ShardError] = {}
         seen: set[str] = set()
-        queue = list(roots)
+        todo = list(roots)
 
         def reached(names: Iterable[str]) -> None:
             if w.follow:
-                queue.extend(n for n in names if n not in seen)
+                todo.extend(n for n in names if n not in seen)
 
-        while queue or pending:
-            while queue:
-                name = queue.pop()
+        while todo or w.pool.busy:
+            while todo:
+                name = todo.pop()
                 if name in seen:
                     continue
                 seen.add(name)
@@ -171,19 +215,17 @@ class ShardedRepodata:
                         reached(_shard_depends(have[name]))
                     elif name in index.shards:
                         args = (self.session, index, name, self.policy, self.offline)
-                        pending[w.pool.submit(self.cache.fetch_shard, *args)] = (key, name)
+                        w.pool.submit((key, name), self.cache.fetch_shard, *args)
                 for key in w.full:
                     assert w.full_depends is not None
                     reached(n for n in map(dep_name, w.full_depends(key, name)) if n)
-            if pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    key, name = pending.pop(future)
-                    try:
-                        shard = future.result()
-                    except ShardError as e:
-                        failed.setdefault(key, e)
-                        continue
+            if w.pool.busy:
+                (key, name), shard, error = w.pool.next_done()
+                if isinstance(error, ShardError):
+                    failed.setdefault(key, error)
+                elif error is not None:
+                    raise error
+                else:
                     self._shards[key][name] = shard
                     reached(_shard_depends(shard))
         return failed
