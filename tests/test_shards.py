@@ -463,3 +463,55 @@ def test_ctrl_c_while_a_shard_stalls_stops_at_once(sharded_recipes, tmp_path: Pa
     assert proc.returncode == 130, stderr
     assert elapsed < 2.0, f"exited {elapsed:.1f} s after Ctrl-C"
     assert "Traceback" not in stderr
+
+
+def test_a_token_reaches_the_shards_but_no_file_or_message(
+    sharded_recipes, tmp_path: Path, run, caplog
+) -> None:
+    chan, _ = sharded_recipes
+    token = "tk-s3cr3t"
+    shard = next(p for p, n in _shard_names(chan, "noarch").items() if n == "dependency")
+    with ChannelServer(chan.parent, token=token) as srv:
+        srv.fail(f"conda-test-recipes/noarch/shards/{shard}", "corrupt")
+        env = write_env(tmp_path / "env.yml", [f"{srv.url}/conda-test-recipes"], ["dependent"])
+        caplog.set_level(logging.WARNING)
+        rc, out, err = run("lock", "-f", env, "-o", tmp_path / "env.lock.yml", "-p", "linux-64")
+        assert rc == 0, err
+        assert all(status != 401 for *_, status in srv.requests)  # the token went everywhere
+        assert srv.count(f"conda-test-recipes/noarch/shards/{shard}") == 1
+    (warning,) = [r.getMessage() for r in caplog.records]
+    assert shard in warning and token not in warning
+    cache = Path.home() / ".cache" / "conda-vendor-plugin"
+    for path in [*cache.rglob("*"), tmp_path / "env.lock.yml"]:
+        if path.is_file():
+            assert token.encode() not in path.read_bytes(), path
+    assert token not in out + err
+
+
+def test_noarch_shards_of_every_platform_reach_the_bundle(
+    http_server: ChannelServer, tmp_path: Path, run
+) -> None:
+    from .support.build import Pkg, build_channel
+
+    chan = build_channel(
+        tmp_path / "served" / "ch",
+        [
+            Pkg("app", subdir="linux-64", depends=["x"]),
+            Pkg("app", subdir="osx-64", depends=["y"]),
+            Pkg("x"),
+            Pkg("y"),
+            Pkg("unrelated"),
+        ],
+    )
+    for subdir in ("linux-64", "osx-64", "noarch"):
+        shard_subdir(chan, subdir)
+    env = write_env(tmp_path / "environment.yml", [f"{http_server.url}/ch"], ["app"])
+    rc, _, err = run("vendor", env, "-o", tmp_path / "OUT", "-p", "linux-64", "-p", "osx-64")
+    assert rc == 0, err
+    local = load_json(tmp_path / "OUT" / "local_ch" / "noarch" / "repodata.json")
+    upstream = load_json(chan / "noarch" / "repodata.json")
+    assert sorted(local["packages"]) == ["x-1.0-0.tar.bz2", "y-1.0-0.tar.bz2"]
+    assert all(local["packages"][fn] == upstream["packages"][fn] for fn in local["packages"])
+    assert "noarch/repodata.json" not in _gets(http_server)
+    digest = read_index(chan, "noarch")["shards"]["unrelated"].hex()  # listed, never fetched
+    assert not any(digest in g for g in _gets(http_server))
