@@ -19,6 +19,7 @@ import pytest
 from conda_vendor_plugin import __version__
 
 from .support.build import Pkg, build_channel
+from .support.bundles import env_report
 from .support.condarun import conda_environ
 from .support.locking import run_module
 from .support.server import ChannelServer
@@ -87,7 +88,8 @@ def test_json_keeps_the_type_of_the_error(
 @pytest.mark.parametrize(
     "args",
     [
-        pytest.param(("vendor", "{env}", "--lockfile", "x.lock.yml", "-o", "{out}"), id="both"),
+        pytest.param(("vendor", "prune", "{out}"), id="prune-without-keep"),
+        pytest.param(("vendor", "apply", "{out}"), id="apply-without-to"),
         pytest.param(("vendor", "{env}", "-o", "{out}", "-j", "0"), id="jobs"),
         pytest.param(("vendor", "{env}", "--no-such-flag"), id="unknown-flag"),
         pytest.param(("lock", "-f", "{env}", "--channel-priority", "sometimes"), id="priority"),
@@ -162,4 +164,4 @@ def test_pip_entries_are_reported_as_not_vendored(
     assert "pip: entries are not vendored" in proc.stdout + proc.stderr
     assert "requests>=2" in proc.stdout + proc.stderr
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["pip_not_vendored"] == ["requests>=2", "rich"]
+    assert env_report(manifest)["pip_not_vendored"] == ["requests>=2", "rich"]

@@ -21,6 +21,7 @@ import requests
 from conda_vendor_plugin.formats import explicit_v1
 
 from .support.build import Pkg, archive_bytes, build_channel
+from .support.bundles import current, typed
 from .support.condarun import conda_environ
 from .support.locking import run_module
 from .support.server import ChannelServer
@@ -60,7 +61,7 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _locked(out: Path) -> set[tuple[str, str, str]]:
-    lock = explicit_v1.load(out / "environment.lock.yml")
+    lock = explicit_v1.load(current(out) / "environment.lock.yml")
     return {(p.name, p.version, p.build) for p in lock.packages["linux-64"]}
 
 
@@ -76,7 +77,15 @@ def test_env_create_from_the_environment_file(bundle: Path, tmp_path: Path, solv
     before = snapshot(bundle)
     env = _conda_env(tmp_path / "home", solver)
     prefix = tmp_path / "env"
-    args = ("env", "create", "-p", prefix, "--offline", "-f", "environment-linux-64.yml")
+    args = (
+        "env",
+        "create",
+        "-p",
+        prefix,
+        "--offline",
+        "-f",
+        typed(bundle, "environment-linux-64.yml"),
+    )
     proc = run_module("conda", *args, env=env, cwd=bundle)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert (
@@ -100,11 +109,13 @@ def test_create_with_configured_channels_overridden(
     there: see docs/install-offline.md)."""
     condarc = "channels:\n  - conda-forge\n  - https://mirror.example.invalid/internal\n"
     env = _conda_env(tmp_path / "home", solver, condarc)
-    header = (bundle / "environment-linux-64.yml").read_text().split("\nname:")[0]
+    header = (current(bundle) / "environment-linux-64.yml").read_text().split("\nname:")[0]
     assert "--override-channels -c ./local_chan" in header
     prefix = tmp_path / "env"
     args = ("create", "-p", prefix, "--offline", "--override-channels", "-c", "./local_chan")
-    proc = run_module("conda", *args, "--file", "environment-linux-64.yml", env=env, cwd=bundle)
+    proc = run_module(
+        "conda", *args, "--file", typed(bundle, "environment-linux-64.yml"), env=env, cwd=bundle
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert _installed(prefix, bundle) == _locked(bundle)
 
@@ -112,9 +123,9 @@ def test_create_with_configured_channels_overridden(
 def test_create_from_the_explicit_file(bundle: Path, tmp_path: Path) -> None:
     env = _conda_env(tmp_path / "home", "classic")
     prefix = tmp_path / "env"
-    text = (bundle / "linux-64.explicit.txt").read_text()
+    text = (current(bundle) / "linux-64.explicit.txt").read_text()
     assert "\n./local_chan/noarch/app-1.0-0.tar.bz2#sha256:" in text
-    args = ("create", "-p", prefix, "--offline", "--file", "linux-64.explicit.txt")
+    args = ("create", "-p", prefix, "--offline", "--file", typed(bundle, "linux-64.explicit.txt"))
     proc = run_module("conda", *args, env=env, cwd=bundle)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert _installed(prefix, bundle) == _locked(bundle)
@@ -128,7 +139,15 @@ def test_env_create_from_the_bundles_lockfile(bundle: Path, tmp_path: Path, solv
     before = snapshot(bundle)
     env = _conda_env(tmp_path / "home", solver)
     prefix = tmp_path / "env"
-    args = ("env", "create", "-p", prefix, "--offline", "-f", bundle / "environment.lock.yml")
+    args = (
+        "env",
+        "create",
+        "-p",
+        prefix,
+        "--offline",
+        "-f",
+        current(bundle) / "environment.lock.yml",
+    )
     proc = run_module("conda", *args, env=env, cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert _installed(prefix, bundle) == _locked(bundle)
@@ -150,10 +169,62 @@ def test_verify_catches_a_swapped_archive_that_conda_would_install(
     archive = copy / "local_chan" / "noarch" / "data-2024.1-0.tar.bz2"
     archive.write_bytes(archive_bytes(Pkg("data", "2024.1", payload_size=999)))  # valid, other
     env = _conda_env(tmp_path / "home", "classic")
-    args = ("create", "-p", tmp_path / "env", "--offline", "--file", "linux-64.explicit.txt")
+    explicit = typed(copy, "linux-64.explicit.txt")
+    args = ("create", "-p", tmp_path / "env", "--offline", "--file", explicit)
     assert run_module("conda", *args, env=env, cwd=copy).returncode == 0  # conda: no check
 
     proc = run_module("conda", "vendor", "verify", copy, "--json", env=env)
     assert proc.returncode == 1
     corrupt = json.loads(proc.stdout)["corrupt"]
     assert [c.split(":")[0] for c in corrupt] == ["local_chan/noarch/data-2024.1-0.tar.bz2"]
+
+
+@pytest.fixture(scope="module")
+def team_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two environments in one bundle, the first updated once (two versions kept), by
+    ``conda vendor``; the channel is unreachable afterwards."""
+    root = tmp_path_factory.mktemp("team")
+    pkgs = [*PKGS, Pkg("libfoo", "2.0", subdir="linux-64", fmt=".conda")]
+    build_channel(root / "served" / "chan", pkgs)
+    env = _conda_env(root / "home", "classic")
+    (root / "v1").mkdir()
+    (root / "v2").mkdir()
+    with ChannelServer(root / "served") as server:
+        chan = [f"{server.url}/chan"]
+        first = write_env(root / "v1" / "env.yml", chan, ["app", "libfoo 1.2.*"], name="analysis")
+        tools = write_env(root / "tools.yml", chan, ["data"], name="tools")
+        second = write_env(root / "v2" / "env.yml", chan, ["app", "libfoo 2.*"], name="analysis")
+        for inputs in ((first, tools), (second,)):
+            args = ("vendor", *inputs, "-o", root / "OUT", "-p", "linux-64")
+            proc = run_module("conda", *args, env=env)
+            assert proc.returncode == 0, proc.stdout + proc.stderr
+    return root / "OUT"
+
+
+def _versions(out: Path, name: str) -> list[str]:
+    index = json.loads((out / "bundle.json").read_text())
+    return [v["id"] for v in index["environments"][name]["versions"]]
+
+
+def test_every_version_of_a_team_bundle_installs_offline(team_bundle: Path, tmp_path: Path) -> None:
+    env = _conda_env(tmp_path / "home", "classic")
+    old, new = _versions(team_bundle, "analysis")
+    # The current version, by its lockfile through the 'current' link, from elsewhere.
+    lockfile = team_bundle / typed(team_bundle, "environment.lock.yml", "analysis")
+    proc = run_module("conda", "env", "create", "-p", tmp_path / "a", "--offline", "-f", lockfile,
+                      env=env, cwd=tmp_path)  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert ("libfoo", "2.0", "0") in _installed(tmp_path / "a", team_bundle)
+    # The earlier version, by its explicit file, from the bundle's root.
+    explicit = f"envs/analysis/versions/{old}/linux-64.explicit.txt"
+    proc = run_module("conda", "create", "-p", tmp_path / "b", "--offline", "--file", explicit,
+                      env=env, cwd=team_bundle)  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert ("libfoo", "1.2", "0") in _installed(tmp_path / "b", team_bundle)
+    # The other environment, by its environment file (a solve over the local channels).
+    env_file = typed(team_bundle, "environment-linux-64.yml", "tools")
+    proc = run_module("conda", "env", "create", "-p", tmp_path / "c", "--offline", "-f", env_file,
+                      env=env, cwd=team_bundle)  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert {n for n, _, _ in _installed(tmp_path / "c", team_bundle)} == {"data"}
+    assert new != old

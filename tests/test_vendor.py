@@ -21,6 +21,7 @@ import pytest
 from conda_vendor_plugin.formats import explicit_v1
 
 from .support.build import Pkg, build_channel
+from .support.bundles import current, current_rel, env_report
 from .support.locking import run_module
 from .support.server import ChannelServer
 from .support.vendoring import (
@@ -61,11 +62,11 @@ def test_two_channels_at_once(shared_channel, http_server, tmp_path: Path, run) 
     assert rc == 0, stderr
 
     locals_ = sorted(p.name for p in out.iterdir() if p.is_dir())
-    assert locals_ == ["local_conda-format-repo", "local_conda-test-recipes"]
+    assert locals_ == ["envs", "local_conda-format-repo", "local_conda-test-recipes"]
     n = check_local_channel(out / "local_conda-test-recipes", recipes, ["osx-64"])
     n += check_local_channel(out / "local_conda-format-repo", fmt, ["osx-64"])
 
-    lock = explicit_v1.load(out / "environment.lock.yml")
+    lock = explicit_v1.load(current(out) / "environment.lock.yml")
     pkgs = lock.packages["osx-64"]
     names = {p.name: p for p in pkgs}
     assert set(names) == {"another_dependent", "dependent", "dependency", "run_constrained", "zlib"}
@@ -81,7 +82,7 @@ def test_two_channels_at_once(shared_channel, http_server, tmp_path: Path, run) 
     assert list(fmt_doc["packages.conda"]) == ["zlib-1.2.11-h1de35cc_3.conda"]
     assert fmt_doc["packages"] == {}
 
-    env_file = (out / "environment-osx-64.yml").read_text()
+    env_file = (current(out) / "environment-osx-64.yml").read_text()
     # The local channels only, in priority order; no nodefaults (see env_file_text).
     assert "channels:\n  - ./local_conda-test-recipes\n  - ./local_conda-format-repo\n" in (
         env_file
@@ -135,7 +136,7 @@ def test_multi_platform_run_shares_noarch(shared_channel, http_server, tmp_path:
     for c in chans:
         check_local_channel(out / f"local_{c}", upstream[c], platforms)
 
-    lock = explicit_v1.load(out / "environment.lock.yml")
+    lock = explicit_v1.load(current(out) / "environment.lock.yml")
     assert list(lock.platforms) == platforms
     for platform in platforms:
         got = {p.name: p for p in lock.packages[platform]}
@@ -143,7 +144,7 @@ def test_multi_platform_run_shares_noarch(shared_channel, http_server, tmp_path:
         assert got["package3"].version == "0.1.0"
         assert got["test-package"].subdir == "noarch"
         assert got["dummy-a"].subdir == platform
-        text = (out / f"environment-{platform}.yml").read_text()
+        text = (current(out) / f"environment-{platform}.yml").read_text()
         assert "test-package==0.1=0" in text
         assert "./local_rattler-test-server" in text
 
@@ -155,7 +156,7 @@ def test_multi_platform_run_shares_noarch(shared_channel, http_server, tmp_path:
     assert rd["packages.conda"] == {}
     manifest = check_manifest(out)
     assert [f["path"] for f in manifest["files"]].count(noarch) == 1
-    assert manifest["platforms"] == platforms
+    assert env_report(manifest)["platforms"] == platforms
     got_archives = archives(out)
     assert len(got_archives) == 9  # 4 per platform + the shared noarch one
     assert len(_archive_gets(http_server)) == 9
@@ -249,12 +250,12 @@ def test_archives_behind_base_url_on_another_host_come_from_there(tmp_path: Path
     assert _archive_gets(repo) == []
 
     # Vendored into the channel they were solved from, not one named after the CDN.
-    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["local_chan"]
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["envs", "local_chan"]
     check_local_channel(
         out / "local_chan", root, ["linux-64"], archives_at=tmp_path / "cdn" / "flat"
     )
     check_manifest(out, secrets=[token])
-    lock = explicit_v1.load(out / "environment.lock.yml")
+    lock = explicit_v1.load(current(out) / "environment.lock.yml")
     assert sorted(p.url for p in lock.packages["linux-64"]) == [
         f"{cdn_base}app-1.0-0.conda",
         f"{cdn_base}lib-1.0-0.tar.bz2",
@@ -293,7 +294,7 @@ def test_token_never_reaches_output_or_terminal(tmp_path: Path) -> None:
 
     check_local_channel(out / "local_chan", root, ["linux-64"])
     check_manifest(out, secrets=[token])
-    lock = (out / "environment.lock.yml").read_text()
+    lock = (current(out) / "environment.lock.yml").read_text()
     assert f"127.0.0.1:{server.port}/chan/noarch/app-1.0-0.tar.bz2" in lock
     staging = snapshot(tmp_path / ".OUT.staging")  # what the failed run kept for the next
     files = {**snapshot(out), **{f".OUT.staging/{k}": v for k, v in staging.items()}}
@@ -349,11 +350,15 @@ def test_json_output_is_one_valid_document(http_server, tmp_path: Path, run) -> 
     doc = json.loads(stdout)
     assert doc["success"] is True
     assert doc["packages"] == 2
-    assert doc["platforms"] == {"linux-64": 2}
+    assert env_report(doc)["platforms"] == {"linux-64": 2}
     assert doc["archives"] == {"downloaded": 2}
-    assert Path(doc["lockfile"]) == out / "environment.lock.yml"
+    # The reported paths go through the 'current' link, which a user types.
+    lockfile = Path(env_report(doc)["lockfile"])
+    assert lockfile == out / "envs" / "vendored" / "current" / "environment.lock.yml"
+    assert lockfile.read_bytes() == (current(out) / "environment.lock.yml").read_bytes()
     assert Path(doc["manifest"]).is_file()
-    assert [Path(p).name for p in doc["environment_files"]] == ["environment-linux-64.yml"]
+    names = [Path(p).name for p in env_report(doc)["environment_files"]]
+    assert names == ["environment-linux-64.yml"]
 
     rc, stdout, _ = run("vendor", "verify", out, "--json")
     assert rc == 0
@@ -440,7 +445,7 @@ def test_verify_reports_missing_extra_and_corrupt_files(http_server, tmp_path: P
     assert run("vendor", env, "-o", out, "-p", "linux-64")[0] == 0
     rc, stdout, _ = run("vendor", "verify", out)
     assert rc == 0
-    assert "4 archives checked, 0 problem(s)" in stdout
+    assert "4 archives checked, 1 environment versions, 0 problem(s)" in stdout
 
     noarch = out / "local_chan" / "noarch"
     (noarch / "b-1.0-0.tar.bz2").unlink()  # missing
@@ -449,7 +454,7 @@ def test_verify_reports_missing_extra_and_corrupt_files(http_server, tmp_path: P
     data = bytearray((noarch / "c-1.0-0.tar.bz2").read_bytes())
     data[100] ^= 0x01
     (noarch / "c-1.0-0.tar.bz2").write_bytes(bytes(data))  # corrupt archive
-    env_file = out / "environment-linux-64.yml"
+    env_file = current(out) / "environment-linux-64.yml"
     env_file.write_text(env_file.read_text() + "# edited\n")  # corrupt (manifest sha256)
 
     rc, stdout, _ = run("vendor", "verify", out)
@@ -458,7 +463,8 @@ def test_verify_reports_missing_extra_and_corrupt_files(http_server, tmp_path: P
     assert "extra: local_chan/noarch/stray.tar.bz2" in stdout
     assert "extra: notes.txt" in stdout
     assert "corrupt: local_chan/noarch/c-1.0-0.tar.bz2" in stdout
-    assert "corrupt: environment-linux-64.yml" in stdout
+    edited = f"{current_rel(out)}/environment-linux-64.yml"
+    assert f"corrupt: {edited}" in stdout
     assert "5 problem(s)" in stdout
 
     rc, stdout, _ = run("vendor", "verify", out, "--json")
@@ -469,7 +475,7 @@ def test_verify_reports_missing_extra_and_corrupt_files(http_server, tmp_path: P
     assert sorted(doc["extra"]) == ["local_chan/noarch/stray.tar.bz2", "notes.txt"]
     assert [c.split(":")[0] for c in doc["corrupt"]] == [
         "local_chan/noarch/c-1.0-0.tar.bz2",
-        "environment-linux-64.yml",
+        edited,
     ]
 
     # A whole platform directory gone: its archive is reported, not just its repodata.

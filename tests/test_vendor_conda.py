@@ -20,6 +20,7 @@ import requests
 from conda_vendor_plugin.formats import explicit_v1
 
 from .support.build import Pkg, build_channel
+from .support.bundles import current, typed
 from .support.condarun import conda_environ
 from .support.locking import run_module
 from .support.server import ChannelServer
@@ -77,7 +78,7 @@ def test_conda_vendor_then_offline_env_create_installs_the_locked_packages(
     assert verify.returncode == 0, verify.stdout + verify.stderr
     assert "0 problem(s)" in verify.stdout
 
-    lock = explicit_v1.load(out / "environment.lock.yml")
+    lock = explicit_v1.load(current(out) / "environment.lock.yml")
     locked = {(p.name, p.version, p.build) for p in lock.packages["linux-64"]}
     assert {n for n, _, _ in locked} == {
         "dummy-a",
@@ -99,7 +100,7 @@ def test_conda_vendor_then_offline_env_create_installs_the_locked_packages(
         prefix,
         "--offline",
         "-f",
-        "environment-linux-64.yml",
+        typed(out, "environment-linux-64.yml"),
         cwd=out,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -115,6 +116,8 @@ def test_conda_and_standalone_vendor_the_same_output(
     channels: dict[str, Path], conda_env: dict[str, str], tmp_path: Path
 ) -> None:
     pytest.importorskip("rattler")
+    # One SBOM timestamp for both runs, so that their outputs compare byte for byte.
+    conda_env = {**conda_env, "SOURCE_DATE_EPOCH": "1700000000"}
     with ChannelServer(tmp_path / "served") as server:
         env_yml = write_env(tmp_path / "env.yml", [f"{server.url}/{c}" for c in CHANNELS], DEPS)
         args = ("vendor", env_yml, "-p", "linux-64", "-p", "osx-64", "-o")
@@ -124,10 +127,9 @@ def test_conda_and_standalone_vendor_the_same_output(
         assert by_rattler.returncode == 0, by_rattler.stderr
     conda_out = snapshot(tmp_path / "by-conda")
     rattler_out = snapshot(tmp_path / "by-rattler")
-    lock = conda_out["environment.lock.yml"].decode()
-    assert lock == rattler_out["environment.lock.yml"].decode()
+    lock = (current(tmp_path / "by-conda") / "environment.lock.yml").read_text()
     assert "  linux-64:\n" in lock and "  osx-64:\n" in lock
-    assert conda_out == rattler_out  # repodata, archives, environment files, manifest
+    assert conda_out == rattler_out  # repodata, archives, environment files, manifest, SBOM
 
 
 def test_conda_vendor_verify_reports_problems_and_errors_exit_1(
@@ -175,6 +177,8 @@ def test_conda_vendor_fetches_archives_from_a_cep15_base_url_on_another_host(
         [Pkg("app", depends=["lib"], fmt=".conda"), Pkg("lib", subdir="linux-64")],
     )
     cdn_dir = tmp_path / "cdn" / "flat"
+    # One SBOM timestamp for both runs, so that their outputs compare byte for byte.
+    conda_env = {**conda_env, "SOURCE_DATE_EPOCH": "1700000000"}
     with ChannelServer(tmp_path / "served") as repo, ChannelServer(tmp_path / "cdn") as cdn:
         move_archives_elsewhere(root, cdn_dir, f"{cdn.url}/flat/")
         env_yml = write_env(tmp_path / "env.yml", [f"{repo.url}/chan"], ["app"])
@@ -188,10 +192,10 @@ def test_conda_vendor_fetches_archives_from_a_cep15_base_url_on_another_host(
                 conda_env, "vendor", env_yml, "-o", tmp_path / "OUT2", "-p", "linux-64"
             )
     out = tmp_path / "OUT"
-    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["local_chan"]
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["envs", "local_chan"]
     check_local_channel(out / "local_chan", root, ["linux-64"], archives_at=cdn_dir)
     check_manifest(out)
-    lock = explicit_v1.load(out / "environment.lock.yml")
+    lock = explicit_v1.load(current(out) / "environment.lock.yml")
     assert {p.url for p in lock.packages["linux-64"]} == {
         f"{cdn.url}/flat/app-1.0-0.conda",
         f"{cdn.url}/flat/lib-1.0-0.tar.bz2",
@@ -241,12 +245,13 @@ def test_conda_vendor_splits_defaults_into_one_local_channel_per_url(
         proc = _conda(conda_env, "vendor", env_yml, "-o", out, "-p", "linux-64")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert sorted(p.name for p in out.iterdir() if p.is_dir()) == [
+        "envs",
         "local_defaults_main",
         "local_defaults_r",
     ]
     assert (out / "local_defaults_main" / "noarch" / "app-1.0-0.tar.bz2").is_file()
     assert (out / "local_defaults_r" / "noarch" / "rpkg-1.0-0.tar.bz2").is_file()
-    env_file = (out / "environment-linux-64.yml").read_text()
+    env_file = (current(out) / "environment-linux-64.yml").read_text()
     assert "  - ./local_defaults_main\n  - ./local_defaults_r\n" in env_file
 
 

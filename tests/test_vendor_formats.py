@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from .support.build import Pkg, build_channel
+from .support.bundles import env_report
 from .support.condarun import conda_environ
 from .support.locking import run_module
 from .support.server import ChannelServer
@@ -86,7 +87,7 @@ def test_pixi_lock_v7_written_by_py_rattler(
 
     doc = _vendor_lockfiles(run, tmp_path, path)
     assert _channels(tmp_path / "OUT") == _channels(from_env)
-    assert doc["not_vendored"] == [
+    assert env_report(doc)["not_vendored"] == [
         {
             "manager": "pypi",
             "name": "requests",
@@ -96,7 +97,7 @@ def test_pixi_lock_v7_written_by_py_rattler(
         }
     ]
     manifest = json.loads((tmp_path / "OUT" / "manifest.json").read_text())
-    assert manifest["not_vendored"] == doc["not_vendored"]
+    assert env_report(manifest)["not_vendored"] == env_report(doc)["not_vendored"]
 
 
 def _solve(channel: str, platform: str, specs: list[str]) -> list:
@@ -123,7 +124,7 @@ def test_cep23_files_one_per_platform_are_one_input(
     files = sorted(tmp_path.glob("env.*.explicit.txt"))
     assert [f.name for f in files] == ["env.linux-64.explicit.txt", "env.osx-arm64.explicit.txt"]
     doc = _vendor_lockfiles(run, tmp_path, *files)
-    assert doc["platforms"] == {"linux-64": 3, "osx-arm64": 3}
+    assert env_report(doc)["platforms"] == {"linux-64": 3, "osx-arm64": 3}
     assert _channels(tmp_path / "OUT") == _channels(from_env)
 
 

@@ -14,6 +14,7 @@ import pytest
 from conda_vendor_plugin.formats import explicit_v1
 
 from .support.build import Pkg, build_channel
+from .support.bundles import current, env_report
 from .support.server import ChannelServer
 from .support.vendoring import check_local_channel, check_manifest, load_json, snapshot, write_env
 
@@ -59,14 +60,16 @@ def test_vendoring_a_lockfile_equals_vendoring_its_environment_file(
     rc, stdout, err = run("vendor", "--lockfile", locked, "-o", out, "--json")
     assert rc == 0, err
     doc = json.loads(stdout)
-    assert doc["platforms"] == {"linux-64": 3, "osx-arm64": 3}
+    assert env_report(doc)["platforms"] == {"linux-64": 3, "osx-arm64": 3}
     assert _channel_files(out) == _channel_files(from_env)  # same archives, same entries
     check_local_channel(out / "local_chan", chan, ["linux-64", "osx-arm64"])
     check_manifest(out)
     assert run("vendor", "verify", out)[0] == 0
-    vendored = explicit_v1.load(out / "environment.lock.yml")
+    vendored = explicit_v1.load(current(out) / "environment.lock.yml")
     assert vendored.input_hash == explicit_v1.load(locked).input_hash
-    assert vendored.packages == explicit_v1.load(from_env / "environment.lock.yml").packages
+    assert (
+        vendored.packages == explicit_v1.load(current(from_env) / "environment.lock.yml").packages
+    )
 
 
 def test_no_solver_runs(chan: Path, locked: Path, tmp_path: Path, run) -> None:
@@ -83,8 +86,8 @@ def test_no_solver_runs(chan: Path, locked: Path, tmp_path: Path, run) -> None:
     assert rc == 0, err  # ...vendoring the lockfile does not solve
     local = load_json(out / "local_chan" / "noarch" / "repodata.json")
     assert local["packages"]["app-1.0-0.tar.bz2"]["depends"][-1] == "nowhere-to-be-found"
-    pins = [line[4:] for line in (out / "environment-linux-64.yml").read_text().splitlines()
-            if line.startswith("  - ") and "==" in line]  # fmt: skip
+    text = (current(out) / "environment-linux-64.yml").read_text()
+    pins = [line[4:] for line in text.splitlines() if line.startswith("  - ") and "==" in line]
     lock = explicit_v1.load(locked).packages["linux-64"]
     assert pins == [f"{p.name}=={p.version}={p.build}" for p in lock]  # the lockfile's pins
     assert "app==1.0=0" in pins
@@ -126,16 +129,20 @@ def test_platforms_are_picked_from_the_lockfile(locked: Path, tmp_path: Path, ru
     out = tmp_path / "OUT"
     rc, stdout, _ = run("vendor", "--lockfile", locked, "-o", out, "-p", "osx-arm64", "--json")
     assert rc == 0
-    assert json.loads(stdout)["platforms"] == {"osx-arm64": 3}
-    assert not (out / "environment-linux-64.yml").exists()
+    assert env_report(json.loads(stdout))["platforms"] == {"osx-arm64": 3}
+    assert not (current(out) / "environment-linux-64.yml").exists()
     rc, stdout, _ = run("vendor", "--lockfile", locked, "-o", out, "-p", "win-64", "--json")
     assert rc == 1
     assert "locks linux-64, osx-arm64" in json.loads(stdout)["error"]
 
 
-def test_an_environment_file_and_a_lockfile_together_is_a_usage_error(
+def test_an_environment_file_and_its_own_lockfile_are_two_environments_of_one_name(
     locked: Path, tmp_path: Path, run
 ) -> None:
-    rc, _, stderr = run("vendor", tmp_path / "env.yml", "--lockfile", locked, "-o", tmp_path / "O")
+    """Each input is an environment of the bundle; two of one name would overwrite each
+    other, so the run stops before anything is written and says how to tell them apart."""
+    out = tmp_path / "O"
+    rc, _, stderr = run("vendor", tmp_path / "env.yml", "--lockfile", locked, "-o", out)
     assert rc == 2
-    assert "not both" in stderr
+    assert "two inputs are both environment 'vendored'" in stderr
+    assert not out.exists()

@@ -119,7 +119,7 @@ class _VendorHelp(argparse.Action):
         super().__init__(option_strings, dest, nargs=0, help="Show this help and exit.")
 
     def __call__(self, parser: Any, namespace: Any, values: Any, option: Any = None) -> None:
-        if getattr(namespace, "env_file", None) == "verify":
+        if (getattr(namespace, "inputs", None) or [None])[0] == "verify":
             verify = argparse.ArgumentParser(
                 prog=f"{parser.prog} verify", description=VERIFY_HELP, add_help=False
             )
@@ -142,14 +142,21 @@ def configure_vendor_parser(p: argparse.ArgumentParser) -> None:
     except Exception:  # another argparse: 'vendor verify --help' shows vendor's help
         pass
     p.add_argument(
-        "env_file",
-        nargs="?",
+        "inputs",
+        nargs="*",
         metavar="ENV_FILE",
-        help=f"Environment file to solve and vendor (default: {DEFAULT_ENV_FILE}; same as -f). "
-        "'vendor verify OUT' re-checks an output instead.",
+        help=f"Environment files to solve and vendor, each an environment of the bundle "
+        f"(default: {DEFAULT_ENV_FILE}); a lockfile named here is vendored as it is. Other "
+        "forms: 'vendor verify OUT' re-checks a bundle, 'vendor prune OUT --keep N' drops "
+        "older versions, 'vendor apply DELTA --to BUNDLE' applies a delta.",
     )
-    p.add_argument("target", nargs="?", metavar="OUT", help="With 'verify': the output to check.")
-    p.add_argument("-f", "--file", help="Environment file to solve and vendor.")
+    p.add_argument(
+        "-f",
+        "--file",
+        action="append",
+        default=[],
+        help="Environment file to solve and vendor (repeatable; same as ENV_FILE).",
+    )
     p.add_argument(
         "--lockfile",
         action="append",
@@ -159,6 +166,23 @@ def configure_vendor_parser(p: argparse.ArgumentParser) -> None:
         "conda-lock.yml (v1) or pixi.lock (v6, v7). Repeatable for several files of one "
         "environment (CEP 23 is one file per platform).",
     )
+    p.add_argument(
+        "--namespace",
+        metavar="NS",
+        help="Put this run's environments under envs/NS/ (as conda-store namespaces them).",
+    )
+    p.add_argument(
+        "--since",
+        action="append",
+        default=[],
+        metavar="PREVIOUS",
+        help="Write a delta: leave out every archive PREVIOUS (a bundle, or its "
+        "manifest.json) holds; 'vendor apply' merges it into that bundle. Repeatable.",
+    )
+    p.add_argument(
+        "--keep", type=int, metavar="N", help="With 'prune': versions kept per environment."
+    )
+    p.add_argument("--to", metavar="BUNDLE", help="With 'apply': the bundle to update.")
     add_common_arguments(p)
     p.add_argument("-o", "--output", default="vendor", help="Output directory (default: ./vendor).")
     p.add_argument("-j", "--jobs", type=int, default=8, help="Parallel downloads (default: 8).")
@@ -198,30 +222,53 @@ def lock_request(args: argparse.Namespace) -> LockRequest:
 # ------------------------------------------------------------------ vendor
 
 
+def _maintenance(args: argparse.Namespace) -> dict[str, Any] | None:
+    """``vendor verify OUT``, ``vendor prune OUT --keep N``, ``vendor apply DELTA --to
+    BUNDLE``; None for a vendor run."""
+    action, *rest = args.inputs or [None]
+    if action not in ("verify", "prune", "apply"):
+        return None
+    if len(rest) != 1:
+        what = "the delta (DELTA)" if action == "apply" else "the bundle (OUT)"
+        raise UsageError(f"vendor {action}: name {what}, once")
+    target = Path(rest[0])
+    if action == "verify":
+        from .bundle.verify import verify_output
+
+        return verify_output(target)
+    if action == "prune":
+        from .bundle.prune import prune_bundle
+
+        if args.keep is None:
+            raise UsageError("vendor prune: say how many versions to keep (--keep N)")
+        return prune_bundle(target, args.keep)
+    from .bundle.delta import apply
+
+    if not args.to:
+        raise UsageError("vendor apply: name the bundle to update (--to BUNDLE)")
+    return apply(target, Path(args.to))
+
+
 def run_vendor_command(
     args: argparse.Namespace, backend_factory: Callable[[], Backend], reporter: Reporter
 ) -> dict[str, Any]:
-    """``vendor [ENV_FILE | -f FILE | --lockfile LOCK ...]`` or ``vendor verify OUT``."""
-    from .bundle.verify import verify_output
+    """``vendor [ENV_FILE ... | -f FILE | --lockfile LOCK ...]``, or a maintenance form."""
     from .vendor import VendorOptions, run_vendor
 
-    if args.env_file == "verify":
-        if not args.target:
-            raise UsageError("vendor verify: name the output directory to check (OUT)")
-        return verify_output(Path(args.target))
-    if args.target:
-        raise UsageError(f"unexpected argument {args.target!r}; use -o/--output for OUT")
-    if args.env_file and args.file and args.env_file != args.file:
-        raise UsageError("vendor: name the environment file once (ENV_FILE or -f/--file)")
-    env_file = args.env_file or args.file
-    if env_file and args.lockfile:
-        raise UsageError("vendor: give an environment file or --lockfile, not both")
+    done = _maintenance(args)
+    if done is not None:
+        return done
     if args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
+    env_files = list(dict.fromkeys([*args.inputs, *args.file]))
+    if not env_files and not args.lockfile:
+        env_files = [DEFAULT_ENV_FILE]
     opts = VendorOptions(
         output=Path(args.output),
-        env_file=None if args.lockfile else (env_file or DEFAULT_ENV_FILE),
+        env_files=tuple(env_files),
         lockfiles=tuple(args.lockfile),
+        namespace=args.namespace,
+        since=tuple(args.since),
         platforms=tuple(args.platforms),
         jobs=args.jobs,
         dry_run=args.dry_run,

@@ -20,6 +20,7 @@ from typing import Any, BinaryIO
 
 CHUNK = 1 << 20
 NAME_MAX = 255  # bytes in one file name on the usual filesystems
+MAX_METADATA_BYTES = 2 << 30  # a repodata.json, manifest or index larger than this is refused
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 

@@ -36,28 +36,53 @@ def _size(n: int) -> str:
     return f"{n} B"
 
 
-def report_vendor(result: dict[str, Any], reporter: Reporter) -> None:
+def _report_maintenance(result: dict[str, Any], reporter: Reporter) -> bool:
+    """``vendor verify``, ``prune`` and ``apply`` results; False for a vendor run."""
     if "problems" in result:
         for kind in ("missing", "extra", "corrupt", "unsafe"):
             for item in result[kind]:
                 reporter.info(f"{kind}: {item}")
         reporter.info(
             f"{result['output']}: {result['archives']} archives checked, "
+            f"{result.get('environment_versions', 0)} environment versions, "
             f"{result['problems']} problem(s)"
         )
+    elif "dropped_versions" in result:
+        dropped = ", ".join(result["dropped_versions"]) or "no versions"
+        reporter.info(
+            f"{result['output']}: dropped {dropped}; freed {_size(result['freed_bytes'])}"
+        )
+    elif "archives_added" in result:
+        now = ", ".join(f"{n} -> {v}" for n, v in result["environments"].items())
+        reporter.info(
+            f"Applied {result['delta']} to {result['output']}: {result['archives_added']} "
+            f"archives added, {result['archives_kept']} taken from the bundle; {now}"
+        )
+    else:
+        return False
+    return True
+
+
+def _report_environments(result: dict[str, Any], reporter: Reporter) -> None:
+    for name, env in result["environments"].items():
+        if env.get("pip_not_vendored"):
+            reporter.info(
+                f"  warning: {name}: the environment file's pip: entries are not vendored "
+                f"(not conda packages): {', '.join(env['pip_not_vendored'])}"
+            )
+        for f in env.get("not_vendored", ()):
+            reporter.info(
+                f"  {name}: not vendored ({f['manager']}, not a conda package): {f['name']} "
+                f"{f['version']} ({f['platform']})"
+            )
+
+
+def report_vendor(result: dict[str, Any], reporter: Reporter) -> None:
+    if _report_maintenance(result, reporter):
         return
     for name, c in result["channels"].items():
         reporter.info(f"  {name}: {c['packages']} packages, {_size(c['bytes'])}")
-    if result.get("pip_not_vendored"):
-        reporter.info(
-            "  warning: the environment file's pip: entries are not vendored (not conda "
-            f"packages): {', '.join(result['pip_not_vendored'])}"
-        )
-    for f in result.get("not_vendored", ()):
-        reporter.info(
-            f"  not vendored ({f['manager']}, not a conda package): {f['name']} {f['version']} "
-            f"({f['platform']})"
-        )
+    _report_environments(result, reporter)
     if result.get("dry_run"):
         for f in result["files"]:
             reporter.info(f"  would fetch {f['url']}")
@@ -67,16 +92,23 @@ def report_vendor(result: dict[str, Any], reporter: Reporter) -> None:
         )
         return
     how = ", ".join(f"{n} {k}" for k, n in sorted(result["archives"].items()))
-    reporter.info(
-        f"Vendored {result['packages']} packages ({_size(result['bytes'])}; {how}) into "
-        f"{result['output']} in {result['seconds']:.1f}s"
+    left_out = (
+        f" ({result['omitted']} left out: the previous bundle has them)"
+        if result["omitted"]
+        else ""
     )
-    reporter.info(f"Lockfile: {result['lockfile']}")
-    for env in result["environment_files"]:
-        reporter.info(
-            f"Install offline: cd {result['output']} && conda env create -n <name> "
-            f"--offline -f {Path(env).name}"
-        )
+    reporter.info(
+        f"Vendored {result['packages']} packages ({_size(result['bytes'])}; {how}){left_out} "
+        f"into {result['output']} in {result['seconds']:.1f}s"
+    )
+    for name, env in result["environments"].items():
+        reporter.info(f"{name}: version {env['version']}, lockfile {env['lockfile']}")
+        for path in env["environment_files"]:
+            rel = Path(path).relative_to(result["output"]) if result["output"] else path
+            reporter.info(
+                f"  install offline: cd {result['output']} && conda env create -n <name> "
+                f"--offline -f {rel}"
+            )
 
 
 def finish(command: str, result: dict[str, Any], reporter: Reporter, as_json: bool) -> int:

@@ -8,7 +8,6 @@ disk, and a run that fails at any step leaves the previous OUT as it was.
 from __future__ import annotations
 
 import errno
-import hashlib
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -16,7 +15,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from . import formats, locked
+from . import inputs
+from .bundle import assemble, history
+from .bundle import delta as delta_mod
 from .bundle import staging as staging_mod
 from .bundle.channels import repodata_documents, write_repodata
 from .bundle.outputs import (
@@ -29,26 +30,28 @@ from .bundle.outputs import (
     manifest_text,
 )
 from .bundle.plan import VendoredPackage, local_names, plan
+from .bundle.sbom import SBOM, source_date_epoch
 from .download import Downloader, DownloadJob, DownloadResult
 from .entries import Entries
-from .errors import ChannelError, VendorError
+from .errors import ChannelError, UsageError
 from .formats import explicit_v1
-from .fsutil import UnsafePath, atomic_write_text, contained
-from .progress import Reporter, solving_step
-from .records import Lockfile, Solution
-from .solve import Backend, effective_spec, solve_all, to_lockfile
-from .spec import EnvironmentSpec, load_spec
+from .fsutil import UnsafePath, atomic_write_text, contained, is_plain_dir
+from .progress import Reporter
+from .solve import Backend
+from .spec import load_spec
 from .urls import redact_url, with_credentials_of
 
 
 @dataclass(frozen=True)
 class VendorOptions:
-    """What to vendor (an environment file to solve, or lockfiles to take as they are)
-    and where."""
+    """What to vendor (environment files to solve and lockfiles to take as they are,
+    each an environment of the bundle) and where."""
 
     output: Path
-    env_file: str | None = None
-    lockfiles: Sequence[str] = ()
+    env_files: Sequence[str] = ()  # each an environment (a lockfile among them is read)
+    lockfiles: Sequence[str] = ()  # together one environment (CEP 23: a file per platform)
+    namespace: str | None = None  # environments go to envs/<namespace>/<name>
+    since: Sequence[str] = ()  # write a delta against these bundles (or their manifests)
     platforms: Sequence[str] = ()
     jobs: int = 8
     dry_run: bool = False
@@ -57,110 +60,81 @@ class VendorOptions:
 
 
 @dataclass(frozen=True)
-class Request:
-    """What to vendor, settled: per platform the packages, and the channels they are from."""
-
-    spec: EnvironmentSpec
-    solutions: Sequence[Solution]
-    lock: Lockfile
-    sources: Sequence[tuple[str, str]]  # (as written, channel URL with credentials)
-    entries: Entries
-
-
-@dataclass(frozen=True)
 class VendorPlan:
     """Everything decided before the first byte is downloaded."""
 
-    spec: EnvironmentSpec
-    solutions: Sequence[Solution]
-    lock: Lockfile
-    vendored: Sequence[VendoredPackage]
+    requests: Sequence[inputs.Request]
+    vendored: Sequence[VendoredPackage]  # every archive of every environment, once
+    names: Mapping[str, str]  # channel URL without credentials -> local channel
     local_order: Sequence[str]  # local channel names in channel priority order
     repodata: Mapping[str, Mapping[str, Any]]  # relpath -> local repodata.json document
     credentials: Mapping[str, str]  # channel URL without credentials -> with them
+    omitted: Mapping[str, Mapping[str, Any]]  # delta: archives the previous bundle has
+
+    @property
+    def fetched(self) -> list[VendoredPackage]:
+        return [vp for vp in self.vendored if vp.relpath not in self.omitted]
 
     @property
     def total_bytes(self) -> int:
-        return sum(vp.package.size or 0 for vp in self.vendored)
+        return sum(vp.package.size or 0 for vp in self.fetched)
 
 
-def solve_request(spec: EnvironmentSpec, backend: Backend, reporter: Reporter) -> Request:
-    """Solve every platform of an environment file."""
-    solutions = solve_all(spec, backend, step=solving_step(spec, reporter))
-    sources: list[tuple[str, str]] = []
-    for platform in spec.platforms:
-        for src in backend.channel_sources(spec, platform):
-            if src not in sources:
-                sources.append(src)
-    lock = to_lockfile(spec, solutions, backend.channel_priority())
-    return Request(spec, solutions, lock, sources, Entries())
+def make_plan(
+    reqs: Sequence[inputs.Request],
+    entries: Entries,
+    taken: Mapping[str, str],
+    allow_size_only: bool = False,
+    previous: Mapping[str, Mapping[str, Any]] | None = None,
+) -> VendorPlan:
+    """Decide which archive goes to which local channel, and each local repodata.
 
-
-def lockfile_request(
-    paths: Sequence[str], platforms: Sequence[str], backend: Backend, reporter: Reporter
-) -> Request:
-    """Take lockfiles as they are: no solve; every package checked against its channel."""
-    with reporter.step(f"Reading {', '.join(paths)}"):
-        lock = formats.read_files(paths)
-    wanted = locked.lock_platforms(lock, platforms)
-    sources = locked.channel_sources(lock, wanted, backend)
-    entries = Entries()
-    count = sum(len(lock.packages[p]) for p in wanted)
-    with reporter.step(f"Checking {count} locked packages against their channels"):
-        solutions = locked.resolve(lock, wanted, sources, backend, entries)
-    spec = EnvironmentSpec(name=lock.name, channels=lock.channels, platforms=wanted)
-    resolved = Lockfile(
-        input_hash=lock.input_hash or _files_hash(paths),
-        channels=lock.channels,
-        packages={s.platform: s.packages for s in solutions},
-        name=lock.name,
-        foreign=tuple(f for f in lock.foreign if f.platform in wanted),
-        channel_priority=lock.channel_priority,
-    )
-    return Request(spec, solutions, resolved, sources, entries)
-
-
-def _files_hash(paths: Sequence[str]) -> str:
-    """The input hash of a lockfile that records none: sha256 of its files' bytes, in
-    the order given."""
-    h = hashlib.sha256()
-    for path in paths:
-        h.update(Path(path).read_bytes())
-    return h.hexdigest()
-
-
-def make_plan(req: Request, allow_size_only: bool = False) -> VendorPlan:
-    """Decide which archive goes to which local channel, and each local repodata."""
-    names = local_names(req.sources)
-    vendored = plan(req.solutions, names, allow_size_only)
-    docs = repodata_documents(vendored, req.solutions, names, req.spec.platforms, req.entries)
+    ``taken``: local channel -> channel URL of the bundle this run updates (its names
+    stay); ``previous``: for a delta, the archives the previous bundle holds."""
+    sources = [src for r in reqs for src in r.sources]
+    names = local_names(sources, taken)
+    solutions = [s for r in reqs for s in r.solutions]
+    platforms = list(dict.fromkeys(p for r in reqs for p in r.spec.platforms))
+    vendored = plan(solutions, names, allow_size_only)
+    docs = repodata_documents(vendored, solutions, names, platforms, entries)
+    omitted = {}
+    for vp in vendored:
+        had = (previous or {}).get(vp.relpath)
+        if had is not None and had.get("sha256") == vp.package.sha256 and vp.package.sha256:
+            omitted[vp.relpath] = {"path": vp.relpath, "sha256": vp.package.sha256}
     return VendorPlan(
-        spec=req.spec,
-        solutions=req.solutions,
-        lock=req.lock,
+        requests=reqs,
         vendored=vendored,
+        names=names,
         local_order=list(dict.fromkeys(names.values())),
         repodata=docs,
-        credentials={redact_url(url).rstrip("/"): url.rstrip("/") for _, url in req.sources},
+        credentials={redact_url(url).rstrip("/"): url.rstrip("/") for _, url in sources},
+        omitted=omitted,
     )
 
 
 def summarize(p: VendorPlan, out: Path) -> dict[str, Any]:
-    """The report's counts; ``not_vendored`` lists locked packages that are not conda
-    packages (pip/pypi entries of other tools' lockfiles)."""
+    """The report's counts; per environment ``not_vendored`` lists locked packages that
+    are not conda packages (pip/pypi entries of other tools' lockfiles)."""
     per_channel: dict[str, dict[str, int]] = {}
-    for vp in p.vendored:
+    for vp in p.fetched:
         c = per_channel.setdefault(vp.local_channel, {"packages": 0, "bytes": 0})
         c["packages"] += 1
         c["bytes"] += vp.package.size or 0
     return {
         "output": str(out),
-        "platforms": {s.platform: len(s.packages) for s in p.solutions},
+        "environments": {
+            r.name: {
+                "platforms": {s.platform: len(s.packages) for s in r.solutions},
+                "not_vendored": [asdict(f) for f in r.lock.foreign],
+                "pip_not_vendored": list(r.spec.pip),
+            }
+            for r in p.requests
+        },
         "channels": per_channel,
-        "packages": len(p.vendored),
+        "packages": len(p.fetched),
         "bytes": p.total_bytes,
-        "not_vendored": [asdict(f) for f in p.lock.foreign],
-        "pip_not_vendored": list(p.spec.pip),
+        "omitted": len(p.omitted),
     }
 
 
@@ -178,7 +152,7 @@ def fetch(
             label=f"{vp.package.dist} ({vp.package.subdir})",
             local_ok=vp.package.channel.startswith("file:"),
         )
-        for vp in p.vendored
+        for vp in p.fetched
     ]
     bar = reporter.bar("Downloading packages", p.total_bytes)
     done = 0
@@ -201,63 +175,130 @@ def fetch(
         bar.close()
 
 
-def write_outputs(p: VendorPlan, staging: Path) -> dict[str, str]:
-    """Local repodata, lockfile, environment and explicit files into staging (pruned of
-    earlier plans' files before the downloads), then the manifest of it all. Returns the
-    environment files by platform."""
-    write_repodata(staging, p.repodata)
-    atomic_write_text(staging / LOCKFILE, explicit_v1.write(p.lock))
-    env_files = {}
-    for sol in p.solutions:
+def _of_request(p: VendorPlan, r: inputs.Request) -> list[VendoredPackage]:
+    packages = {q for s in r.solutions for q in s.packages}
+    return [vp for vp in p.vendored if vp.package in packages]
+
+
+def _write_environment(p: VendorPlan, r: inputs.Request, staging: Path) -> history.Environment:
+    """One environment's lockfile, environment and explicit files, as version 1 of it
+    (merging with the bundle renumbers it)."""
+    env = history.fresh_environment(
+        r.name,
+        r.lock.input_hash,
+        [s.platform for s in r.solutions],
+        [asdict(f) for f in r.lock.foreign],
+        list(r.spec.pip),
+        [vp.relpath for vp in _of_request(p, r)],
+    )
+    folder = inside(staging, history.version_dir(r.name, env.current))
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(folder / LOCKFILE, explicit_v1.write(r.lock))
+    where = f"{history.env_dir(r.name)}/{history.CURRENT}"
+    mine = _of_request(p, r)
+    for sol in r.solutions:
         in_solution = set(sol.packages)
-        used = {vp.local_channel for vp in p.vendored if vp.package in in_solution}
-        text = env_file_text(p.spec, sol, [n for n in p.local_order if n in used])
-        env_files[sol.platform] = env_file_name(sol.platform)
-        atomic_write_text(staging / env_files[sol.platform], text)
-        explicit = explicit_file_name(sol.platform)
-        atomic_write_text(staging / explicit, explicit_file_text(p.lock, sol.platform, p.vendored))
-    text = manifest_text(staging, p.spec, p.lock.input_hash, p.vendored, p.lock.foreign)
-    atomic_write_text(staging / MANIFEST, text)
-    return env_files
+        used = {vp.local_channel for vp in mine if vp.package in in_solution}
+        text = env_file_text(r.spec, sol, [n for n in p.local_order if n in used], where)
+        atomic_write_text(folder / env_file_name(sol.platform), text)
+        explicit = explicit_file_text(r.lock, sol.platform, mine, where)
+        atomic_write_text(folder / explicit_file_name(sol.platform), explicit)
+    return env
 
 
-def request(opts: VendorOptions, backend: Backend, reporter: Reporter) -> Request:
-    if opts.lockfiles:
-        return lockfile_request(opts.lockfiles, opts.platforms, backend, reporter)
-    if opts.env_file is None:
-        raise VendorError("vendor: name an environment file or pass --lockfile")
-    spec = effective_spec(load_spec(opts.env_file), opts.platforms, backend)
-    return solve_request(spec, backend, reporter)
+def write_outputs(
+    p: VendorPlan, staging: Path, base: Path | None, since: Sequence[str] = ()
+) -> history.Index:
+    """Local repodata and every environment's files into staging (pruned of earlier
+    plans' files before the downloads), merged with the bundle ``base`` (None for a new
+    bundle or a delta), then the index, pointers and manifest of it all."""
+    write_repodata(staging, p.repodata)
+    envs = {r.name: _write_environment(p, r, staging) for r in p.requests}
+    used = set(p.names.values())
+    channels = {local: url for url, local in p.names.items() if local in used}
+    fresh = history.Index(channels, envs)
+    index, archives = assemble.finish(staging, fresh, base, absent_ok=set(p.omitted))
+    extra: dict[str, Any] = {}
+    if since:
+        extra["delta"] = delta_mod.record(since, p.omitted)
+        atomic_write_text(staging / delta_mod.DELTA, delta_mod.text(extra["delta"]))
+    assemble.write_sbom(staging, archives, previous=base)
+    atomic_write_text(staging / MANIFEST, manifest_text(staging, index, archives, extra))
+    return index
+
+
+def _base_bundle(output: staging_mod.Output) -> tuple[Path | None, Mapping[str, str]]:
+    """The bundle this run updates (OUT, when it is one with an index) and its local
+    channel names (kept, so every environment's files stay true)."""
+    out = output.real
+    index = history.read_index(out) if is_plain_dir(out) else None
+    return (out, index.channels) if index is not None else (None, {})
+
+
+def _check_since(since: Sequence[str], out: Path) -> None:
+    """A delta is a new directory: writing it over the bundle it is made against would
+    replace that bundle with a part of itself."""
+    for given in since:
+        path = Path(given).resolve()
+        if path == out.resolve() or path.parent == out.resolve():
+            raise UsageError(
+                f"--since {given} is OUT's own bundle: write the delta to another -o/--output"
+            )
 
 
 def run_vendor(opts: VendorOptions, backend: Backend, reporter: Reporter) -> dict[str, Any]:
     started = time.monotonic()
-    if opts.env_file is not None and not opts.lockfiles:
-        load_spec(opts.env_file)  # a bad environment file is reported before anything else
+    for path in opts.env_files:
+        if not inputs.is_lockfile(path):
+            load_spec(path)  # a bad environment file is reported before anything else
     output = staging_mod.resolve_output(opts.output)
+    _check_since(opts.since, output.real)
     staging_mod.check_output(output, repair=False, force=opts.force)  # before creating anything
+    previous, taken = delta_mod.previous(opts.since) if opts.since else (None, {})
+    entries = Entries()
     if opts.dry_run:
-        p = make_plan(request(opts, backend, reporter), opts.allow_size_only)
+        base, base_taken = _base_bundle(output) if not opts.since else (None, {})
+        reqs = inputs.requests(
+            opts.env_files,
+            opts.lockfiles,
+            opts.platforms,
+            opts.namespace,
+            backend,
+            reporter,
+            entries,
+        )
+        p = make_plan(reqs, entries, {**base_taken, **taken}, opts.allow_size_only, previous)
         summary = summarize(p, opts.output)
         summary["dry_run"] = True
         summary["files"] = [
             {"path": vp.relpath, "url": redact_url(vp.package.url), "size": vp.package.size}
-            for vp in p.vendored
+            for vp in p.fetched
         ]
         return summary
 
+    source_date_epoch()  # a bad SOURCE_DATE_EPOCH is reported before any download
     with staging_mod.exclusive(output):
         staging_mod.check_output(output, force=opts.force)
-        p = make_plan(request(opts, backend, reporter), opts.allow_size_only)
+        base, base_taken = _base_bundle(output) if not opts.since else (None, {})
+        reqs = inputs.requests(
+            opts.env_files,
+            opts.lockfiles,
+            opts.platforms,
+            opts.namespace,
+            backend,
+            reporter,
+            entries,
+        )
+        p = make_plan(reqs, entries, {**base_taken, **taken}, opts.allow_size_only, previous)
         try:
             staging = staging_mod.make_staging(output)
             # What an earlier plan left (partial downloads of other archives) goes first:
             # it must not hold the room this run needs.
-            staging_mod.prune(staging, {vp.relpath for vp in p.vendored})
-            staging_mod.seed_from_previous(output, staging, p.vendored)
-            staging_mod.check_free_space(output, staging, p.vendored)
+            staging_mod.prune(staging, {vp.relpath for vp in p.fetched})
+            staging_mod.seed_from_previous(output, staging, p.fetched)
+            staging_mod.check_free_space(output, staging, p.fetched)
             results = fetch(p, staging, backend, opts.jobs, reporter)
-            env_files = write_outputs(p, staging)
+            index = write_outputs(p, staging, base, opts.since)
             staging_mod.swap_into_place(staging, output)
         except OSError as e:
             if e.errno in (errno.ENOSPC, errno.EDQUOT):
@@ -266,13 +307,19 @@ def run_vendor(opts: VendorOptions, backend: Backend, reporter: Reporter) -> dic
 
     out = opts.output
     summary = summarize(p, out)
+    for name, info in summary["environments"].items():
+        env = index.environments[name]
+        folder = out / history.env_dir(name) / history.CURRENT
+        info["version"] = env.current
+        info["lockfile"] = str(folder / LOCKFILE)
+        info["environment_files"] = [str(folder / env_file_name(x)) for x in info["platforms"]]
     summary.update(
         {
             "fetched_bytes": sum(r.bytes_fetched for r in results),
             "archives": dict(Counter(r.how for r in results)),
-            "lockfile": str(out / LOCKFILE),
-            "environment_files": [str(out / f) for f in env_files.values()],
             "manifest": str(out / MANIFEST),
+            "bundle_environments": sorted(index.environments),
+            "sbom": str(out / SBOM),
             "seconds": round(time.monotonic() - started, 3),
         }
     )

@@ -17,6 +17,7 @@ from conda_vendor_plugin.bundle.local import BundleError, find_bundle, local_cha
 from conda_vendor_plugin.records import LockedPackage
 
 from ..support.build import Pkg, build_channel
+from ..support.bundles import current
 
 MANIFEST = {"tool": {"name": "conda-vendor-plugin", "version": "0"}, "files": []}
 UPSTREAM = "https://example.invalid/chan"
@@ -266,7 +267,7 @@ def test_a_real_vendored_output(tmp_path: Path) -> None:
     with ChannelServer(tmp_path / "served") as server:
         env = write_env(tmp_path / "env.yml", [f"{server.url}/chan"], ["app"])
         assert cli.main(["vendor", str(env), "-o", str(out), "-p", "linux-64"]) == 0
-    lock = explicit_v1.load(out / "environment.lock.yml")
+    lock = explicit_v1.load(current(out) / "environment.lock.yml")
     assert find_bundle(out) == out
     found = locate(out, lock.packages["linux-64"])
     assert [(a.local_channel, a.path.relative_to(out).as_posix()) for a in found] == [

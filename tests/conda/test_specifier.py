@@ -20,6 +20,7 @@ import pytest
 from conda_vendor_plugin.formats import explicit_v1
 
 from ..support.build import Pkg, archive_bytes, build_channel
+from ..support.bundles import current, typed
 from ..support.condarun import (
     NO_SOLVER,
     conda,
@@ -247,7 +248,7 @@ def test_a_lock_inside_a_bundle_installs_offline_from_the_bundle(
     proc = conda(env, "vendor", env_file, "-o", out, "-p", HOST)
     assert proc.returncode == 0, proc.stderr
     served.server.__exit__()  # the channels are gone
-    lockfile = out / "environment.lock.yml"
+    lockfile = current(out) / "environment.lock.yml"
     locked = explicit_v1.load(lockfile)
     assert all(p.url.startswith(url) for p in locked.packages[HOST])  # upstream URLs
 
@@ -278,7 +279,14 @@ def test_a_tampered_archive_in_the_bundle_is_refused_before_conda_copies_it(
     fresh = {**env, "CONDA_PKGS_DIRS": str(tmp_path / "fresh-pkgs")}
     prefix = tmp_path / "E"
     proc = conda(
-        fresh, "env", "create", "--offline", "-f", out / "environment.lock.yml", "-p", prefix
+        fresh,
+        "env",
+        "create",
+        "--offline",
+        "-f",
+        current(out) / "environment.lock.yml",
+        "-p",
+        prefix,
     )
     assert proc.returncode != 0
     no_traceback(proc)
@@ -303,7 +311,14 @@ def test_a_bundle_install_records_python_as_conda_reads_a_channel(
         assert conda(env, "vendor", env_file, "-o", out, "-p", HOST).returncode == 0
     by_lock, by_env_file = tmp_path / "by-lock", tmp_path / "by-env-file"
     proc = conda(
-        env, "env", "create", "--offline", "-f", out / "environment.lock.yml", "-p", by_lock
+        env,
+        "env",
+        "create",
+        "--offline",
+        "-f",
+        current(out) / "environment.lock.yml",
+        "-p",
+        by_lock,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     proc = conda(
@@ -312,7 +327,7 @@ def test_a_bundle_install_records_python_as_conda_reads_a_channel(
         "create",
         "--offline",
         "-f",
-        f"environment-{HOST}.yml",
+        typed(out, f"environment-{HOST}.yml"),
         "-p",
         by_env_file,
         cwd=out,

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from ..support.build import Pkg, build_channel
+from ..support.bundles import current
 from ..support.server import ChannelServer
 from ..support.vendoring import load_json, write_env
 
@@ -54,7 +55,7 @@ def test_upper_case_hashes_vendor_and_verify_alike(chan: Path, env: Path, tmp_pa
     assert local["packages"]["a-1.0-0.tar.bz2"]["sha256"].isupper()  # upstream's, as it was
     assert (
         "sha256: " + local["packages"]["a-1.0-0.tar.bz2"]["sha256"].lower()
-        in (out / "environment.lock.yml").read_text()
+        in (current(out) / "environment.lock.yml").read_text()
     )
 
 

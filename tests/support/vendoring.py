@@ -10,6 +10,7 @@ import bz2
 import hashlib
 import io
 import json
+import os
 import tarfile
 import zipfile
 from collections.abc import Iterable, Sequence
@@ -28,12 +29,19 @@ def write_env(
 
 
 def snapshot(root: Path) -> dict[str, bytes]:
-    """Every file under ``root`` (relative POSIX path -> bytes)."""
-    return {
-        p.relative_to(root).as_posix(): p.read_bytes()
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
+    """Every file under ``root`` (relative POSIX path -> bytes); a symbolic link (the
+    bundle's ``current`` pointers) as ``b"-> <target>"``, never followed."""
+    found = {}
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        base = Path(dirpath)
+        for name in filenames + dirnames:
+            path = base / name
+            rel = path.relative_to(root).as_posix()
+            if path.is_symlink():
+                found[rel] = b"-> " + os.readlink(path).encode()
+            elif path.is_file():
+                found[rel] = path.read_bytes()
+    return dict(sorted(found.items()))
 
 
 def sha256(data: bytes) -> str:
@@ -112,6 +120,9 @@ def check_manifest(out: Path, secrets: Sequence[str] = ()) -> dict[str, Any]:
     on_disk = set(snapshot(out)) - {"manifest.json"}
     assert set(files) == on_disk
     for rel, item in files.items():
+        if "link" in item:
+            assert os.readlink(out / rel) == item["link"], rel
+            continue
         data = (out / rel).read_bytes()
         assert item["size"] == len(data), rel
         assert item["sha256"] == sha256(data), rel
@@ -127,6 +138,59 @@ def check_manifest(out: Path, secrets: Sequence[str] = ()) -> dict[str, Any]:
             assert item["purl"].endswith(f"type={kind}")
         else:
             assert "url" not in item and "purl" not in item
+    assert "sbom.cdx.json" in files  # listed like every other output
+    check_sbom(out, secrets)
+    return doc
+
+
+def validate_cyclonedx(text: str) -> None:
+    """Assert ``text`` is valid CycloneDX 1.6 JSON, by cyclonedx-python-lib's own strict
+    validator (the JSON schema, no unknown properties)."""
+    from cyclonedx.schema import SchemaVersion
+    from cyclonedx.validation.json import JsonStrictValidator
+
+    error = JsonStrictValidator(SchemaVersion.V1_6).validate_str(text)
+    assert error is None, error
+
+
+def check_sbom(out: Path, secrets: Sequence[str] = ()) -> dict[str, Any]:
+    """Assert sbom.cdx.json is valid CycloneDX 1.6 and lists every archive of ``out``
+    exactly once, with its true sha256 and md5, a purl naming it, its repodata entry's
+    license, and no secret."""
+    from packageurl import PackageURL
+
+    text = (out / "sbom.cdx.json").read_text()
+    for s in secrets:
+        assert s not in text
+    validate_cyclonedx(text)
+    doc = json.loads(text)
+    assert doc["specVersion"] == "1.6"
+    (tool,) = doc["metadata"]["tools"]["components"]
+    assert tool["name"] == "conda-vendor-plugin"
+    by_path: dict[str, dict[str, Any]] = {}
+    for c in doc["components"]:
+        (path,) = [p["value"] for p in c["properties"] if p["name"] == "conda-vendor:path"]
+        assert path not in by_path, f"{path}: listed twice"
+        by_path[path] = c
+    assert set(by_path) == set(archives(out))
+    for rel, c in by_path.items():
+        local, subdir, fn = rel.split("/")
+        rd = load_json(out / local / subdir / "repodata.json")
+        entry = rd["packages.conda" if fn.endswith(".conda") else "packages"][fn]
+        data = (out / rel).read_bytes()
+        hashes = {h["alg"]: h["content"] for h in c["hashes"]}
+        assert hashes["SHA-256"] == sha256(data)
+        assert hashes.get("MD5") == (hashlib.md5(data).hexdigest() if "md5" in entry else None)
+        p = PackageURL.from_string(c["purl"])
+        kind = "conda" if fn.endswith(".conda") else "tar.bz2"
+        assert (p.type, p.name, p.version) == ("conda", entry["name"], entry["version"])
+        q = p.qualifiers
+        assert isinstance(q, dict) and q["channel"]
+        assert (q["build"], q["subdir"], q["type"]) == (entry["build"], subdir, kind)
+        assert (c["name"], c["version"]) == (entry["name"], entry["version"])
+        assert bool(c.get("licenses")) == bool(entry.get("license"))
+        envs = [p["value"] for p in c["properties"] if p["name"] == "conda-vendor:environment"]
+        assert envs, rel
     return doc
 
 

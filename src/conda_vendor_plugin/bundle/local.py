@@ -19,21 +19,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import VendorError, quoted
-from ..fsutil import UnsafePath, contained, is_plain_dir, read_json_file
+from ..errors import quoted
+from ..fsutil import MAX_METADATA_BYTES, UnsafePath, contained, is_plain_dir, read_json_file
 from ..integrity import Expected, file_problem
 from ..records import LockedPackage, archive_name_problem
 from ..spec import is_subdir
 from .channels import REPODATA
+from .history import ENVS, BundleError
 from .outputs import MANIFEST, TOOL
-from .verify import MAX_METADATA_BYTES
 
 LOCAL_PREFIX = "local_"
 SECTIONS = ("packages.conda", "packages")
-
-
-class BundleError(VendorError):
-    """A locked package cannot be installed from the bundle the lockfile sits in."""
 
 
 @dataclass(frozen=True)
@@ -60,20 +56,34 @@ def local_channels(bundle: Path) -> list[str]:
     return [n for n in names if is_plain_dir(bundle / n)]
 
 
-def find_bundle(directory: Path) -> Path | None:
-    """``directory`` if it is a bundle ``conda vendor`` wrote, else None.
-
-    A bundle has a ``manifest.json`` (a regular file, not a link) whose ``tool.name`` is
-    ``conda-vendor-plugin``, and at least one ``local_*`` channel directory. Never raises
-    for what is on disk."""
+def _is_bundle(directory: Path) -> bool:
     try:
         doc = read_json_file(directory / MANIFEST, MAX_METADATA_BYTES)
     except (OSError, ValueError):
-        return None
+        return False
     tool = doc.get("tool") if isinstance(doc, Mapping) else None
     if not isinstance(tool, Mapping) or tool.get("name") != TOOL:
-        return None
-    return directory if local_channels(directory) else None
+        return False
+    return bool(local_channels(directory))
+
+
+def find_bundle(directory: Path) -> Path | None:
+    """The bundle ``conda vendor`` wrote that holds ``directory`` (a lockfile's folder:
+    ``envs/<name>/current``, ``envs/<ns>/<name>/versions/<id>``, or the bundle itself),
+    else None.
+
+    A bundle has a ``manifest.json`` (a regular file, not a link) whose ``tool.name`` is
+    ``conda-vendor-plugin``, and at least one ``local_*`` channel directory. Only the
+    folders an environment's files can be in are tried (up to five levels). Never
+    raises for what is on disk."""
+    candidates = [directory, *list(directory.parents)[:5]]
+    for depth, candidate in enumerate(candidates):
+        rel = directory.relative_to(candidate).parts if depth else ()
+        if depth and (not rel or rel[0] != ENVS):
+            continue
+        if _is_bundle(candidate):
+            return candidate
+    return None
 
 
 class _LocalRepodata:

@@ -1,37 +1,30 @@
-"""The files beside the local channels: environment files, explicit files, manifest."""
+"""The files beside the local channels: environment files, explicit files, manifest
+(the SBOM has a room of its own: :mod:`.sbom`)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from dataclasses import asdict, replace
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from .. import __version__
 from ..formats import cep23
 from ..fsutil import sha256_file, walk_files
 from ..integrity import Expected
-from ..records import ForeignPackage, Lockfile, Solution
+from ..records import LockedPackage, Lockfile, Solution
 from ..spec import EnvironmentSpec
 from ..urls import redact_url
 from ..yamlfile import yaml_scalar
+from .history import Index
 from .plan import VendoredPackage
+from .sbom import purl
 
 MANIFEST = "manifest.json"
 LOCKFILE = "environment.lock.yml"
 TOOL = "conda-vendor-plugin"
-
-
-def purl(vp: VendoredPackage) -> str:
-    p = vp.package
-    kind = "conda" if p.fn.endswith(".conda") else "tar.bz2"
-    channel = quote(redact_url(p.channel), safe="")
-    return (
-        f"pkg:conda/{p.name}@{quote(p.version)}?build={quote(p.build)}"
-        f"&channel={channel}&subdir={p.subdir}&type={kind}"
-    )
 
 
 def env_file_name(platform: str) -> str:
@@ -42,21 +35,26 @@ def explicit_file_name(platform: str) -> str:
     return f"{platform}.explicit.txt"
 
 
-def env_file_text(spec: EnvironmentSpec, solution: Solution, locals_in_order: Sequence[str]) -> str:
-    """An environment file pinning every locked package, channels = the local channels.
+def env_file_text(
+    spec: EnvironmentSpec, solution: Solution, locals_in_order: Sequence[str], where: str
+) -> str:
+    """An environment file pinning every locked package, channels = the local channels
+    (paths relative to the bundle's root; ``where`` is this file's folder there).
 
     No ``nodefaults``: conda 26.7 hands it to the solver as a channel, and
     conda-rattler-solver then fails offline on its uncached repodata. The header gives
     the command that ignores configured channels with every solver."""
     channels = " ".join(f"-c ./{name}" for name in locals_in_order)
+    path = f"{where}/{env_file_name(solution.platform)}"
     lines = [
         f"# Written by {TOOL} {__version__} for {solution.platform}. Install offline from the",
-        "# directory holding this file (channel paths are relative to it):",
-        f"#   conda env create -n <name> --offline -f {env_file_name(solution.platform)}",
+        "# bundle's root directory (the one holding bundle.json; channel paths are relative",
+        "# to it):",
+        f"#   conda env create -n <name> --offline -f {path}",
         "# or, ignoring any channels configured in .condarc (needed with the rattler solver",
         "# when .condarc lists channels):",
         f"#   conda create -n <name> --offline --override-channels {channels} \\",
-        f"#     --file {env_file_name(solution.platform)}",
+        f"#     --file {path}",
     ]
     if spec.name:
         lines.append(f"name: {yaml_scalar(spec.name)}")
@@ -70,49 +68,63 @@ def env_file_text(spec: EnvironmentSpec, solution: Solution, locals_in_order: Se
     return "\n".join(lines) + "\n"
 
 
-def explicit_file_text(lock: Lockfile, platform: str, vendored: Sequence[VendoredPackage]) -> str:
+def explicit_file_text(
+    lock: Lockfile, platform: str, vendored: Sequence[VendoredPackage], where: str
+) -> str:
     """CEP 23 ``@EXPLICIT`` text for ``platform`` whose entries are the bundle's own
     archives, as paths relative to the bundle (``./local_x/<subdir>/<file>``): conda
-    installs them with no solve and no network when run from the bundle's directory."""
+    installs them with no solve and no network when run from the bundle's root
+    (``where`` is this file's folder there)."""
     where = {vp.package: f"./{vp.relpath}" for vp in vendored}
     local = replace(
         lock, packages={platform: tuple(replace(p, url=where[p]) for p in lock.packages[platform])}
     )
-    hint = "cd <this directory> && conda create -n <name> --offline --file"
-    return cep23.write(local, platform, install=f"{hint} {explicit_file_name(platform)}")
+    hint = "cd <the bundle's root> && conda create -n <name> --offline --file"
+    return cep23.write(local, platform, install=f"{hint} {where}/{explicit_file_name(platform)}")
 
 
 def manifest_text(
     root: Path,
-    spec: EnvironmentSpec,
-    input_hash: str,
-    vendored: Sequence[VendoredPackage],
-    not_vendored: Sequence[ForeignPackage] = (),
+    index: Index,
+    archives: Mapping[str, tuple[LockedPackage, Any]],
+    extra: Mapping[str, Any] | None = None,
 ) -> str:
-    """Every file in the output (but the manifest itself): path, size, sha256, origin;
-    and the locked packages that are not conda packages, which were not vendored."""
-    by_path = {vp.relpath: vp for vp in vendored}
+    """Every file in the output (but the manifest itself): path, size, sha256, and for
+    archives their origin; links (the ``current`` pointers) with their target; the
+    environments with their current version and what was not vendored."""
     files = []
-    for rel, _ in walk_files(root):
+    for rel, is_link in walk_files(root):
         path = root / rel
         if rel == MANIFEST:
             continue
-        vp = by_path.get(rel)
+        if is_link:
+            files.append({"path": rel, "link": os.readlink(path)})
+            continue
+        found = archives.get(rel)
         item: dict[str, Any] = {"path": rel, "size": path.stat().st_size}
-        known = vp.package.sha256 if vp is not None else None
-        item["sha256"] = known or sha256_file(path)
-        if vp is not None:
-            item["url"] = redact_url(vp.package.url)
-            item["purl"] = purl(vp)
-            item["verified_by"] = Expected(None, vp.package.sha256, vp.package.md5).verified_by
+        package = found[0] if found is not None else None
+        item["sha256"] = (package.sha256 if package else None) or sha256_file(path)
+        if package is not None:
+            item["url"] = redact_url(package.url)
+            item["purl"] = purl(VendoredPackage(package, rel.split("/", 1)[0]))
+            item["verified_by"] = Expected(None, package.sha256, package.md5).verified_by
         files.append(item)
+    environments = {}
+    for name, env in index.environments.items():
+        v = env.version(env.current)
+        environments[name] = {
+            "current": v.id,
+            "versions": [x.id for x in env.versions],
+            "input_hash": v.input_hash,
+            "platforms": list(v.platforms),
+            "not_vendored": [dict(f) for f in v.not_vendored],
+            "pip_not_vendored": list(v.pip_not_vendored),
+        }
     doc = {
         "tool": {"name": TOOL, "version": __version__},
-        "name": spec.name,
-        "input_hash": input_hash,
-        "platforms": list(spec.platforms),
+        "channels": dict(sorted(index.channels.items())),
+        "environments": environments,
         "files": files,
-        "not_vendored": [asdict(f) for f in not_vendored],
-        "pip_not_vendored": list(spec.pip),
+        **(extra or {}),
     }
     return json.dumps(doc, indent=1, sort_keys=True) + "\n"

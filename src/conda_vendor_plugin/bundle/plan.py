@@ -28,8 +28,13 @@ class VendoredPackage:
         return f"{self.local_channel}/{self.package.subdir}/{self.package.fn}"
 
 
-def local_names(sources: Sequence[tuple[str, str]]) -> dict[str, str]:
+def local_names(
+    sources: Sequence[tuple[str, str]], taken: Mapping[str, str] | None = None
+) -> dict[str, str]:
     """Map each source channel URL (credentials stripped) to its local directory name.
+
+    ``taken`` (local name -> channel URL) are the names a bundle being updated already
+    uses: a URL there keeps its name, and no other URL gets one of them.
 
     ``sources`` is ``(as written in the environment file, channel URL)`` pairs. A name
     that stands for one URL keeps its name (``conda-forge`` -> ``local_conda-forge``); a
@@ -42,10 +47,14 @@ def local_names(sources: Sequence[tuple[str, str]]) -> dict[str, str]:
     for written, _ in sources:
         per_written[written] = per_written.get(written, 0) + 1
     names: dict[str, str] = {}
-    used: set[str] = set()
+    used: set[str] = set(taken or {})
+    kept = {url.rstrip("/"): local for local, url in (taken or {}).items()}
     for written, url in sources:
         key = redact_url(url).rstrip("/")
         if key in names:
+            continue
+        if key in kept:
+            names[key] = kept[key]
             continue
         for candidate in _candidates(written, key, per_written[written] > 1):
             if candidate not in used:

@@ -1,14 +1,16 @@
 """``vendor verify``: re-check a bundle someone handed over, which is untrusted.
 
 Every archive is checked against its local repodata entry, every other file against
-the manifest, and files neither knows are reported. Nothing outside OUT is read: a
-path that is absolute or has ``..`` (in the manifest, or as a repodata key) is
-reported as unsafe and not opened, and symbolic links inside OUT are reported, never
-followed. Malformed files are findings, not crashes.
+the manifest, the SBOM against the archives (one component each, same sha256), and
+files none of them knows are reported. Nothing outside OUT is read: a path that is
+absolute or has ``..`` (in the manifest, or as a repodata key) is reported as unsafe
+and not opened (the SBOM's paths are only compared), and symbolic links inside OUT are
+reported, never followed. Malformed files are findings, not crashes.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,19 +18,24 @@ from typing import Any
 
 from ..errors import VendorError, quoted
 from ..fsutil import (
+    MAX_METADATA_BYTES,
     UnsafePath,
     contained,
     is_plain_dir,
     read_json_file,
+    read_limited,
+    relpath_problem,
     sha256_file,
     walk_files,
 )
 from ..integrity import Expected, file_problem
 from ..records import archive_name_problem
+from . import assemble, history
 from .channels import REPODATA
 from .outputs import MANIFEST
+from .sbom import SBOM, Archive, sbom_problems
 
-MAX_METADATA_BYTES = 2 << 30  # a local repodata.json or manifest larger than this is refused
+DELTA = "delta.json"
 
 
 @dataclass
@@ -39,6 +46,10 @@ class Findings:
     unsafe: list[str] = field(default_factory=list)
     in_repodata: set[str] = field(default_factory=set)  # local channel files repodata lists
     in_manifest: set[str] = field(default_factory=set)  # files the manifest lists
+    links: dict[str, str] = field(default_factory=dict)  # links the manifest lists: target
+    omitted: set[str] = field(default_factory=set)  # a delta: archives it leaves out
+    entry_sha256: dict[str, object] = field(default_factory=dict)  # archive -> its entry's
+    archives: dict[str, Archive] = field(default_factory=dict)  # in_repodata, for the SBOM
 
 
 def _read_json(path: Path) -> Any:
@@ -83,11 +94,20 @@ def _check_archive(subdir: Path, rel_dir: str, fn: str, entry: Any, f: Findings)
         return
     rel = f"{rel_dir}/{fn}"
     f.in_repodata.add(rel)
-    problem = file_problem(subdir / fn, Expected.from_entry(entry))
-    if problem == "missing":
+    f.entry_sha256[rel] = entry.get("sha256")
+    expected = Expected.from_entry(entry)
+    problem = file_problem(subdir / fn, expected)
+    if problem == "missing" and rel in f.omitted and not (subdir / fn).is_symlink():
+        pass  # a delta leaves it out: the bundle it is applied to has it
+    elif problem == "missing":
         f.missing.append(rel)
     elif problem:
         f.corrupt.append(f"{rel}: {problem}")
+    # The sha256 the archive has (it verified), or must have (the SBOM is checked
+    # against the entry, not against a file already reported as corrupt).
+    sha256 = expected.sha256 or (sha256_file(subdir / fn) if problem is None else None)
+    name, version, build = (str(v) for v in fields)
+    f.archives[rel] = Archive(name, version, build, subdir.name, fn, sha256 and sha256.lower())
 
 
 def _check_manifest(out: Path, f: Findings) -> int:
@@ -112,6 +132,11 @@ def _check_manifest(out: Path, f: Findings) -> int:
             f.corrupt.append(f"{MANIFEST}: files[{i}] has no 'path' string")
             continue
         try:
+            if "link" in item:  # the link itself is not followed: its folder must be plain
+                contained(out, rel.rpartition("/")[0] or ".")
+                f.links[rel] = str(item["link"])
+                _check_link(out, rel, str(item["link"]), f)
+                continue
             path = contained(out, rel)
         except UnsafePath as e:
             f.unsafe.append(f"{MANIFEST}: files[{i}]: {e}; not read")
@@ -126,13 +151,105 @@ def _check_manifest(out: Path, f: Findings) -> int:
     return archives
 
 
+def _check_link(out: Path, rel: str, target: str, f: Findings) -> None:
+    """A ``current`` link the manifest lists: it must point at a version of its own
+    environment. A bundle copied to media without links has none, which is fine (the
+    pointer file says the same)."""
+    parts = rel.split("/")
+    ok = (
+        parts[0] == history.ENVS
+        and parts[-1] == history.CURRENT
+        and target.startswith(f"{history.VERSIONS}/")
+        and relpath_problem(target) is None
+        and target.count("/") == 1
+    )
+    if not ok:
+        f.unsafe.append(
+            f"{MANIFEST}: link {quoted(rel)} -> {quoted(target)} is not a version pointer"
+        )
+        return
+    path = out / rel
+    if path.is_symlink() and os.readlink(path) != target:
+        f.corrupt.append(
+            f"{rel}: points at {quoted(os.readlink(path))}, the manifest says {target}"
+        )
+
+
+def _read_omitted(out: Path, f: Findings) -> None:
+    """A delta's ``delta.json``: the archives it leaves out are not missing."""
+    try:
+        doc = _read_json(out / DELTA)
+        f.omitted = {str(i["path"]) for i in doc["omitted"]}
+    except FileNotFoundError:
+        return
+    except (ValueError, KeyError, TypeError) as e:
+        f.corrupt.append(f"{DELTA}: unreadable ({e})")
+
+
+def _same_hash(locked: str | None, entry: object) -> bool:
+    """A lockfile's sha256 against a repodata entry's (hex, either case; none to compare
+    is not a difference: the archive was checked against the entry already)."""
+    return locked is None or not isinstance(entry, str) or locked.lower() == entry.lower()
+
+
+def _check_environments(out: Path, f: Findings) -> int:
+    """Every kept version of every environment: its lockfile reads, each package it
+    locks is in the local channels with the same sha256, and the pointers agree.
+    Returns the number of versions checked."""
+    try:
+        index = history.read_index(out)
+        if index is None:
+            return 0  # a bundle of an earlier release: one environment at the top
+        needed = assemble.needed_archives(out, index)
+    except VendorError as e:
+        f.corrupt.append(str(e))
+        return 0
+    for rel, (package, users) in sorted(needed.items()):
+        who = ", ".join(sorted(users))
+        if rel not in f.in_repodata and rel not in f.omitted:
+            f.missing.append(f"{rel} (locked by {who}; not in its local repodata)")
+        elif rel in f.entry_sha256 and not _same_hash(package.sha256, f.entry_sha256[rel]):
+            f.corrupt.append(
+                f"{rel}: {who} locks sha256 {package.sha256}, its local repodata another"
+            )
+    for name, env in index.environments.items():
+        pointer = out / history.env_dir(name) / history.POINTER
+        try:
+            said = read_limited(pointer, 4096).decode("utf-8", "replace").strip()
+        except OSError:
+            f.missing.append(f"{history.env_dir(name)}/{history.POINTER}")
+            continue
+        if said != f"{history.VERSIONS}/{env.current}":
+            f.corrupt.append(
+                f"{history.env_dir(name)}/{history.POINTER}: says {quoted(said)}, "
+                f"{history.INDEX} says {history.VERSIONS}/{env.current}"
+            )
+    return len(history.version_paths(index))
+
+
+def _check_sbom(out: Path, f: Findings) -> None:
+    """The SBOM against the archives the local channels hold (after _check_channels)."""
+    try:
+        doc = _read_json(out / SBOM)
+    except FileNotFoundError:
+        f.missing.append(SBOM)
+        return
+    except ValueError as e:
+        f.corrupt.append(f"{SBOM}: {e}")
+        return
+    f.corrupt += sbom_problems(doc, f.archives)
+
+
 def verify_output(out: Path) -> dict[str, Any]:
     """Re-check a vendored output. Returns the findings; ``problems`` counts them."""
     if not out.is_dir():
         raise VendorError(f"{out}: no such directory; pass the output of conda vendor")
     f = Findings()
+    _read_omitted(out, f)
     _check_channels(out, f)
     archives = _check_manifest(out, f)
+    versions = _check_environments(out, f)
+    _check_sbom(out, f)
     manifest_ok = MANIFEST not in f.missing and not any(
         c.startswith(f"{MANIFEST}:") for c in f.corrupt
     )
@@ -142,6 +259,8 @@ def verify_output(out: Path) -> dict[str, Any]:
             known = rel in f.in_repodata or parts[2] == REPODATA
         else:  # elsewhere the manifest decides (when it could be read)
             known = rel in f.in_manifest or rel == MANIFEST or not manifest_ok
+        if is_link and rel in f.links:
+            continue  # checked against the manifest
         if is_link and not (known and rel in f.in_repodata):  # those are reported as corrupt
             f.unsafe.append(f"{rel}: a symbolic link inside the bundle; not followed")
         elif not known:
@@ -150,6 +269,7 @@ def verify_output(out: Path) -> dict[str, Any]:
     return {
         "output": str(out),
         "archives": archives,
+        "environment_versions": versions,
         "missing": missing,
         "extra": f.extra,
         "corrupt": f.corrupt,

@@ -96,7 +96,9 @@ def _req_str(node: Mapping[str, Any], key: str, source: str, where: str) -> str:
     return v
 
 
-def parse(data: Any, source: str = "<lockfile>", path: Path | None = None) -> Lockfile:
+def parse(
+    data: Any, source: str = "<lockfile>", path: Path | None = None, size_only: bool = False
+) -> Lockfile:
     """Validate a loaded document against the explicit-1.0 schema and build a :class:`Lockfile`."""
     if not isinstance(data, Mapping):
         raise LockfileError(f"{source}: not an explicit-1.0 lockfile (top level is not a mapping)")
@@ -126,7 +128,7 @@ def parse(data: Any, source: str = "<lockfile>", path: Path | None = None) -> Lo
         raise _err(source, "explicit-packages", "must map each platform to its package list")
     packages: dict[str, tuple[LockedPackage, ...]] = {}
     for platform, entries in explicit.items():
-        packages[platform] = _parse_platform(platform, entries, source)
+        packages[platform] = _parse_platform(platform, entries, source, size_only)
     return Lockfile(
         input_hash=input_hash,
         channels=tuple(stripped(c, source, "metadata.channels") for c in channels),
@@ -139,20 +141,24 @@ def parse(data: Any, source: str = "<lockfile>", path: Path | None = None) -> Lo
     )
 
 
-def _parse_platform(platform: Any, entries: Any, source: str) -> tuple[LockedPackage, ...]:
+def _parse_platform(
+    platform: Any, entries: Any, source: str, size_only: bool = False
+) -> tuple[LockedPackage, ...]:
     where = f"explicit-packages.{platform}"
     problem = platform_problem(platform)
     if problem:
         raise _err(source, where, problem)
     if not isinstance(entries, list):
         raise _err(source, where, "must be a list of packages")
-    packages = tuple(_parse_entry(e, source, f"{where}[{i}]") for i, e in enumerate(entries))
+    packages = tuple(
+        _parse_entry(e, source, f"{where}[{i}]", size_only) for i, e in enumerate(entries)
+    )
     for i, p in enumerate(packages):
         check_platform(p, platform, source, f"{where}[{i}]")
     return packages
 
 
-def _parse_entry(e: Any, source: str, where: str) -> LockedPackage:
+def _parse_entry(e: Any, source: str, where: str, size_only: bool = False) -> LockedPackage:
     if not isinstance(e, Mapping):
         raise _err(source, where, "must be a mapping with name, version, resolved and sha256")
     name = _req_str(e, "name", source, where)
@@ -177,7 +183,7 @@ def _parse_entry(e: Any, source: str, where: str) -> LockedPackage:
         raise _err(source, f"{where}.resolved", problem)
     sha256 = e.get("sha256")
     md5 = e.get("md5")
-    if sha256 is None and md5 is None:
+    if sha256 is None and md5 is None and not size_only:
         raise _err(source, where, "needs a sha256 (or, for old repodata without one, an md5)")
     if sha256 is not None and not (isinstance(sha256, str) and _HEX64.match(sha256)):
         raise _err(source, f"{where}.sha256", "must be 64 lowercase hex digits")
@@ -211,13 +217,17 @@ def _resolved_problem(resolved: str, fn: str, name: str, version: str, build: st
     return f"archive {quoted(fn)} {problem}" if problem else None
 
 
-def read(text: str, source: str = "<lockfile>", path: Path | None = None) -> Lockfile:
-    """Parse explicit-1.0 ``text``; every failure is one :class:`LockfileError` line."""
-    return parse(load_document(text, source), source=source, path=path)
+def read(
+    text: str, source: str = "<lockfile>", path: Path | None = None, size_only: bool = False
+) -> Lockfile:
+    """Parse explicit-1.0 ``text``; every failure is one :class:`LockfileError` line.
+    ``size_only``: accept entries with a size and no hash (a bundle vendored with
+    ``--allow-size-only`` holds such a lockfile)."""
+    return parse(load_document(text, source), source=source, path=path, size_only=size_only)
 
 
-def load(path: str | Path) -> Lockfile:
+def load(path: str | Path, size_only: bool = False) -> Lockfile:
     """Read and validate an explicit-1.0 lockfile; failures are one :class:`LockfileError` line."""
     p = Path(path)
     text = read_document(p, LockfileError, "lockfile", "create it with 'conda env lock'")
-    return read(text, source=str(p), path=p)
+    return read(text, source=str(p), path=p, size_only=size_only)

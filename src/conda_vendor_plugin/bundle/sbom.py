@@ -1,0 +1,324 @@
+"""The bundle's SBOM: ``sbom.cdx.json``, a CycloneDX 1.6 JSON document written with
+cyclonedx-python-lib, one component per archive, and its check in ``vendor verify``.
+
+A component holds the archive's name, version, ``pkg:conda/...`` purl (qualifiers
+``build``, ``channel``, ``subdir``, ``type`` as the purl spec's conda type defines them;
+the channel without credentials), its sha256 and md5, its license where the repodata
+entry gives one, where it came from (a ``distribution`` reference, redacted), and as
+properties its path in the bundle (``conda-vendor:path``) and every environment that
+uses it (``conda-vendor:environment``).
+
+The document is a function of its inputs: the serial number is derived from the
+content (not random), so vendoring the same inputs again gives the same SBOM but for
+its timestamp, which is ``SOURCE_DATE_EPOCH`` when that is set (reproducible builds),
+else the earlier SBOM's when that says the same (:func:`earlier_time`), else now.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from cyclonedx.exception.model import InvalidUriException
+from cyclonedx.model import (
+    ExternalReference,
+    ExternalReferenceType,
+    HashAlgorithm,
+    HashType,
+    Property,
+    XsUri,
+)
+from cyclonedx.model.bom import Bom
+from cyclonedx.model.component import Component, ComponentType
+from cyclonedx.model.license import DisjunctiveLicense, License, LicenseExpression
+from cyclonedx.output.json import JsonV1Dot6
+from cyclonedx.spdx import fixup_id, is_expression
+from packageurl import PackageURL
+
+from ..errors import VendorError, quoted
+from ..fsutil import contained, read_json_file, sha256_file
+from ..records import LockedPackage
+from ..urls import redact_url
+from .plan import VendoredPackage
+
+SBOM = "sbom.cdx.json"
+SPEC_VERSION = "1.6"
+PATH_PROPERTY = "conda-vendor:path"
+ENVIRONMENT_PROPERTY = "conda-vendor:environment"
+MAX_SBOM_BYTES = 2 << 30  # an earlier SBOM larger than this is not read (as verify's limit)
+LICENSE_PARSE_MAX = 1000  # longer license text is kept as a name, never parsed
+_SERIAL_NAMESPACE = uuid.UUID("6d1c3f0e-5b0a-4f0e-9a56-0c3a9c6e2d11")  # ours, fixed
+
+
+def package_url(p: LockedPackage) -> PackageURL:
+    """The purl of an archive: ``pkg:conda/<name>@<version>?build=..&channel=..&subdir=..
+    &type=conda|tar.bz2``, its channel without credentials."""
+    return PackageURL(
+        type="conda",
+        name=p.name,
+        version=p.version,
+        qualifiers={
+            "build": p.build,
+            "channel": redact_url(p.channel),
+            "subdir": p.subdir,
+            "type": archive_type(p.fn),
+        },
+    )
+
+
+def purl(vp: VendoredPackage) -> str:
+    """:func:`package_url` as a string (the manifest's ``purl``, the SBOM's)."""
+    return package_url(vp.package).to_string()
+
+
+def archive_type(fn: str) -> str:
+    return "conda" if fn.endswith(".conda") else "tar.bz2"
+
+
+def source_date_epoch(environ: Mapping[str, str] = os.environ) -> datetime | None:
+    """``SOURCE_DATE_EPOCH`` (seconds since 1970, UTC) when set, else None."""
+    value = environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if not value:
+        return None
+    try:
+        return datetime.fromtimestamp(int(value), timezone.utc)
+    except (ValueError, OverflowError, OSError):
+        raise VendorError(
+            f"SOURCE_DATE_EPOCH={quoted(value)} is not a number of seconds since 1970; "
+            f"set it to one (e.g. $(date +%s)) or unset it"
+        ) from None
+
+
+def build_time(environ: Mapping[str, str] = os.environ) -> datetime:
+    """When the SBOM was made: ``SOURCE_DATE_EPOCH`` when set, else now (UTC, seconds)."""
+    return source_date_epoch(environ) or datetime.now(timezone.utc).replace(microsecond=0)
+
+
+def earlier_time(previous: Path, text: str) -> datetime | None:
+    """The timestamp of the SBOM at ``previous`` (an earlier run's) when it says what
+    ``text`` says but for its timestamp, else None: vendoring the same inputs again
+    then leaves the bundle byte-identical. Read as any bundle file is (bounded, no link
+    followed); anything unexpected in it is None."""
+    try:
+        old = read_json_file(previous, MAX_SBOM_BYTES)
+        new = json.loads(text)
+        when = datetime.fromisoformat(old["metadata"].pop("timestamp"))
+        new["metadata"].pop("timestamp")
+    except (OSError, ValueError, LookupError, TypeError, AttributeError):
+        return None
+    return when if old == new and when.tzinfo is not None else None
+
+
+def license_of(text: object) -> License | None:
+    """A repodata entry's ``license`` as CycloneDX has it: an SPDX id, else an SPDX
+    expression, else a named license (odd text is kept as written, never an error)."""
+    if not isinstance(text, str) or not text.strip():
+        return None
+    text = text.strip()
+    if len(text) <= LICENSE_PARSE_MAX:
+        spdx_id = fixup_id(text)
+        if spdx_id is not None:
+            return DisjunctiveLicense(id=spdx_id)
+        if is_expression(text):
+            return LicenseExpression(text)
+    return DisjunctiveLicense(name=text)
+
+
+def licenses_from_repodata(docs: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+    """``{archive relpath: license}`` from local repodata documents keyed by their
+    relpath (``local_x/<subdir>/repodata.json``), for the entries that give one."""
+    found: dict[str, str] = {}
+    for rel, doc in docs.items():
+        base = rel.rsplit("/", 1)[0]
+        for section in ("packages", "packages.conda"):
+            for fn, entry in (doc.get(section) or {}).items():
+                text = entry.get("license") if isinstance(entry, Mapping) else None
+                if isinstance(text, str):
+                    found[f"{base}/{fn}"] = text
+    return found
+
+
+def _component(vp: VendoredPackage, environments: Iterable[str], license: str | None) -> Component:
+    p = vp.package
+    if not p.sha256:
+        raise ValueError(f"{vp.relpath}: no sha256 (see with_sha256)")
+    hashes = [HashType(alg=HashAlgorithm.SHA_256, content=p.sha256.lower())]
+    if p.md5:
+        hashes.append(HashType(alg=HashAlgorithm.MD5, content=p.md5.lower()))
+    refs = []
+    try:
+        refs.append(
+            ExternalReference(type=ExternalReferenceType.DISTRIBUTION, url=XsUri(redact_url(p.url)))
+        )
+    except InvalidUriException:
+        pass  # a URL that is no valid URI reference (a stray '%'): the purl says where
+    found = license_of(license)
+    properties = [Property(name=PATH_PROPERTY, value=vp.relpath)]
+    properties += [Property(name=ENVIRONMENT_PROPERTY, value=e) for e in sorted(set(environments))]
+    return Component(
+        type=ComponentType.LIBRARY,
+        name=p.name,
+        version=p.version,
+        bom_ref=vp.relpath,
+        purl=package_url(p),
+        hashes=hashes,
+        licenses=[found] if found is not None else [],
+        external_references=refs,
+        properties=properties,
+    )
+
+
+def _serial(
+    archives: Sequence[VendoredPackage],
+    used_by: Mapping[str, Sequence[str]],
+    licenses: Mapping[str, str],
+    tool: str,
+    tool_version: str,
+) -> uuid.UUID:
+    """A UUID derived from everything the SBOM says but its timestamp (not random): the
+    same archives, environments and tool give the same serial number."""
+    body = [
+        (
+            vp.relpath,
+            purl(vp),
+            redact_url(vp.package.url),
+            vp.package.sha256,
+            vp.package.md5,
+            licenses.get(vp.relpath),
+            sorted(set(used_by.get(vp.relpath, ()))),
+        )
+        for vp in sorted(archives, key=lambda v: v.relpath)
+    ]
+    digest = hashlib.sha256(json.dumps([tool, tool_version, body]).encode()).hexdigest()
+    return uuid.uuid5(_SERIAL_NAMESPACE, digest)
+
+
+def with_sha256(archives: Sequence[VendoredPackage], root: Path) -> list[VendoredPackage]:
+    """``archives``, each with a sha256: one whose entry gave none (md5 or size only,
+    ``--allow-size-only``) gets the sha256 of its file under ``root`` (verified already)."""
+    return [
+        vp
+        if vp.package.sha256
+        else replace(
+            vp, package=replace(vp.package, sha256=sha256_file(contained(root, vp.relpath)))
+        )
+        for vp in archives
+    ]
+
+
+def sbom_text(
+    archives: Sequence[VendoredPackage],
+    used_by: Mapping[str, Sequence[str]],
+    licenses: Mapping[str, str],
+    tool: str,
+    tool_version: str,
+    timestamp: datetime,
+) -> str:
+    """The SBOM of a bundle holding ``archives`` (each with a sha256: see
+    :func:`with_sha256`), as CycloneDX 1.6 JSON text.
+
+    ``used_by`` maps an archive's bundle path (:attr:`VendoredPackage.relpath`) to the
+    names of the environments that use it; ``licenses`` maps it to its repodata entry's
+    ``license`` text (see :func:`licenses_from_repodata`); ``tool``/``tool_version`` name
+    the writer; ``timestamp`` is when (see :func:`build_time`).
+    """
+    components = [
+        _component(vp, used_by.get(vp.relpath, ()), licenses.get(vp.relpath))
+        for vp in sorted(archives, key=lambda v: v.relpath)
+    ]
+    bom = Bom(serial_number=_serial(archives, used_by, licenses, tool, tool_version))
+    bom.metadata.timestamp = timestamp
+    bom.metadata.tools.components.add(
+        Component(type=ComponentType.APPLICATION, name=tool, version=tool_version)
+    )
+    for c in components:
+        bom.components.add(c)
+    return JsonV1Dot6(bom).output_as_string(indent=1) + "\n"
+
+
+@dataclass(frozen=True)
+class Archive:
+    """What ``vendor verify`` knows of an archive in a local channel, from its repodata
+    entry: its identity and the sha256 the file has (None when that is unknown)."""
+
+    name: str
+    version: str
+    build: str
+    subdir: str
+    fn: str
+    sha256: str | None
+
+
+def sbom_problems(doc: Any, archives: Mapping[str, Archive]) -> list[str]:
+    """What is wrong with a bundle's SBOM (parsed JSON, untrusted) for a bundle whose
+    local channels hold ``archives`` (by bundle path), one line each: every archive must
+    have exactly one component, with its purl and sha256, and every component an
+    archive. Paths in the SBOM are compared, never opened."""
+    if not isinstance(doc, Mapping) or doc.get("bomFormat") != "CycloneDX":
+        return [f"{SBOM}: not a CycloneDX document"]
+    if doc.get("specVersion") != SPEC_VERSION:
+        return [f"{SBOM}: specVersion {quoted(doc.get('specVersion'))}, expected {SPEC_VERSION}"]
+    components = doc.get("components", [])
+    if not isinstance(components, list):
+        return [f"{SBOM}: 'components' is not a list"]
+    problems: list[str] = []
+    seen: dict[str, int] = {}
+    for i, c in enumerate(components):
+        rel = _path_of(c)
+        if rel is None:
+            problems.append(f"{SBOM}: components[{i}] has no single {PATH_PROPERTY} property")
+        elif rel not in archives:
+            problems.append(
+                f"{SBOM}: components[{i}] names {quoted(rel)}, which is not an archive of "
+                f"the bundle's local channels"
+            )
+        else:
+            seen[rel] = seen.get(rel, 0) + 1
+            if seen[rel] == 2:
+                problems.append(f"{SBOM}: {rel} has more than one component")
+            problems += [f"{SBOM}: {rel}: {p}" for p in _differences(c, archives[rel])]
+    problems += [f"{SBOM}: {rel} has no component" for rel in sorted(set(archives) - set(seen))]
+    return problems
+
+
+def _path_of(component: Any) -> str | None:
+    """The one ``conda-vendor:path`` of a component, or None."""
+    props = component.get("properties") if isinstance(component, Mapping) else None
+    if not isinstance(props, list):
+        return None
+    paths = [
+        p.get("value") for p in props if isinstance(p, Mapping) and p.get("name") == PATH_PROPERTY
+    ]
+    return paths[0] if len(paths) == 1 and isinstance(paths[0], str) else None
+
+
+def _differences(component: Mapping[str, Any], a: Archive) -> list[str]:
+    """How a component disagrees with the archive it names: sha256, purl."""
+    found = []
+    hashes = component.get("hashes")
+    sha256 = [
+        h.get("content")
+        for h in (hashes if isinstance(hashes, list) else [])
+        if isinstance(h, Mapping) and h.get("alg") == "SHA-256"
+    ]
+    if len(sha256) != 1 or not isinstance(sha256[0], str):
+        found.append("no single SHA-256 hash")
+    elif a.sha256 is not None and sha256[0].lower() != a.sha256.lower():
+        found.append(f"sha256 {quoted(sha256[0])} in the SBOM, the archive's is {a.sha256}")
+    text = component.get("purl")
+    try:
+        p = PackageURL.from_string(text) if isinstance(text, str) else None
+    except ValueError:
+        p = None
+    q = p.qualifiers if p is not None and isinstance(p.qualifiers, Mapping) else {}
+    want = ("conda", a.name, a.version, a.build, a.subdir, archive_type(a.fn))
+    if p is None or (p.type, p.name, p.version, *map(q.get, ("build", "subdir", "type"))) != want:
+        found.append(f"purl {quoted(text)} does not name {a.fn} ({a.subdir})")
+    return found

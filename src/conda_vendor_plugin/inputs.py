@@ -1,0 +1,132 @@
+"""What a vendor run takes in: each input an environment of the bundle, settled (solved,
+or read from a lockfile and checked against its channels) and named.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import formats, locked
+from .bundle import history
+from .entries import Entries
+from .errors import UsageError, VendorError
+from .fsutil import read_limited
+from .progress import Reporter, solving_step
+from .records import Lockfile, Solution
+from .solve import Backend, effective_spec, solve_all, to_lockfile
+from .spec import EnvironmentSpec, load_spec
+from .yamlfile import MAX_DOCUMENT_BYTES
+
+
+@dataclass(frozen=True)
+class Request:
+    """One environment, settled: per platform the packages, and the channels they are from."""
+
+    name: str
+    spec: EnvironmentSpec
+    solutions: Sequence[Solution]
+    lock: Lockfile
+    sources: Sequence[tuple[str, str]]  # (as written, channel URL with credentials)
+
+
+def solve_request(
+    name: str, spec: EnvironmentSpec, backend: Backend, reporter: Reporter
+) -> Request:
+    """Solve every platform of an environment file."""
+    solutions = solve_all(spec, backend, step=solving_step(spec, reporter))
+    sources: list[tuple[str, str]] = []
+    for platform in spec.platforms:
+        for src in backend.channel_sources(spec, platform):
+            if src not in sources:
+                sources.append(src)
+    lock = to_lockfile(spec, solutions, backend.channel_priority())
+    return Request(name, spec, solutions, lock, sources)
+
+
+def lockfile_request(
+    paths: Sequence[str],
+    platforms: Sequence[str],
+    backend: Backend,
+    reporter: Reporter,
+    entries: Entries,
+    namespace: str | None = None,
+) -> Request:
+    """Take lockfiles as they are: no solve; every package checked against its channel."""
+    with reporter.step(f"Reading {', '.join(paths)}"):
+        lock = formats.read_files(paths)
+    wanted = locked.lock_platforms(lock, platforms)
+    sources = locked.channel_sources(lock, wanted, backend)
+    count = sum(len(lock.packages[p]) for p in wanted)
+    with reporter.step(f"Checking {count} locked packages against their channels"):
+        solutions = locked.resolve(lock, wanted, sources, backend, entries)
+    spec = EnvironmentSpec(name=lock.name, channels=lock.channels, platforms=wanted)
+    resolved = Lockfile(
+        input_hash=lock.input_hash or _files_hash(paths),
+        channels=lock.channels,
+        packages={s.platform: s.packages for s in solutions},
+        name=lock.name,
+        foreign=tuple(f for f in lock.foreign if f.platform in wanted),
+        channel_priority=lock.channel_priority,
+    )
+    name = env_name(lock.name, paths[0], namespace)
+    return Request(name, spec, solutions, resolved, sources)
+
+
+def env_name(declared: str | None, path: str, namespace: str | None) -> str:
+    """An environment's name in the bundle: the name its file declares, else the file
+    name up to its first dot; under ``namespace/`` when one is given."""
+    name = declared or Path(path).name.split(".", 1)[0]
+    return history.check_env_name(f"{namespace}/{name}" if namespace else name, path)
+
+
+def _files_hash(paths: Sequence[str]) -> str:
+    """The input hash of a lockfile that records none: sha256 of its files' bytes, in
+    the order given."""
+    h = hashlib.sha256()
+    for path in paths:
+        h.update(Path(path).read_bytes())
+    return h.hexdigest()
+
+
+def is_lockfile(path: str) -> bool:
+    """Whether a file named as an environment is a lockfile (by its content)."""
+    try:
+        text = read_limited(path, MAX_DOCUMENT_BYTES).decode("utf-8", errors="replace")
+    except (OSError, ValueError):
+        return False  # load_spec reports it
+    return formats.detect(text) is not None
+
+
+def requests(
+    env_files: Sequence[str],
+    lockfiles: Sequence[str],
+    platforms: Sequence[str],
+    namespace: str | None,
+    backend: Backend,
+    reporter: Reporter,
+    entries: Entries,
+) -> list[Request]:
+    """Every environment of the run, each with a name no other takes."""
+    found: list[Request] = []
+    for path in env_files:
+        if is_lockfile(path):
+            found.append(lockfile_request([path], platforms, backend, reporter, entries, namespace))
+            continue
+        spec = effective_spec(load_spec(path), platforms, backend)
+        found.append(solve_request(env_name(spec.name, path, namespace), spec, backend, reporter))
+    if lockfiles:
+        found.append(lockfile_request(lockfiles, platforms, backend, reporter, entries, namespace))
+    if not found:
+        raise VendorError("vendor: name an environment file or pass --lockfile")
+    names = Counter(r.name for r in found)
+    twice = sorted(n for n, k in names.items() if k > 1)
+    if twice:
+        raise UsageError(
+            f"vendor: two inputs are both environment {twice[0]!r}; give them different "
+            f"'name:' values (or file names)"
+        )
+    return found
