@@ -24,6 +24,7 @@ import pytest
 from conda_vendor_plugin.formats import explicit_v1
 from conda_vendor_plugin.records import Lockfile
 
+from .support.bundles import current
 from .support.locking import run_module
 from .support.server import ChannelServer
 from .support.shards import INDEX, pack, read_index, shard_subdir, write_index
@@ -157,8 +158,8 @@ def test_vendor_fetches_only_the_shards_it_reaches_and_bundles_the_same(
     rc, _, err = run("vendor", env, "-o", plain, "-p", "linux-64", "-p", "osx-64")
     assert rc == 0, err
     assert (
-        explicit_v1.load(out / "environment.lock.yml").packages
-        == explicit_v1.load(plain / "environment.lock.yml").packages
+        explicit_v1.load(current(out) / "environment.lock.yml").packages
+        == explicit_v1.load(current(plain) / "environment.lock.yml").packages
     )
     for sub in ("noarch", "linux-64", "osx-64"):
         ours = load_json(out / "local_conda-test-recipes" / sub / "repodata.json")

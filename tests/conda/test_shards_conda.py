@@ -27,6 +27,7 @@ def _vendor(
     module: str, env: dict[str, str], env_file: Path, out: Path, server: ChannelServer
 ) -> list[str]:
     start = len(server.requests)
+    env = {**env, "SOURCE_DATE_EPOCH": "1700000000"}  # the SBOM's time: the same bytes
     proc = run_module(module, "vendor", env_file, "-p", "linux-64", "-o", out, env=env)
     assert proc.returncode == 0, proc.stderr
     return ["/".join(p.split("/")[-2:]) for m, p, _, _ in server.requests[start:] if m == "GET"]
