@@ -56,14 +56,18 @@ def python_min() -> str:
     return m.group(1)
 
 
+# conda-forge names of PyPI distributions that differ
+CONDA_NAMES = {"msgpack": "msgpack-python"}
+
+
 def spec(text: str) -> tuple[str, tuple[str, ...]]:
-    """A PEP 508 or conda requirement as (name, clauses), clause order and spaces ignored:
-    ``requests>=2.28,<3`` and ``requests <3,>=2.28`` are equal. No environment markers."""
+    """A PEP 508 or conda requirement as (conda name, clauses), clause order and spaces
+    ignored: ``requests>=2.28,<3`` and ``requests <3,>=2.28`` are equal. No markers."""
     m = re.fullmatch(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(.*?)\s*", text)
     assert m, f"cannot read requirement {text!r}"
     name, rest = m.groups()
     clauses = tuple(sorted(c.replace(" ", "") for c in rest.split(",") if c.strip()))
-    return name.lower(), clauses
+    return CONDA_NAMES.get(name.lower(), name.lower()), clauses
 
 
 def split_marker(requirement: str) -> tuple[str, str | None]:

@@ -152,7 +152,8 @@ def test_lock_from_zst_repodata_equals_lock_from_json(
         assert cli.main(argv) == 0, capsys.readouterr().err
         texts.append((tmp_path / "env.lock.yml").read_text())
     assert texts[0] == texts[1]
-    assert sorted(_gets(http_server, start)) == [
+    gets = [g for g in _gets(http_server, start) if g[0] != "repodata_shards.msgpack.zst"]
+    assert sorted(gets) == [
         ("repodata.json.zst", 200),
         ("repodata.json.zst", 200),
     ]

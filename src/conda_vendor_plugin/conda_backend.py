@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -143,7 +143,8 @@ class CondaBackend:
                     # Its text is only the list of specs (conda's CLI adds the sentence).
                     detail = f"nothing in the channels provides:\n  {detail}"
                 raise SolveError(f"cannot solve {spec.source} for {platform}:\n{detail}") from None
-            repodata = _repodata_files(channels, platform)
+            sharded = _conda_shard_subsets(solver_cls, channels, platform, records)
+            repodata = {**_repodata_files(channels, platform, skip=sharded), **sharded}
         packages = [to_locked(rec) for rec in records if not rec.name.startswith("__")]
         return Solution(platform=platform, packages=ordered(packages), repodata=repodata)
 
@@ -180,15 +181,74 @@ def _without_retries(session: Any) -> Any:
     return clone
 
 
-def _repodata_files(channels: list[Any], platform: str) -> dict[tuple[str, str], Path]:
-    """Where conda cached the repodata.json each (channel, subdir) was solved from."""
+def _repodata_files(
+    channels: list[Any], platform: str, skip: Mapping[tuple[str, str], Path] | None = None
+) -> dict[tuple[str, str], Path]:
+    """Where conda cached the repodata.json each (channel, subdir) was solved from (those
+    in ``skip`` left out)."""
     found: dict[tuple[str, str], Path] = {}
     for ch in channels:
         for url in ch.urls(with_credentials=True, subdirs=(platform, "noarch")):
             channel_url, _, subdir = url.rstrip("/").rpartition("/")
+            if (redact_url(channel_url), subdir) in (skip or {}):
+                continue
             path, exists = _cached_repodata(channel_url, subdir)
             if exists:
                 found[(redact_url(channel_url), subdir)] = path
+    return found
+
+
+def _conda_shard_subsets(
+    solver_cls: Any, channels: list[Any], platform: str, records: Any
+) -> dict[tuple[str, str], Path]:
+    """CEP 16 inside conda: for each subdir the solver read through conda's sharded
+    repodata (a solver that takes ``build_repodata_subset``, with conda's
+    ``repodata_use_shards``), a subset repodata.json of the solved names' shards, read
+    through conda's own machinery and caches (its index cache, its shard database),
+    instead of the full repodata.json. Written the way standalone mode writes it."""
+    import inspect
+
+    from conda.base.context import context
+
+    if not getattr(context, "repodata_use_shards", False):
+        return {}
+    if "build_repodata_subset" not in inspect.signature(solver_cls.__init__).parameters:
+        return {}
+    from conda.core.subdir_data import SubdirData
+    from conda.models.channel import Channel
+
+    urls = [
+        url
+        for ch in channels
+        for url in ch.urls(with_credentials=True, subdirs=(platform, "noarch"))
+        if SubdirData(Channel(url)).repo_cache.cache_path_shards.exists()
+    ]
+    names = sorted({rec.name for rec in records if not rec.name.startswith("__")})
+    if not urls or not names:
+        return {}
+    try:
+        from conda.gateways.shards import build_repodata_subset
+
+        subsets = build_repodata_subset(names, {u: Channel(u) for u in urls}, depth=0) or {}
+    except Exception as e:  # conda's private machinery changed: repodata.json, as before
+        log.debug("conda's sharded repodata unusable here: %s", redact_text(str(e)))
+        return {}
+    from .shard_subset import write_subset
+    from .shards import hex_bytes
+
+    found: dict[tuple[str, str], Path] = {}
+    for url, shards in subsets.items():
+        index = getattr(shards, "shards_index", None)  # ShardLike: monolithic, skipped
+        if url not in urls or not isinstance(index, dict):
+            continue
+        sections: dict[str, dict[str, Any]] = {"packages": {}, "packages.conda": {}}
+        for (fn, section), record in shards.iter_records_v3():
+            if section in sections:
+                sections[section][fn] = hex_bytes(record)
+        channel_url, _, subdir = url.rstrip("/").rpartition("/")
+        cache = Path(SubdirData(Channel(url)).cache_path_json).parent
+        key = (redact_url(channel_url), subdir)
+        found[key] = write_subset(cache, key, index.get("info") or {}, [sections])
     return found
 
 

@@ -154,6 +154,9 @@ class RattlerBackend:
     def solve(self, spec: EnvironmentSpec, platform: str) -> Solution:
         r = self._rattler
         urls = [url for _, url in self.channel_sources(spec, platform)]
+        # Sharded subdirs first (their subset files count as fetched), then every other
+        # subdir's repodata at once.
+        self.use_shards(self.channel_sources(spec, platform), platform, spec.dependencies)
         self.prefetch((url, subdir) for url in urls for subdir in (platform, "noarch"))
         sources = []
         located = []  # (channel URL, subdir, path) of each source, for error messages
@@ -207,6 +210,54 @@ class RattlerBackend:
                 s.close()
         packages = ordered(_to_locked(records))
         return Solution(platform=platform, packages=packages, repodata=repodata)
+
+    _sharded: Any = None  # shard_subset.ShardedRepodata, made on first use
+
+    def use_shards(
+        self,
+        sources: list[tuple[str, str]],
+        platform: str,
+        names: Iterable[str],
+        follow: bool = True,
+    ) -> None:
+        """CEP 16: where a channel's subdir offers shards, read it from a subset
+        repodata.json of the shards of ``names`` (and, ``follow``, of every name they
+        depend on) instead of its whole repodata.json (see :mod:`.shard_subset`)."""
+        from .shards import shards_enabled
+
+        if not shards_enabled() or all(url.startswith("file://") for _, url in sources):
+            return  # a local channel's repodata.json is read in place, never fetched
+        from .shard_subset import ShardedRepodata
+
+        if self._sharded is None:
+            self._sharded = ShardedRepodata(self.session, self.cache_dir, self.policy, self.offline)
+        keys = [(url, sd) for _, url in sources for sd in (platform, "noarch")]
+        full: dict[tuple[str, str], Any] = {}
+
+        def full_depends(key: tuple[str, str], name: str) -> list[str]:
+            r = self._rattler
+            if key not in full:
+                path, found = self.repodata_file(*key)
+                full[key] = _sparse(r, r.Channel(key[0]), key[0], key[1], path) if found else None
+            if full[key] is None:
+                return []
+            try:
+                records = full[key].load_records(r.PackageName(name))
+            except Exception:  # not a name py-rattler accepts: nothing to follow
+                return []
+            return [d for rec in records for d in rec.depends]
+
+        try:
+            # the solver adds pip to python's depends (add_pip_as_python_dependency)
+            subsets = self._sharded.subsets(
+                keys, names, full_depends, follow, extra={"python": ("pip",)}
+            )
+        finally:
+            for sparse in full.values():
+                if sparse is not None:
+                    sparse.close()
+        for key, path in subsets.items():
+            self._fetched[key] = (path, True)
 
 
 def _sparse(r: Any, channel: Any, url: str, subdir: str, path: Path) -> Any:

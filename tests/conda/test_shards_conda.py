@@ -1,0 +1,70 @@
+"""CEP 16 sharded repodata inside a real conda 26.7: what conda's machinery fetched for
+the solve is what ``conda vendor`` copies entries from.
+
+conda-rattler-solver takes conda's ``build_repodata_subset`` and reads a sharded
+channel through shards (conda's index cache and shard database); the classic solver
+reads ``repodata.json``. Real conda subprocesses, a real channel (conda-test-recipes)
+with its noarch sharded at test time, loopback HTTP.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from ..support.condarun import conda_environ
+from ..support.locking import run_module
+from ..support.server import ChannelServer
+from ..support.shards import INDEX, shard_subdir
+from ..support.vendoring import load_json, snapshot, write_env
+
+pytest.importorskip("msgpack")
+
+
+def _vendor(
+    module: str, env: dict[str, str], env_file: Path, out: Path, server: ChannelServer
+) -> list[str]:
+    start = len(server.requests)
+    env = {**env, "SOURCE_DATE_EPOCH": "1700000000"}  # the SBOM's time: the same bytes
+    proc = run_module(module, "vendor", env_file, "-p", "linux-64", "-o", out, env=env)
+    assert proc.returncode == 0, proc.stderr
+    return ["/".join(p.split("/")[-2:]) for m, p, _, _ in server.requests[start:] if m == "GET"]
+
+
+@pytest.mark.parametrize("solver", ["rattler", "classic"])
+def test_conda_vendor_copies_entries_from_what_the_solver_read(
+    shared_channel, tmp_path: Path, solver: str
+) -> None:
+    if solver == "rattler" and importlib.util.find_spec("conda_rattler_solver") is None:
+        pytest.skip("conda-rattler-solver is not installed")
+    chan = shared_channel("conda-test-recipes")
+    shard_subdir(chan, "noarch")
+    with ChannelServer(tmp_path / "served") as server:
+        env_file = write_env(
+            tmp_path / "environment.yml", [f"{server.url}/conda-test-recipes"], ["dependent"]
+        )
+        conda_env = conda_environ(tmp_path / "c", solver)
+        gets = _vendor("conda", conda_env, env_file, tmp_path / "OUT", server)
+        if solver == "rattler":  # conda's shards, and never the full noarch repodata.json
+            assert f"noarch/{INDEX}" in gets
+            assert "noarch/repodata.json" not in gets and "noarch/repodata.json.zst" not in gets
+            assert len([g for g in gets if g.startswith("shards/")]) == 2  # dependent, dependency
+        else:  # the classic solver reads repodata.json; so do the entries
+            assert "noarch/repodata.json" in gets
+            assert not any(g.startswith("shards/") for g in gets)
+        alone = conda_environ(tmp_path / "s", solver)
+        _vendor("conda_vendor_plugin", alone, env_file, tmp_path / "ALONE", server)
+
+    local = load_json(tmp_path / "OUT" / "local_conda-test-recipes" / "noarch" / "repodata.json")
+    upstream = load_json(chan / "noarch" / "repodata.json")
+    assert sorted(local["packages.conda"]) == ["dependency-2.0-0.conda", "dependent-2.0-0.conda"]
+    for fn, entry in local["packages.conda"].items():
+        assert entry == upstream["packages.conda"][fn]
+    assert local["info"] == upstream["info"]
+    # both modes, each from shards: the same bundle, byte for byte (the manifest too)
+    ours, theirs = snapshot(tmp_path / "OUT"), snapshot(tmp_path / "ALONE")
+    assert ours.keys() == theirs.keys()
+    different = [k for k in ours if ours[k] != theirs[k]]
+    assert different == [], different
