@@ -217,7 +217,11 @@ def write_outputs(
     used = set(p.names.values())
     channels = {local: url for url, local in p.names.items() if local in used}
     fresh = history.Index(channels, envs)
-    index, archives = assemble.finish(staging, fresh, base, absent_ok=set(p.omitted))
+    known = {
+        (r.name, r.lock.input_hash): [q for s in r.solutions for q in s.packages]
+        for r in p.requests
+    }
+    index, archives = assemble.finish(staging, fresh, base, set(p.omitted), known)
     extra: dict[str, Any] = {}
     if since:
         extra["delta"] = delta_mod.record(since, p.omitted)

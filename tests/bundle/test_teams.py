@@ -17,7 +17,13 @@ import pytest
 from ..support.build import Pkg, build_channel
 from ..support.bundles import current
 from ..support.server import ChannelServer
-from ..support.vendoring import archives, check_manifest, snapshot, write_env
+from ..support.vendoring import (
+    archives,
+    check_manifest,
+    move_archives_elsewhere,
+    snapshot,
+    write_env,
+)
 
 pytest.importorskip("rattler")
 
@@ -311,3 +317,21 @@ def test_a_delta_is_never_written_over_the_bundle_it_is_made_against(
         assert rc == 2, err
         assert "write the delta to another -o/--output" in err
     assert snapshot(base) == before
+
+
+def test_archives_behind_a_base_url_keep_their_channel_when_another_environment_comes(
+    http_server: ChannelServer, tmp_path: Path, run
+) -> None:
+    """An archive's purl names the channel it was solved from, not the CDN its URL
+    points at, whether this run vendored it or carried it over from the bundle."""
+    chan = build_channel(tmp_path / "served" / "chan", PKGS, subdirs=("linux-64",))
+    with ChannelServer(tmp_path / "cdn") as cdn:
+        move_archives_elsewhere(chan, tmp_path / "cdn" / "flat", f"{cdn.url}/flat/")
+        url = f"{http_server.url}/chan"
+        out = tmp_path / "OUT"
+        _vendor(run, _env(tmp_path, url, "analysis", ["tool"]), "-o", out)
+        first = {f["path"]: f["purl"] for f in check_manifest(out)["files"] if "purl" in f}
+        _vendor(run, _env(tmp_path, url, "other", ["lib 1.5.*"]), "-o", out)
+    after = {f["path"]: f["purl"] for f in check_manifest(out)["files"] if "purl" in f}
+    assert {k: after[k] for k in first} == first
+    assert all(f"channel={http_server.url}/chan" in p for p in after.values())

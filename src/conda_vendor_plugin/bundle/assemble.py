@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -45,19 +46,22 @@ from .sbom import (
     with_sha256,
 )
 
+Known = Mapping[tuple[str, str], Sequence[LockedPackage]]  # (name, input hash) -> packages
 
-def needed_archives(root: Path, index: Index) -> dict[str, tuple[LockedPackage, set[str]]]:
+
+def needed_archives(
+    root: Path, index: Index, known: Known | None = None
+) -> dict[str, tuple[LockedPackage, set[str]]]:
     """Every archive a kept version of an environment installs, as a path in the
     bundle, with its locked record and the environments that use it (the paths from
-    the index, each checked; the records from each version's lockfile)."""
+    the index, each checked; the records from each version's lockfile, or from
+    ``known`` for the versions this run wrote)."""
     used: dict[str, tuple[LockedPackage, set[str]]] = {}
     for name, version, rel in history.version_paths(index):
-        path = contained(root, f"{rel}/{LOCKFILE}")
-        try:
-            lock = explicit_v1.load(path, size_only=True)
-        except OSError as e:
-            raise BundleError(f"{path}: {e.strerror or e}; the bundle is incomplete") from None
-        by_file = {(p.subdir, p.fn): p for packages in lock.packages.values() for p in packages}
+        packages = (known or {}).get((name, version.input_hash))
+        if packages is None:
+            packages = _locked_packages(contained(root, f"{rel}/{LOCKFILE}"))
+        by_file = {(p.subdir, p.fn): p for p in packages}
         for archive in version.archives:
             parts = archive.split("/")
             p = by_file.get((parts[1], parts[2])) if len(parts) == 3 else None
@@ -70,8 +74,19 @@ def needed_archives(root: Path, index: Index) -> dict[str, tuple[LockedPackage, 
                     f"{root / history.INDEX}: {name} {version.id} lists {quoted(archive)}, "
                     f"which is not a safe path to an archive its lockfile locks"
                 )
+            # The channel is the local channel's source (an archive behind a CEP 15
+            # base_url has a URL that names another place), the same however it was read.
+            p = replace(p, channel=index.channels[parts[0]])
             used.setdefault(archive, (p, set()))[1].add(name)
     return used
+
+
+def _locked_packages(path: Path) -> list[LockedPackage]:
+    try:
+        lock = explicit_v1.load(path, size_only=True)
+    except OSError as e:
+        raise BundleError(f"{path}: {e.strerror or e}; the bundle is incomplete") from None
+    return [p for packages in lock.packages.values() for p in packages]
 
 
 def link_or_copy(src: Path, dst: Path) -> None:
@@ -186,7 +201,11 @@ def _rename_fresh(staging: Path, renames: Mapping[str, tuple[str, str]]) -> None
 
 
 def finish(
-    staging: Path, fresh: Index, base: Path | None, absent_ok: set[str] = frozenset()
+    staging: Path,
+    fresh: Index,
+    base: Path | None,
+    absent_ok: set[str] = frozenset(),
+    known: Known | None = None,
 ) -> tuple[Index, dict[str, tuple[LockedPackage, set[str]]]]:
     """Merge the base bundle's environments into staging beside ``fresh`` (the ones this
     run wrote, one version each), carry over the archives and repodata entries still
@@ -205,7 +224,7 @@ def finish(
             for v in env.versions:
                 if v.id != replaced:
                     _copy_version(base, staging, history.version_dir(name, v.id))
-    needed = needed_archives(staging, merged)
+    needed = needed_archives(staging, merged, known)
     keep = {rel.split("/", 1)[0] for rel in needed} | set(fresh.channels)
     merged = Index({k: v for k, v in merged.channels.items() if k in keep}, merged.environments)
     if base_index is not None:
