@@ -250,6 +250,28 @@ def _check_since(since: Sequence[str], out: Path) -> None:
             )
 
 
+def _settle(
+    opts: VendorOptions, output: staging_mod.Output, backend: Backend, reporter: Reporter
+) -> tuple[Path | None, VendorPlan]:
+    """The bundle this run updates (None: a new one, or a delta) and the plan: every
+    input settled, each archive given its place, keeping the names the bundle (or, for
+    a delta, the previous bundle) already gave its channels."""
+    previous, taken = delta_mod.previous(opts.since) if opts.since else (None, {})
+    base, base_taken = _base_bundle(output) if not opts.since else (None, {})
+    entries = Entries()
+    reqs = inputs.requests(
+        opts.env_files,
+        opts.lockfiles,
+        opts.platforms,
+        opts.namespace,
+        backend,
+        reporter,
+        entries,
+    )
+    plan = make_plan(reqs, entries, {**base_taken, **taken}, opts.allow_size_only, previous)
+    return base, plan
+
+
 def run_vendor(opts: VendorOptions, backend: Backend, reporter: Reporter) -> dict[str, Any]:
     started = time.monotonic()
     for path in opts.env_files:
@@ -258,20 +280,8 @@ def run_vendor(opts: VendorOptions, backend: Backend, reporter: Reporter) -> dic
     output = staging_mod.resolve_output(opts.output)
     _check_since(opts.since, output.real)
     staging_mod.check_output(output, repair=False, force=opts.force)  # before creating anything
-    previous, taken = delta_mod.previous(opts.since) if opts.since else (None, {})
-    entries = Entries()
     if opts.dry_run:
-        base, base_taken = _base_bundle(output) if not opts.since else (None, {})
-        reqs = inputs.requests(
-            opts.env_files,
-            opts.lockfiles,
-            opts.platforms,
-            opts.namespace,
-            backend,
-            reporter,
-            entries,
-        )
-        p = make_plan(reqs, entries, {**base_taken, **taken}, opts.allow_size_only, previous)
+        _, p = _settle(opts, output, backend, reporter)
         summary = summarize(p, opts.output)
         summary["dry_run"] = True
         summary["files"] = [
@@ -283,17 +293,7 @@ def run_vendor(opts: VendorOptions, backend: Backend, reporter: Reporter) -> dic
     source_date_epoch()  # a bad SOURCE_DATE_EPOCH is reported before any download
     with staging_mod.exclusive(output):
         staging_mod.check_output(output, force=opts.force)
-        base, base_taken = _base_bundle(output) if not opts.since else (None, {})
-        reqs = inputs.requests(
-            opts.env_files,
-            opts.lockfiles,
-            opts.platforms,
-            opts.namespace,
-            backend,
-            reporter,
-            entries,
-        )
-        p = make_plan(reqs, entries, {**base_taken, **taken}, opts.allow_size_only, previous)
+        base, p = _settle(opts, output, backend, reporter)
         try:
             staging = staging_mod.make_staging(output)
             # What an earlier plan left (partial downloads of other archives) goes first:

@@ -219,13 +219,18 @@ def test_a_delta_applied_equals_a_full_vendor(
     assert len(_index(offline)["environments"]["analysis"]["versions"]) == 2
 
 
+def _delta(base: Path, url: str, tmp_path: Path, run) -> Path:
+    """A delta against ``base`` updating analysis to app 2.0."""
+    (tmp_path / "new").mkdir()
+    updated = _env(tmp_path / "new", url, "analysis", ["app 2.0.*"])
+    _vendor(run, updated, "-o", tmp_path / "DELTA", "--since", base)
+    return tmp_path / "DELTA"
+
+
 def test_a_delta_for_another_bundle_is_refused_and_changes_nothing(
     base: Path, url: str, tmp_path: Path, run
 ) -> None:
-    (tmp_path / "new").mkdir()
-    updated = _env(tmp_path / "new", url, "analysis", ["app 2.0.*"])
-    delta = tmp_path / "DELTA"
-    _vendor(run, updated, "-o", delta, "--since", base)
+    delta = _delta(base, url, tmp_path, run)
     other = tmp_path / "OTHER"  # a bundle without data-2024.1, which the delta left out
     (tmp_path / "o").mkdir()
     _vendor(run, _env(tmp_path / "o", url, "solo", ["lib 1.5.*"]), "-o", other)
@@ -241,10 +246,7 @@ def test_a_delta_for_another_bundle_is_refused_and_changes_nothing(
 def test_a_tampered_delta_is_refused_and_changes_nothing(
     base: Path, url: str, tmp_path: Path, run
 ) -> None:
-    (tmp_path / "new").mkdir()
-    updated = _env(tmp_path / "new", url, "analysis", ["app 2.0.*"])
-    delta = tmp_path / "DELTA"
-    _vendor(run, updated, "-o", delta, "--since", base)
+    delta = _delta(base, url, tmp_path, run)
     archive = delta / "local_chan" / "noarch" / "app-2.0-0.tar.bz2"
     data = bytearray(archive.read_bytes())
     data[50] ^= 1
