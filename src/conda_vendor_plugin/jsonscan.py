@@ -27,12 +27,12 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 _WS = b" \t\r\n"
-_COLON = re.compile(rb"[ \t\r\n]*+:[ \t\r\n]*+")
-_SEP = re.compile(rb"[ \t\r\n]*+([,}])")
-_LEADING = re.compile(rb"[ \t\r\n]*+")
+_COLON = re.compile(rb"[ \t\r\n]*:[ \t\r\n]*")
+_SEP = re.compile(rb"[ \t\r\n]*([,}])")
+_LEADING = re.compile(rb"[ \t\r\n]*")
 # Tokens that matter for nesting: whole strings (escapes included) and brackets.
-_TOKEN = re.compile(rb'"[^"\\]*+(?:\\.[^"\\]*+)*+"|[\[\]{}]')
-_SCALAR = re.compile(rb"-?[0-9][0-9.eE+-]*+|true|false|null|NaN|-?Infinity")
+_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
+_SCALAR = re.compile(rb"-?[0-9][0-9.eE+-]*|true|false|null|NaN|-?Infinity")
 
 
 class Unscannable(Exception):
