@@ -12,6 +12,7 @@ each file is read once per run.
 from __future__ import annotations
 
 import json
+import mmap
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,13 +94,13 @@ class Entries:
 def _read_entries(path: Path, wanted: set[str]) -> _File:
     """The ``wanted`` entries of the file at ``path`` and its header, decoded alone
     where the raw scan can delimit them, else from a full parse."""
+    fast = _mapped(path, wanted)
+    if fast is not None:
+        return fast
     try:
         data = path.read_bytes()
     except OSError as e:
         raise ChannelError(f"{path}: not a readable repodata.json: {e}") from None
-    fast = _with_msgspec(data, wanted)
-    if fast is not None:
-        return fast
     try:
         found = jsonscan.scan(data, SECTIONS, wanted)
         header = {k: jsonscan.decode(data, span) for k, span in found.header.items()}
@@ -115,7 +116,17 @@ def _read_entries(path: Path, wanted: set[str]) -> _File:
     return _File(header=header, sections=sections, asked=set(wanted))
 
 
-def _with_msgspec(data: bytes, wanted: set[str]) -> _File | None:
+def _mapped(path: Path, wanted: set[str]) -> _File | None:
+    """:func:`_with_msgspec` over the file mapped into memory (no copy of it is made: the
+    page cache is read in place); None where that cannot be done."""
+    try:
+        with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
+            return _with_msgspec(m, wanted)  # holds no view of m once it returns
+    except (OSError, ValueError, BufferError):
+        return None  # an empty file cannot be mapped; read_bytes reports errors
+
+
+def _with_msgspec(data: bytes | mmap.mmap, wanted: set[str]) -> _File | None:
     """The same answer with msgspec skipping the unwanted entries at C speed (each
     wanted entry, and the header, still decoded by :mod:`json`, so the values are
     exactly what :func:`json.load` gives); None where msgspec is not installed or
