@@ -24,23 +24,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cyclonedx.exception.model import InvalidUriException
-from cyclonedx.model import (
-    ExternalReference,
-    ExternalReferenceType,
-    HashAlgorithm,
-    HashType,
-    Property,
-    XsUri,
-)
-from cyclonedx.model.bom import Bom
-from cyclonedx.model.component import Component, ComponentType
-from cyclonedx.model.license import DisjunctiveLicense, License, LicenseExpression
-from cyclonedx.output.json import JsonV1Dot6
-from cyclonedx.spdx import fixup_id, is_expression
 from packageurl import PackageURL
+
+if TYPE_CHECKING:  # the library is imported when an SBOM is written (about 100 ms)
+    from cyclonedx.model.component import Component
+    from cyclonedx.model.license import License
 
 from ..errors import VendorError, quoted
 from ..fsutil import contained, read_json_file, sha256_file
@@ -119,6 +109,9 @@ def earlier_time(previous: Path, text: str) -> datetime | None:
 def license_of(text: object) -> License | None:
     """A repodata entry's ``license`` as CycloneDX has it: an SPDX id, else an SPDX
     expression, else a named license (odd text is kept as written, never an error)."""
+    from cyclonedx.model.license import DisjunctiveLicense, LicenseExpression
+    from cyclonedx.spdx import fixup_id, is_expression
+
     if not isinstance(text, str) or not text.strip():
         return None
     text = text.strip()
@@ -146,6 +139,17 @@ def licenses_from_repodata(docs: Mapping[str, Mapping[str, Any]]) -> dict[str, s
 
 
 def _component(vp: VendoredPackage, environments: Iterable[str], license: str | None) -> Component:
+    from cyclonedx.exception.model import InvalidUriException
+    from cyclonedx.model import (
+        ExternalReference,
+        ExternalReferenceType,
+        HashAlgorithm,
+        HashType,
+        Property,
+        XsUri,
+    )
+    from cyclonedx.model.component import Component, ComponentType
+
     p = vp.package
     if not p.sha256:
         raise ValueError(f"{vp.relpath}: no sha256 (see with_sha256)")
@@ -229,6 +233,10 @@ def sbom_text(
     ``license`` text (see :func:`licenses_from_repodata`); ``tool``/``tool_version`` name
     the writer; ``timestamp`` is when (see :func:`build_time`).
     """
+    from cyclonedx.model.bom import Bom
+    from cyclonedx.model.component import Component, ComponentType
+    from cyclonedx.output.json import JsonV1Dot6
+
     components = [
         _component(vp, used_by.get(vp.relpath, ()), licenses.get(vp.relpath))
         for vp in sorted(archives, key=lambda v: v.relpath)
