@@ -113,6 +113,9 @@ def check_manifest(out: Path, secrets: Sequence[str] = ()) -> dict[str, Any]:
     text = (out / "manifest.json").read_text()
     for s in secrets:
         assert s not in text
+        for other in out.rglob("*"):  # bundle.json, lockfiles, env files, repodata, ...
+            if other.is_file() and not other.name.endswith((".conda", ".tar.bz2")):
+                assert s.encode() not in other.read_bytes(), other
     doc = json.loads(text)
     assert doc["tool"]["name"] == "conda-vendor-plugin"
     files = {f["path"]: f for f in doc["files"]}
