@@ -190,6 +190,13 @@ def configure_vendor_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--keep", type=int, metavar="N", help="With 'prune': versions kept per environment."
     )
+    p.add_argument(
+        "--drop",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="With 'prune': drop this environment (every version) from the bundle. Repeatable.",
+    )
     p.add_argument("--to", metavar="BUNDLE", help="With 'apply': the bundle to update.")
     add_common_arguments(p)
     p.add_argument("-o", "--output", default="vendor", help="Output directory (default: ./vendor).")
@@ -249,9 +256,12 @@ def _maintenance(args: argparse.Namespace) -> dict[str, Any] | None:
     if action == "prune":
         from .bundle.prune import prune_bundle
 
-        if args.keep is None:
-            raise UsageError("vendor prune: say how many versions to keep (--keep N)")
-        return prune_bundle(target, args.keep)
+        if args.keep is None and not args.drop:
+            raise UsageError(
+                "vendor prune: say how many versions to keep (--keep N) or which "
+                "environments to drop (--drop NAME)"
+            )
+        return prune_bundle(target, args.keep, tuple(args.drop))
     from .bundle.delta import apply
 
     if not args.to:

@@ -48,7 +48,10 @@ def _report_maintenance(result: dict[str, Any], reporter: Reporter) -> bool:
             f"{result['problems']} problem(s)"
         )
     elif "dropped_versions" in result:
+        envs = result.get("dropped_environments") or []
         dropped = ", ".join(result["dropped_versions"]) or "no versions"
+        if envs:
+            dropped += f" (environments {', '.join(envs)})"
         reporter.info(
             f"{result['output']}: dropped {dropped}; freed {_size(result['freed_bytes'])}"
         )

@@ -337,3 +337,22 @@ def test_archives_behind_a_base_url_keep_their_channel_when_another_environment_
     after = {f["path"]: f["purl"] for f in check_manifest(out)["files"] if "purl" in f}
     assert {k: after[k] for k in first} == first
     assert all(f"channel={http_server.url}/chan" in p for p in after.values())
+
+
+def test_prune_drops_a_whole_environment_and_only_its_archives(
+    base: Path, tmp_path: Path, run
+) -> None:
+    tools_only = _locked_files(base, "tools") - _locked_files(base, "analysis")
+    assert tools_only == {"local_chan/noarch/tool-0.1-0.conda"}
+    rc, stdout, err = run("vendor", "prune", base, "--drop", "tools", "--json")
+    assert rc == 0, err
+    doc = json.loads(stdout)
+    assert doc["dropped_environments"] == ["tools"] and len(doc["dropped_versions"]) == 1
+    assert sorted(_index(base)["environments"]) == ["analysis"]
+    assert not (base / "envs" / "tools").exists()
+    assert not any((base / rel).exists() for rel in tools_only)
+    assert all((base / rel).is_file() for rel in _locked_files(base, "analysis"))  # data stays
+    _verify(run, base)
+    check_manifest(base)
+    rc, _, err = run("vendor", "prune", base, "--drop", "nosuch")
+    assert rc == 2 and "no environment 'nosuch' in the bundle (it has analysis)" in err

@@ -241,13 +241,28 @@ def merge_index(base: Index, fresh: Index) -> tuple[Index, dict[str, tuple[str, 
     return Index(channels, dict(sorted(envs.items()))), renames
 
 
-def keep_latest(index: Index, keep: int) -> tuple[Index, list[tuple[str, str]]]:
-    """Each environment's ``keep`` latest versions (the current one always among them);
-    returns the pruned index and the ``(name, id)`` of every version dropped."""
-    if keep < 1:
+def keep_latest(
+    index: Index, keep: int | None, drop: Sequence[str] = ()
+) -> tuple[Index, list[tuple[str, str]]]:
+    """Each environment's ``keep`` latest versions (the current one always among them;
+    all of them for None), without the environments named in ``drop``; returns the
+    pruned index and the ``(name, id)`` of every version dropped."""
+    if keep is not None and keep < 1:
         raise UsageError("vendor prune: --keep must be at least 1")
+    unknown = sorted(set(drop) - set(index.environments))
+    if unknown:
+        raise UsageError(
+            f"vendor prune: no environment {quoted(unknown[0])} in the bundle (it has "
+            f"{', '.join(sorted(index.environments)) or 'none'})"
+        )
     envs, dropped = {}, []
     for name, env in index.environments.items():
+        if name in drop:
+            dropped += [(name, v.id) for v in env.versions]
+            continue
+        if keep is None:
+            envs[name] = env
+            continue
         latest = {v.id for v in sorted(env.versions, key=lambda v: v.number)[-keep:]}
         latest.add(env.current)
         envs[name] = replace(env, versions=tuple(v for v in env.versions if v.id in latest))

@@ -1,9 +1,11 @@
-"""``vendor prune OUT --keep N``: drop older versions of every environment and the
-archives only they need, atomically (staging, then one rename)."""
+"""``vendor prune OUT [--keep N] [--drop NAME ...]``: drop older versions of every
+environment, or whole environments, and the archives only they need, atomically (staging,
+then one rename)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,7 @@ def _is_version_file(rel: str, dropped: set[str]) -> bool:
     return any(rel.startswith(f"{d}/") for d in dropped)
 
 
-def prune_bundle(out: Path, keep: int) -> dict[str, Any]:
+def prune_bundle(out: Path, keep: int | None, drop: Sequence[str] = ()) -> dict[str, Any]:
     output = staging_mod.resolve_output(out)
     index = history.read_index(output.real) if is_plain_dir(output.real) else None
     if index is None:
@@ -29,7 +31,7 @@ def prune_bundle(out: Path, keep: int) -> dict[str, Any]:
         staging_mod.check_output(output)
         index = history.read_index(output.real)
         assert index is not None
-        pruned, dropped = history.keep_latest(index, keep)
+        pruned, dropped = history.keep_latest(index, keep, drop)
         gone = {history.version_dir(n, v) for n, v in dropped}
         needed = assemble.needed_archives(output.real, pruned)
         staging = staging_mod.make_staging(output)
@@ -54,6 +56,7 @@ def prune_bundle(out: Path, keep: int) -> dict[str, Any]:
     return {
         "output": str(out),
         "dropped_versions": [f"{n}@{v}" for n, v in dropped],
+        "dropped_environments": sorted(drop),
         "freed_bytes": freed,
     }
 
