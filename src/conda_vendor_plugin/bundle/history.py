@@ -25,7 +25,7 @@ from typing import Any
 
 from .. import __version__
 from ..errors import UsageError, VendorError, quoted
-from ..fsutil import UnsafePath, contained, is_plain_dir, read_json_file
+from ..fsutil import UnsafePath, atomic_write_text, contained, is_plain_dir, read_json_file
 
 ENVS = "envs"
 INDEX = "bundle.json"
@@ -273,8 +273,6 @@ def keep_latest(
 def write_pointers(root: Path, index: Index) -> None:
     """``current.txt`` and, where the filesystem allows, the ``current`` link of every
     environment (a link that cannot be made is left out: the pointer file is enough)."""
-    from ..fsutil import atomic_write_text
-
     for name, env in index.environments.items():
         base = contained(root, env_dir(name))
         atomic_write_text(base / POINTER, f"{VERSIONS}/{env.current}\n")
