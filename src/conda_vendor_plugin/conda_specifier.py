@@ -20,7 +20,6 @@ Parsing and validation are :mod:`.formats.explicit_v1`'s; this module only conve
 from __future__ import annotations
 
 import os
-import re
 import stat
 from collections.abc import Sequence
 from pathlib import Path
@@ -46,42 +45,6 @@ DEFAULT_FILENAMES = ("environment.lock.yml", "environment.lock.yaml")
 DESCRIPTION = "explicit-1.0 YAML lockfile (conda-vendor-plugin): exact packages, no solve"
 
 PROBE_BYTES = 1 << 20  # content detection reads at most this much of a file
-
-_TOP_METADATA = re.compile(r"""^(["']?)metadata\1[ \t]*:[ \t]*(?:#.*)?$""")
-_SPEC_LINE = re.compile(r"""^(["']?)spec\1[ \t]*:[ \t]*(["']?)explicit-1\.0\2[ \t]*(?:#.*)?$""")
-
-
-def _block_claims(text: str) -> bool:
-    """True when ``text`` has a top-level block ``metadata:`` mapping whose ``spec`` is
-    ``explicit-1.0`` (the layout every writer of the format uses)."""
-    in_metadata = False
-    indent: int | None = None
-    for line in text.splitlines():
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
-            continue
-        if not line[0].isspace():
-            in_metadata = bool(_TOP_METADATA.match(line))
-            indent = None
-            continue
-        if in_metadata:
-            here = len(line) - len(line.lstrip())
-            indent = here if indent is None else indent
-            if here == indent and _SPEC_LINE.match(stripped):
-                return True
-    return False
-
-
-def _loaded_claims(text: str) -> bool:
-    """True when ``text``, a whole YAML (or JSON) document, has ``metadata.spec: explicit-1.0``."""
-    from .yamlfile import load_yaml
-
-    try:
-        data = load_yaml(text, "<probe>", VendorError)
-    except (VendorError, RecursionError):
-        return False
-    meta = data.get("metadata") if isinstance(data, dict) else None
-    return isinstance(meta, dict) and meta.get("spec") == explicit_v1.SPEC
 
 
 def _head(path: str | os.PathLike[str], size: int) -> bytes | None:
@@ -109,12 +72,7 @@ def claims_explicit_v1(path: str | os.PathLike[str]) -> bool:
         return False
     if head is None:
         return False
-    if b"explicit-1.0" not in head:
-        return False
-    text = head[:PROBE_BYTES].decode("utf-8", "replace")
-    if _block_claims(text):
-        return True
-    return len(head) <= PROBE_BYTES and _loaded_claims(text)
+    return explicit_v1.claims(head[:PROBE_BYTES], whole=len(head) <= PROBE_BYTES)
 
 
 def _conda_error(message: str) -> Exception:

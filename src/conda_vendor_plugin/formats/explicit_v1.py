@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..errors import LockfileError, quoted
+from ..errors import LockfileError, VendorError, quoted
 from ..records import (
     CHANNEL_PRIORITIES,
     PACKAGE_SUFFIXES,
@@ -231,3 +231,53 @@ def load(path: str | Path, size_only: bool = False) -> Lockfile:
     p = Path(path)
     text = read_document(p, LockfileError, "lockfile", "create it with 'conda env lock'")
     return read(text, source=str(p), path=p, size_only=size_only)
+
+
+# ---------------------------------------------------------------- detection (no full read)
+
+_TOP_METADATA = re.compile(r"""^(["']?)metadata\1[ \t]*:[ \t]*(?:#.*)?$""")
+_SPEC_LINE = re.compile(r"""^(["']?)spec\1[ \t]*:[ \t]*(["']?)explicit-1\.0\2[ \t]*(?:#.*)?$""")
+
+
+def _block_claims(text: str) -> bool:
+    """True when ``text`` has a top-level block ``metadata:`` mapping whose ``spec`` is
+    ``explicit-1.0`` (the layout every writer of the format uses)."""
+    in_metadata = False
+    indent: int | None = None
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        if not line[0].isspace():
+            in_metadata = bool(_TOP_METADATA.match(line))
+            indent = None
+            continue
+        if in_metadata:
+            here = len(line) - len(line.lstrip())
+            indent = here if indent is None else indent
+            if here == indent and _SPEC_LINE.match(stripped):
+                return True
+    return False
+
+
+def _loaded_claims(text: str) -> bool:
+    """True when ``text``, a whole YAML (or JSON) document, has ``metadata.spec: explicit-1.0``."""
+    from ..yamlfile import load_yaml
+
+    try:
+        data = load_yaml(text, "<probe>", VendorError)
+    except (VendorError, RecursionError):
+        return False
+    meta = data.get("metadata") if isinstance(data, dict) else None
+    return isinstance(meta, dict) and meta.get("spec") == SPEC
+
+
+def claims(head: bytes, whole: bool) -> bool:
+    """Whether a file whose first bytes are ``head`` says it is explicit-1.0
+    (``metadata.spec: explicit-1.0``): a top-level block ``metadata:`` mapping decides;
+    when ``head`` is the ``whole`` file (flow or JSON style, keys in any order), it is
+    parsed. Never raises."""
+    if b"explicit-1.0" not in head:
+        return False
+    text = head.decode("utf-8", "replace")
+    return _block_claims(text) or (whole and _loaded_claims(text))
