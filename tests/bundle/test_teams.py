@@ -356,3 +356,21 @@ def test_prune_drops_a_whole_environment_and_only_its_archives(
     check_manifest(base)
     rc, _, err = run("vendor", "prune", base, "--drop", "nosuch")
     assert rc == 2 and "no environment 'nosuch' in the bundle (it has analysis)" in err
+
+
+def test_a_damaged_bundle_is_one_line_and_stays_as_it_was(
+    base: Path, url: str, tmp_path: Path, run
+) -> None:
+    (base / "local_chan" / "noarch" / "repodata.json").write_text("{not json")
+    before = snapshot(base)
+    (tmp_path / "new").mkdir()
+    rc, stdout, _ = _vendor_raw(run, _env(tmp_path / "new", url, "analysis", ["tool"]), base)
+    assert rc == 1
+    doc = json.loads(stdout)
+    assert "local_chan/noarch/repodata.json: unreadable" in doc["error"]
+    assert "vendor verify" in doc["error"] and doc["error_type"] == "BundleError"
+    assert snapshot(base) == before
+
+
+def _vendor_raw(run, env: Path, out: Path) -> tuple[int, str, str]:
+    return run("vendor", env, "-o", out, "-p", "linux-64", "--json")

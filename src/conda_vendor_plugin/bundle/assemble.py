@@ -119,7 +119,13 @@ def documents(root: Path) -> dict[str, dict[str, Any]]:
         for subdir in sorted(chan.iterdir()):
             rel = f"{chan.name}/{subdir.name}/{REPODATA}"
             if is_subdir(subdir.name) and is_plain_dir(subdir) and (subdir / REPODATA).is_file():
-                doc = read_json_file(subdir / REPODATA, MAX_METADATA_BYTES)
+                try:
+                    doc = read_json_file(subdir / REPODATA, MAX_METADATA_BYTES)
+                except (OSError, ValueError) as e:
+                    raise BundleError(
+                        f"{root / rel}: unreadable ({e}); run vendor verify {root}, or vendor "
+                        f"into a new output"
+                    ) from None
                 if isinstance(doc, dict):
                     docs[rel] = doc
     return docs
