@@ -10,10 +10,18 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import VendorError
-from ..fsutil import atomic_write_text, contained, is_plain_dir, walk_files
+from ..fsutil import (
+    MAX_METADATA_BYTES,
+    atomic_write_text,
+    contained,
+    is_plain_dir,
+    read_json_file,
+    walk_files,
+)
 from . import assemble, history
 from . import staging as staging_mod
 from .channels import REPODATA
+from .history import BundleError
 from .outputs import MANIFEST, manifest_text
 from .sbom import SBOM
 
@@ -71,7 +79,10 @@ def _drop_entries(staging: Path, needed: dict[str, Any]) -> None:
             path = subdir / REPODATA
             if not path.is_file():
                 continue
-            doc = json.loads(path.read_text())
+            try:
+                doc = read_json_file(path, MAX_METADATA_BYTES)
+            except (OSError, ValueError) as e:
+                raise BundleError(f"{path}: unreadable ({e}); run vendor verify") from None
             prefix = f"{chan.name}/{subdir.name}"
             for section in ("packages", "packages.conda"):
                 entries = doc.get(section) or {}
