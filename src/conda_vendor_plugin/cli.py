@@ -156,7 +156,8 @@ def configure_vendor_parser(p: argparse.ArgumentParser) -> None:
         help=f"Environment files to solve and vendor, each an environment of the bundle "
         f"(default: {DEFAULT_ENV_FILE}); a lockfile named here is vendored as it is. Other "
         "forms: 'vendor verify OUT' re-checks a bundle, 'vendor prune OUT --keep N' drops "
-        "older versions, 'vendor apply DELTA --to BUNDLE' applies a delta.",
+        "older versions (--drop NAME: an environment), 'vendor apply DELTA --to BUNDLE' "
+        "applies a delta.",
     )
     p.add_argument(
         "-f",
