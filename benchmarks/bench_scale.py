@@ -43,7 +43,9 @@ isolated in a temporary HOME (``channels: []``, its own package cache and envs, 
 
 Same targets against ``conda env lock``: vendor <= 1.3x (warm env lock + curl), vendor
 peak RSS <= 1.2x env lock's. A command that runs past ``--conda-timeout`` seconds is
-stopped and reported as such (the classic solver at conda-forge size may be).
+stopped and reported as such (the classic solver at conda-forge size may be). The channel
+serves only the archives the bare py-rattler solve picks: a solver that picks other builds
+(classic, for the large environment) makes vendor fail with 404s, reported as a failure.
 """
 
 from __future__ import annotations
@@ -317,11 +319,11 @@ def bench_conda(label: str, env_file: Path, work: Path, python: str, solver: str
             print(f"  {kind:14} FAILED ({run.returncode}): {(run.stderr or run.stdout)[-1500:]}")
             return None
         runs[kind] = run
+        print(f"  {kind:14} {run.seconds:7.3f} s   peak RSS {run.max_rss_kib / 1024:7.1f} MiB")
     n = json.loads(runs["vendor"].stdout)["packages"]
     urls = [(f["url"], "/".join(f["url"].rsplit("/", 2)[-2:]), f["size"]) for f in _files(out)]
-    runs["curl"] = run_curl(urls, root / "curl", 8, root)
-    for k, r in runs.items():
-        print(f"  {k:14} {r.seconds:7.3f} s   peak RSS {r.max_rss_kib / 1024:7.1f} MiB")
+    curl = runs["curl"] = run_curl(urls, root / "curl", 8, root)
+    print(f"  {'curl':14} {curl.seconds:7.3f} s   peak RSS {curl.max_rss_kib / 1024:7.1f} MiB")
     warm, vendor = runs["env lock warm"], runs["vendor"]
     ratios = {
         "vendor / (warm env lock + curl) (target <= 1.3)": vendor.seconds
