@@ -26,6 +26,14 @@ the old ``filename -> record`` form; it is converted once into a temporary chann
   transaction, which ``env lock`` does not, so a negative figure means locking costs the
   user less than conda's own dry run, not that the plugin's work is free.
 
+Process level (#11: "the lock process costs at most 30 ms more than a bare solve process
+on a warm cache"; ``--process-repeat``, 0 to skip): ``python -m conda_vendor_plugin lock``
+as a whole process (``file://`` channel, and the loopback HTTP channel with a warm cache)
+against a ``python -c`` process that imports py-rattler and runs the bare solve above (the
+virtual packages computed here and passed in as literals). Wall time of each process, one
+warm-up each, interleaved rounds; the figure is the median over the rounds of (lock
+process - bare process) in the same round.
+
 Every variant gets one untimed warm-up run (imports, page cache); the timed runs are
 interleaved (bare, lock, lock, ... then again) so that drift in machine speed hits
 every variant alike. Target: overhead < 10%, where overhead is the median, over the
@@ -63,6 +71,18 @@ INDEX = TESTDATA / "repodata" / "anaconda-defaults_linux-64+noarch_2018-08.index
 PLATFORM = "linux-64"
 SUBDIRS = (PLATFORM, "noarch")
 TARGET = 10.0  # percent
+PROCESS_TARGET_MS = 30.0
+
+BARE_PROCESS = """
+import asyncio, rattler as r
+channel = r.Channel({uri!r})
+sources = [r.SparseRepoData(channel, s, {root!r} + "/" + s + "/repodata.json") for s in {subdirs!r}]
+bs = getattr(r, "BuildString", str)
+vp = [r.GenericVirtualPackage(r.PackageName(n), r.Version(v), bs(b)) for n, v, b in {vpkgs!r}]
+records = asyncio.run(r.solve_with_sparse_repodata({specs!r}, sources, virtual_packages=vp,
+    channel_priority=r.ChannelPriority.Strict, add_pip_as_python_dependency=True))
+print(len(records))
+"""
 
 # A data-science + R + build-tools environment: 320 packages from the 2018 snapshot
 # (the snapshot has no 'anaconda' metapackage; r-essentials alone brings ~180).
@@ -220,6 +240,57 @@ def measure(variants: list[Variant], repeat: int) -> None:
             t0 = time.perf_counter()
             v.count = v.run()
             v.times.append(time.perf_counter() - t0)
+
+
+# ------------------------------------------------------------------ process level
+
+
+def process_variant(label: str, argv: list[str], is_lock: bool = True) -> Variant:
+    """A whole process as a :class:`Variant`: its package count read from its stdout."""
+    path = [str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in path if p)}
+
+    def run() -> int:
+        proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600)
+        if proc.returncode:
+            raise SystemExit(f"{label} failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
+        out = proc.stdout.strip()
+        return json.loads(out)["platforms"][PLATFORM] if is_lock else int(out)
+
+    return Variant(label, run, is_lock=is_lock)
+
+
+def run_process_level(channel_dir: Path, locks: dict[str, Path], repeat: int) -> None:
+    """The lock process against a bare-solve process; ``locks``: label -> environment file
+    (each with its own kept cache, so every timed run is a warm one)."""
+    from conda_vendor_plugin.virtual import virtual_packages
+
+    vpkgs = [(v.name, str(v.version), v.build) for v in virtual_packages(PLATFORM)]
+    code = BARE_PROCESS.format(
+        uri=channel_dir.as_uri(), root=str(channel_dir), subdirs=SUBDIRS, vpkgs=vpkgs,
+        specs=list(SPECS),
+    )  # fmt: skip
+    bare = process_variant("bare solve process", [sys.executable, "-c", code], is_lock=False)
+    variants = [bare]
+    for label, env_file in locks.items():
+        d = env_file.parent
+        argv = [sys.executable, "-m", "conda_vendor_plugin", "lock", "-f", str(env_file)]
+        argv += ["-o", str(d / "proc.lock.yml"), "-p", PLATFORM, "--json"]
+        argv += ["--cache-dir", str(d / "proc-cache")]
+        variants.append(process_variant(f"lock process, {label}", argv))
+    print()
+    print(f"Process level: whole processes ({sys.executable}), {repeat} interleaved rounds,")
+    print("1 warm-up each (so every lock run has a warm cache)")
+    measure(variants, repeat)
+    print(f"{'':34} {'packages':>8} {'median s':>9} {'min s':>7} {'extra ms':>9}")
+    print(f"{bare.label:34} {bare.count:>8} {bare.median:>9.3f} {min(bare.times):>7.3f}")
+    for v in variants[1:]:
+        extra = paired_ms(v, bare)
+        verdict = "ok" if extra <= PROCESS_TARGET_MS else "MISSED"
+        print(
+            f"{v.label:34} {v.count:>8} {v.median:>9.3f} {min(v.times):>7.3f} {extra:>+9.1f}"
+            f"  <= {PROCESS_TARGET_MS:.0f} ms: {verdict}"
+        )
 
 
 # ------------------------------------------------------------------ conda mode
@@ -456,6 +527,12 @@ def main(argv: list[str] | None = None) -> int:
         "--conda-repeat", type=int, default=3, help="Timed rounds in conda mode (default 3)."
     )
     ap.add_argument("--no-conda", action="store_true", help="Skip the conda-mode figures.")
+    ap.add_argument(
+        "--process-repeat",
+        type=int,
+        default=9,
+        help="Interleaved rounds of the process-level comparison (default 9; 0 skips it).",
+    )
     args = ap.parse_args(argv)
     if args.repeat < 1 or args.conda_repeat < 1:
         ap.error("--repeat and --conda-repeat must be at least 1")
@@ -539,6 +616,12 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"cProfile of one run of '{v.label}' (top {args.top} by own time;")
                     print("cProfile inflates pure-Python costs relative to the native solve):")
                     print(profile(v.run, args.top))
+
+            if args.process_repeat > 0:
+                envs = {"file:// channel": env_file}
+                if server is not None:
+                    envs["HTTP, warm cache"] = env_http
+                run_process_level(channel_dir, envs, args.process_repeat)
 
         python = None if args.no_conda else conda_python(args.conda_python)
         if python is None:

@@ -30,12 +30,29 @@ subprocess (wall time and its own peak RSS, as ``bench_vendor.py`` takes them):
 Targets (#11): lock <= 1.10x the bare solve, cold and warm; vendor <= 1.3x (warm lock +
 curl); vendor peak RSS <= 1.2x lock's. ``--profile`` (or a missed vendor target) prints
 where a vendor run spends its time (cProfile, main thread).
+
+Inside conda (``--conda-python PATH``, a Python with conda and a conda solver; this
+checkout's ``src`` goes first on its ``PYTHONPATH``), for each solver of
+``--conda-solvers`` (default ``rattler``) and each environment, one process each, conda
+isolated in a temporary HOME (``channels: []``, its own package cache and envs, no CUDA):
+
+* ``python -m conda env lock -f ENV -p linux-64``, cold (conda's repodata cache empty),
+  then warm (the cache kept);
+* ``python -m conda vendor ENV -p linux-64 -o OUT`` into a fresh OUT (warm cache);
+* ``curl --parallel`` for the archives that vendor fetched.
+
+Same targets against ``conda env lock``: vendor <= 1.3x (warm env lock + curl), vendor
+peak RSS <= 1.2x env lock's. A command that runs past ``--conda-timeout`` seconds is
+stopped and reported as such (the classic solver at conda-forge size may be). The channel
+serves only the archives the bare py-rattler solve picks: a solver that picks other builds
+(classic, for the large environment) makes vendor fail with 404s, reported as a failure.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import shutil
 import statistics
@@ -161,6 +178,8 @@ def add_archives(channel: Path, records: dict[str, dict[str, dict[str, Any]]], n
 
 # ------------------------------------------------------------------ the commands
 
+TIMED_OUT = 124  # the exit status of coreutils' timeout(1)
+
 
 def bare(url: str, specs: tuple[str, ...], cache: Path) -> Run:
     code = BARE.format(
@@ -252,6 +271,71 @@ def profile_vendor(env: Path, cache: Path, out: Path, top: int = 18) -> None:
     p.strip_dirs().sort_stats("cumulative").print_stats(top)
 
 
+# ------------------------------------------------------------------ inside conda
+
+
+def conda_environ(root: Path, python_path: str, solver: str) -> dict[str, str]:
+    """conda isolated in ``root`` (as tests/support/condarun.py), this checkout first."""
+    home = root / "home"
+    home.mkdir(parents=True, exist_ok=True)
+    (home / ".condarc").write_text("channels: []\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONDA")}
+    env.update(
+        HOME=str(home), XDG_CACHE_HOME=str(home / ".cache"), CONDARC=str(home / ".condarc"),
+        CONDA_PKGS_DIRS=str(root / "pkgs"), CONDA_ENVS_DIRS=str(root / "envs"),
+        CONDA_SOLVER=solver, CONDA_OVERRIDE_CUDA="", CONDA_NUMBER_CHANNEL_NOTICES="0",
+        CONDA_REPORT_ERRORS="false", CONDA_NOTIFY_OUTDATED_CONDA="false",
+        CONDA_AUTO_UPDATE_CONDA="false", NO_PROXY="127.0.0.1,localhost",
+        PYTHONPATH=os.pathsep.join(p for p in (str(ROOT / "src"), python_path) if p),
+    )  # fmt: skip
+    return env
+
+
+def conda_run(python: str, environ: dict[str, str], cwd: Path, timeout: float, *args) -> Run:
+    """``python -m conda ARGS`` under timeout(1): wall time and peak RSS (timeout's child
+    is conda; wait4 reports the larger of the two, and timeout itself is ~2 MiB)."""
+    argv = ["timeout", str(int(timeout)), python, "-m", "conda", *map(str, args)]
+    return measured(argv, cwd, environ)
+
+
+def bench_conda(label: str, env_file: Path, work: Path, python: str, solver: str,
+                timeout: float) -> dict | None:  # fmt: skip
+    """``conda env lock`` (cold, warm), ``conda vendor`` and curl: one process each."""
+    root = work / f"conda-{solver}-{label}"
+    environ = conda_environ(root, os.environ.get("PYTHONPATH", ""), solver)
+    lock_out = root / "out.lock.yml"
+    lock = ("env", "lock", "-f", env_file, "-p", PLATFORM, "-o", lock_out, "--json")
+    out = root / "bundle"
+    print(f"\n{label} environment inside conda ({python}, CONDA_SOLVER={solver}):")
+    vendor = ("vendor", env_file, "-p", PLATFORM, "-o", out, "--json")
+    runs: dict[str, Run] = {}
+    for kind, args in (("env lock cold", lock), ("env lock warm", lock), ("vendor", vendor)):
+        shutil.rmtree(out, ignore_errors=True)
+        run = conda_run(python, environ, root, timeout, *args)
+        if run.returncode == TIMED_OUT:
+            print(f"  {kind:14} stopped after {run.seconds:.0f} s (--conda-timeout {timeout:.0f})")
+            return None
+        if run.returncode:
+            print(f"  {kind:14} FAILED ({run.returncode}): {(run.stderr or run.stdout)[-1500:]}")
+            return None
+        runs[kind] = run
+        print(f"  {kind:14} {run.seconds:7.3f} s   peak RSS {run.max_rss_kib / 1024:7.1f} MiB")
+    n = json.loads(runs["vendor"].stdout)["packages"]
+    urls = [(f["url"], "/".join(f["url"].rsplit("/", 2)[-2:]), f["size"]) for f in _files(out)]
+    curl = runs["curl"] = run_curl(urls, root / "curl", 8, root)
+    print(f"  {'curl':14} {curl.seconds:7.3f} s   peak RSS {curl.max_rss_kib / 1024:7.1f} MiB")
+    warm, vendor = runs["env lock warm"], runs["vendor"]
+    ratios = {
+        "vendor / (warm env lock + curl) (target <= 1.3)": vendor.seconds
+        / (warm.seconds + runs["curl"].seconds),
+        "vendor RSS / env lock RSS (target <= 1.2)": vendor.max_rss_kib / warm.max_rss_kib,
+    }
+    print(f"  ({n} packages)")
+    for k, r in ratios.items():
+        print(f"  {k:49} {r:5.2f}")
+    return {"packages": n, "runs": runs, "ratios": ratios}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--records", type=int, default=50_000, help="linux-64 records")
@@ -260,6 +344,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--profile", action="store_true")
     ap.add_argument("--envs", default="small,large", help="small, large or both")
+    ap.add_argument("--conda-python", help="a Python with conda: add the inside-conda rows")
+    ap.add_argument("--conda-solvers", default="rattler", help="CONDA_SOLVER values (a,b)")
+    ap.add_argument("--conda-timeout", type=float, default=600, help="seconds per conda command")
     args = ap.parse_args(argv)
     if not INDEX.is_file():
         print(f"skipped: {INDEX} is not present")
@@ -289,6 +376,12 @@ def main(argv: list[str] | None = None) -> int:
             url = f"{srv.url}/big"
             for label in args.envs.split(","):
                 bench_env(label, ENVIRONMENTS[label], url, work, args.repeat, args.profile)
+            solvers = args.conda_solvers.split(",") if args.conda_python else []
+            for solver in filter(None, solvers):
+                for label in args.envs.split(","):
+                    env_file = work / f"{label}.yml"
+                    bench_conda(label, env_file, work, args.conda_python, solver,
+                                args.conda_timeout)  # fmt: skip
     return 0
 
 
