@@ -223,10 +223,12 @@ class RattlerBackend:
         """CEP 16: where a channel's subdir offers shards, read it from a subset
         repodata.json of the shards of ``names`` (and, ``follow``, of every name they
         depend on) instead of its whole repodata.json (see :mod:`.shard_subset`)."""
+        if all(url.startswith("file://") for _, url in sources):
+            return  # a local channel's repodata.json is read in place, never fetched
         from .shards import shards_enabled
 
-        if not shards_enabled() or all(url.startswith("file://") for _, url in sources):
-            return  # a local channel's repodata.json is read in place, never fetched
+        if not shards_enabled():
+            return
         from .shard_subset import ShardedRepodata
 
         if self._sharded is None:
