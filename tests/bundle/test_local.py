@@ -17,7 +17,7 @@ from conda_vendor_plugin.bundle.local import BundleError, find_bundle, local_cha
 from conda_vendor_plugin.records import LockedPackage
 
 from ..support.build import Pkg, build_channel
-from ..support.bundles import current
+from ..support.bundles import current, locked_from_entry
 
 MANIFEST = {"tool": {"name": "conda-vendor-plugin", "version": "0"}, "files": []}
 UPSTREAM = "https://example.invalid/chan"
@@ -35,20 +35,7 @@ def _locked(channel_dir: Path, upstream: str = UPSTREAM) -> list[LockedPackage]:
         for section in ("packages", "packages.conda"):
             for fn, e in doc[section].items():
                 subdir = rd.parent.name
-                out.append(
-                    LockedPackage(
-                        name=e["name"],
-                        version=e["version"],
-                        build=e["build"],
-                        subdir=subdir,
-                        channel=upstream,
-                        fn=fn,
-                        url=f"{upstream}/{subdir}/{fn}",
-                        sha256=e["sha256"],
-                        md5=e["md5"],
-                        size=e["size"],
-                    )
-                )
+                out.append(locked_from_entry(upstream, subdir, fn, e))
     return out
 
 

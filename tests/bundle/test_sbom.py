@@ -35,6 +35,7 @@ from conda_vendor_plugin.errors import VendorError
 from conda_vendor_plugin.records import LockedPackage
 
 from ..support.build import Pkg, build_channel
+from ..support.bundles import locked_from_entry
 from ..support.vendoring import validate_cyclonedx
 
 WHEN = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
@@ -52,19 +53,7 @@ def _vendored(channel_dir: Path, upstream: str, local: str) -> list[VendoredPack
         for section in ("packages", "packages.conda"):
             for fn, e in doc[section].items():
                 subdir = rd.parent.name
-                p = LockedPackage(
-                    name=e["name"],
-                    version=e["version"],
-                    build=e["build"],
-                    subdir=subdir,
-                    channel=upstream,
-                    fn=fn,
-                    url=f"{upstream}/{subdir}/{fn}",
-                    sha256=e["sha256"],
-                    md5=e["md5"],
-                    size=e["size"],
-                )
-                found.append(VendoredPackage(p, local))
+                found.append(VendoredPackage(locked_from_entry(upstream, subdir, fn, e), local))
     return found
 
 

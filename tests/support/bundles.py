@@ -37,3 +37,21 @@ def typed(out: Path, file: str, name: str | None = None) -> str:
     (through the ``current`` link), as the files' headers and the report say."""
     index = json.loads((out / "bundle.json").read_text())
     return f"envs/{name or only_env(index)}/current/{file}"
+
+
+def locked_from_entry(upstream: str, subdir: str, fn: str, entry: dict[str, Any]):
+    """The LockedPackage a lock of ``upstream`` gives for one of its repodata entries."""
+    from conda_vendor_plugin.records import LockedPackage
+
+    return LockedPackage(
+        name=entry["name"],
+        version=entry["version"],
+        build=entry["build"],
+        subdir=subdir,
+        channel=upstream,
+        fn=fn,
+        url=f"{upstream}/{subdir}/{fn}",
+        sha256=entry["sha256"],
+        md5=entry["md5"],
+        size=entry["size"],
+    )
