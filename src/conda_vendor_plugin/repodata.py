@@ -21,7 +21,7 @@ from urllib.parse import unquote, urlsplit
 
 from .errors import ChannelError
 from .fsutil import atomic_write_text
-from .session import RetryPolicy, retry_after_seconds
+from .session import Retryable, RetryPolicy, retry_after_seconds, with_retries
 from .urls import redact_url
 
 EMPTY_REPODATA = {"packages": {}, "packages.conda": {}, "repodata_version": 1}
@@ -251,12 +251,7 @@ def fetch_repodata(
     return cached, False
 
 
-class _Retry(Exception):
-    """A failure worth another try (a cut, a stall, 429, 5xx)."""
-
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
+_Retry = Retryable
 
 
 class _Cut(Exception):
@@ -276,20 +271,13 @@ class _Fetch:
     ) -> tuple[int, Mapping[str, str]]:
         """``(status, headers)``: 200 (stored), 304 (cache still good), or another status
         for the caller to decide on (404; anything but 200 for the ``.zst``)."""
-        tries, waited = 0, 0.0
-        while True:
-            tries += 1
-            try:
-                return self._once(url, cached, state)
-            except _Retry as e:
-                delay = self.policy.wait_before(tries, e.retry_after, waited)
-                if delay is None:
-                    plural = "try" if tries == 1 else "tries"
-                    raise ChannelError(
-                        f"{redact_url(url)}: {e} fetching repodata (gave up after {tries} {plural})"
-                    ) from None
-                waited += delay
-                time.sleep(delay)
+        return with_retries(
+            self.policy,
+            lambda: self._once(url, cached, state),
+            lambda e, tries: ChannelError(
+                f"{redact_url(url)}: {e} fetching repodata (gave up after {tries})"
+            ),
+        )
 
     def _once(
         self, url: str, cached: Path, state: Mapping[str, Any]

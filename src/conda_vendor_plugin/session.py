@@ -13,9 +13,10 @@ defaults. ``requests`` still honours ``~/.netrc``, ``user:pass@`` in URLs and th
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from . import __version__
 
@@ -108,3 +109,34 @@ def make_session(pool_size: int = 16) -> Any:
     s.mount("https://", adapter)
     s.headers["User-Agent"] = USER_AGENT
     return s
+
+
+T = TypeVar("T")
+
+
+class Retryable(Exception):
+    """One try failed in a way worth another (a cut, a stall, 429, 5xx)."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def with_retries(
+    policy: RetryPolicy,
+    attempt: Callable[[], T],
+    give_up: Callable[[Retryable, str], Exception],
+) -> T:
+    """``attempt()`` until it returns, tried again after each :class:`Retryable` as
+    ``policy`` says; when it says stop, ``give_up(last error, "N tries")`` is raised."""
+    tries, waited = 0, 0.0
+    while True:
+        tries += 1
+        try:
+            return attempt()
+        except Retryable as e:
+            delay = policy.wait_before(tries, e.retry_after, waited)
+            if delay is None:
+                raise give_up(e, f"{tries} {'try' if tries == 1 else 'tries'}") from None
+            waited += delay
+            time.sleep(delay)

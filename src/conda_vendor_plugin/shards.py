@@ -36,7 +36,7 @@ from urllib.parse import urljoin, urlsplit
 from .errors import ChannelError
 from .fsutil import TooLarge, atomic_write_bytes, atomic_write_text, read_limited
 from .repodata import ZST_RECHECK, _zstd_module
-from .session import RetryPolicy, retry_after_seconds
+from .session import Retryable, RetryPolicy, retry_after_seconds, with_retries
 from .urls import redact_url
 
 INDEX_NAME = "repodata_shards.msgpack.zst"
@@ -224,26 +224,14 @@ def get_bounded(
 ) -> tuple[int, Mapping[str, str], bytes]:
     """``(status, headers, body)`` of one GET, the body read up to ``limit`` bytes (and
     only for 200); cuts, stalls, 429 and 5xx are tried again as ``policy`` says."""
-    tries, waited = 0, 0.0
-    while True:
-        tries += 1
-        try:
-            return _get_once(session, url, policy, limit, headers or {})
-        except _Retry as e:
-            delay = policy.wait_before(tries, e.retry_after, waited)
-            if delay is None:
-                plural = "try" if tries == 1 else "tries"
-                raise ShardError(
-                    f"{redact_url(url)}: {e} (gave up after {tries} {plural})"
-                ) from None
-            waited += delay
-            time.sleep(delay)
+    return with_retries(
+        policy,
+        lambda: _get_once(session, url, policy, limit, headers or {}),
+        lambda e, tries: ShardError(f"{redact_url(url)}: {e} (gave up after {tries})"),
+    )
 
 
-class _Retry(Exception):
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
+_Retry = Retryable
 
 
 def _get_once(
