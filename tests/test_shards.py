@@ -12,11 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -25,6 +20,7 @@ from conda_vendor_plugin.formats import explicit_v1
 from conda_vendor_plugin.records import Lockfile
 
 from .support.bundles import current
+from .support.interrupt import interrupt_when
 from .support.locking import run_module
 from .support.server import ChannelServer
 from .support.shards import INDEX, pack, read_index, shard_subdir, write_index
@@ -449,21 +445,13 @@ def test_ctrl_c_while_a_shard_stalls_stops_at_once(sharded_recipes, tmp_path: Pa
     with ChannelServer(chan.parent) as srv:  # its own server: the stall outlives the test
         srv.fail(f"conda-test-recipes/noarch/shards/{shard}", "stall:30")
         env = write_env(tmp_path / "env.yml", [f"{srv.url}/conda-test-recipes"], ["dependent"])
-        cmd = [sys.executable, "-m", "conda_vendor_plugin", "lock", "-f", env, "-p", "linux-64"]
-        environ = {**os.environ, "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"}
-        proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=environ)
-        deadline = time.monotonic() + 30
-        while not srv.count(f"conda-test-recipes/noarch/shards/{shard}"):
-            assert time.monotonic() < deadline
-            time.sleep(0.02)
-        time.sleep(0.3)
-        proc.send_signal(signal.SIGINT)
-        interrupted = time.monotonic()
-        _, stderr = proc.communicate(timeout=30)
-        elapsed = time.monotonic() - interrupted
-    assert proc.returncode == 130, stderr
-    assert elapsed < 2.0, f"exited {elapsed:.1f} s after Ctrl-C"
-    assert "Traceback" not in stderr
+        run = interrupt_when(
+            ["lock", "-f", env, "-p", "linux-64"],
+            ready=lambda: srv.count(f"conda-test-recipes/noarch/shards/{shard}") > 0,
+        )
+    assert run.returncode == 130, run.stderr
+    assert run.elapsed < 2.0, f"exited {run.elapsed:.1f} s after Ctrl-C"
+    assert "Traceback" not in run.stderr
 
 
 def test_a_token_reaches_the_shards_but_no_file_or_message(

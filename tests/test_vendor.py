@@ -10,10 +10,8 @@ process output matters (credentials).
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -22,6 +20,7 @@ from conda_vendor_plugin.formats import explicit_v1
 
 from .support.build import Pkg, build_channel
 from .support.bundles import current, current_rel, env_report
+from .support.interrupt import interrupt_when
 from .support.locking import run_module
 from .support.server import ChannelServer
 from .support.vendoring import (
@@ -564,20 +563,11 @@ def test_interrupted_run_stops_promptly_and_keeps_the_previous_output(tmp_path: 
         write_env(env, [f"{server.url}/chan"], names)
         server.latency = 0.4  # each request now takes 0.4 s: 7 downloads one by one, 2.8 s
         server.requests.clear()
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + 20
-        while not staging.is_dir() and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert staging.is_dir(), "the run never reached its downloads"
-        time.sleep(0.1)
-        proc.send_signal(signal.SIGINT)
-        interrupted = time.monotonic()
-        _, stderr = proc.communicate(timeout=30)
-        elapsed = time.monotonic() - interrupted
-        assert proc.returncode == 130, stderr
-        assert "interrupted" in stderr
+        run = interrupt_when(cmd[3:], ready=staging.is_dir, settle=0.1, timeout=20)
+        assert run.returncode == 130, run.stderr
+        assert "interrupted" in run.stderr
         # Not every queued download first: at most the one in flight is waited for.
-        assert elapsed < 1.5, f"exited {elapsed:.1f}s after Ctrl-C"
+        assert run.elapsed < 1.5, f"exited {run.elapsed:.1f}s after Ctrl-C"
         assert len(_archive_gets(server)) < 3
         assert snapshot(out) == before
 

@@ -26,7 +26,6 @@ import hashlib
 import json
 import logging
 import queue
-import re
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from .fsutil import atomic_write_text
+from .order import dependency_name
 from .session import RetryPolicy
 from .shards import ShardCache, ShardError, ShardIndex, index_url
 from .urls import redact_url
@@ -45,17 +45,12 @@ Shard = Mapping[str, Mapping[str, Mapping[str, Any]]]
 FullDepends = Callable[[Key, str], Iterable[str]]
 WORKERS = 16
 
-_DEP_NAME = re.compile(r"\s*(?:[^\s:]+::)?([A-Za-z0-9_][A-Za-z0-9_.+\-]*)")
-
 
 def dep_name(spec: str) -> str | None:
-    """The package name a match spec (``libgcc-ng >=7.3.0``, ``python>=3.9``,
-    ``conda-forge::numpy``) asks for, lowercased; None for virtual packages (``__glibc``)
-    and anything without a plain name."""
-    m = _DEP_NAME.match(spec) if isinstance(spec, str) else None
-    if m is None or m.group(1).startswith("__"):
-        return None
-    return m.group(1).lower()
+    """The package name a match spec asks for (:func:`.order.dependency_name`); None for
+    virtual packages (``__glibc``), which have no shards, and for an empty spec."""
+    name = dependency_name(spec) if isinstance(spec, str) else ""
+    return name if name and not name.startswith("__") else None
 
 
 def _shard_depends(shard: Shard) -> set[str]:

@@ -183,19 +183,19 @@ def _of_request(p: VendorPlan, r: inputs.Request) -> list[VendoredPackage]:
 def _write_environment(p: VendorPlan, r: inputs.Request, staging: Path) -> history.Environment:
     """One environment's lockfile, environment and explicit files, as version 1 of it
     (merging with the bundle renumbers it)."""
+    mine = _of_request(p, r)
     env = history.fresh_environment(
         r.name,
         r.lock.input_hash,
         [s.platform for s in r.solutions],
         [asdict(f) for f in r.lock.foreign],
         list(r.spec.pip),
-        [vp.relpath for vp in _of_request(p, r)],
+        [vp.relpath for vp in mine],
     )
     folder = inside(staging, history.version_dir(r.name, env.current))
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write_text(folder / LOCKFILE, explicit_v1.write(r.lock))
     where = f"{history.env_dir(r.name)}/{history.CURRENT}"
-    mine = _of_request(p, r)
     for sol in r.solutions:
         in_solution = set(sol.packages)
         used = {vp.local_channel for vp in mine if vp.package in in_solution}
@@ -214,9 +214,7 @@ def write_outputs(
     bundle or a delta), then the index, pointers and manifest of it all."""
     write_repodata(staging, p.repodata)
     envs = {r.name: _write_environment(p, r, staging) for r in p.requests}
-    used = set(p.names.values())
-    channels = {local: url for url, local in p.names.items() if local in used}
-    fresh = history.Index(channels, envs)
+    fresh = history.Index({local: url for url, local in p.names.items()}, envs)
     known = {
         (r.name, r.lock.input_hash): [q for s in r.solutions for q in s.packages]
         for r in p.requests

@@ -8,7 +8,6 @@ counts; nothing bad is cached; a clean rerun works.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -24,6 +23,7 @@ from conda_vendor_plugin.session import RetryPolicy, make_session
 from ..support.build import Pkg, build_channel
 from ..support.condarun import conda_environ
 from ..support.hostile import add_entry
+from ..support.interrupt import interrupt_when
 from ..support.server import ChannelServer
 from ..support.vendoring import write_env
 
@@ -240,21 +240,14 @@ def test_ctrl_c_in_a_stalled_read_stops_within_two_seconds(tmp_path: Path) -> No
         for i in range(3):
             srv.fail(f"/ch/noarch/p{i}-1.0-0.tar.bz2", "drip:0.05")  # every read blocks
         env = write_env(tmp_path / "env.yml", [f"{srv.url}/ch"], [f"p{i}" for i in range(3)])
-        cmd = [sys.executable, "-m", "conda_vendor_plugin", "vendor", str(env), "-o", str(out)]
-        environ = {**os.environ, "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"}
-        cmd += ["-p", "linux-64"]
-        proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=environ)
-        deadline = time.monotonic() + 30
-        while len(_gets(srv, "/ch/noarch/p2-1.0-0.tar.bz2")) == 0 and time.monotonic() < deadline:
-            time.sleep(0.02)
-        time.sleep(0.3)  # all three are inside a read now
-        proc.send_signal(signal.SIGINT)
-        interrupted = time.monotonic()
-        _, stderr = proc.communicate(timeout=30)
-        elapsed = time.monotonic() - interrupted
-    assert proc.returncode == 130, stderr
-    assert elapsed < 2.0, f"exited {elapsed:.1f} s after Ctrl-C"
-    assert "Traceback" not in stderr
+        run = interrupt_when(
+            ["vendor", env, "-o", out, "-p", "linux-64"],
+            ready=lambda: len(_gets(srv, "/ch/noarch/p2-1.0-0.tar.bz2")) > 0,
+            settle=0.3,  # all three are inside a read then
+        )
+    assert run.returncode == 130, run.stderr
+    assert run.elapsed < 2.0, f"exited {run.elapsed:.1f} s after Ctrl-C"
+    assert "Traceback" not in run.stderr
     assert list((tmp_path / ".OUT.staging").rglob("*.partial"))  # kept for resuming
 
 

@@ -242,16 +242,6 @@ def finish(
     return merged, needed
 
 
-def sbom_timestamp(path: Path) -> datetime | None:
-    """When the SBOM at ``path`` says it was made (None if it cannot say)."""
-    try:
-        doc = read_json_file(path, MAX_METADATA_BYTES)
-        when = datetime.fromisoformat(doc["metadata"]["timestamp"])
-    except (OSError, ValueError, LookupError, TypeError, AttributeError):
-        return None
-    return when if when.tzinfo is not None else None
-
-
 def write_sbom(
     root: Path,
     archives: Mapping[str, tuple[LockedPackage, set[str]]],
@@ -266,11 +256,7 @@ def write_sbom(
         VendoredPackage(package, rel.split("/", 1)[0])
         for rel, (package, _) in sorted(archives.items())
     ]
-    hashed = [
-        vp for vp in present if vp.package.sha256 or not contained(root, vp.relpath).is_file()
-    ]
-    unhashed = [vp for vp in present if vp not in hashed]
-    listed = sorted([*hashed, *with_sha256(unhashed, root)], key=lambda vp: vp.relpath)
+    listed = with_sha256(present, root)
     used_by = {rel: sorted(users) for rel, (_, users) in archives.items()}
     licenses = licenses_from_repodata(documents(root))
 

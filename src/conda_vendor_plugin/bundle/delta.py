@@ -31,7 +31,7 @@ from ..fsutil import (
 from . import assemble, history
 from . import staging as staging_mod
 from .outputs import MANIFEST, TOOL, manifest_text
-from .sbom import SBOM
+from .sbom import SBOM, timestamp_of
 from .verify import verify_output
 
 DELTA = "delta.json"
@@ -180,7 +180,7 @@ def apply(delta: Path, bundle: Path) -> dict[str, Any]:
         staging_mod.prune(staging, set())
         _stage_delta(delta, staging)
         index, archives = assemble.finish(staging, fresh, output.real)
-        made = assemble.sbom_timestamp(delta / SBOM)
+        made = timestamp_of(delta / SBOM)
         assemble.write_sbom(staging, archives, previous=output.real, at=made)
         atomic_write_text(staging / MANIFEST, manifest_text(staging, index, archives))
         staging_mod.swap_into_place(staging, output)

@@ -91,6 +91,16 @@ def build_time(environ: Mapping[str, str] = os.environ) -> datetime:
     return source_date_epoch(environ) or datetime.now(timezone.utc).replace(microsecond=0)
 
 
+def timestamp_of(path: Path) -> datetime | None:
+    """When the SBOM at ``path`` says it was made (None if it cannot say: missing,
+    malformed, or a time without a zone). Read bounded, as any bundle file is."""
+    try:
+        when = datetime.fromisoformat(read_json_file(path, MAX_SBOM_BYTES)["metadata"]["timestamp"])
+    except (OSError, ValueError, LookupError, TypeError, AttributeError):
+        return None
+    return when if when.tzinfo is not None else None
+
+
 def earlier_time(previous: Path, text: str) -> datetime | None:
     """The timestamp of the SBOM at ``previous`` (an earlier run's) when it says what
     ``text`` says but for its timestamp, else None: vendoring the same inputs again
