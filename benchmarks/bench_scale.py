@@ -67,18 +67,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from bench_lock import INDEX, PLATFORM, SUBDIRS  # noqa: E402
 from bench_vendor import Run, child_env, measured, run_curl  # noqa: E402
 
 from tests.support.build import Pkg, archive_bytes  # noqa: E402
 from tests.support.server import ChannelServer  # noqa: E402
 from tests.support.zstd import zstd  # noqa: E402
-
-TESTDATA = ROOT.parent / "shared" / "testdata"
-if not TESTDATA.is_dir():  # a git worktree at <project>/wt/<name>
-    TESTDATA = ROOT.parents[1] / "shared" / "testdata"
-INDEX = TESTDATA / "repodata" / "anaconda-defaults_linux-64+noarch_2018-08.index.json"
-PLATFORM = "linux-64"
-SUBDIRS = (PLATFORM, "noarch")
 
 ENVIRONMENTS = {
     "small": ("python 3.6.*", "pyyaml"),
