@@ -2,7 +2,8 @@
 
 Every answer is compared with a full :func:`json.load` of the same bytes: on every record
 of the real repodata in ``../shared/testdata`` (as written, compact and re-indented), on
-crafted files with the traps a raw search falls into, and on random documents.
+crafted files with the traps a raw search falls into, and on random documents. Files laid
+out as conda-index writes them are searched by bisection first: its own tests follow.
 """
 
 from __future__ import annotations
@@ -22,13 +23,16 @@ from conda_vendor_plugin.entries import Entries, load_repodata, original_entry
 from conda_vendor_plugin.errors import ChannelError
 
 
-@pytest.fixture(autouse=True, params=["msgspec", "scan"])
+@pytest.fixture(autouse=True, params=["bisect", "msgspec", "scan"])
 def reader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Every test reads entries both ways: with msgspec skipping the unwanted entries (the
-    default where it is installed), and with the pure-Python scan it falls back to."""
-    if request.param == "msgspec":
+    """Every test reads entries every way: as a run does (bisection where the file is laid
+    out for it, else msgspec skipping the unwanted entries), with msgspec alone, and with
+    the pure-Python scan they fall back to."""
+    if request.param != "scan":
         pytest.importorskip("msgspec")
-    else:
+    if request.param != "bisect":
+        monkeypatch.setattr(entries_mod, "_bisected", lambda data, wanted: None)
+    if request.param == "scan":
         monkeypatch.setattr(entries_mod, "_with_msgspec", lambda data, wanted: None)
     return request.param
 
@@ -100,19 +104,22 @@ def _real_repodata(shared: Path, dest: Path) -> list[Path]:
     return files
 
 
-@pytest.mark.parametrize("style", ["as written", "compact", "indented", "odd spacing"])
+STYLES = {
+    "compact": lambda d: json.dumps(d, separators=(",", ":")),
+    "indented": lambda d: json.dumps(d, indent=4, ensure_ascii=False),
+    "odd spacing": lambda d: json.dumps(d, indent="\t", separators=(" ,\r\n", " :  ")),
+    "conda-index": lambda d: json.dumps(d, indent=2, sort_keys=True),
+}
+
+
+@pytest.mark.parametrize("style", ["as written", *STYLES])
 def test_every_real_record_is_what_json_load_gives(
     shared_testdata: Path, tmp_path: Path, style: str
 ) -> None:
     checked = 0
     for i, path in enumerate(_real_repodata(shared_testdata, tmp_path)):
         if style != "as written":
-            doc = json.loads(path.read_bytes())
-            text = {
-                "compact": lambda d: json.dumps(d, separators=(",", ":")),
-                "indented": lambda d: json.dumps(d, indent=4, ensure_ascii=False),
-                "odd spacing": lambda d: json.dumps(d, indent="\t", separators=(" ,\r\n", " :  ")),
-            }[style](doc)
+            text = STYLES[style](json.loads(path.read_bytes()))
             path = tmp_path / f"{i}-{style}.json"
             path.write_text(text, encoding="utf-8")
         fns = _all_fns(path)

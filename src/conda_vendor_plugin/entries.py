@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import jsonscan
+from . import jsonscan, sorted_repodata
 from .errors import ChannelError
 
 SECTIONS = ("packages", "packages.conda")
@@ -117,13 +117,24 @@ def _read_entries(path: Path, wanted: set[str]) -> _File:
 
 
 def _mapped(path: Path, wanted: set[str]) -> _File | None:
-    """:func:`_with_msgspec` over the file mapped into memory (no copy of it is made: the
-    page cache is read in place); None where that cannot be done."""
+    """The file mapped into memory (no copy of it is made: the page cache is read in
+    place), searched by :func:`_bisected` where it is laid out as conda-index writes it,
+    else by :func:`_with_msgspec`; None where neither can be done."""
     try:
         with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
-            return _with_msgspec(m, wanted)  # holds no view of m once it returns
+            return _bisected(m, wanted) or _with_msgspec(m, wanted)  # neither keeps a view
     except (OSError, ValueError, BufferError):
         return None  # an empty file cannot be mapped; read_bytes reports errors
+
+
+def _bisected(data: mmap.mmap, wanted: set[str]) -> _File | None:
+    """The answer from a few probes of a sorted, indented file (:mod:`.sorted_repodata`),
+    its cost independent of the file's size; None where the file is laid out otherwise."""
+    found = sorted_repodata.find(data, wanted)
+    if found is None:
+        return None
+    header, sections = found
+    return _File(header=header, sections=sections, asked=set(wanted))
 
 
 def _with_msgspec(data: bytes | mmap.mmap, wanted: set[str]) -> _File | None:
