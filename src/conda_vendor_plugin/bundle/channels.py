@@ -74,8 +74,24 @@ def repodata_documents(
         if found is None:
             raise _missing_entry(p, sources, entries)
         section, entry = found
+        _check_agrees(p, entry)
         doc_for(vp.local_channel, p.subdir)[section][p.fn] = entry
     return docs
+
+
+def _check_agrees(p: LockedPackage, entry: Mapping[str, Any]) -> None:
+    """The entry copied names the archive that was solved for and fetched: the same
+    hashes and size (a file rewritten between the solve and the copy, by another run or a
+    channel, is caught here rather than by ``vendor verify`` on the offline side)."""
+    for field_name, ours in (("sha256", p.sha256), ("md5", p.md5), ("size", p.size)):
+        theirs = entry.get(field_name)
+        if ours is None or theirs is None or str(theirs).lower() == str(ours).lower():
+            continue
+        raise ChannelError(
+            f"{p.dist}: {p.channel}/{p.subdir}/repodata.json now lists {p.fn} with "
+            f"{field_name} {theirs}, not the {ours} it was solved with; the channel's "
+            f"repodata changed during this run: vendor again"
+        )
 
 
 def _missing_entry(
