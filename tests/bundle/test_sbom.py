@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from packageurl import PackageURL
 
+from conda_vendor_plugin.bundle import sbom as sbom_mod
 from conda_vendor_plugin.bundle.channels import REPODATA
 from conda_vendor_plugin.bundle.outputs import TOOL
 from conda_vendor_plugin.bundle.plan import VendoredPackage
@@ -115,6 +116,17 @@ def test_every_archive_once_valid_cyclonedx_1_6(bundle) -> None:
         ]
         assert c["licenses"] == [{"license": {"id": "BSD-3-Clause"}}]
         assert {"name": "conda-vendor:environment", "value": "web"} in c["properties"]
+
+
+def test_the_dependency_entries_are_the_librarys_own(bundle, monkeypatch) -> None:
+    """The entries added at once (the library's way is quadratic in the number of
+    archives) are byte for byte what the library's own validation adds."""
+    archives, licenses = bundle
+    used_by = {vp.relpath: ["web", "ml"][: 1 + i % 2] for i, vp in enumerate(archives)}
+    ours = _text(archives, licenses, used_by)
+    assert len(json.loads(ours)["dependencies"]) == len(archives)
+    monkeypatch.setattr(sbom_mod, "_register_dependencies", lambda bom, components: None)
+    assert _text(archives, licenses, used_by) == ours
 
 
 def test_purls_follow_the_conda_type_of_the_purl_spec(bundle) -> None:

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from packageurl import PackageURL
 
 if TYPE_CHECKING:  # the library is imported when an SBOM is written (about 100 ms)
+    from cyclonedx.model.bom import Bom
     from cyclonedx.model.component import Component
     from cyclonedx.model.license import License
 
@@ -256,9 +257,20 @@ def sbom_text(
     bom.metadata.tools.components.add(
         Component(type=ComponentType.APPLICATION, name=tool, version=tool_version)
     )
-    for c in components:
-        bom.components.add(c)
+    bom.components = components
+    _register_dependencies(bom, components)
     return JsonV1Dot6(bom).output_as_string(indent=1) + "\n"
+
+
+def _register_dependencies(bom: Bom, components: Sequence[Component]) -> None:
+    """What ``Bom.validate`` (deprecated; every output calls it) does for a BOM like
+    ours, done at once: one dependency entry per component (none depends on another).
+    It registers each with a linear search of the entries so far, quadratic in the
+    number of archives: 2.2 s of the 3.0 s an SBOM of 3000 archives took."""
+    from cyclonedx.model.dependency import Dependency
+
+    bom.dependencies = [Dependency(ref=c.bom_ref) for c in components]
+    bom.validate = lambda: True  # type: ignore[method-assign]
 
 
 @dataclass(frozen=True)
