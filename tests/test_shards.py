@@ -12,10 +12,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
+import time
 from pathlib import Path
 
 import pytest
 
+from conda_vendor_plugin.cache_sweep import MARKER
 from conda_vendor_plugin.formats import explicit_v1
 from conda_vendor_plugin.records import Lockfile
 
@@ -188,6 +191,30 @@ def test_cached_shards_are_not_asked_again_and_the_index_is_revalidated(
     )
     assert rc == 0, err
     assert explicit_v1.load(tmp_path / "c.lock.yml").packages == first.packages
+
+
+def test_a_run_keeps_what_it_uses_and_sweeps_what_no_run_used_for_two_weeks(
+    sharded_recipes, http_server: ChannelServer, tmp_path: Path, run
+) -> None:
+    _, url = sharded_recipes
+    env = write_env(tmp_path / "env.yml", [url], ["another_dependent"])
+    first = _lock(run, env, tmp_path / "a.lock.yml", "linux-64")
+    cache = Path(os.environ["XDG_CACHE_HOME"]) / "conda-vendor-plugin" / "shards"
+    used = sorted(p.name for p in cache.iterdir() if p.name != MARKER)
+    assert any(n.startswith("subset-") for n in used) and any(n.startswith("index-") for n in used)
+    stale = [cache / f"{'ab' * 32}.msgpack.zst", cache / "subset-0123.json"]
+    for path in stale:
+        path.write_text("from a run long ago")
+    month_ago = time.time() - 30 * 24 * 3600
+    for path in cache.iterdir():  # every file, the marker too: last used a month ago
+        os.utime(path, (month_ago, month_ago))
+
+    second = _lock(run, env, tmp_path / "b.lock.yml", "linux-64")
+    assert second.packages == first.packages
+    assert sorted(p.name for p in cache.iterdir() if p.name != MARKER) == used
+    start = len(http_server.requests)
+    _lock(run, env, tmp_path / "c.lock.yml", "linux-64")
+    assert [p for m, p, _, st in http_server.requests[start:] if st == 200] == []  # all cached
 
 
 def test_no_index_falls_back_quietly_and_is_asked_once_a_week(

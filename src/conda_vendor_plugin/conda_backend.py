@@ -233,6 +233,7 @@ def _conda_shard_subsets(
     except Exception as e:  # conda's private machinery changed: repodata.json, as before
         log.debug("conda's sharded repodata unusable here: %s", redact_text(str(e)))
         return {}
+    from .cache_sweep import SUBSET_FILES, sweep
     from .shard_subset import write_subset
     from .shards import hex_bytes
 
@@ -249,6 +250,8 @@ def _conda_shard_subsets(
         cache = Path(SubdirData(Channel(url)).cache_path_json).parent
         key = (redact_url(channel_url), subdir)
         found[key] = write_subset(cache, key, index.get("info") or {}, [sections])
+    for cache in {path.parent for path in found.values()}:
+        sweep(cache, SUBSET_FILES)  # our subset files only: the rest is conda's
     return found
 
 

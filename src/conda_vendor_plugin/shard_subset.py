@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .cache_sweep import SHARD_FILES, sweep, touch
 from .fsutil import atomic_write_text
 from .order import dependency_name
 from .session import RetryPolicy
@@ -170,7 +171,9 @@ class ShardedRepodata:
                     self._shards.pop(key, None)
         finally:
             pool.close()
-        return {k: self._write(k, i) for k, i in sharded.items()}
+        written = {k: self._write(k, i) for k, i in sharded.items()}
+        sweep(self.cache.root, SHARD_FILES)
+        return written
 
     def _load_indexes(self, pool: _Pool, keys: Sequence[Key]) -> None:
         """Each new source's index, all at the same time (None: no usable index)."""
@@ -250,6 +253,8 @@ def write_subset(
     text = json.dumps(doc, ensure_ascii=False)
     tag = hashlib.sha256(f"{redact_url(key[0])}\n{key[1]}\n{text}".encode()).hexdigest()
     path = directory / f"subset-{tag[:32]}.json"
-    if not path.exists():
+    if path.exists():
+        touch(path)  # in use: no sweep removes it
+    else:
         atomic_write_text(path, text)
     return path

@@ -12,7 +12,8 @@ document: bodies and decompressed sizes are bounded, an HTML page is named as on
 nothing partial is cached, and every request goes through the session and the one
 retry policy. The index is cached with its ETag / Last-Modified and asked again with a
 conditional request; shards are cached by their sha256 (content-addressed) and checked
-against the index's hash before every use, from the network or the cache.
+against the index's hash before every use, from the network or the cache. Every cached
+file a run uses is touched: :mod:`.cache_sweep` removes those no run used for two weeks.
 
 Whatever makes shards unusable raises :class:`ShardError` (a :class:`ChannelError`
 naming the URL); the caller falls back to ``repodata.json``.
@@ -30,14 +31,17 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
+from .cache_sweep import touch
 from .errors import ChannelError
 from .fsutil import TooLarge, atomic_write_bytes, atomic_write_text, read_limited
 from .repodata import ZST_RECHECK, _zstd_module
 from .session import Retryable, RetryPolicy, retry_after_seconds, with_retries
 from .urls import redact_url
+
+_T = TypeVar("_T")
 
 INDEX_NAME = "repodata_shards.msgpack.zst"
 # conda's own name for the setting (``repodata_use_shards``, ``--no-repodata-use-shards``):
@@ -277,10 +281,12 @@ class ShardCache:
         state = _read_state(state_path)
         cached = _read_cached(body_path, MAX_INDEX_BYTES) if state.get("found") else None
         if offline:
-            return parse_index(cached, url) if cached is not None else None
+            if cached is None:
+                return None
+            return _used(parse_index(cached, url), body_path, state_path)
         since = state.get("missing_since")
         if isinstance(since, (int, float)) and time.time() - since < ZST_RECHECK:
-            return None
+            return _used(None, state_path)
         headers = {}
         if cached is not None and state.get("etag"):
             headers["If-None-Match"] = state["etag"]
@@ -288,7 +294,7 @@ class ShardCache:
             headers["If-Modified-Since"] = state["last_modified"]
         status, answer, body = get_bounded(session, url, policy, MAX_INDEX_BYTES, headers)
         if status == 304 and cached is not None:
-            return parse_index(cached, url)
+            return _used(parse_index(cached, url), body_path, state_path)
         if status == 404:
             atomic_write_text(
                 state_path, json.dumps({"found": False, "missing_since": time.time()})
@@ -321,7 +327,7 @@ class ShardCache:
         path = self.root / f"{digest.hex()}.msgpack.zst"
         cached = _read_cached(path, MAX_SHARD_BYTES)
         if cached is not None and hashlib.sha256(cached).digest() == digest:
-            return parse_shard(cached, index, name)
+            return _used(parse_shard(cached, index, name), path)
         url = index.shard_url(name)
         if offline:
             raise ShardError(f"{redact_url(url)}: not in the cache and --offline was given")
@@ -337,6 +343,13 @@ class ShardCache:
         shard = parse_shard(body, index, name)
         atomic_write_bytes(path, body)
         return shard
+
+
+def _used(value: _T, *paths: Path) -> _T:
+    """``value``, read from the cached ``paths``: touched so no sweep removes them."""
+    for path in paths:
+        touch(path)
+    return value
 
 
 def _read_state(path: Path) -> dict[str, Any]:
