@@ -116,8 +116,27 @@ class CondaBackend:
 
         return [Path(d) for d in context.pkgs_dirs]
 
+    _subsets: dict[tuple[str, str], Path] | None = None  # use_shards' answers
+
     def repodata_file(self, channel_url: str, subdir: str) -> tuple[Path, bool]:
+        subset = (self._subsets or {}).get((redact_url(channel_url.rstrip("/")), subdir))
+        if subset is not None:
+            return subset, True
         return _cached_repodata(channel_url, subdir)
+
+    def use_shards(
+        self, sources: list[tuple[str, str]], platform: str, names: Any, follow: bool = True
+    ) -> None:
+        """CEP 16 for a lockfile (``follow`` is False: its names are all it needs): where
+        conda reads a channel's subdir through shards, the entries come from a subset of
+        the locked names' shards, fetched through conda's machinery and caches, instead of
+        the whole repodata.json. Nothing changes where conda's shards are off or fail."""
+        from conda.base.context import context
+
+        if not getattr(context, "repodata_use_shards", False) or follow:
+            return
+        urls = [f"{url.rstrip('/')}/{sd}" for _, url in sources for sd in (platform, "noarch")]
+        self._subsets = {**(self._subsets or {}), **_shard_subsets(urls, sorted(names))}
 
     def solve(self, spec: EnvironmentSpec, platform: str) -> Solution:
         from conda import CondaError
@@ -223,7 +242,16 @@ def _conda_shard_subsets(
         for url in ch.urls(with_credentials=True, subdirs=(platform, "noarch"))
         if SubdirData(Channel(url)).repo_cache.cache_path_shards.exists()
     ]
-    names = sorted({rec.name for rec in records if not rec.name.startswith("__")})
+    return _shard_subsets(urls, sorted({r.name for r in records if not r.name.startswith("__")}))
+
+
+def _shard_subsets(urls: list[str], names: list[str]) -> dict[tuple[str, str], Path]:
+    """``{(channel, subdir): subset repodata.json}`` of ``names``' shards for each of the
+    subdir ``urls`` that conda reads through shards (conda's ``build_repodata_subset``:
+    its index cache and shard database), written the way standalone mode writes them."""
+    from conda.core.subdir_data import SubdirData
+    from conda.models.channel import Channel
+
     if not urls or not names:
         return {}
     try:

@@ -73,7 +73,7 @@ def resolve(
     (and completed from) its channel's original repodata entry, in install order (which
     conda-lock and pixi files do not keep; ours already are, and stay as they are)."""
     urls = [url for _, url in sources]
-    use_shards = getattr(backend, "use_shards", None)  # CEP 16, standalone: shards of these names
+    use_shards = getattr(backend, "use_shards", None)  # CEP 16: the shards of these names
     for platform in platforms if use_shards is not None else ():
         names = {p.name for p in lock.packages[platform]}
         use_shards(list(sources), platform, names, follow=False)

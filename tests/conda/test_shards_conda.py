@@ -68,3 +68,52 @@ def test_conda_vendor_copies_entries_from_what_the_solver_read(
     assert ours.keys() == theirs.keys()
     different = [k for k in ours if ours[k] != theirs[k]]
     assert different == [], different
+
+
+def test_conda_vendor_of_a_lockfile_reads_only_the_locked_names_shards(
+    shared_channel, tmp_path: Path
+) -> None:
+    """No solve, so no solver to take shards: conda's shards are used whenever conda's
+    ``repodata_use_shards`` is on, and the bundle is the standalone one, byte for byte."""
+    chan = shared_channel("conda-test-recipes")
+    shard_subdir(chan, "noarch")
+    lockfile = tmp_path / "environment.lock.yml"
+    with ChannelServer(tmp_path / "served") as server:
+        env_file = write_env(
+            tmp_path / "environment.yml", [f"{server.url}/conda-test-recipes"], ["dependent"]
+        )
+        alone = {**conda_environ(tmp_path / "s", "classic"), "SOURCE_DATE_EPOCH": "1700000000"}
+        proc = run_module(
+            "conda_vendor_plugin",
+            "lock",
+            "-f",
+            env_file,
+            "-p",
+            "linux-64",
+            "-o",
+            lockfile,
+            env=alone,
+        )
+        assert proc.returncode == 0, proc.stderr
+        gets = []
+        for module, out, env in [
+            ("conda", tmp_path / "OUT", conda_environ(tmp_path / "c", "classic")),
+            ("conda_vendor_plugin", tmp_path / "ALONE", alone),
+        ]:
+            start = len(server.requests)
+            env = {**env, "SOURCE_DATE_EPOCH": "1700000000"}
+            proc = run_module(module, "vendor", "--lockfile", lockfile, "-o", out, env=env)
+            assert proc.returncode == 0, proc.stderr
+            gets.append(
+                [
+                    "/".join(p.split("/")[-2:])
+                    for m, p, _, _ in server.requests[start:]
+                    if m == "GET"
+                ]
+            )
+    for module_gets in gets:  # conda's cache cold, standalone's warm from the lock
+        assert f"noarch/{INDEX}" in module_gets, module_gets
+        assert not {"noarch/repodata.json", "noarch/repodata.json.zst"} & set(module_gets)
+    assert len([g for g in gets[0] if g.startswith("shards/")]) == 2  # the locked names'
+    ours, theirs = snapshot(tmp_path / "OUT"), snapshot(tmp_path / "ALONE")
+    assert [k for k in ours.keys() | theirs.keys() if ours.get(k) != theirs.get(k)] == []
