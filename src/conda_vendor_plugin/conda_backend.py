@@ -117,6 +117,7 @@ class CondaBackend:
         return [Path(d) for d in context.pkgs_dirs]
 
     _subsets: dict[tuple[str, str], Path] | None = None  # use_shards' answers
+    _locked_names: frozenset[str] = frozenset()  # every name use_shards was asked for
 
     def repodata_file(self, channel_url: str, subdir: str) -> tuple[Path, bool]:
         subset = (self._subsets or {}).get((redact_url(channel_url.rstrip("/")), subdir))
@@ -136,7 +137,10 @@ class CondaBackend:
         if not getattr(context, "repodata_use_shards", False) or follow:
             return
         urls = [f"{url.rstrip('/')}/{sd}" for _, url in sources for sd in (platform, "noarch")]
-        self._subsets = {**(self._subsets or {}), **_shard_subsets(urls, sorted(names))}
+        # noarch serves every platform: its subset must hold the names of all of them
+        self._locked_names = self._locked_names | set(names)
+        subsets = _shard_subsets(urls, sorted(self._locked_names))
+        self._subsets = {**(self._subsets or {}), **subsets}
 
     def solve(self, spec: EnvironmentSpec, platform: str) -> Solution:
         from conda import CondaError

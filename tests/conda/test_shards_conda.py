@@ -10,9 +10,12 @@ with its noarch sharded at test time, loopback HTTP.
 from __future__ import annotations
 
 import importlib.util
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+
+from conda_vendor_plugin.formats import explicit_v1
 
 from ..support.condarun import conda_environ
 from ..support.locking import run_module
@@ -117,3 +120,38 @@ def test_conda_vendor_of_a_lockfile_reads_only_the_locked_names_shards(
     assert len([g for g in gets[0] if g.startswith("shards/")]) == 2  # the locked names'
     ours, theirs = snapshot(tmp_path / "OUT"), snapshot(tmp_path / "ALONE")
     assert [k for k in ours.keys() | theirs.keys() if ours.get(k) != theirs.get(k)] == []
+
+
+def test_noarch_shards_of_every_locked_platform_reach_the_bundle(
+    shared_channel, tmp_path: Path
+) -> None:
+    """Each platform of one lockfile locks other noarch names: noarch's subset holds the
+    names of all of them (the lockfile is two locks put together, as other tools may)."""
+    chan = shared_channel("conda-test-recipes")
+    shard_subdir(chan, "noarch")
+    with ChannelServer(tmp_path / "served") as server:
+        alone = conda_environ(tmp_path / "s", "classic")
+        packages = {}
+        for platform, name in [("linux-64", "another_dependent"), ("osx-64", "dependent")]:
+            env_file = write_env(
+                tmp_path / f"{name}.yml", [f"{server.url}/conda-test-recipes"], [name]
+            )
+            lock = tmp_path / f"{platform}.lock.yml"
+            args = ["lock", "-f", env_file, "-p", platform, "-o", lock]
+            proc = run_module("conda_vendor_plugin", *args, env=alone)
+            assert proc.returncode == 0, proc.stderr
+            one = explicit_v1.load(lock)
+            packages[platform] = one.packages[platform]
+        both = tmp_path / "both.lock.yml"
+        both.write_text(explicit_v1.write(replace(one, packages=packages)))
+        conda_env = conda_environ(tmp_path / "c", "classic")
+        proc = run_module(
+            "conda", "vendor", "--lockfile", both, "-o", tmp_path / "OUT", env=conda_env
+        )
+        assert proc.returncode == 0, proc.stderr
+    local = load_json(tmp_path / "OUT" / "local_conda-test-recipes" / "noarch" / "repodata.json")
+    assert sorted(local["packages.conda"]) == [
+        "another_dependent-2.0-0.conda",
+        "dependency-2.0-0.conda",
+        "dependent-2.0-0.conda",
+    ]
