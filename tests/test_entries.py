@@ -207,6 +207,9 @@ def test_a_file_read_whole_when_the_scan_cannot_delimit_it(tmp_path: Path) -> No
         '["packages"]',
         '{"packages": {"b-1.0-0.tar.bz2": {"name": b}}}',
         "",
+        # valid JSON nested past what json can decode: in the head, then in the entry
+        '{\n  "info": ' + "[" * 100_000 + "]" * 100_000 + ',\n  "packages": {}\n}',
+        '{"packages": {"b-1.0-0.tar.bz2": {"x": ' + "[" * 100_000 + "]" * 100_000 + "}}}",
     ],
 )
 def test_malformed_repodata_is_one_line_naming_the_file(tmp_path: Path, text: str) -> None:

@@ -87,7 +87,10 @@ class Entries:
         if known is not None and fns <= known.asked:
             return known
         wanted = fns | self._expected.pop(path, set()) | (known.asked if known else set())
-        self._files[path] = _read_entries(path, wanted)
+        try:
+            self._files[path] = _read_entries(path, wanted)
+        except RecursionError:  # json's, on a value nested thousands deep
+            raise ChannelError(f"{path}: not a readable repodata.json: nested too deep") from None
         return self._files[path]
 
 
