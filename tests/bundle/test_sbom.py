@@ -27,13 +27,16 @@ from conda_vendor_plugin.bundle.plan import VendoredPackage
 from conda_vendor_plugin.bundle.sbom import (
     build_time,
     earlier_time,
+    license_of,
     licenses_from_repodata,
+    package_url,
     purl,
     sbom_text,
     with_sha256,
 )
 from conda_vendor_plugin.errors import VendorError
 from conda_vendor_plugin.records import LockedPackage
+from conda_vendor_plugin.urls import redact_url
 
 from ..support.build import Pkg, build_channel
 from ..support.bundles import locked_from_entry
@@ -118,15 +121,99 @@ def test_every_archive_once_valid_cyclonedx_1_6(bundle) -> None:
         assert {"name": "conda-vendor:environment", "value": "web"} in c["properties"]
 
 
-def test_the_dependency_entries_are_the_librarys_own(bundle, monkeypatch) -> None:
-    """The entries added at once (the library's way is quadratic in the number of
-    archives) are byte for byte what the library's own validation adds."""
+def _library_text(archives, used_by, licenses, tool, version, when) -> str:
+    """The same SBOM built as cyclonedx-python-lib's model and written by its own
+    ``JsonV1Dot6``: what ``sbom_text`` must write, byte for byte."""
+    from cyclonedx.exception.model import InvalidUriException
+    from cyclonedx.model import (
+        ExternalReference,
+        ExternalReferenceType,
+        HashAlgorithm,
+        HashType,
+        Property,
+        XsUri,
+    )
+    from cyclonedx.model.bom import Bom
+    from cyclonedx.model.component import Component, ComponentType
+    from cyclonedx.output.json import JsonV1Dot6
+
+    bom = Bom(serial_number=sbom_mod._serial(archives, used_by, licenses, tool, version))
+    bom.metadata.timestamp = when
+    bom.metadata.tools.components.add(
+        Component(type=ComponentType.APPLICATION, name=tool, version=version)
+    )
+    for vp in archives:
+        p = vp.package
+        hashes = [HashType(alg=HashAlgorithm.SHA_256, content=p.sha256.lower())]
+        if p.md5:
+            hashes.append(HashType(alg=HashAlgorithm.MD5, content=p.md5.lower()))
+        refs = []
+        try:
+            url = XsUri(redact_url(p.url))
+            refs.append(ExternalReference(type=ExternalReferenceType.DISTRIBUTION, url=url))
+        except InvalidUriException:
+            pass
+        found = license_of(licenses.get(vp.relpath))
+        properties = [Property(name="conda-vendor:path", value=vp.relpath)]
+        properties += [
+            Property(name="conda-vendor:environment", value=e)
+            for e in set(used_by.get(vp.relpath, ()))
+        ]
+        component = Component(
+            type=ComponentType.LIBRARY,
+            name=p.name,
+            version=p.version,
+            bom_ref=vp.relpath,
+            purl=package_url(p),
+            hashes=hashes,
+            licenses=[found] if found is not None else [],
+            external_references=refs,
+            properties=properties,
+        )
+        bom.components.add(component)
+    return JsonV1Dot6(bom).output_as_string(indent=1) + "\n"
+
+
+def _odd(name: str, version: str, subdir: str, channel: str, **fields: Any) -> VendoredPackage:
+    fn = f"{name}-{version}-0.conda"
+    url = fields.pop("url", f"{channel}/{subdir}/{fn}")
+    p = LockedPackage(name, version, "0", subdir, channel, fn, url, sha256="AB" * 32, **fields)
+    return VendoredPackage(p, "local_" + channel.rsplit("/", 1)[-1])
+
+
+ODD = [  # what orders, escapes and omissions can differ
+    _odd("zlib", "1.10", "linux-64", FORGE, md5="CD" * 16),
+    _odd("zlib", "1.9", "linux-64", FORGE),
+    _odd("zlib", "1.9", "osx-64", FORGE),
+    _odd("zlib", "1.9", "linux-64", "https://repo.example.com/other"),
+    _odd("a b", "1", "noarch", FORGE, url=f"{FORGE}/noarch/a b-1-0.conda"),
+    _odd("bad-url", "1", "noarch", FORGE, url="http://bad url%zz/[x]"),
+    _odd("ünï", "2.0", "noarch", PRIVATE),
+    _odd("Zeta", "1", "noarch", FORGE),
+]
+
+
+@pytest.mark.parametrize(
+    "when",
+    [WHEN, datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=timezone.utc), build_time()],
+    ids=["whole seconds", "microseconds", "now"],
+)
+def test_the_document_is_the_one_the_library_writes(bundle, when: datetime) -> None:
     archives, licenses = bundle
-    used_by = {vp.relpath: ["web", "ml"][: 1 + i % 2] for i, vp in enumerate(archives)}
-    ours = _text(archives, licenses, used_by)
-    assert len(json.loads(ours)["dependencies"]) == len(archives)
-    monkeypatch.setattr(sbom_mod, "_register_dependencies", lambda bom, components: None)
-    assert _text(archives, licenses, used_by) == ours
+    archives = archives + ODD
+    licenses = {
+        **licenses,
+        ODD[0].relpath: "GPL-2.0-or-later AND LGPL-2.1-only",  # an expression
+        ODD[1].relpath: "Custom license, see LICENSE",  # a name
+        ODD[6].relpath: "mit",  # an id, fixed up
+    }
+    used_by = {vp.relpath: ["web", "ml", "web"][: 1 + i % 3] for i, vp in enumerate(archives)}
+    del used_by[ODD[2].relpath]  # used by no environment
+    ours = sbom_text(archives, used_by, licenses, TOOL, "1.2.3", when)
+    assert ours == _library_text(archives, used_by, licenses, TOOL, "1.2.3", when)
+    validate_cyclonedx(ours)
+    empty = sbom_text([], {}, {}, TOOL, "1.2.3", when)
+    assert empty == _library_text([], {}, {}, TOOL, "1.2.3", when)
 
 
 def test_purls_follow_the_conda_type_of_the_purl_spec(bundle) -> None:

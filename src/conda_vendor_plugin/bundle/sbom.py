@@ -1,5 +1,6 @@
-"""The bundle's SBOM: ``sbom.cdx.json``, a CycloneDX 1.6 JSON document written with
-cyclonedx-python-lib, one component per archive, and its check in ``vendor verify``.
+"""The bundle's SBOM: ``sbom.cdx.json``, a CycloneDX 1.6 JSON document, the one
+cyclonedx-python-lib writes (see :func:`sbom_text`), one component per archive, and its
+check in ``vendor verify``.
 
 A component holds the archive's name, version, ``pkg:conda/...`` purl (qualifiers
 ``build``, ``channel``, ``subdir``, ``type`` as the purl spec's conda type defines them;
@@ -28,9 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from packageurl import PackageURL
 
-if TYPE_CHECKING:  # the library is imported when an SBOM is written (about 100 ms)
-    from cyclonedx.model.bom import Bom
-    from cyclonedx.model.component import Component
+if TYPE_CHECKING:  # the library is imported when an SBOM is written (about 40 ms)
     from cyclonedx.model.license import License
 
 from ..errors import VendorError, quoted
@@ -149,45 +148,55 @@ def licenses_from_repodata(docs: Mapping[str, Mapping[str, Any]]) -> dict[str, s
     return found
 
 
-def _component(vp: VendoredPackage, environments: Iterable[str], license: str | None) -> Component:
-    from cyclonedx.exception.model import InvalidUriException
-    from cyclonedx.model import (
-        ExternalReference,
-        ExternalReferenceType,
-        HashAlgorithm,
-        HashType,
-        Property,
-        XsUri,
-    )
-    from cyclonedx.model.component import Component, ComponentType
-
+def _component(vp: VendoredPackage, environments: Iterable[str], license: str | None) -> dict:
+    """The component of one archive, as cyclonedx-python-lib serializes it: keys in
+    alphabetical order, hashes by algorithm, properties by name then value."""
     p = vp.package
     if not p.sha256:
         raise ValueError(f"{vp.relpath}: no sha256 (see with_sha256)")
-    hashes = [HashType(alg=HashAlgorithm.SHA_256, content=p.sha256.lower())]
-    if p.md5:
-        hashes.append(HashType(alg=HashAlgorithm.MD5, content=p.md5.lower()))
-    refs = []
+    component: dict[str, Any] = {"bom-ref": vp.relpath}
+    url = _distribution_url(p.url)
+    if url is not None:
+        component["externalReferences"] = [{"type": "distribution", "url": url}]
+    hashes = [("MD5", p.md5)] if p.md5 else []
+    hashes.append(("SHA-256", p.sha256))
+    component["hashes"] = [{"alg": alg, "content": h.lower()} for alg, h in hashes]
+    found = _license_json(license)
+    if found is not None:
+        component["licenses"] = [found]
+    component["name"] = p.name
+    properties = [(ENVIRONMENT_PROPERTY, e) for e in set(environments)]
+    properties.append((PATH_PROPERTY, vp.relpath))
+    component["properties"] = [{"name": n, "value": v} for n, v in sorted(properties)]
+    component["purl"] = package_url(p).to_string()
+    component["type"] = "library"
+    component["version"] = p.version
+    return component
+
+
+def _distribution_url(url: str) -> str | None:
+    """``url`` without credentials as the library writes a URI reference (a space as
+    ``%20``...); None for one that is no valid URI reference (a stray ``%``): the purl
+    says where the archive came from."""
+    from cyclonedx.exception.model import InvalidUriException
+    from cyclonedx.model import XsUri
+
     try:
-        refs.append(
-            ExternalReference(type=ExternalReferenceType.DISTRIBUTION, url=XsUri(redact_url(p.url)))
-        )
+        return str(XsUri(redact_url(url)))
     except InvalidUriException:
-        pass  # a URL that is no valid URI reference (a stray '%'): the purl says where
-    found = license_of(license)
-    properties = [Property(name=PATH_PROPERTY, value=vp.relpath)]
-    properties += [Property(name=ENVIRONMENT_PROPERTY, value=e) for e in sorted(set(environments))]
-    return Component(
-        type=ComponentType.LIBRARY,
-        name=p.name,
-        version=p.version,
-        bom_ref=vp.relpath,
-        purl=package_url(p),
-        hashes=hashes,
-        licenses=[found] if found is not None else [],
-        external_references=refs,
-        properties=properties,
-    )
+        return None
+
+
+def _license_json(text: str | None) -> dict | None:
+    """:func:`license_of` as the library writes it."""
+    from cyclonedx.model.license import LicenseExpression
+
+    found = license_of(text)
+    if found is None:
+        return None
+    if isinstance(found, LicenseExpression):
+        return {"expression": found.value}
+    return {"license": {"id": found.id} if found.id else {"name": found.name}}
 
 
 def _serial(
@@ -243,34 +252,31 @@ def sbom_text(
     names of the environments that use it; ``licenses`` maps it to its repodata entry's
     ``license`` text (see :func:`licenses_from_repodata`); ``tool``/``tool_version`` name
     the writer; ``timestamp`` is when (see :func:`build_time`).
+
+    The text is byte for byte what cyclonedx-python-lib's ``JsonV1Dot6`` writes for the
+    same BOM (``tests/bundle/test_sbom.py`` builds it with the library and compares, and
+    validates it against the schema); the library still classifies licenses and writes
+    URI references. Its serializer is not used for the document: through its model
+    objects and sorted sets it cost about 0.5 ms a component, 0.16 s of a 300-package
+    vendor and 1.9 s for 3000 archives, against a few milliseconds written here.
     """
-    from cyclonedx.model.bom import Bom
-    from cyclonedx.model.component import Component, ComponentType
-    from cyclonedx.output.json import JsonV1Dot6
-
-    components = [
-        _component(vp, used_by.get(vp.relpath, ()), licenses.get(vp.relpath))
-        for vp in sorted(archives, key=lambda v: v.relpath)
-    ]
-    bom = Bom(serial_number=_serial(archives, used_by, licenses, tool, tool_version))
-    bom.metadata.timestamp = timestamp
-    bom.metadata.tools.components.add(
-        Component(type=ComponentType.APPLICATION, name=tool, version=tool_version)
-    )
-    bom.components = components
-    _register_dependencies(bom, components)
-    return JsonV1Dot6(bom).output_as_string(indent=1) + "\n"
-
-
-def _register_dependencies(bom: Bom, components: Sequence[Component]) -> None:
-    """What ``Bom.validate`` (deprecated; every output calls it) does for a BOM like
-    ours, done at once: one dependency entry per component (none depends on another).
-    It registers each with a linear search of the entries so far, quadratic in the
-    number of archives: 2.2 s of the 3.0 s an SBOM of 3000 archives took."""
-    from cyclonedx.model.dependency import Dependency
-
-    bom.dependencies = [Dependency(ref=c.bom_ref) for c in components]
-    bom.validate = lambda: True  # type: ignore[method-assign]
+    ordered = sorted(archives, key=lambda v: (v.package.name, v.package.version, v.relpath))
+    doc: dict[str, Any] = {}
+    if ordered:
+        doc["components"] = [
+            _component(vp, used_by.get(vp.relpath, ()), licenses.get(vp.relpath)) for vp in ordered
+        ]
+        doc["dependencies"] = [{"ref": rel} for rel in sorted(vp.relpath for vp in ordered)]
+    doc["metadata"] = {
+        "timestamp": timestamp.isoformat(),
+        "tools": {"components": [{"name": tool, "type": "application", "version": tool_version}]},
+    }
+    doc["serialNumber"] = _serial(archives, used_by, licenses, tool, tool_version).urn
+    doc["version"] = 1
+    doc["$schema"] = f"http://cyclonedx.org/schema/bom-{SPEC_VERSION}.schema.json"
+    doc["bomFormat"] = "CycloneDX"
+    doc["specVersion"] = SPEC_VERSION
+    return json.dumps(doc, indent=1) + "\n"
 
 
 @dataclass(frozen=True)
