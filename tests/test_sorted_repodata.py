@@ -308,3 +308,11 @@ def test_random_conda_index_files_are_answered_exactly() -> None:
             assert got == expected(data, wanted)
         else:
             assert got is None or got == expected(data, wanted)
+
+
+def test_a_key_longer_than_any_file_name_is_left_to_the_full_read() -> None:
+    """A probe reads a bounded piece of a line, however long the channel makes it."""
+    long = "x" * 2000 + "-1-0.conda"
+    data = conda_index(repodata([A, C, long]))
+    assert find(data, [C]) is None
+    assert answer(conda_index(repodata([A, C])), [C]) is not None

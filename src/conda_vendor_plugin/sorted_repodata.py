@@ -45,7 +45,9 @@ _OPEN = b'{\n  "'
 _FIRST_SECTION = re.compile(rb'\n  "(packages|packages\.conda)": \{\n')
 _HEAD_LIMIT = 1 << 20  # conda-index's head is "info" and a few cache fields, not megabytes
 _ENTRY = b'\n    "'
-_ENTRY_KEY = re.compile(rb'\n    ("(?:[^"\\\n]|\\.)*"): \{\n')
+# A file name longer than any file system allows is not an entry: a probe never walks
+# megabytes of one line (30 probes of one such line would be a full read many times over).
+_ENTRY_KEY = re.compile(rb'\n    ("(?:[^"\\\n]|\\.){0,1024}"): \{\n')
 _ENTRY_CLOSE = b"\n    }"
 _SECTION_CLOSE = b"\n  }"
 _BOUNDARY = b'\n  },\n  "packages.conda": {'
