@@ -258,7 +258,7 @@ def sbom_text(
     validates it against the schema); the library still classifies licenses and writes
     URI references. Its serializer is not used for the document: through its model
     objects and sorted sets it cost about 0.5 ms a component, 0.16 s of a 300-package
-    vendor and 1.9 s for 3000 archives, against a few milliseconds written here.
+    vendor and 1.9 s for 3000 archives; written here, about 0.09 ms a component.
     """
     ordered = sorted(archives, key=lambda v: (v.package.name, v.package.version, v.relpath))
     doc: dict[str, Any] = {}
