@@ -172,11 +172,16 @@ def test_vendor_fetches_only_the_shards_it_reaches_and_bundles_the_same(
     )
 
 
+@pytest.fixture
+def another_dependent(sharded_recipes, tmp_path: Path) -> Path:
+    """An environment file asking for another_dependent from the sharded channel."""
+    return write_env(tmp_path / "env.yml", [sharded_recipes[1]], ["another_dependent"])
+
+
 def test_cached_shards_are_not_asked_again_and_the_index_is_revalidated(
-    sharded_recipes, http_server: ChannelServer, tmp_path: Path, run
+    another_dependent: Path, http_server: ChannelServer, tmp_path: Path, run
 ) -> None:
-    _, url = sharded_recipes
-    env = write_env(tmp_path / "env.yml", [url], ["another_dependent"])
+    env = another_dependent
     first = _lock(run, env, tmp_path / "a.lock.yml", "linux-64")
     start = len(http_server.requests)
     second = _lock(run, env, tmp_path / "b.lock.yml", "linux-64")
@@ -194,10 +199,9 @@ def test_cached_shards_are_not_asked_again_and_the_index_is_revalidated(
 
 
 def test_a_run_keeps_what_it_uses_and_sweeps_what_no_run_used_for_two_weeks(
-    sharded_recipes, http_server: ChannelServer, tmp_path: Path, run
+    another_dependent: Path, http_server: ChannelServer, tmp_path: Path, run
 ) -> None:
-    _, url = sharded_recipes
-    env = write_env(tmp_path / "env.yml", [url], ["another_dependent"])
+    env = another_dependent
     first = _lock(run, env, tmp_path / "a.lock.yml", "linux-64")
     cache = Path(os.environ["XDG_CACHE_HOME"]) / "conda-vendor-plugin" / "shards"
     used = sorted(p.name for p in cache.iterdir() if p.name != MARKER)
