@@ -28,8 +28,9 @@ spelled over many lines hides between or after the sections (libmamba's exports 
 ``signatures``: their values spell no file name, so they are never taken for entries),
 and that a four-space line is not a key of an object nested at the wrong indentation.
 Files written as conda-index writes them have neither; a channel that forges such a
-layout controls its entries anyway, and what ``vendor`` copies still names the archive
-the solver picked and is checked against it by ``vendor verify``.
+layout controls its entries anyway, and what ``vendor`` copies must still give the
+sha256, md5 and size of the record the solver picked (``bundle/channels.py``), and is
+checked against the archive again by ``vendor verify``.
 """
 
 from __future__ import annotations
