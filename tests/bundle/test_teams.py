@@ -372,5 +372,15 @@ def test_a_damaged_bundle_is_one_line_and_stays_as_it_was(
     assert snapshot(base) == before
 
 
+def test_prune_of_a_damaged_bundle_is_one_line_and_leaves_it_as_it_was(base: Path, run) -> None:
+    (base / "local_chan" / "noarch" / "repodata.json").write_text("{not json")
+    before = snapshot(base)
+    rc, _, err = run("vendor", "prune", base, "--keep", "1")
+    assert rc == 1, err
+    assert "local_chan/noarch/repodata.json: unreadable" in err and "vendor verify" in err
+    assert len(err.strip().splitlines()) == 1
+    assert snapshot(base) == before
+
+
 def _vendor_raw(run, env: Path, out: Path) -> tuple[int, str, str]:
     return run("vendor", env, "-o", out, "-p", "linux-64", "--json")

@@ -4,24 +4,20 @@ then one rename)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from ..errors import VendorError
 from ..fsutil import (
-    MAX_METADATA_BYTES,
     atomic_write_text,
     contained,
     is_plain_dir,
-    read_json_file,
     walk_files,
 )
 from . import assemble, history
 from . import staging as staging_mod
-from .channels import REPODATA
-from .history import BundleError
+from .channels import REPODATA, write_repodata
 from .outputs import MANIFEST, manifest_text
 from .sbom import SBOM
 
@@ -72,19 +68,10 @@ def prune_bundle(out: Path, keep: int | None, drop: Sequence[str] = ()) -> dict[
 def _drop_entries(staging: Path, needed: dict[str, Any]) -> None:
     """Local repodata entries of archives no kept version needs (written anew: a
     hard link to the old file is replaced, never changed in place)."""
-    for chan in sorted(staging.iterdir()):
-        if not chan.name.startswith("local_") or not is_plain_dir(chan):
-            continue
-        for subdir in sorted(p for p in chan.iterdir() if is_plain_dir(p)):
-            path = subdir / REPODATA
-            if not path.is_file():
-                continue
-            try:
-                doc = read_json_file(path, MAX_METADATA_BYTES)
-            except (OSError, ValueError) as e:
-                raise BundleError(f"{path}: unreadable ({e}); run vendor verify") from None
-            prefix = f"{chan.name}/{subdir.name}"
-            for section in ("packages", "packages.conda"):
-                entries = doc.get(section) or {}
-                doc[section] = {fn: e for fn, e in entries.items() if f"{prefix}/{fn}" in needed}
-            atomic_write_text(path, json.dumps(doc, indent=1, sort_keys=True) + "\n")
+    docs = assemble.documents(staging)
+    for rel, doc in docs.items():
+        prefix = rel.rsplit("/", 1)[0]
+        for section in ("packages", "packages.conda"):
+            entries = doc.get(section) or {}
+            doc[section] = {fn: e for fn, e in entries.items() if f"{prefix}/{fn}" in needed}
+    write_repodata(staging, docs)
