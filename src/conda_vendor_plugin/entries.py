@@ -21,7 +21,7 @@ from typing import Any
 from . import jsonscan, sorted_repodata
 from .errors import ChannelError
 
-SECTIONS = ("packages", "packages.conda")
+SECTIONS = sorted_repodata.SECTIONS
 
 
 def load_repodata(path: Path) -> Mapping[str, Any]:
@@ -95,8 +95,9 @@ class Entries:
 
 
 def _read_entries(path: Path, wanted: set[str]) -> _File:
-    """The ``wanted`` entries of the file at ``path`` and its header, decoded alone
-    where the raw scan can delimit them, else from a full parse."""
+    """The ``wanted`` entries of the file at ``path`` and its header: by bisection or
+    msgspec over the mapped file (:func:`_mapped`), else by the raw scan where it can
+    delimit them, else from a full parse."""
     fast = _mapped(path, wanted)
     if fast is not None:
         return fast

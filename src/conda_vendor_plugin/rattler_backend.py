@@ -153,15 +153,16 @@ class RattlerBackend:
 
     def solve(self, spec: EnvironmentSpec, platform: str) -> Solution:
         r = self._rattler
-        urls = [url for _, url in self.channel_sources(spec, platform)]
+        channel_sources = self.channel_sources(spec, platform)
+        urls = [url for _, url in channel_sources]
         # Sharded subdirs first (their subset files count as fetched), then every other
         # subdir's repodata at once.
-        self.use_shards(self.channel_sources(spec, platform), platform, spec.dependencies)
+        self.use_shards(channel_sources, platform, spec.dependencies)
         self.prefetch((url, subdir) for url in urls for subdir in (platform, "noarch"))
         sources = []
         located = []  # (channel URL, subdir, path) of each source, for error messages
         repodata: dict[tuple[str, str], Path] = {}
-        for _, url in self.channel_sources(spec, platform):
+        for url in urls:
             channel = r.Channel(url)
             found_any = False
             for subdir in (platform, "noarch"):

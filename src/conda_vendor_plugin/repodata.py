@@ -251,9 +251,6 @@ def fetch_repodata(
     return cached, False
 
 
-_Retry = Retryable
-
-
 class _Cut(Exception):
     """A body that ended without a Content-Length and does not validate: cut short."""
 
@@ -307,12 +304,12 @@ class _Fetch:
                         f"(token in the URL or ~/.netrc)"
                     )
                 if status >= 500 or status == 429:
-                    raise _Retry(f"HTTP {status}", retry_after_seconds(r.headers))
+                    raise Retryable(f"HTTP {status}", retry_after_seconds(r.headers))
                 raise ChannelError(f"{redact_url(url)}: HTTP {status} fetching repodata")
         except (requests.RequestException, urllib3.exceptions.HTTPError) as e:
-            raise _Retry(type(e).__name__) from None  # refused, reset, cut, timed out
+            raise Retryable(type(e).__name__) from None  # refused, reset, cut, timed out
         except _Cut as e:
-            raise _Retry(str(e)) from None
+            raise Retryable(str(e)) from None
 
 
 def _store(response: Any, url: str, cached: Path, zstd: Any, validate: Validator | None) -> None:

@@ -133,7 +133,6 @@ class ShardedRepodata:
         self.session, self.offline, self.workers = session, offline, workers
         self.policy = policy or RetryPolicy()
         self.cache = ShardCache(cache_dir)
-        self.cache_dir = cache_dir
         self._indexes: dict[Key, ShardIndex | None] = {}
         self._shards: dict[Key, dict[str, Shard]] = {}
 
@@ -232,7 +231,7 @@ class ShardedRepodata:
         """The subset repodata.json of every shard of ``key`` fetched in this run."""
         shards = self._shards.get(key, {})
         sections = [shards[name] for name in sorted(shards)]
-        return write_subset(self.cache_dir / "shards", key, index.info, sections)
+        return write_subset(self.cache.root, key, index.info, sections)
 
 
 def write_subset(

@@ -235,9 +235,6 @@ def get_bounded(
     )
 
 
-_Retry = Retryable
-
-
 def _get_once(
     session: Any, url: str, policy: RetryPolicy, limit: int, headers: Mapping[str, str]
 ) -> tuple[int, Mapping[str, str], bytes]:
@@ -248,7 +245,7 @@ def _get_once(
         with session.get(url, headers=dict(headers), stream=True, timeout=policy.timeout) as r:
             status = r.status_code
             if status == 429 or status >= 500:
-                raise _Retry(f"HTTP {status}", retry_after_seconds(r.headers))
+                raise Retryable(f"HTTP {status}", retry_after_seconds(r.headers))
             if status != 200:
                 return status, r.headers, b""
             body = bytearray()
@@ -258,7 +255,7 @@ def _get_once(
                     raise ShardError(f"{redact_url(url)}: refused: larger than {limit} bytes")
             return status, r.headers, bytes(body)
     except (requests.RequestException, urllib3.exceptions.HTTPError) as e:
-        raise _Retry(type(e).__name__) from None  # refused, reset, cut short, timed out
+        raise Retryable(type(e).__name__) from None  # refused, reset, cut short, timed out
 
 
 class ShardCache:

@@ -40,6 +40,8 @@ import re
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
+from .records import PACKAGE_SUFFIXES
+
 SECTIONS = ("packages", "packages.conda")
 
 _OPEN = b'{\n  "'
@@ -208,5 +210,7 @@ def _spells(entry: object, fn: str) -> bool:
     if not isinstance(entry, dict):
         return False
     parts = [entry.get("name"), entry.get("version"), entry.get("build")]
-    ext = ".conda" if fn.endswith(".conda") else ".tar.bz2"
-    return all(isinstance(p, str) for p in parts) and fn == "-".join(parts) + ext  # type: ignore[arg-type]
+    if not all(isinstance(p, str) for p in parts):
+        return False
+    stem = "-".join(parts)  # type: ignore[arg-type]
+    return any(fn == stem + suffix for suffix in PACKAGE_SUFFIXES)

@@ -16,28 +16,17 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-_REGISTRY = frozenset(
-    {
-        "ALIASES",
-        "FORMATS",
-        "SUPPORTED",
-        "Format",
-        "lookup",
-        "detect",
-        "read_text",
-        "read_path",
-        "read_files",
-        "merge",
-    }
-)
 _MODULES = frozenset({"cep23", "conda_lock_v1", "explicit_v1", "pixi_lock", "registry"})
 
 
 def __getattr__(name: str) -> Any:
     """The registry's names and the format modules, imported when first used (PEP 562):
     ``lock`` writing explicit-1.0 imports neither the registry nor the other formats."""
-    if name in _REGISTRY:
-        return getattr(importlib.import_module(f"{__name__}.registry"), name)
     if name in _MODULES:
         return importlib.import_module(f"{__name__}.{name}")
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if name.startswith("__"):  # dunders (copy, pickle, doctest probes): not the registry's
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    try:
+        return getattr(importlib.import_module(f"{__name__}.registry"), name)
+    except AttributeError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
