@@ -21,6 +21,7 @@ import pytest
 from conda_vendor_plugin.cache_sweep import MARKER
 from conda_vendor_plugin.formats import explicit_v1
 from conda_vendor_plugin.records import Lockfile
+from conda_vendor_plugin.repodata import default_cache_dir
 
 from .support.bundles import current
 from .support.interrupt import interrupt_when
@@ -203,7 +204,7 @@ def test_a_run_keeps_what_it_uses_and_sweeps_what_no_run_used_for_two_weeks(
 ) -> None:
     env = another_dependent
     first = _lock(run, env, tmp_path / "a.lock.yml", "linux-64")
-    cache = Path(os.environ["XDG_CACHE_HOME"]) / "conda-vendor-plugin" / "shards"
+    cache = default_cache_dir() / "shards"
     used = sorted(p.name for p in cache.iterdir() if p.name != MARKER)
     assert any(n.startswith("subset-") for n in used) and any(n.startswith("index-") for n in used)
     stale = [cache / f"{'ab' * 32}.msgpack.zst", cache / "subset-0123.json"]
@@ -268,7 +269,7 @@ def test_a_bad_shard_in_the_cache_is_fetched_again(
     _, url = sharded_recipes
     env = write_env(tmp_path / "env.yml", [url], ["dependent"])
     _lock(run, env, tmp_path / "a.lock.yml", "linux-64")
-    cached = sorted((Path.home() / ".cache" / "conda-vendor-plugin" / "shards").glob("[0-9a-f]*"))
+    cached = sorted((default_cache_dir() / "shards").glob("[0-9a-f]*"))
     assert len(cached) == 2
     cached[0].write_bytes(b"tampered")
     start = len(http_server.requests)
