@@ -10,8 +10,8 @@ the old ``filename -> record`` form; it is converted once into a temporary chann
 
 * bare solve: ``SparseRepoData`` over the two files + ``solve_with_sparse_repodata``
   with the virtual packages the plugin offers for linux-64 (what
-  :func:`conda_vendor_plugin.virtual.virtual_packages` returns) and strict channel
-  priority, exactly as :mod:`conda_vendor_plugin.rattler_backend` calls it.
+  :func:`conda_vendor_plugin.solve.virtual.virtual_packages` returns) and strict channel
+  priority, exactly as :mod:`conda_vendor_plugin.solve.rattler` calls it.
 * lock: ``conda_vendor_plugin.cli.main(["lock", ...])`` in-process: reading and
   hashing the environment file, fetching repodata, solving, install ordering and
   writing the explicit-1.0 lockfile. Channels: a ``file://`` URL (repodata read in
@@ -177,7 +177,7 @@ def solve_records(channel_dir: Path) -> list[Any]:
     """py-rattler's ``RepoDataRecord`` list for :data:`SPECS` (the bare solve)."""
     import rattler as r
 
-    from conda_vendor_plugin.virtual import virtual_packages
+    from conda_vendor_plugin.solve.virtual import virtual_packages
 
     channel = r.Channel(channel_dir.as_uri())
     sources = [r.SparseRepoData(channel, s, channel_dir / s / "repodata.json") for s in SUBDIRS]
@@ -216,7 +216,7 @@ def run_lock(env: Path, out: Path, cache_dir: Path) -> int:
 
 def download(channel_url: str, dest: Path) -> int:
     """Fetch both repodata.json files with a plain requests session; returns bytes fetched."""
-    from conda_vendor_plugin.session import make_session
+    from conda_vendor_plugin.transport.session import make_session
 
     total = 0
     dest.mkdir(parents=True, exist_ok=True)
@@ -263,7 +263,7 @@ def process_variant(label: str, argv: list[str], is_lock: bool = True) -> Varian
 def run_process_level(channel_dir: Path, locks: dict[str, Path], repeat: int) -> None:
     """The lock process against a bare-solve process; ``locks``: label -> environment file
     (each with its own kept cache, so every timed run is a warm one)."""
-    from conda_vendor_plugin.virtual import virtual_packages
+    from conda_vendor_plugin.solve.virtual import virtual_packages
 
     vpkgs = [(v.name, str(v.version), v.build) for v in virtual_packages(PLATFORM)]
     code = BARE_PROCESS.format(
@@ -387,11 +387,11 @@ def run_conda_mode(
 
 def phases(env: Path, channel_dir: Path, out: Path, repeat: int) -> list[tuple[str, float]]:
     """Median wall time of each step ``lock`` adds around the solve (file:// channel)."""
-    from conda_vendor_plugin import rattler_backend
     from conda_vendor_plugin.formats import explicit_v1
     from conda_vendor_plugin.fsutil import atomic_write_text
-    from conda_vendor_plugin.order import install_order
-    from conda_vendor_plugin.solve import effective_spec, to_lockfile
+    from conda_vendor_plugin.solve import rattler as rattler_backend
+    from conda_vendor_plugin.solve.backend import effective_spec, to_lockfile
+    from conda_vendor_plugin.solve.order import install_order
     from conda_vendor_plugin.spec import input_hash, load_spec
 
     backend = rattler_backend.RattlerBackend(cache_dir=out.parent / "cache")
@@ -550,7 +550,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     sys.path.insert(0, str(ROOT / "src"))  # a checkout without an installed package
 
-    from conda_vendor_plugin.virtual import virtual_packages
+    from conda_vendor_plugin.solve.virtual import virtual_packages
 
     with tempfile.TemporaryDirectory(prefix="bench-lock-") as tmp_name:
         tmp = Path(tmp_name)

@@ -85,7 +85,7 @@ ENVIRONMENTS = {
 BARE = """
 import asyncio, sys, rattler as r
 sys.path.insert(0, {src!r})
-from conda_vendor_plugin.virtual import virtual_packages
+from conda_vendor_plugin.solve.virtual import virtual_packages
 vp = [r.GenericVirtualPackage(r.PackageName(v.name), r.Version(v.version),
       getattr(r, "BuildString", str)(v.build)) for v in virtual_packages({platform!r})]
 records = asyncio.run(r.solve([{url!r}], {specs!r}, gateway=r.Gateway(cache_dir={cache!r}),

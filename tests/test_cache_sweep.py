@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from conda_vendor_plugin.cache_sweep import MARKER, MAX_AGE, SHARD_FILES, SWEEP_EVERY, sweep
+from conda_vendor_plugin.channel.cache_sweep import MARKER, MAX_AGE, SHARD_FILES, SWEEP_EVERY, sweep
 
 NOW = 1_900_000_000.0
 OLD = NOW - MAX_AGE - 60

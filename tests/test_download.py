@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from conda_vendor_plugin.download import Downloader, DownloadJob, DownloadResult
 from conda_vendor_plugin.errors import DownloadError
 from conda_vendor_plugin.integrity import file_problem
-from conda_vendor_plugin.session import RetryPolicy, make_session
+from conda_vendor_plugin.transport.download import Downloader, DownloadJob, DownloadResult
+from conda_vendor_plugin.transport.session import RetryPolicy, make_session
 
 from .support.build import Pkg, build_channel
 from .support.server import ChannelServer

@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from conda_vendor_plugin import entries as entries_mod
-from conda_vendor_plugin import jsonscan
-from conda_vendor_plugin.entries import Entries, load_repodata, original_entry
+from conda_vendor_plugin.channel import entries as entries_mod
+from conda_vendor_plugin.channel import jsonscan
+from conda_vendor_plugin.channel.entries import Entries, load_repodata, original_entry
 from conda_vendor_plugin.errors import ChannelError
 
 

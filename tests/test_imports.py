@@ -67,7 +67,7 @@ def test_a_lock_over_a_file_channel_imports_no_http_library(shared_channel, tmp_
     # Writing explicit-1.0 reads no other format; a local channel has no shards to fetch.
     unused = {"registry", "conda_lock_v1", "pixi_lock"}
     assert not {f"conda_vendor_plugin.formats.{m}" for m in unused} & mods
-    assert "conda_vendor_plugin.shards" not in mods
+    assert "conda_vendor_plugin.channel.shards" not in mods
 
 
 def test_the_parser_offers_the_formats_lock_writes() -> None:

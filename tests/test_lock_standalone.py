@@ -548,7 +548,7 @@ def test_no_solver_thread_is_left_inside_python_after_a_solve(
     """py-rattler hands its result over from a tokio thread; once the solve returns, that
     thread must be done with Python, or an exiting interpreter kills it mid-call and the
     process dies with SIGSEGV/SIGABRT (seen as exit status 139/134 instead of 0 or 1)."""
-    from conda_vendor_plugin.rattler_backend import RattlerBackend
+    from conda_vendor_plugin.solve.rattler import RattlerBackend
 
     channel = shared_channel(DUMMY)
     spec = load_spec(write_env(tmp_path / "env.yml", [channel.as_uri()], ["dummy-a"]))

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from conda_vendor_plugin.order import dependency_name, install_order, is_install_ordered
 from conda_vendor_plugin.records import LockedPackage
+from conda_vendor_plugin.solve.order import dependency_name, install_order, is_install_ordered
 
 
 def P(name: str, *depends: str) -> LockedPackage:

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from conda_vendor_plugin import cli
-from conda_vendor_plugin import repodata as repodata_mod
+from conda_vendor_plugin.channel import repodata as repodata_mod
+from conda_vendor_plugin.channel.repodata import fetch_repodata
 from conda_vendor_plugin.errors import ChannelError
-from conda_vendor_plugin.repodata import fetch_repodata
-from conda_vendor_plugin.session import make_session
+from conda_vendor_plugin.transport.session import make_session
 
 from .support.build import Pkg, build_channel
 from .support.server import ChannelServer

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from conda_vendor_plugin.cache_sweep import MARKER
+from conda_vendor_plugin.channel.cache_sweep import MARKER
+from conda_vendor_plugin.channel.repodata import default_cache_dir
 from conda_vendor_plugin.formats import explicit_v1
 from conda_vendor_plugin.records import Lockfile
-from conda_vendor_plugin.repodata import default_cache_dir
 
 from .support.bundles import current
 from .support.interrupt import interrupt_when
@@ -413,7 +413,7 @@ def test_subset_info_keeps_base_url_and_drops_shards_base_url(
 
 
 def test_the_index_drops_names_that_are_not_package_names_and_resolves_the_shard_url() -> None:
-    from conda_vendor_plugin.shards import parse_index
+    from conda_vendor_plugin.channel.shards import parse_index
 
     digest = hashlib.sha256(b"x").digest()
     names = ["zlib", "python_abi", "r-base", "../../etc/passwd", "a/b", "x..y", "c\\d", "e f", ""]
@@ -424,7 +424,7 @@ def test_the_index_drops_names_that_are_not_package_names_and_resolves_the_shard
 
 
 def test_a_shards_records_become_repodata_json_records() -> None:
-    from conda_vendor_plugin.shards import ShardError, parse_index, parse_shard
+    from conda_vendor_plugin.channel.shards import ShardError, parse_index, parse_shard
 
     digest = bytes(range(32))
     index = parse_index(pack({"shards": {"zlib": digest}}), "https://h/c/linux-64/x")
@@ -445,7 +445,7 @@ def test_a_shards_records_become_repodata_json_records() -> None:
 
 
 def test_dependency_names() -> None:
-    from conda_vendor_plugin.shard_subset import dep_name
+    from conda_vendor_plugin.channel.shard_subset import dep_name
 
     assert dep_name("libgcc-ng >=7.3.0") == "libgcc-ng"
     assert dep_name("python>=3.9,<3.10") == "python"

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from conda_vendor_plugin import entries as entries_mod
-from conda_vendor_plugin.entries import Entries, original_entry
-from conda_vendor_plugin.sorted_repodata import SECTIONS, find
+from conda_vendor_plugin.channel import entries as entries_mod
+from conda_vendor_plugin.channel.entries import Entries, original_entry
+from conda_vendor_plugin.channel.sorted_repodata import SECTIONS, find
 
 
 def conda_index(doc: dict[str, Any], ensure_ascii: bool = True) -> bytes:

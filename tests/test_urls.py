@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from conda_vendor_plugin.urls import (
+from conda_vendor_plugin.transport.urls import (
     expand_channel,
     local_channel_name,
     redact_text,

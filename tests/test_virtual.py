@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conda_vendor_plugin.virtual import (
+from conda_vendor_plugin.solve.virtual import (
     DEFAULT_GLIBC,
     VirtualPackage,
     _host_platform,

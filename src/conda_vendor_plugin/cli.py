@@ -23,7 +23,7 @@ from .errors import UsageError, VendorError
 if TYPE_CHECKING:
     from .lock import LockRequest
     from .progress import Reporter
-    from .solve import Backend
+    from .solve.backend import Backend
 
 DEFAULT_ENV_FILE = "environment.yml"
 # lock.FORMATS, spelled out so that building the parser imports no format module
@@ -72,7 +72,7 @@ def add_common_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _priority(value: str) -> str:
-    from .solve import channel_priority_setting
+    from .solve.backend import channel_priority_setting
 
     try:
         return channel_priority_setting(value, "--channel-priority") or "flexible"
@@ -370,12 +370,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser(_prog()).parse_args(argv)
     from .progress import TextReporter
     from .report import emit_json, error_details, finish
-    from .urls import redact_text
+    from .transport.urls import redact_text
 
     reporter = TextReporter(quiet=args.json)
 
     def backend() -> Backend:
-        from .rattler_backend import RattlerBackend
+        from .solve.rattler import RattlerBackend
 
         return RattlerBackend(
             cache_dir=args.cache_dir,

@@ -14,11 +14,11 @@ from typing import Any
 
 from .errors import SolveError, SpecError
 from .records import LockedPackage, Solution
-from .session import RetryPolicy
-from .solve import ordered
+from .solve.backend import ordered
+from .solve.virtual import foreign_target_overrides
 from .spec import EnvironmentSpec
-from .urls import redact_text, redact_url
-from .virtual import foreign_target_overrides
+from .transport.session import RetryPolicy
+from .transport.urls import redact_text, redact_url
 
 log = logging.getLogger(__name__)
 
@@ -265,9 +265,9 @@ def _shard_subsets(urls: list[str], names: list[str]) -> dict[tuple[str, str], P
     except Exception as e:  # conda's private machinery changed: repodata.json, as before
         log.debug("conda's sharded repodata unusable here: %s", redact_text(str(e)))
         return {}
-    from .cache_sweep import SUBSET_FILES, sweep
-    from .shard_subset import write_subset
-    from .shards import hex_bytes
+    from .channel.cache_sweep import SUBSET_FILES, sweep
+    from .channel.shard_subset import write_subset
+    from .channel.shards import hex_bytes
 
     found: dict[tuple[str, str], Path] = {}
     for url, shards in subsets.items():

@@ -16,7 +16,7 @@ from typing import Any
 from .cli import configure_lock_parser, configure_vendor_parser, run_command
 from .errors import VendorError
 from .report import error_details, finish
-from .urls import redact_text
+from .transport.urls import redact_text
 
 log = logging.getLogger(__name__)
 

@@ -30,10 +30,10 @@ from typing import TYPE_CHECKING, Any
 from .conda_specifier import ALIASES, FORMAT
 from .formats import explicit_v1
 from .fsutil import iter_chunks
-from .order import install_order
 from .records import LockedPackage, Lockfile
+from .solve.order import install_order
 from .spec import EnvironmentSpec, input_hash
-from .urls import redact_text, redact_url
+from .transport.urls import redact_text, redact_url
 
 if TYPE_CHECKING:
     from conda.models.environment import Environment

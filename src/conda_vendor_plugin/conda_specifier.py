@@ -30,7 +30,7 @@ from conda.plugins.types import EnvironmentSpecBase
 from .errors import VendorError
 from .formats import explicit_v1
 from .records import LockedPackage, Lockfile
-from .urls import redact_text
+from .transport.urls import redact_text
 
 if TYPE_CHECKING:
     from conda.models.environment import Environment

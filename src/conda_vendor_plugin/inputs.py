@@ -12,12 +12,12 @@ from pathlib import Path
 
 from . import formats, locked
 from .bundle import history
-from .entries import Entries
+from .channel.entries import Entries
 from .errors import UsageError, VendorError
 from .fsutil import read_limited
 from .progress import Reporter, solving_step
 from .records import Lockfile, Solution
-from .solve import Backend, effective_spec, solve_all, to_lockfile
+from .solve.backend import Backend, effective_spec, solve_all, to_lockfile
 from .spec import EnvironmentSpec, load_spec
 from .yamlfile import MAX_DOCUMENT_BYTES
 

@@ -15,7 +15,7 @@ from .errors import StaleLockfile, VendorError
 from .formats import cep23, explicit_v1
 from .fsutil import atomic_write_text
 from .progress import Reporter, solving_step
-from .solve import Backend, effective_spec, solve_all, to_lockfile
+from .solve.backend import Backend, effective_spec, solve_all, to_lockfile
 from .spec import EnvironmentSpec, input_hash, load_spec
 
 FORMATS = (explicit_v1.NAME, cep23.NAME)

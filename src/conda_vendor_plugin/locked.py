@@ -17,12 +17,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from .entries import Entries
+from .channel.entries import Entries
 from .errors import ChannelError, LockfileError
 from .records import LockedPackage, Lockfile, Solution
-from .solve import Backend, ordered
+from .solve.backend import Backend, ordered
 from .spec import EnvironmentSpec
-from .urls import redact_url
+from .transport.urls import redact_url
 
 
 def lock_platforms(lock: Lockfile, wanted: Sequence[str]) -> tuple[str, ...]:

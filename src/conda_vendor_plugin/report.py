@@ -9,7 +9,7 @@ from typing import Any
 
 from .errors import VendorError
 from .progress import Reporter, TextReporter
-from .urls import redact_text
+from .transport.urls import redact_text
 
 
 def report_lock(result: dict[str, Any], reporter: Reporter) -> None:

@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import SpecError, UsageError, VendorError, quoted
-from .urls import redact_url
+from .transport.urls import redact_url
 from .yamlfile import load_yaml, read_document
 
 HASH_SCHEME = "conda-vendor-plugin/input-hash-1"

@@ -31,15 +31,15 @@ from .bundle.outputs import (
 )
 from .bundle.plan import VendoredPackage, local_names, plan
 from .bundle.sbom import SBOM, source_date_epoch
-from .download import Downloader, DownloadJob, DownloadResult
-from .entries import Entries
+from .channel.entries import Entries
 from .errors import ChannelError, UsageError
 from .formats import explicit_v1
 from .fsutil import UnsafePath, atomic_write_text, contained, is_plain_dir
 from .progress import Reporter
-from .solve import Backend
+from .solve.backend import Backend
 from .spec import load_spec
-from .urls import redact_url, with_credentials_of
+from .transport.download import Downloader, DownloadJob, DownloadResult
+from .transport.urls import redact_url, with_credentials_of
 
 
 @dataclass(frozen=True)

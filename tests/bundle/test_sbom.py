@@ -36,7 +36,7 @@ from conda_vendor_plugin.bundle.sbom import (
 )
 from conda_vendor_plugin.errors import VendorError
 from conda_vendor_plugin.records import LockedPackage
-from conda_vendor_plugin.urls import redact_url
+from conda_vendor_plugin.transport.urls import redact_url
 
 from ..support.build import Pkg, build_channel
 from ..support.bundles import locked_from_entry

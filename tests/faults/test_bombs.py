@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conda_vendor_plugin.repodata import MAX_BYTES_ENV, RATIO_FLOOR
+from conda_vendor_plugin.channel.repodata import MAX_BYTES_ENV, RATIO_FLOOR
 
 from ..support.build import Pkg, build_channel
 from ..support.server import ChannelServer
@@ -28,8 +28,8 @@ _FETCH = textwrap.dedent(
     import json, sys
     from pathlib import Path
     from conda_vendor_plugin.errors import VendorError
-    from conda_vendor_plugin.repodata import fetch_repodata
-    from conda_vendor_plugin.session import make_session
+    from conda_vendor_plugin.channel.repodata import fetch_repodata
+    from conda_vendor_plugin.transport.session import make_session
     url, cache = sys.argv[1], Path(sys.argv[2])
     try:
         fetch_repodata(make_session(), url, "linux-64", cache)

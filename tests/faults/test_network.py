@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from conda_vendor_plugin.download import Downloader, DownloadJob
 from conda_vendor_plugin.errors import DownloadError
-from conda_vendor_plugin.session import RetryPolicy, make_session
+from conda_vendor_plugin.transport.download import Downloader, DownloadJob
+from conda_vendor_plugin.transport.session import RetryPolicy, make_session
 
 from ..support.build import Pkg, build_channel
 from ..support.condarun import conda_environ

@@ -15,8 +15,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from conda_vendor_plugin.order import is_install_ordered
 from conda_vendor_plugin.records import LockedPackage, Lockfile
+from conda_vendor_plugin.solve.order import is_install_ordered
 
 SECTIONS = ("packages", "packages.conda")
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..entries import Entries
+from ..channel.entries import Entries
 from ..errors import ChannelError
 from ..fsutil import atomic_write_text, contained
 from ..records import LockedPackage, Solution

@@ -16,7 +16,7 @@ from ..fsutil import sha256_file, walk_files
 from ..integrity import Expected
 from ..records import LockedPackage, Lockfile, Solution
 from ..spec import EnvironmentSpec
-from ..urls import redact_url
+from ..transport.urls import redact_url
 from ..yamlfile import yaml_scalar
 from .history import Index
 from .plan import VendoredPackage

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from ..errors import ChannelError, quoted
 from ..records import LockedPackage, Solution, archive_name_problem
 from ..spec import is_subdir
-from ..urls import archive_url_problem, local_channel_name, redact_url
+from ..transport.urls import archive_url_problem, local_channel_name, redact_url
 
 
 @dataclass(frozen=True)

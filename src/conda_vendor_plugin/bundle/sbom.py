@@ -35,7 +35,7 @@ if TYPE_CHECKING:  # the library is imported when an SBOM is written (about 40 m
 from ..errors import VendorError, quoted
 from ..fsutil import contained, read_json_file, sha256_file
 from ..records import LockedPackage
-from ..urls import redact_url
+from ..transport.urls import redact_url
 from .plan import VendoredPackage
 
 SBOM = "sbom.cdx.json"

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 from ..errors import LockfileError, quoted
 from ..records import PACKAGE_SUFFIXES, LockedPackage, archive_name_problem
 from ..spec import is_subdir
-from ..urls import FETCHABLE_SCHEMES, redact_url
+from ..transport.urls import FETCHABLE_SCHEMES, redact_url
 from ..yamlfile import load_yaml
 
 SHA256 = re.compile(r"[0-9a-f]{64}")

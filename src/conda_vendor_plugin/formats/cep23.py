@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..errors import LockfileError, quoted
 from ..records import LockedPackage, Lockfile
-from ..urls import redact_url
+from ..transport.urls import redact_url
 from ._package import fail, hash_problem, locked_package, platform_problem, shown, stripped, unique
 
 NAME = "explicit"

@@ -21,7 +21,7 @@ from ..records import (
     archive_name_problem,
 )
 from ..spec import is_subdir
-from ..urls import redact_url
+from ..transport.urls import redact_url
 from ..yamlfile import read_document, yaml_scalar
 from ._package import check_platform, load_document, platform_problem, stripped, url_problem
 

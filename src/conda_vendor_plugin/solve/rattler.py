@@ -14,13 +14,13 @@ from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
-from .errors import BackendUnavailable, ChannelError, SolveError, SpecError, quoted
-from .records import LockedPackage, Solution
-from .repodata import default_cache_dir, fetch_concurrently, fetch_repodata
-from .session import RetryPolicy
-from .solve import channel_priority_setting, ordered
-from .spec import EnvironmentSpec
-from .urls import DEFAULT_CHANNEL_ALIAS, expand_channel, redact_text, redact_url
+from ..channel.repodata import default_cache_dir, fetch_concurrently, fetch_repodata
+from ..errors import BackendUnavailable, ChannelError, SolveError, SpecError, quoted
+from ..records import LockedPackage, Solution
+from ..spec import EnvironmentSpec
+from ..transport.session import RetryPolicy
+from ..transport.urls import DEFAULT_CHANNEL_ALIAS, expand_channel, redact_text, redact_url
+from .backend import channel_priority_setting, ordered
 from .virtual import _host_platform, virtual_packages
 
 
@@ -86,7 +86,7 @@ class RattlerBackend:
     @property
     def session(self) -> Any:
         if self._session is None:
-            from .session import make_session
+            from ..transport.session import make_session
 
             self._session = make_session()
         return self._session
@@ -226,11 +226,11 @@ class RattlerBackend:
         depend on) instead of its whole repodata.json (see :mod:`.shard_subset`)."""
         if all(url.startswith("file://") for _, url in sources):
             return  # a local channel's repodata.json is read in place, never fetched
-        from .shards import shards_enabled
+        from ..channel.shards import shards_enabled
 
         if not shards_enabled():
             return
-        from .shard_subset import ShardedRepodata
+        from ..channel.shard_subset import ShardedRepodata
 
         if self._sharded is None:
             self._sharded = ShardedRepodata(self.session, self.cache_dir, self.policy, self.offline)

@@ -34,12 +34,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
+from ..errors import ChannelError
+from ..fsutil import TooLarge, atomic_write_bytes, atomic_write_text, read_limited
+from ..transport.session import Retryable, RetryPolicy, retry_after_seconds, with_retries
+from ..transport.urls import redact_url
 from .cache_sweep import touch
-from .errors import ChannelError
-from .fsutil import TooLarge, atomic_write_bytes, atomic_write_text, read_limited
 from .repodata import ZST_RECHECK, _zstd_module
-from .session import Retryable, RetryPolicy, retry_after_seconds, with_retries
-from .urls import redact_url
 
 _T = TypeVar("_T")
 

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from . import __version__
+from .. import __version__
 
 USER_AGENT = f"conda-vendor-plugin/{__version__}"
 

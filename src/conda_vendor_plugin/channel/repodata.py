@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from .errors import ChannelError
-from .fsutil import atomic_write_text
-from .session import Retryable, RetryPolicy, retry_after_seconds, with_retries
-from .urls import redact_url
+from ..errors import ChannelError
+from ..fsutil import atomic_write_text
+from ..transport.session import Retryable, RetryPolicy, retry_after_seconds, with_retries
+from ..transport.urls import redact_url
 
 EMPTY_REPODATA = {"packages": {}, "packages.conda": {}, "repodata_version": 1}
 

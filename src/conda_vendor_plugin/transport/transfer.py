@@ -11,9 +11,9 @@ from pathlib import Path
 from threading import Event
 from typing import Any
 
-from .errors import DownloadError
-from .fsutil import open_nofollow
-from .integrity import Expected, Verifier
+from ..errors import DownloadError
+from ..fsutil import open_nofollow
+from ..integrity import Expected, Verifier
 from .session import RetryPolicy, retry_after_seconds
 from .urls import redact_url
 

@@ -40,7 +40,7 @@ import re
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
-from .records import PACKAGE_SUFFIXES
+from ..records import PACKAGE_SUFFIXES
 
 SECTIONS = ("packages", "packages.conda")
 

@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import TypeVar
 
-from .records import LockedPackage
+from ..records import LockedPackage
 
 P = TypeVar("P", bound=LockedPackage)
 

@@ -32,12 +32,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..fsutil import atomic_write_text
+from ..solve.order import dependency_name
+from ..transport.session import RetryPolicy
+from ..transport.urls import redact_url
 from .cache_sweep import SHARD_FILES, sweep, touch
-from .fsutil import atomic_write_text
-from .order import dependency_name
-from .session import RetryPolicy
 from .shards import ShardCache, ShardError, ShardIndex, index_url
-from .urls import redact_url
 
 log = logging.getLogger(__name__)
 

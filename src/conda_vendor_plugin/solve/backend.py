@@ -12,11 +12,11 @@ from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any, Protocol
 
-from .errors import SpecError, UsageError
+from ..errors import SpecError, UsageError
+from ..records import CHANNEL_PRIORITIES, LockedPackage, Lockfile, Solution
+from ..spec import EnvironmentSpec, input_hash
+from ..transport.session import RetryPolicy
 from .order import install_order
-from .records import CHANNEL_PRIORITIES, LockedPackage, Lockfile, Solution
-from .session import RetryPolicy
-from .spec import EnvironmentSpec, input_hash
 
 
 class Backend(Protocol):

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..errors import ChannelError
 from . import jsonscan, sorted_repodata
-from .errors import ChannelError
 
 SECTIONS = sorted_repodata.SECTIONS
 

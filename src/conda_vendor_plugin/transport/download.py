@@ -19,8 +19,8 @@ from pathlib import Path
 from threading import Event, Lock, Thread
 from typing import Any
 
-from .errors import DownloadError
-from .integrity import Verifier, copy_verified, file_problem
+from ..errors import DownloadError
+from ..integrity import Verifier, copy_verified, file_problem
 from .session import RetryPolicy
 from .transfer import (
     Cancelled,
@@ -168,7 +168,7 @@ class Downloader:
         return self._download(job)
 
     def _copy_local(self, job: DownloadJob) -> DownloadResult:
-        from .repodata import file_url_to_path
+        from ..channel.repodata import file_url_to_path
 
         tmp = partial(job.dest)
         try:
