@@ -157,7 +157,8 @@ def configure_vendor_parser(p: argparse.ArgumentParser) -> None:
         f"(default: {DEFAULT_ENV_FILE}); a lockfile named here is vendored as it is. Other "
         "forms: 'vendor verify OUT' re-checks a bundle, 'vendor prune OUT --keep N' drops "
         "older versions (--drop NAME: an environment), 'vendor apply DELTA --to BUNDLE' "
-        "applies a delta.",
+        "applies a delta, 'vendor install BUNDLE [ENV] --prefix PREFIX' installs an "
+        "environment of a bundle (no conda, no network, every archive's sha256 checked).",
     )
     p.add_argument(
         "-f",
@@ -199,6 +200,13 @@ def configure_vendor_parser(p: argparse.ArgumentParser) -> None:
         help="With 'prune': drop this environment (every version) from the bundle. Repeatable.",
     )
     p.add_argument("--to", metavar="BUNDLE", help="With 'apply': the bundle to update.")
+    p.add_argument("--prefix", metavar="PREFIX", help="With 'install': the environment to create.")
+    p.add_argument(
+        "--version",
+        dest="version_id",
+        metavar="ID",
+        help="With 'install': the version to install (default: the environment's current).",
+    )
     add_common_arguments(p)
     p.add_argument("-o", "--output", default="vendor", help="Output directory (default: ./vendor).")
     p.add_argument("-j", "--jobs", type=int, default=8, help="Parallel downloads (default: 8).")
@@ -212,7 +220,8 @@ def configure_vendor_parser(p: argparse.ArgumentParser) -> None:
         "--force",
         action="store_true",
         help="Replace OUT even if it holds files conda vendor did not write (they are "
-        "deleted; without --force the run refuses and lists them).",
+        "deleted; without --force the run refuses and lists them). With 'install': "
+        "replace an existing PREFIX.",
     )
     p.add_argument(
         "--allow-size-only",
@@ -244,6 +253,8 @@ def _maintenance(args: argparse.Namespace) -> dict[str, Any] | None:
     """``vendor verify OUT``, ``vendor prune OUT --keep N``, ``vendor apply DELTA --to
     BUNDLE``; None for a vendor run."""
     action, *rest = args.inputs or [None]
+    if action == "install":
+        return _install(args, rest)
     if action not in ("verify", "prune", "apply"):
         return None
     if len(rest) != 1:
@@ -268,6 +279,25 @@ def _maintenance(args: argparse.Namespace) -> dict[str, Any] | None:
     if not args.to:
         raise UsageError("vendor apply: name the bundle to update (--to BUNDLE)")
     return apply(target, Path(args.to))
+
+
+def _install(args: argparse.Namespace, rest: list[str]) -> dict[str, Any]:
+    """``vendor install BUNDLE [ENV] --prefix PREFIX [--version ID] [--force]``."""
+    from .bundle.install import InstallRequest, install_environment
+
+    if len(rest) not in (1, 2):
+        raise UsageError("vendor install: name the bundle (BUNDLE) and at most one environment")
+    if not args.prefix:
+        raise UsageError("vendor install: name the environment to create (--prefix PREFIX)")
+    return install_environment(
+        InstallRequest(
+            bundle=Path(rest[0]),
+            prefix=Path(args.prefix),
+            environment=rest[1] if len(rest) == 2 else None,
+            version=args.version_id,
+            force=args.force,
+        )
+    )
 
 
 def run_vendor_command(

@@ -61,6 +61,12 @@ def _report_maintenance(result: dict[str, Any], reporter: Reporter) -> bool:
             f"Applied {result['delta']} to {result['output']}: {result['archives_added']} "
             f"archives added, {result['archives_kept']} taken from the bundle; {now}"
         )
+    elif "installed" in result:
+        reporter.info(
+            f"Installed {result['environment']} {result['version']} ({result['platform']}): "
+            f"{len(result['installed'])} packages, every archive's sha256 checked, into "
+            f"{result['prefix']}"
+        )
     else:
         return False
     return True
