@@ -8,9 +8,7 @@ installing where it matters, so a fetch would fail.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import io
 import json
 import os
 import shutil
@@ -21,9 +19,8 @@ import pytest
 from conda_vendor_plugin.formats.registry import read_path
 
 from ..support.build import Pkg, build_channel
-from ..support.bundles import current
-from ..support.server import ChannelServer
-from ..support.vendoring import load_json, snapshot, write_env
+from ..support.bundles import current, vendor_bundle
+from ..support.vendoring import load_json, snapshot
 
 pytest.importorskip("rattler")
 
@@ -45,14 +42,13 @@ def bundle(tmp_path: Path) -> Path:
     chan = build_channel(tmp_path / "served" / "chan", PKGS, subdirs=("linux-64",))
     _unextractable(chan / "linux-64", "broken-1.0-0.tar.bz2")
     out = tmp_path / "OUT"
-    with ChannelServer(tmp_path / "served") as srv:
-        url = f"{srv.url}/chan"
-        for deps in (["app 1.0.*"], ["app 2.0.*"]):
-            env = write_env(tmp_path / "analysis.yml", [url], deps, name="analysis")
-            _vendor(env, out)
-        _vendor(write_env(tmp_path / "tools.yml", [url], ["data"], name="tools"), out)
-        _vendor(write_env(tmp_path / "broken.yml", [url], ["broken"], name="broken"), out)
-    return out
+    runs = [
+        ("analysis", ["app 1.0.*"]),
+        ("analysis", ["app 2.0.*"]),
+        ("tools", ["data"]),
+        ("broken", ["broken"]),
+    ]
+    return vendor_bundle(tmp_path / "served", out, "chan", runs)
 
 
 def _unextractable(subdir: Path, fn: str) -> None:
@@ -69,14 +65,6 @@ def _unextractable(subdir: Path, fn: str) -> None:
     (subdir / "repodata.json").write_text(json.dumps(doc))
 
 
-def _vendor(env: Path, out: Path) -> None:
-    from conda_vendor_plugin import cli
-
-    with contextlib.redirect_stdout(io.StringIO()) as report:
-        rc = cli.main(["vendor", str(env), "-p", "linux-64", "-o", str(out), "--json"])
-    assert rc == 0, report.getvalue()
-
-
 def _install(run, *args: object) -> tuple[int, str, str]:
     return run("vendor", "install", *args)
 
@@ -87,6 +75,7 @@ def _records(prefix: Path) -> list[dict]:
     for path in sorted((prefix / "conda-meta").glob("*.json")):
         doc = json.loads(path.read_text())
         found.append({k: doc.get(k) for k in (*RECORD_KEYS, "size")})
+    assert found, f"{prefix}: no records"
     return found
 
 
@@ -158,6 +147,7 @@ def test_an_existing_prefix_is_refused_and_replaced_with_force(
     assert rc == 0, out + err
     assert not (prefix / "mine.txt").exists()
     assert _records(prefix) == _locked(current(bundle, "tools"))
+    assert [r["name"] for r in _records(prefix)] == ["data"]
 
 
 def test_a_failed_link_leaves_no_prefix_and_restores_a_replaced_one(

@@ -8,7 +8,8 @@ work folder beside PREFIX while its size and sha256 are checked against the lock
 only when every archive passed is anything linked: a tampered bundle is one line
 naming the archive, and PREFIX does not exist afterwards. py-rattler's installer then
 links the checked copies (it checks no hash of a ``file://`` archive itself, hence
-the copies). The records under ``PREFIX/conda-meta`` name each package's locked URL
+the copies). A tar written by ``vendor pack`` is unpacked into the work folder
+first. The records under ``PREFIX/conda-meta`` name each package's locked URL
 and channel, as if conda had installed the lock.
 
 The wheels of a lock's ``pip:`` part (when bundles carry them) are installed after
@@ -253,7 +254,13 @@ def install_environment(req: InstallRequest) -> dict[str, Any]:
 
 
 def _bundle_dir(source: Path, work: Path) -> Path:
-    """``source`` when it is a bundle directory."""
-    if not source.is_dir():
-        raise InstallError(f"{source}: no such bundle directory; pass what conda vendor wrote")
-    return source
+    """``source`` when it is a directory; a tar written by ``vendor pack`` is unpacked
+    into ``work`` (every member checked against its manifest) and that copy returned."""
+    if source.is_dir():
+        return source
+    if not source.is_file():
+        raise InstallError(f"{source}: no such bundle (a directory or a tar from vendor pack)")
+    from .unpack import unpack
+
+    unpack(source, work / "bundle")
+    return work / "bundle"
