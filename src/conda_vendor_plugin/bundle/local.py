@@ -14,8 +14,6 @@ archive), and JSON files are read with a size cap. Nothing here imports conda.
 
 from __future__ import annotations
 
-import os
-import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +21,7 @@ from typing import Any
 
 from ..errors import quoted
 from ..fsutil import MAX_METADATA_BYTES, UnsafePath, contained, is_plain_dir, read_json_file
-from ..integrity import Expected, file_problem
+from ..integrity import Expected, file_problem, stat_problem
 from ..records import LockedPackage, archive_name_problem
 from ..spec import is_subdir
 from .channels import REPODATA
@@ -160,28 +158,12 @@ def _find(index: _LocalRepodata, p: LockedPackage, read: bool) -> LocalArchive |
             continue
         size = p.size if p.size is not None else entry.get("size")
         expected = Expected(size, p.sha256, p.md5)
-        bad = file_problem(path, expected) if read else _size_problem(path, expected)
+        bad = file_problem(path, expected) if read else stat_problem(path, expected)
         if bad is not None:
             why = f"{rel}: {bad}"
             continue
         return LocalArchive(package=p, local_channel=channel, path=path, entry=dict(entry))
     return why
-
-
-def _size_problem(path: Path, expected: Expected) -> str | None:
-    """What :func:`file_problem` says without reading the file: a link, not a regular
-    file, missing, or another size."""
-    try:
-        st = os.lstat(path)
-    except FileNotFoundError:
-        return "missing"
-    if stat.S_ISLNK(st.st_mode):
-        return "a symbolic link (not followed)"
-    if not stat.S_ISREG(st.st_mode):
-        return "not a regular file"
-    if expected.size is not None and st.st_size != expected.size:
-        return f"size {st.st_size} bytes, expected {expected.size}"
-    return None
 
 
 def locate(
