@@ -49,6 +49,7 @@ class Findings:
     links: dict[str, str] = field(default_factory=dict)  # links the manifest lists: target
     omitted: set[str] = field(default_factory=set)  # a delta: archives it leaves out
     entry_sha256: dict[str, object] = field(default_factory=dict)  # archive -> its entry's
+    entry_size: dict[str, int | None] = field(default_factory=dict)  # archive -> its entry's
     archives: dict[str, Archive] = field(default_factory=dict)  # in_repodata, for the SBOM
 
 
@@ -96,6 +97,7 @@ def _check_archive(subdir: Path, rel_dir: str, fn: str, entry: Any, f: Findings)
     f.in_repodata.add(rel)
     f.entry_sha256[rel] = entry.get("sha256")
     expected = Expected.from_entry(entry)
+    f.entry_size[rel] = expected.size
     problem = file_problem(subdir / fn, expected)
     if problem == "missing" and rel in f.omitted and not (subdir / fn).is_symlink():
         pass  # a delta leaves it out: the bundle it is applied to has it
@@ -212,6 +214,10 @@ def _check_environments(out: Path, f: Findings) -> int:
             f.corrupt.append(
                 f"{rel}: {who} locks sha256 {package.sha256}, its local repodata another"
             )
+        elif package.size is not None and f.entry_size.get(rel) not in (None, package.size):
+            f.corrupt.append(
+                f"{rel}: {who} locks {package.size} bytes, its local repodata {f.entry_size[rel]}"
+            )
     for name, env in index.environments.items():
         pointer = out / history.env_dir(name) / history.POINTER
         try:
@@ -238,6 +244,14 @@ def _check_sbom(out: Path, f: Findings) -> None:
         f.corrupt.append(f"{SBOM}: {e}")
         return
     f.corrupt += sbom_problems(doc, f.archives)
+
+
+def first_problem(found: Mapping[str, Any]) -> str:
+    """The first finding of a :func:`verify_output` result, as ``kind: what``."""
+    return next(
+        (f"{k}: {found[k][0]}" for k in ("missing", "extra", "corrupt", "unsafe") if found[k]),
+        "none",
+    )
 
 
 def verify_output(out: Path) -> dict[str, Any]:
