@@ -275,7 +275,9 @@ def run_vendor(opts: VendorOptions, backend: Backend, reporter: Reporter) -> dic
     _check_since(opts.since, output.real)
     staging_mod.check_output(output, force=opts.force)  # before creating anything
     if opts.dry_run:
-        p = _settle(opts, None if opts.since else _base_bundle(output), backend, reporter)
+        base = None if opts.since else _base_bundle(output)
+        p = _settle(opts, base, backend, reporter)
+        transaction.check_rewrites(base, {vp.relpath: vp.package for vp in p.vendored})
         summary = summarize(p, opts.output)
         summary["dry_run"] = True
         summary["files"] = [
