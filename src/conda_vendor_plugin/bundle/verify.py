@@ -32,10 +32,14 @@ from ..integrity import Expected, file_problem
 from ..records import archive_name_problem
 from . import assemble, history
 from .channels import REPODATA
-from .outputs import MANIFEST
+from .outputs import MANIFEST, TOOL
 from .sbom import SBOM, Archive, sbom_problems
 
 DELTA = "delta.json"
+
+
+class NotABundle(VendorError):
+    """``vendor verify`` was given a directory that holds no bundle at all."""
 
 
 @dataclass
@@ -254,10 +258,32 @@ def first_problem(found: Mapping[str, Any]) -> str:
     )
 
 
+def _is_bundle(out: Path) -> bool:
+    """True when ``out`` has anything of a bundle: an index, a delta record, a
+    ``local_*`` channel, or a manifest of this tool (or one that is not even JSON:
+    verify reports it)."""
+    names = {p.name for p in out.iterdir()}
+    if history.INDEX in names or DELTA in names or any(n.startswith("local_") for n in names):
+        return True
+    try:
+        doc = _read_json(out / MANIFEST)
+    except FileNotFoundError:
+        return False
+    except ValueError:
+        return True
+    tool = doc.get("tool") if isinstance(doc, Mapping) else None
+    return isinstance(tool, Mapping) and tool.get("name") == TOOL
+
+
 def verify_output(out: Path) -> dict[str, Any]:
     """Re-check a vendored output. Returns the findings; ``problems`` counts them."""
     if not out.is_dir():
         raise VendorError(f"{out}: no such directory; pass the output of conda vendor")
+    if not _is_bundle(out):
+        raise NotABundle(
+            f"{out}: not a bundle (no {history.INDEX}, {MANIFEST} of {TOOL} or local_* "
+            f"channel in it); pass the directory conda vendor -o wrote"
+        )
     f = Findings()
     _read_omitted(out, f)
     _check_channels(out, f)
