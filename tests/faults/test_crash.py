@@ -24,20 +24,12 @@ import pytest
 
 from conda_vendor_plugin.bundle.transaction import STEPS, STOP_AT
 
-from ..support.build import Pkg, build_channel
+from ..bundle.test_teams import PKGS  # two environments, an update, a delta
+from ..support.build import build_channel
 from ..support.server import ChannelServer
 from ..support.vendoring import snapshot, write_env
 
 pytest.importorskip("rattler")
-
-PKGS = [
-    Pkg("app", "1.0", depends=["lib >=1,<2", "data"]),
-    Pkg("app", "2.0", depends=["lib >=2", "data"]),
-    Pkg("lib", "1.5", subdir="linux-64"),
-    Pkg("lib", "2.1", subdir="linux-64"),
-    Pkg("data", "2024.1"),
-    Pkg("tool", "0.1", depends=["data"], fmt=".conda"),
-]
 
 
 def _vendor(run, *args: object) -> None:

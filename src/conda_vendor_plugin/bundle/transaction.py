@@ -177,8 +177,8 @@ def check_staged(staging: Path, output: staging_mod.Output) -> None:
     if found["problems"]:
         raise StagedBundleInvalid(
             f"{output.given}: the bundle this run built does not verify ({found['problems']} "
-            f"problem(s), first {first_problem(found)}); {output.given} was left as it was. "
-            f"Report this, with the command that was run"
+            f"problem(s), first {first_problem(found)}); {output.given} was left as it was: "
+            f"run vendor verify {output.given} to check the bundle this run started from"
         )
 
 
