@@ -94,6 +94,18 @@ class CondaBackend:
                     sources.append((c, base))
         return sources
 
+    def configured_channels(self) -> list[str]:
+        """The URLs (with credentials) of conda's configured ``channels`` (the condarc's,
+        and ``-c`` where conda's options reach the context)."""
+        from conda.base.context import context
+        from conda.models.channel import Channel
+
+        urls: list[str] = []
+        for c in context.channels:
+            for url in Channel(c).urls(with_credentials=True, subdirs=("noarch",)):
+                urls.append(url.rstrip("/").rsplit("/", 1)[0])
+        return urls
+
     def session_for(self, url: str) -> Any:
         """conda's session for ``url`` (auth, proxies, SSL), without its own retries."""
         from conda.gateways.connection.session import get_session
