@@ -15,11 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from conda_vendor_plugin.formats import cep23, explicit_v1
-from conda_vendor_plugin.records import LockedPackage, Lockfile
-
 from ..support.build import Pkg, build_channel
 from ..support.condarun import conda, conda_environ, no_traceback
+from ..support.hostile import write_lockfile
 from ..support.server import ChannelServer
 from ..support.vendoring import write_env
 
@@ -53,70 +51,6 @@ def _entry(channel: Path, fn: str = FN) -> dict:
     return json.loads((channel / "noarch" / "repodata.json").read_text())["packages"][fn]
 
 
-def _lockfile(
-    path: Path, fmt: str, channel: str, url: str, e: dict, other: dict | None = None
-) -> Path:
-    """A lockfile of format ``fmt`` locking ``big`` at ``url`` (the hashes of entry ``e``)
-    and, given its entry ``other``, ``other`` at ``channel``'s own URL (which puts the
-    channel among the lockfile's channels in every format, CEP 23 too)."""
-    rows = [("big", FN, url, e)]
-    if other is not None:
-        rows.append(
-            ("other", "other-1.0-0.tar.bz2", f"{channel}/noarch/other-1.0-0.tar.bz2", other)
-        )
-    pkgs = tuple(
-        LockedPackage(
-            name=n,
-            version="1.0",
-            build="0",
-            subdir="noarch",
-            channel=u.rsplit("/", 2)[0],
-            fn=fn,
-            url=u,
-            sha256=x["sha256"],
-            md5=x["md5"],
-            size=x["size"],
-        )
-        for n, fn, u, x in rows
-    )
-    lock = Lockfile(input_hash="0" * 64, channels=(channel,), packages={"linux-64": pkgs},
-                    name="locked")  # fmt: skip
-    if fmt == "explicit-1.0":
-        text = explicit_v1.write(lock)
-    elif fmt == "cep23":
-        text = cep23.write(lock, "linux-64")
-    elif fmt == "conda-lock-v1":
-        text = (
-            f"version: 1\nmetadata:\n  content_hash: {{linux-64: abc}}\n  channels:\n"
-            f"  - url: {channel}\n    used_env_vars: []\n  platforms: [linux-64]\n"
-            f"  sources: [env.yml]\npackage:\n"
-        )
-        for n, _, u, x in rows:
-            text += (
-                f"- name: {n}\n  version: '1.0'\n  manager: conda\n  platform: linux-64\n"
-                f"  dependencies: {{}}\n  url: {u}\n  hash:\n    md5: {x['md5']}\n"
-                f"    sha256: {x['sha256']}\n  category: main\n  optional: false\n"
-            )
-    else:
-        text = (
-            f"version: 6\nenvironments:\n  default:\n    channels:\n    - url: {channel}/\n"
-            f"    packages:\n      linux-64:\n"
-            + "".join(f"      - conda: {u}\n" for _, _, u, _ in rows)
-            + "packages:\n"
-            + "".join(
-                f"- conda: {u}\n  sha256: {x['sha256']}\n  md5: {x['md5']}\n"
-                f"  size: {x['size']}\n  depends: []\n"
-                for _, _, u, x in rows
-            )
-        )
-    name = {"conda-lock-v1": "conda-lock.yml", "pixi-lock-v6": "pixi.lock"}.get(fmt, "x.lock.yml")
-    if fmt == "cep23":
-        name = "locked-linux-64.txt"
-    path.mkdir(parents=True, exist_ok=True)
-    (path / name).write_text(text)
-    return path / name
-
-
 def _leaks(server: ChannelServer, *secrets: str) -> list[tuple[str, str | None]]:
     return [(p, a) for p, a in server.seen if a or any(s in p for s in secrets)]
 
@@ -143,7 +77,7 @@ def test_a_lockfile_url_on_another_host_gets_no_credentials(
     e = _entry(tmp_path / "private" / "ch")
     other = _entry(tmp_path / "private" / "ch", "other-1.0-0.tar.bz2")
     evil_url = f"http://127.0.0.1:{evil.port}/ch/noarch/{FN}"
-    lock = _lockfile(tmp_path / "lock", fmt, plain, evil_url, e, other)
+    lock = write_lockfile(tmp_path / "lock", fmt, plain, evil_url, e, other)
     env = write_env(tmp_path / "env.yml", [secret], ["other"], name="mine")
     out = tmp_path / "OUT"
     rc, stdout, err = run("vendor", env, "--lockfile", lock, "-o", out, "-p", "linux-64", "--json")
@@ -163,7 +97,7 @@ def test_the_env_file_credentials_survive_a_lockfile_naming_the_same_channel(
     with the user's token, whatever the order of the inputs."""
     plain = f"http://127.0.0.1:{private.port}/ch"
     e = _entry(tmp_path / "private" / "ch")
-    lock = _lockfile(tmp_path / "lock", "explicit-1.0", plain, f"{plain}/noarch/{FN}", e)
+    lock = write_lockfile(tmp_path / "lock", "explicit-1.0", plain, f"{plain}/noarch/{FN}", e)
     env = write_env(tmp_path / "env.yml", [f"{private.url}/ch"], ["other"], name="mine")
     for args in ([lock, env], [env, lock]):
         out = tmp_path / f"OUT{len(private.requests)}"
@@ -189,7 +123,7 @@ def test_a_lockfile_may_not_read_a_local_channel_nobody_named(
 ) -> None:
     chan, e = local_secret
     wrong = {**e, "sha256": "0" * 64, "md5": "0" * 32}  # a probe: would print the real hash
-    lock = _lockfile(tmp_path / "lock", "explicit-1.0", chan.as_uri(),
+    lock = write_lockfile(tmp_path / "lock", "explicit-1.0", chan.as_uri(),
                      f"{chan.as_uri()}/noarch/{FN}", wrong)  # fmt: skip
     out = tmp_path / "OUT"
     rc, stdout, err = run("vendor", "--lockfile", lock, "-o", out, "--json")
@@ -206,7 +140,7 @@ def test_a_local_channel_the_user_named_may_be_used(
 ) -> None:
     """Named in an environment file of the run, or in the condarc's channels:, it works."""
     chan, e = local_secret
-    lock = _lockfile(tmp_path / "lock", "explicit-1.0", chan.as_uri(),
+    lock = write_lockfile(tmp_path / "lock", "explicit-1.0", chan.as_uri(),
                      f"{chan.as_uri()}/noarch/{FN}", e)  # fmt: skip
     env = write_env(tmp_path / "env.yml", [str(chan)], ["big"], name="mine")
     rc, _, err = run("vendor", env, "--lockfile", lock, "-o", tmp_path / "A", "-p", "linux-64")
@@ -232,7 +166,7 @@ def test_inside_conda_channel_alias_credentials_stay_home(
     alias = f"http://{USERINFO}@127.0.0.1:{private.port}/t/{TOKEN}"
     condarc = f"channels: []\nchannel_alias: {alias}\n"
     environ = {**conda_environ(tmp_path, condarc=condarc), "NO_PROXY": "127.0.0.1"}
-    lock = _lockfile(tmp_path / "lock", "explicit-1.0", "ch",
+    lock = write_lockfile(tmp_path / "lock", "explicit-1.0", "ch",
                      f"http://127.0.0.1:{evil.port}/ch/noarch/{FN}", e)  # fmt: skip
     proc = conda(environ, "vendor", "--lockfile", lock, "-o", tmp_path / "OUT", "--json")
     no_traceback(proc)
@@ -248,7 +182,7 @@ def test_inside_conda_a_lockfile_may_not_read_an_unnamed_local_channel(
 ) -> None:
     pytest.importorskip("conda")
     chan, e = local_secret
-    lock = _lockfile(tmp_path / "lock", "explicit-1.0", chan.as_uri(),
+    lock = write_lockfile(tmp_path / "lock", "explicit-1.0", chan.as_uri(),
                      f"{chan.as_uri()}/noarch/{FN}", {**e, "sha256": "0" * 64})  # fmt: skip
     proc = conda(conda_environ(tmp_path), "vendor", "--lockfile", lock, "-o", tmp_path / "OUT")
     no_traceback(proc)

@@ -16,6 +16,7 @@ scripted faults so that failure handling is tested against real sockets:
 * ``server.fail(path, "slow:BPS")`` send the file at about BPS bytes a second
 * ``server.fail(path, "retry-after:S")`` 503 with ``Retry-After: S``
 * ``server.fail(path, "html")``     200 with an HTML login page instead of the file
+* ``server.fail(path, "redirect:URL")`` 302 to URL (e.g. ``file:///etc/hostname``)
 
 Each call queues one fault for the next request of ``path``. ``latency`` adds a delay
 to every request; ``token`` requires a ``/t/<token>/`` prefix on every path. ``seen``
@@ -131,6 +132,13 @@ def _make_handler(server: ChannelServer) -> type[BaseHTTPRequestHandler]:
                 self._log(path, 503)
                 self.send_response(503)
                 self.send_header("Retry-After", arg)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return True
+            if kind == "redirect":
+                self._log(path, 302)
+                self.send_response(302)
+                self.send_header("Location", arg)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
                 return True

@@ -96,7 +96,9 @@ class Unreachable(ChannelError):
         self.channel = redact_url(channel).rstrip("/")
         self.what = what
         after = f" (gave up after {tries})" if tries else ""
-        super().__init__(
-            f"{self.channel}: cannot reach the channel: {what}{after}; check the URL and "
-            f"your network (proxy, VPN), or try again later"
+        advice = (
+            ""
+            if what.startswith("HTTP")
+            else ("; check the URL and your network (proxy, VPN), or try again later")
         )
+        super().__init__(f"{self.channel}: cannot reach the channel: {what}{after}{advice}")
