@@ -160,10 +160,13 @@ def conda_env(tmp_path: Path) -> dict[str, str]:
     return {**conda_environ(tmp_path), **POLICY, "NO_PROXY": "127.0.0.1"}
 
 
+@pytest.mark.parametrize("shards", ["true", "false"])
 def test_inside_conda_vendor_of_a_lockfile_with_the_channel_down_is_one_line(
-    refused: str, channel: Path, tmp_path: Path, conda_env: dict[str, str]
+    refused: str, channel: Path, tmp_path: Path, conda_env: dict[str, str], shards: str
 ) -> None:
+    """With conda's sharded repodata (its shard index is asked first) and without."""
     lock = _lock(tmp_path, channel, refused)
+    conda_env = {**conda_env, "CONDA_REPODATA_USE_SHARDS": shards}
     proc = conda(conda_env, "vendor", "--lockfile", lock, "-o", tmp_path / "OUT")
     no_traceback(proc)
     assert proc.returncode == 1
