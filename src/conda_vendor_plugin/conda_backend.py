@@ -17,7 +17,7 @@ from .records import LockedPackage, Solution
 from .solve.backend import ordered
 from .solve.virtual import foreign_target_overrides
 from .spec import EnvironmentSpec
-from .transport.failures import Unreachable, cause, status_cause
+from .transport.failures import ChannelUnreachable, cause, status_cause
 from .transport.session import RetryPolicy
 from .transport.urls import redact_text, redact_url
 
@@ -343,11 +343,13 @@ def _raise_unanswered(missing: list[str], broken: list[BaseException]) -> None:
         except Exception:  # conda's cache state changed shape: repodata.json, as before
             return
         if "has_shards" not in state:
-            raise Unreachable(url.rstrip("/").rsplit("/", 1)[0], what[-1], _tries())
+            raise ChannelUnreachable(url.rstrip("/").rsplit("/", 1)[0], what[-1], _tries())
 
 
-def fetch_failure(error: BaseException, channel_url: str | None = None) -> Unreachable | None:
-    """conda's failure to fetch a channel's repodata as one :class:`Unreachable` line
+def fetch_failure(
+    error: BaseException, channel_url: str | None = None
+) -> ChannelUnreachable | None:
+    """conda's failure to fetch a channel's repodata as one :class:`ChannelUnreachable` line
     naming the channel and the cause in words (connection refused, timed out, 401, 503,
     ...); None for anything else, and for a 404 of one subdir (``channel_url`` given: a
     channel may lack a subdir, the caller says what it needs)."""
@@ -362,11 +364,11 @@ def fetch_failure(error: BaseException, channel_url: str | None = None) -> Unrea
         channel_url = url.rsplit("/", 2)[0] if name == "CondaHTTPError" else url
     if status == "000":
         caused_by = getattr(error, "_caused_by", None) or error.__context__ or error
-        return Unreachable(channel_url, cause(caused_by)[0], _tries())
+        return ChannelUnreachable(channel_url, cause(caused_by)[0], _tries())
     code = int(status) if status.isdigit() else 0
     if code == 404 and subdir_fetch:
         return None
-    return Unreachable(channel_url, status_cause(code))
+    return ChannelUnreachable(channel_url, status_cause(code))
 
 
 def _tries() -> str:

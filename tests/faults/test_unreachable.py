@@ -1,5 +1,5 @@
 """A channel that cannot be reached is the channel's answer, said once, in words (issue 16
-item 5, issue 20 "Unreachable channel, wrong diagnosis"; docs/security.md).
+item 5, issue 20 "ChannelUnreachable channel, wrong diagnosis"; docs/security.md).
 
 Against real loopback sockets: a server that accepts and never answers (every request
 waits longer than the read timeout), a port nobody listens on, scripted statuses and

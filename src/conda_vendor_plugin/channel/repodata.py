@@ -21,7 +21,7 @@ from urllib.parse import unquote, urlsplit
 
 from ..errors import ChannelError
 from ..fsutil import atomic_write_text
-from ..transport.failures import Unreachable, retryable_status, status_cause
+from ..transport.failures import ChannelUnreachable, retryable_status, status_cause
 from ..transport.session import (
     Retryable,
     RetryPolicy,
@@ -103,7 +103,7 @@ def _summary(failures: Sequence[ChannelError]) -> ChannelError:
     down: set[str] = set()
     kept = []
     for e in failures:
-        if isinstance(e, Unreachable):
+        if isinstance(e, ChannelUnreachable):
             if e.channel in down:
                 continue
             down.add(e.channel)
@@ -297,7 +297,7 @@ class _Fetch:
             self.policy,
             lambda: self._once(url, cached, state),
             lambda e, tries: (
-                Unreachable(self.channel, str(e), tries)
+                ChannelUnreachable(self.channel, str(e), tries)
                 if e.unreachable
                 else ChannelError(
                     f"{redact_url(url)}: {e} fetching repodata (gave up after {tries})"

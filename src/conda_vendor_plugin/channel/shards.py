@@ -36,7 +36,7 @@ from urllib.parse import urljoin, urlsplit
 
 from ..errors import ChannelError
 from ..fsutil import TooLarge, atomic_write_bytes, atomic_write_text, read_limited
-from ..transport.failures import Unreachable, retryable_status
+from ..transport.failures import ChannelUnreachable, retryable_status
 from ..transport.session import (
     Retryable,
     RetryPolicy,
@@ -236,13 +236,13 @@ def get_bounded(
 ) -> tuple[int, Mapping[str, str], bytes]:
     """``(status, headers, body)`` of one GET, the body read up to ``limit`` bytes (and
     only for 200); cuts, stalls, 408, 429 and 5xx are tried again as ``policy`` says. A
-    server that never answered is :class:`Unreachable`, the channel's answer (no
+    server that never answered is :class:`ChannelUnreachable`, the channel's answer (no
     fall-back to its repodata.json, which would wait as long again)."""
     return with_retries(
         policy,
         lambda: _get_once(session, url, policy, limit, headers or {}),
         lambda e, tries: (
-            Unreachable(channel or channel_of(url), str(e), tries)
+            ChannelUnreachable(channel or channel_of(url), str(e), tries)
             if e.unreachable
             else ShardError(f"{redact_url(url)}: {e} (gave up after {tries})")
         ),

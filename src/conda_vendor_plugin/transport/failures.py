@@ -7,7 +7,7 @@ whether another try could change an answer and how to name it:
   is "not there", any other 4xx is final;
 * an exception from the HTTP stack: refused, timed out, name not resolved, TLS, reset
   are the server's or the network's (tried again; when the tries are over the CHANNEL
-  is unreachable: its other files are not tried, see :class:`Unreachable`); a redirect
+  is unreachable: its other files are not tried, see :class:`ChannelUnreachable`); a redirect
   to ``file://`` or another scheme no client may follow is final at once.
 """
 
@@ -87,7 +87,7 @@ def cause(error: BaseException) -> tuple[str, bool]:
     return "connection failed", True
 
 
-class Unreachable(ChannelError):
+class ChannelUnreachable(ChannelError):
     """A channel that could not be reached after the retries (refused, timed out, name
     not resolved, TLS, reset): the channel's answer for the whole run. Callers do not
     go on to its other files (shard index, ``repodata.json.zst``, ``repodata.json``)."""
