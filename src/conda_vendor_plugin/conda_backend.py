@@ -12,12 +12,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from .conda_fetch import fetch_failure, quiet_retries, raise_unanswered
 from .errors import SolveError, SpecError
 from .records import LockedPackage, Solution
 from .solve.backend import ordered
 from .solve.virtual import foreign_target_overrides
 from .spec import EnvironmentSpec
-from .transport.failures import ChannelUnreachable, cause, status_cause
 from .transport.session import RetryPolicy
 from .transport.urls import redact_text, redact_url
 
@@ -283,7 +283,7 @@ def _shard_subsets(urls: list[str], names: list[str]) -> dict[tuple[str, str], P
     except Exception as e:  # conda's private machinery changed: repodata.json, as before
         log.debug("conda's sharded repodata unusable here: %s", redact_text(str(e)))
         return {}
-    _raise_unanswered([u for u in urls if u not in subsets], retried.broken)
+    raise_unanswered([u for u in urls if u not in subsets], retried.broken)
     from .channel.cache_sweep import SUBSET_FILES, sweep
     from .channel.shard_subset import write_subset
     from .channel.shards import hex_bytes
@@ -326,86 +326,6 @@ def _cached_repodata(channel_url: str, subdir: str) -> tuple[Path, bool]:
                 raise unreachable from None
             log.debug("no repodata for %s/%s: %s", redact_url(channel_url), subdir, e)
     return path, path.exists()
-
-
-def _raise_unanswered(missing: list[str], broken: list[BaseException]) -> None:
-    """conda falls back to repodata.json when a shard index does not come, and would wait
-    as long again for it. When a subdir got no index, recorded no verdict on shards (conda
-    records one for an answer: shards or a 4xx) and its retries were for connections that
-    broke (refused, timed out...), the channel is unreachable: said now, once."""
-    from conda.core.subdir_data import SubdirData
-    from conda.models.channel import Channel
-
-    what = [w for w, again in map(cause, broken) if again]
-    for url in missing if what else ():
-        try:
-            state = SubdirData(Channel(url)).repo_cache.load_state()
-        except Exception:  # conda's cache state changed shape: repodata.json, as before
-            return
-        if "has_shards" not in state:
-            raise ChannelUnreachable(url.rstrip("/").rsplit("/", 1)[0], what[-1], _tries())
-
-
-def fetch_failure(
-    error: BaseException, channel_url: str | None = None
-) -> ChannelUnreachable | None:
-    """conda's failure to fetch a channel's repodata as one :class:`ChannelUnreachable` line
-    naming the channel and the cause in words (connection refused, timed out, 401, 503,
-    ...); None for anything else, and for a 404 of one subdir (``channel_url`` given: a
-    channel may lack a subdir, the caller says what it needs)."""
-    subdir_fetch = channel_url is not None
-    name = type(error).__name__
-    if name not in ("CondaHTTPError", "UnavailableInvalidChannel"):
-        return None
-    kwargs = getattr(error, "_kwargs", None) or {}
-    status = str(kwargs.get("status_code") or getattr(error, "status_code", "") or "000")
-    url = str(kwargs.get("url") or kwargs.get("channel_url") or channel_url or "")
-    if channel_url is None:  # the solver's: <channel>/<subdir>/<file>
-        channel_url = url.rsplit("/", 2)[0] if name == "CondaHTTPError" else url
-    if status == "000":
-        caused_by = getattr(error, "_caused_by", None) or error.__context__ or error
-        return ChannelUnreachable(channel_url, cause(caused_by)[0], _tries())
-    code = int(status) if status.isdigit() else 0
-    if code == 404 and subdir_fetch:
-        return None
-    return ChannelUnreachable(channel_url, status_cause(code))
-
-
-def _tries() -> str:
-    """How many requests conda's adapter made for one file (its ``remote_max_retries``)."""
-    from conda.base.context import context
-
-    tries = 1 + max(0, int(context.remote_max_retries))
-    return f"{tries} {'try' if tries == 1 else 'tries'}"
-
-
-class _DropRetries(logging.Filter):
-    """urllib3's ``Retrying (Retry(...)) after connection broken by ...`` warnings, one per
-    retry, are not shown (the run's progress line stands for them; the error, if any,
-    says what happened); the connection errors they carry are kept in ``broken``."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.broken: list[BaseException] = []
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if not str(record.msg).startswith("Retrying"):
-            return True
-        args = record.args if isinstance(record.args, tuple) else ()
-        self.broken += [a for a in args if isinstance(a, BaseException)]
-        return False
-
-
-@contextmanager
-def quiet_retries() -> Iterator[_DropRetries]:
-    """No line per retry from conda's HTTP stack while conda fetches for us."""
-    logger = logging.getLogger("urllib3.connectionpool")
-    drop = _DropRetries()
-    logger.addFilter(drop)
-    try:
-        yield drop
-    finally:
-        logger.removeFilter(drop)
 
 
 def to_locked(rec: Any) -> LockedPackage:
