@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -71,7 +72,7 @@ def _lock(tmp_path: Path, channel: Path, base: str) -> Path:
 
 
 def _one_line_naming(error: str, channel: str, what: str) -> None:
-    assert "\n" not in error.strip(), error
+    assert "\n" not in error.strip() and error.count("cannot reach") == 1, error
     assert f"{channel}: cannot reach the channel: {what}" in error, error
     assert f"gave up after {TRIES} tries" in error, error
     assert not any(m in error for m in MISDIAGNOSES), error
@@ -84,29 +85,49 @@ def _paths(server: ChannelServer) -> Counter[str]:
 # ------------------------------------------------------------------ standalone
 
 
+@pytest.mark.parametrize(("shards", "first"), [("true", INDEX), ("false", "repodata.json.zst")])
 def test_a_stalled_channel_is_tried_once_per_subdir_endpoint_not_per_file(
-    stalled: ChannelServer, channel: Path, tmp_path: Path, run, policy
+    stalled: ChannelServer,
+    channel: Path,
+    tmp_path: Path,
+    run,
+    policy,
+    monkeypatch: pytest.MonkeyPatch,
+    shards: str,
+    first: str,
 ) -> None:
-    """The shard index of each subdir is asked TRIES times; then the channel's answer is
-    given. Neither repodata.json.zst nor repodata.json is asked for after it."""
+    """The first endpoint of each subdir (the shard index; without shards,
+    repodata.json.zst) is asked TRIES times; then the channel's answer is given, once.
+    repodata.json.zst and repodata.json are not asked for after the shard index."""
+    monkeypatch.setenv("CONDA_REPODATA_USE_SHARDS", shards)
     lock = _lock(tmp_path, channel, stalled.url)
     rc, stdout, err = run("vendor", "--lockfile", lock, "-o", tmp_path / "OUT", "--json")
     assert rc == 1 and "Traceback" not in err
     _one_line_naming(json.loads(stdout)["error"], f"{stalled.url}/ch", "timed out")
     seen = _paths(stalled)
-    assert set(seen) <= {f"/ch/noarch/{INDEX}", f"/ch/linux-64/{INDEX}"}, seen
+    assert set(seen) <= {f"/ch/noarch/{first}", f"/ch/linux-64/{first}"}, seen
     assert max(seen.values()) == TRIES and all(n <= TRIES for n in seen.values()), seen
     assert not (tmp_path / "OUT").exists()
 
 
+@pytest.mark.parametrize(("shards", "first"), [("true", INDEX), ("false", "repodata.json.zst")])
 def test_a_stalled_channel_fails_a_solve_once_too(
-    stalled: ChannelServer, channel: Path, tmp_path: Path, run, policy
+    stalled: ChannelServer,
+    channel: Path,
+    tmp_path: Path,
+    run,
+    policy,
+    monkeypatch: pytest.MonkeyPatch,
+    shards: str,
+    first: str,
 ) -> None:
+    """Both subdirs are asked at once: the channel is still named once."""
+    monkeypatch.setenv("CONDA_REPODATA_USE_SHARDS", shards)
     env = write_env(tmp_path / "env.yml", [f"{stalled.url}/ch"], ["big"])
     rc, stdout, err = run("lock", "-f", env, "-p", "linux-64", "--json")
     assert rc == 1 and "Traceback" not in err
     _one_line_naming(json.loads(stdout)["error"], f"{stalled.url}/ch", "timed out")
-    assert set(_paths(stalled)) <= {f"/ch/noarch/{INDEX}", f"/ch/linux-64/{INDEX}"}
+    assert set(_paths(stalled)) <= {f"/ch/noarch/{first}", f"/ch/linux-64/{first}"}
 
 
 def test_a_refused_connection_is_named_as_one(
@@ -160,6 +181,17 @@ def conda_env(tmp_path: Path) -> dict[str, str]:
     return {**conda_environ(tmp_path), **POLICY, "NO_PROXY": "127.0.0.1"}
 
 
+def _one_conda_line(proc: subprocess.CompletedProcess[str], channel: str, what: str) -> None:
+    """Exit 1, no retry line, no misdiagnosis: one line naming the channel and the cause."""
+    no_traceback(proc)
+    assert proc.returncode == 1
+    assert "Retrying" not in proc.stderr, proc.stderr
+    error = [line for line in proc.stderr.splitlines() if "cannot reach" in line]
+    assert len(error) == 1, proc.stderr
+    assert f"{channel}: cannot reach the channel: {what}" in error[0]
+    assert not any(m in proc.stdout + proc.stderr for m in MISDIAGNOSES), proc.stderr
+
+
 @pytest.mark.parametrize("shards", ["true", "false"])
 def test_inside_conda_vendor_of_a_lockfile_with_the_channel_down_is_one_line(
     refused: str, channel: Path, tmp_path: Path, conda_env: dict[str, str], shards: str
@@ -168,27 +200,15 @@ def test_inside_conda_vendor_of_a_lockfile_with_the_channel_down_is_one_line(
     lock = _lock(tmp_path, channel, refused)
     conda_env = {**conda_env, "CONDA_REPODATA_USE_SHARDS": shards}
     proc = conda(conda_env, "vendor", "--lockfile", lock, "-o", tmp_path / "OUT")
-    no_traceback(proc)
-    assert proc.returncode == 1
-    assert "Retrying" not in proc.stderr, proc.stderr
-    error = [line for line in proc.stderr.splitlines() if "cannot reach" in line]
-    assert len(error) == 1, proc.stderr
-    assert f"{refused}/ch: cannot reach the channel: connection refused" in error[0]
-    assert not any(m in proc.stdout + proc.stderr for m in MISDIAGNOSES), proc.stderr
+    _one_conda_line(proc, f"{refused}/ch", "connection refused")
 
 
 def test_inside_conda_env_lock_with_the_channel_down_is_one_line(
     refused: str, tmp_path: Path, conda_env: dict[str, str]
 ) -> None:
     env = write_env(tmp_path / "env.yml", [f"{refused}/ch"], ["big"])
-    proc = conda(conda_env, "env", "lock", "-f", env, "-p", "linux-64")
-    no_traceback(proc)
-    assert proc.returncode == 1
-    assert "Retrying" not in proc.stderr, proc.stderr
-    error = [line for line in proc.stderr.splitlines() if "cannot reach" in line]
-    assert len(error) == 1, proc.stderr
-    assert f"{refused}/ch: cannot reach the channel: connection refused" in error[0]
-    assert not any(m in proc.stdout + proc.stderr for m in MISDIAGNOSES), proc.stderr
+    proc = conda(conda_env, "env", "lock", "-f", env)
+    _one_conda_line(proc, f"{refused}/ch", "connection refused")
     assert not (tmp_path / "env.lock.yml").exists()
 
 
@@ -197,10 +217,7 @@ def test_inside_conda_a_stalled_channel_is_not_asked_again_for_each_file(
 ) -> None:
     lock = _lock(tmp_path, channel, stalled.url)
     proc = conda(conda_env, "vendor", "--lockfile", lock, "-o", tmp_path / "OUT")
-    no_traceback(proc)
-    assert proc.returncode == 1
-    assert "Retrying" not in proc.stderr, proc.stderr
-    assert f"{stalled.url}/ch: cannot reach the channel: timed out" in proc.stderr
+    _one_conda_line(proc, f"{stalled.url}/ch", "timed out")
     seen = _paths(stalled)
     assert all(n <= TRIES for n in seen.values()), seen
     assert sum(seen.values()) <= 2 * TRIES, seen  # one endpoint of each subdir at most
