@@ -17,6 +17,10 @@ from pathlib import Path
 
 import pytest
 
+from conda_vendor_plugin.errors import DownloadError
+from conda_vendor_plugin.transport.download import Downloader, DownloadJob
+from conda_vendor_plugin.transport.session import RetryPolicy, make_session
+
 from ..support.build import Pkg, build_channel
 from ..support.condarun import conda, conda_environ, no_traceback
 from ..support.hostile import write_lockfile
@@ -148,6 +152,22 @@ def test_a_redirect_to_a_local_file_is_not_tried_again(
     rc, _, err = run("lock", "-f", env, "-p", "linux-64")
     assert rc == 0, err
     assert http_server.count(f"/ch/noarch/{INDEX}") == 1
+
+
+def test_an_archive_redirected_to_a_local_file_is_asked_for_once(
+    http_server: ChannelServer, channel: Path, tmp_path: Path
+) -> None:
+    """The downloader follows the same mapping: a redirect to file:// is final."""
+    path = f"/ch/noarch/{FN}"
+    http_server.fail(path, "redirect:file:///etc/hostname")
+    e = json.loads((channel / "noarch" / "repodata.json").read_text())["packages"][FN]
+    job = DownloadJob(url=f"{http_server.url}{path}", dest=tmp_path / "d" / FN, size=e["size"],
+                      sha256=e["sha256"], md5=e["md5"], label="big-1.0-0 (noarch)")  # fmt: skip
+    with pytest.raises(DownloadError) as exc:
+        Downloader(lambda u: make_session(), policy=RetryPolicy(tries=TRIES, backoff=0)).run([job])
+    assert "redirected" in str(exc.value) and "tries" not in str(exc.value)
+    assert http_server.count(path) == 1
+    assert not (tmp_path / "d" / FN).exists()
 
 
 @pytest.mark.parametrize(("status", "gets", "rc"), [("408", 2, 0), ("410", 1, 1)])
