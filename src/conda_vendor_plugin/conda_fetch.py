@@ -8,11 +8,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from urllib.parse import urlsplit
 
 from .transport.failures import ChannelUnreachable, cause, status_cause
 
 
-def raise_unanswered(missing: list[str], broken: list[BaseException]) -> None:
+def raise_unanswered(missing: list[str], broken: list[tuple[str, BaseException]]) -> None:
     """conda falls back to repodata.json when a shard index does not come, and would wait
     as long again for it. When a subdir got no index, recorded no verdict on shards (conda
     records one for an answer: shards or a 4xx) and its retries were for connections that
@@ -20,8 +21,13 @@ def raise_unanswered(missing: list[str], broken: list[BaseException]) -> None:
     from conda.core.subdir_data import SubdirData
     from conda.models.channel import Channel
 
-    what = [w for w, again in map(cause, broken) if again]
-    for url in missing if what else ():
+    for url in missing:
+        where = urlsplit(url).path.rstrip("/") + "/"
+        what = [
+            w for path, e in broken if path.startswith(where) for w, again in [cause(e)] if again
+        ]
+        if not what:
+            continue
         try:
             state = SubdirData(Channel(url)).repo_cache.load_state()
         except Exception:  # conda's cache state changed shape: repodata.json, as before
@@ -66,17 +72,18 @@ def _tries() -> str:
 class _DropRetries(logging.Filter):
     """urllib3's ``Retrying (Retry(...)) after connection broken by ...`` warnings, one per
     retry, are not shown (the run's progress line stands for them; the error, if any,
-    says what happened); the connection errors they carry are kept in ``broken``."""
+    says what happened); ``broken`` keeps ``(request path, error)`` of each."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.broken: list[BaseException] = []
+        self.broken: list[tuple[str, BaseException]] = []
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not str(record.msg).startswith("Retrying"):
             return True
         args = record.args if isinstance(record.args, tuple) else ()
-        self.broken += [a for a in args if isinstance(a, BaseException)]
+        if len(args) == 3 and isinstance(args[1], BaseException):
+            self.broken.append((str(args[2]), args[1]))
         return False
 
 
