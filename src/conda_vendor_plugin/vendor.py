@@ -37,7 +37,7 @@ from .progress import Reporter
 from .solve.backend import Backend
 from .spec import load_spec
 from .transport.download import Downloader, DownloadJob, DownloadResult
-from .transport.urls import redact_url, with_credentials_of
+from .transport.urls import merged_credentials, redact_url, with_credentials_of
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,7 @@ def make_plan(
         names=names,
         local_order=list(dict.fromkeys(names.values())),
         repodata=docs,
-        credentials={redact_url(url).rstrip("/"): url.rstrip("/") for _, url in sources},
+        credentials=merged_credentials(url for _, url in sources),
         omitted=omitted,
     )
 
