@@ -45,7 +45,8 @@ def _report_maintenance(result: dict[str, Any], reporter: Reporter) -> bool:
         reporter.info(
             f"{result['output']}: {result['archives']} archives checked, "
             f"{result.get('environment_versions', 0)} environment versions, "
-            f"{result['problems']} problem(s)"
+            f"{result['problems']} problem(s); current pointers: "
+            f"{result.get('current_pointers', 'none')}"
         )
     elif "dropped_versions" in result:
         envs = result.get("dropped_environments") or []
