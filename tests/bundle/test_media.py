@@ -103,3 +103,44 @@ def test_a_copy_that_is_not_its_version_is_reported(bundle: Path, tmp_path: Path
         f"envs/one/current: neither a link nor a copy of versions/{_current(copied, 'one')}"
         in (doc["corrupt"])
     )
+
+
+def test_a_bundle_copied_without_links_is_updated_in_place(
+    bundle: Path, http_server: ChannelServer, tmp_path: Path, run
+) -> None:
+    """The offline side updates the bundle as it arrived: apply, prune and vendor into a
+    bundle whose ``current`` links became directories (or were dropped) write the
+    pointers anew, and the result verifies."""
+    url = f"{http_server.url}/chan"
+    (tmp_path / "c").mkdir()
+    update = write_env(tmp_path / "c" / "one.yml", [url], ["tool"], name="one")
+    delta = tmp_path / "DELTA"
+    rc, _, err = run("vendor", update, "-o", delta, "--since", bundle, "-p", "linux-64")
+    assert rc == 0, err
+    for form, copy in (("directories", shutil.copytree), ("pointer files", _without_links)):
+        out = tmp_path / form.replace(" ", "-")
+        copy(bundle, out)
+        assert _verify(run, out)[1]["current_pointers"] == form
+        rc, _, err = run("vendor", "apply", delta, "--to", out)
+        assert rc == 0, (form, err)
+        rc, doc = _verify(run, out)
+        assert rc == 0 and doc["current_pointers"] == "links", (form, doc)
+        assert (
+            len(json.loads((out / "bundle.json").read_text())["environments"]["one"]["versions"])
+            == 2
+        )
+
+        again = tmp_path / f"{form}-again".replace(" ", "-")
+        copy(out, again)
+        out = again
+        rc, _, err = run("vendor", "prune", out, "--keep", "1")
+        assert rc == 0, (form, err)
+        rc, doc = _verify(run, out)
+        assert rc == 0 and doc["current_pointers"] == "links", (form, doc)
+
+        out = tmp_path / f"{form}-vendor".replace(" ", "-")
+        copy(bundle, out)
+        rc, _, err = run("vendor", update, "-o", out, "-p", "linux-64")
+        assert rc == 0, (form, err)
+        rc, doc = _verify(run, out)
+        assert rc == 0 and doc["current_pointers"] == "links", (form, doc)
