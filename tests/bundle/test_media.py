@@ -17,7 +17,7 @@ import pytest
 
 from ..support.build import Pkg, build_channel
 from ..support.server import ChannelServer
-from ..support.vendoring import write_env
+from ..support.vendoring import snapshot, write_env
 
 pytest.importorskip("rattler")
 
@@ -94,6 +94,10 @@ def test_a_copy_that_is_not_its_version_is_reported(bundle: Path, tmp_path: Path
         f"envs/one/current/stray.txt: not in {version}, which envs/one/current copies",
     ]
     assert doc["extra"] == [] and doc["problems"] == 3
+    before = snapshot(copied)
+    rc, _, err = run("vendor", "prune", copied, "--keep", "1")  # the user's files stay
+    assert rc == 1 and "holds files it did not write" in err and "current/stray.txt" in err
+    assert snapshot(copied) == before
 
     (current.parent / "current").rename(tmp_path / "gone")
     (copied / "envs" / "one" / "current").write_text("not a directory")
