@@ -128,6 +128,7 @@ class Registry:
         token: dict[str, str] | None = None,
         certs: Certificates | None = None,
     ) -> None:
+        root.mkdir(parents=True, exist_ok=True)
         self.root = root
         self.host = host
         self.port = port or free_port(host)
@@ -209,3 +210,13 @@ def running(root: Path, **kwargs: object) -> Iterator[Registry]:
     root.mkdir(parents=True, exist_ok=True)
     with Registry(root, **kwargs) as reg:  # type: ignore[arg-type]
         yield reg
+
+
+_CERTS: dict[str, Certificates] = {}
+
+
+def certificates(factory: pytest.TempPathFactory, host: str = "127.0.0.1") -> Certificates:
+    """One CA and server certificate per host for the whole test session."""
+    if host not in _CERTS:
+        _CERTS[host] = make_certificates(factory.mktemp("registry-tls"), host)
+    return _CERTS[host]

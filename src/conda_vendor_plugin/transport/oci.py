@@ -35,6 +35,7 @@ from .urls import redact_text
 MANIFEST_MEDIA_TYPE = "application/vnd.oci.image.manifest.v1+json"
 MAX_MANIFEST = 4 << 20  # the size registries must accept; anything larger is refused
 MAX_TAGS_PAGE = 16 << 20
+MAX_TAG_PAGES = 1000
 CHUNK_SIZE = 32 << 20  # blobs larger than this go up in PATCH chunks of this size
 _COMPONENT = r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*"
 REPOSITORY = re.compile(rf"{_COMPONENT}(?:/{_COMPONENT})*")
@@ -347,6 +348,30 @@ class Registry:
             return digest if DIGEST.fullmatch(digest) else None
 
         return self.call(what, attempt)
+
+    def tags(self, repo: str) -> list[str]:
+        """The tags of ``repo`` (every page of ``/tags/list``; [] when it has none)."""
+        what = f"tags of {repo}"
+        found: list[str] = []
+        url: str | None = f"/v2/{repo}/tags/list?n=1000"
+        for _ in range(MAX_TAG_PAGES):
+            if url is None:
+                return found
+
+            def attempt(page_url: str = url) -> tuple[Any, str | None]:
+                r = self.request("GET", page_url, _pull(repo), stream=True)
+                if r.status_code == 404:
+                    r.close()
+                    return {"tags": []}, None
+                with self._expect(r, what, 200):
+                    body = json.loads(read_bounded(r, MAX_TAGS_PAGE, f"{self.url}: {what}"))
+                    link = re.match(r"\s*<([^>]+)>", r.headers.get("Link", ""))
+                    return body, link.group(1) if link else None
+
+            body, url = self.call(what, attempt)
+            page = body.get("tags") if isinstance(body, dict) else None
+            found += [t for t in page or [] if isinstance(t, str) and TAG.fullmatch(t)]
+        raise RegistryError(f"{self.url}: {what}: more than {MAX_TAG_PAGES} pages; refused")
 
     def get_manifest(
         self, repo: str, reference: str, missing_ok: bool = False
