@@ -8,9 +8,11 @@ registry's own access log.
 
 from __future__ import annotations
 
+import base64
 import gzip
 import io
 import json
+import os
 import tarfile
 from pathlib import Path
 
@@ -212,3 +214,38 @@ def test_pull_of_a_tag_that_is_not_there_is_one_line(
     assert rc == 1 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert "team/none:bundle-0: not found (HTTP 404)" in err
     assert not (tmp_path / "x").exists()
+
+
+def test_credentials_from_the_docker_config_and_never_in_any_output(
+    run, tmp_path: Path, channel: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    from ..support import registry as reg
+
+    out = tmp_path / "OUT"
+    _vendor(run, tmp_path, channel, ["tool"], out)
+    certs = reg.certificates(tmp_path_factory)
+    with reg.running(tmp_path / "r", auth="basic", certs=certs) as registry:
+        config = Path(os.environ["HOME"]) / ".docker" / "config.json"
+        config.parent.mkdir(parents=True)
+        args = ("push", out, registry.url("team/envs"), "--ca-cert", certs.ca)
+
+        _write_auth(config, registry.netloc, "not-the-password")
+        for extra in ((), ("--json",)):
+            rc, stdout, err = run("vendor", *args, *extra)
+            assert rc == 1 and "not-the-password" not in stdout + err
+            said = json.loads(stdout)["error"] if extra else err.strip().removeprefix("error: ")
+            assert said == (
+                f"https://{registry.netloc}: the registry asks for authentication; "
+                f"the credentials from {config} (auths.{registry.netloc}) were refused"
+            )
+        _write_auth(config, registry.netloc, reg.PASSWORD)
+        rc, stdout, err = run("vendor", *args)
+        assert rc == 0 and reg.PASSWORD not in stdout + err + registry.log.read_text()
+        assert stdout.startswith(f"Pushed {out} to oci://{registry.netloc}/team/envs:bundle-")
+
+
+def _write_auth(config: Path, netloc: str, password: str) -> None:
+    from ..support.registry import USER
+
+    secret = base64.b64encode(f"{USER}:{password}".encode()).decode()
+    config.write_text(json.dumps({"auths": {netloc: {"auth": secret}}}))

@@ -20,6 +20,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,14 +28,15 @@ import pytest
 
 BINARY = "/usr/bin/docker-registry"
 MISSING = (
-    "docker-registry (Debian's CNCF distribution registry) or openssl is not installed; "
-    "`apt-get install -y docker-registry` (.ci/run does this where it can)"
+    "docker-registry (Debian's CNCF distribution registry), htpasswd or openssl is not "
+    "installed; `apt-get install -y docker-registry apache2-utils` (.ci/run does this where it can)"
 )
 USER, PASSWORD = "pusher", "s3cret-registry-password"
 
 
 def available() -> bool:
-    return os.access(BINARY, os.X_OK) and shutil.which("openssl") is not None
+    tools = ("openssl", "htpasswd")
+    return os.access(BINARY, os.X_OK) and all(shutil.which(t) for t in tools)
 
 
 def require() -> None:
@@ -205,7 +207,9 @@ class Registry:
         return {f"sha256:{d.name}" for d in base.glob("*/*") if (d / "data").is_file()}
 
 
+@contextmanager
 def running(root: Path, **kwargs: object) -> Iterator[Registry]:
+    """A registry for one ``with`` block (skips the test where there is none)."""
     require()
     root.mkdir(parents=True, exist_ok=True)
     with Registry(root, **kwargs) as reg:  # type: ignore[arg-type]

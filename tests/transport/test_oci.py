@@ -58,7 +58,7 @@ def test_basic_auth_from_the_docker_config(
     tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     certs = reg.certificates(tmp_path_factory)
-    for registry in reg.running(tmp_path / "r", auth="basic", certs=certs):
+    with reg.running(tmp_path / "r", auth="basic", certs=certs) as registry:
         env = {"HOME": str(tmp_path / "home")}
         _auth_file(tmp_path / "home" / ".docker" / "config.json", registry.netloc)
         creds = credentials_for(registry.netloc, env)
@@ -81,7 +81,7 @@ def test_the_token_flow_of_a_registry_with_token_auth(
     certs = reg.certificates(tmp_path_factory)
     with TokenServer(tmp_path / "tokens", certs) as tokens:
         config = tokens.registry_config()
-        for registry in reg.running(tmp_path / "r", auth="token", token=config, certs=certs):
+        with reg.running(tmp_path / "r", auth="token", token=config, certs=certs) as registry:
             auth_file = _auth_file(tmp_path / "podman" / "auth.json", registry.netloc)
             env = {"REGISTRY_AUTH_FILE": str(auth_file), "HOME": str(tmp_path)}
             client = Client(registry.netloc, ca_cert=certs.ca, environ=env)
@@ -108,7 +108,7 @@ def test_tls_is_verified_and_the_message_says_how_to_trust_a_private_ca(
 
 
 def test_plain_http_only_when_asked(tmp_path: Path) -> None:
-    for registry in reg.running(tmp_path / "r", tls=False):
+    with reg.running(tmp_path / "r", tls=False) as registry:
         with pytest.raises(RegistryError, match="TLS"):
             Client(registry.netloc).has_blob("ns/a", sha256_digest(b""))
         client = Client(registry.netloc, insecure=True)
