@@ -249,3 +249,29 @@ def _write_auth(config: Path, netloc: str, password: str) -> None:
 
     secret = base64.b64encode(f"{USER}:{password}".encode()).decode()
     config.write_text(json.dumps({"auths": {netloc: {"auth": secret}}}))
+
+
+def test_a_pulled_layer_titled_outside_the_bundle_is_refused(
+    run, tmp_path: Path, channel: str, registry: Registry
+) -> None:
+    from conda_vendor_plugin.bundle import oci_layout as L
+
+    out = tmp_path / "OUT"
+    _vendor(run, tmp_path, channel, ["tool"], out)
+    _push(run, out, registry)
+    client = Client(registry.netloc, ca_cert=registry.certs.ca)
+    manifest, _ = client.get_manifest("team/envs", "latest")
+    (layer,) = [x for x in manifest["layers"] if x["annotations"][L.TITLE] == "bundle.json"]
+    layer["annotations"][L.TITLE] = "../escaped.json"
+    client.put_manifest("team/envs", "evil", json.dumps(manifest).encode())
+
+    dest = tmp_path / "deep" / "PULLED"
+    rc, _, err = run(
+        "vendor", "pull", registry.url("team/envs:evil"), "-o", dest, "--ca-cert", registry.certs.ca
+    )
+    assert rc == 1 and "Traceback" not in err
+    assert err.strip() == (
+        f"error: https://{registry.netloc}/team/envs:evil: layer '../escaped.json' refused "
+        f"(has an empty, '.' or '..' component)"
+    )
+    assert not (tmp_path / "deep").exists()
