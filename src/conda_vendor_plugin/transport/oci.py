@@ -116,7 +116,7 @@ class Registry:
 
     def _same_origin(self, url: str) -> str:
         full = urljoin(self.url + "/", url)
-        if urlsplit(full)[:2] != urlsplit(self.url)[:2]:
+        if _origin(full) != _origin(self.url):
             raise RegistryError(
                 f"{self.url}: the registry points an upload at {quoted(redact_text(full))}, "
                 f"another host; refused (credentials stay with their registry)"
@@ -437,6 +437,18 @@ def read_bounded(r: Any, limit: int, what: str) -> bytes:
         if len(data) > limit:
             raise RegistryError(f"{what}: more than the {limit} bytes accepted; refused")
     return bytes(data)
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    """(scheme, host, port) with the scheme's default port filled in: ``https://h`` and
+    ``https://h:443`` are one origin."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        return (parts.scheme, "", -1)
+    default = {"https": 443, "http": 80}.get(parts.scheme)
+    return (parts.scheme, (parts.hostname or "").lower(), port if port is not None else default)
 
 
 def _body(source: Path | bytes | None) -> Callable[[], Any]:
