@@ -21,7 +21,8 @@ class Answer:
 
 class HostileRegistry:
     def __init__(self, require_basic: str | None = None) -> None:
-        self.routes: dict[tuple[str, str], Answer] = {}
+        # an answer, or answers given in turn (the last one then for every later request)
+        self.routes: dict[tuple[str, str], Answer | list[Answer]] = {}
         self.seen: list[dict[str, Any]] = []
         self.require_basic = require_basic  # an Authorization value, else no auth
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -47,7 +48,7 @@ class HostileRegistry:
                 if owner.require_basic and given != owner.require_basic:
                     a = Answer(401, headers={"WWW-Authenticate": 'Basic realm="hostile"'})
                 else:
-                    a = owner.routes.get((self.command, path), Answer(404))
+                    a = owner.answer(self.command, path)
                 self.send_response(a.status)
                 for k, v in a.headers.items():
                     self.send_header(k, v)
@@ -62,6 +63,12 @@ class HostileRegistry:
             do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = _answer
 
         return Handler
+
+    def answer(self, method: str, path: str) -> Answer:
+        found = self.routes.get((method, path), Answer(404))
+        if isinstance(found, list):
+            return found.pop(0) if len(found) > 1 else found[0]
+        return found
 
     def __enter__(self) -> HostileRegistry:
         self._thread.start()

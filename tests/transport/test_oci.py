@@ -16,6 +16,7 @@ from conda_vendor_plugin.transport.download import Downloader, DownloadJob
 from conda_vendor_plugin.transport.oci import MAX_MANIFEST, sha256_digest
 from conda_vendor_plugin.transport.oci import Registry as Client
 from conda_vendor_plugin.transport.oci_auth import Credentials, credentials_for
+from conda_vendor_plugin.transport.session import RetryPolicy
 
 from ..support import registry as reg
 from ..support.hostile_registry import Answer, HostileRegistry
@@ -113,6 +114,34 @@ def test_plain_http_only_when_asked(tmp_path: Path) -> None:
             Client(registry.netloc).has_blob("ns/a", sha256_digest(b""))
         client = Client(registry.netloc, insecure=True)
         assert _round_trip(client, "ns/a", tmp_path, b"lab") == b"lab"
+
+
+def test_a_failed_chunk_goes_on_from_where_the_registry_says_the_upload_stands(
+    tmp_path: Path,
+) -> None:
+    """The second PATCH is answered 500 although the registry kept its bytes (as after a
+    cut answer): the client asks (GET the upload), skips what is there, and finishes."""
+    with HostileRegistry() as flaky:
+        upload = "/v2/ns/blobs/uploads/u1"
+        flaky.routes[("POST", "/v2/ns/blobs/uploads/")] = Answer(202, headers={"Location": upload})
+        ok = Answer(202, headers={"Location": upload})
+        flaky.routes[("PATCH", upload)] = [ok, Answer(500), ok]
+        flaky.routes[("GET", upload)] = Answer(204, headers={"Range": "0-1999", "Location": upload})
+        flaky.routes[("PUT", upload)] = Answer(201)
+        policy = RetryPolicy(backoff=0.0)
+        client = Client(flaky.netloc, insecure=True, chunk_size=1000, policy=policy)
+        source = tmp_path / "blob"
+        source.write_bytes(b"x" * 2500)
+        client.put_blob("ns", sha256_digest(b"x" * 2500), 2500, source)
+        asked = [(s["method"], s["headers"].get("Content-Range")) for s in flaky.seen]
+        assert asked == [
+            ("POST", None),
+            ("PATCH", "0-999"),
+            ("PATCH", "1000-1999"),  # answered 500
+            ("GET", None),  # the registry has 0-1999
+            ("PATCH", "2000-2499"),
+            ("PUT", None),
+        ]
 
 
 # -- a hostile registry -----------------------------------------------------------------

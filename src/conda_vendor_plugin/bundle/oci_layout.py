@@ -139,7 +139,9 @@ def info_layers(archive: Path, stem: str) -> list[Layer]:
 
 
 def _info_members(archive: Path) -> Any:
-    """(TarInfo, bytes or None) of every ``info/`` member, bounded in total size."""
+    """(TarInfo, bytes or None) of the ``info/`` members, bounded in total size: the first
+    run of them (conda-package-handling writes ``info/`` first; an archive with ``info/``
+    at its end is read to the end)."""
     if archive.name.endswith(".conda"):
         with zipfile.ZipFile(archive) as z:
             inner = next((n for n in z.namelist() if n.startswith("info-")), None)
@@ -156,9 +158,13 @@ def _tar_members(fileobj: Any, label: str, mode: str) -> Any:
     total = 0
     try:
         with tarfile.open(fileobj=fileobj, mode=mode) as tar:
+            seen = False
             for info in tar:
                 if not (info.name == "info" or info.name.startswith("info/")):
+                    if seen:
+                        break  # conda writes info/ first: the payload need not be inflated
                     continue
+                seen = True
                 info.uname = info.gname = ""
                 info.uid = info.gid = 0
                 data = None
