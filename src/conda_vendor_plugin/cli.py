@@ -303,7 +303,7 @@ def _registry_command(action: str, rest: list[str], args: argparse.Namespace) ->
     if action == "pull":
         from .bundle.pull import pull_bundle
 
-        return pull_bundle(ref, registry, Path(args.output), jobs=args.jobs)
+        return pull_bundle(ref, registry, Path(args.output), jobs=args.jobs, force=args.force)
     from .bundle.push import push_bundle
 
     if ref.tag:

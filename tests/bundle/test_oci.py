@@ -80,7 +80,7 @@ def test_push_then_pull_rebuilds_the_same_bundle(
     assert snapshot(pulled) == snapshot(out)
     rc, stdout, _ = run("vendor", "verify", pulled, "--json")
     assert rc == 0 and json.loads(stdout)["problems"] == 0
-    assert not (tmp_path / ".PULLED.pulling").exists()
+    assert not (tmp_path / ".PULLED.staging").exists()
 
 
 def test_a_second_push_of_an_unchanged_bundle_uploads_no_blob(
@@ -180,7 +180,7 @@ def _blob(client: Client, repo: str, layer: dict) -> bytes:
     return r.content
 
 
-def test_pull_into_a_non_empty_directory_is_refused(
+def test_pull_refuses_a_directory_of_other_files_and_replaces_an_older_bundle(
     run, tmp_path: Path, channel: str, registry: Registry
 ) -> None:
     out = tmp_path / "OUT"
@@ -192,11 +192,18 @@ def test_pull_into_a_non_empty_directory_is_refused(
     rc, _, err = run(
         "vendor", "pull", registry.url("team/envs"), "-o", dest, "--ca-cert", registry.certs.ca
     )
-    assert (
-        rc == 2
-        and err.strip() == f"error: {dest}: exists and is not empty; pull into a new directory"
+    assert rc == 1 and err.strip() == (
+        f"error: {dest}: the output directory was not written by conda vendor (notes.txt), "
+        f"which replacing it would delete; move them away, choose another -o/--output, or "
+        f"pass --force"
     )
     assert (dest / "notes.txt").read_text() == "keep me" and len(list(dest.iterdir())) == 1
+
+    # A bundle at OUT (an older state) becomes the pulled state, through one swap.
+    older = tmp_path / "older"
+    _vendor(run, tmp_path, channel, ["app"], older)
+    _pull(run, registry, older)
+    assert snapshot(older) == snapshot(out)
 
 
 def test_pull_of_a_tag_that_is_not_there_is_one_line(

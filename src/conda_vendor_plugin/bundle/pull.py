@@ -6,9 +6,11 @@ fetched by that digest from the repository :mod:`.oci_layout` puts it in, throug
 :class:`~..transport.download.Downloader` (parallel, resumable, each blob checked against
 its digest and size before it is kept). The registry is untrusted: a layer's title must be
 a file the manifest lists, with the same digest; paths stay inside the output; the
-``current`` links must point at a version. The bundle is built in ``.OUT.pulling`` beside
-OUT (kept after a failure, so a second pull resumes), verified as ``vendor verify`` does,
-and only then renamed to OUT; an OUT that exists and is not empty is never touched.
+``current`` links must point at a version. It is the one bundle transaction
+(:mod:`.transaction`): the lock on OUT, the bundle built in ``.OUT.staging`` (kept after a
+failure, so a second pull resumes), verified as ``vendor verify`` does, and only then
+swapped in. An OUT holding files this tool did not write is refused (``--force``); a
+bundle at OUT is replaced by the pulled state.
 """
 
 from __future__ import annotations
@@ -19,58 +21,62 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..errors import RegistryError, UsageError, quoted
-from ..fsutil import MAX_METADATA_BYTES, UnsafePath, contained, read_limited, relpath_problem
+from ..errors import RegistryError, quoted
+from ..fsutil import (
+    MAX_METADATA_BYTES,
+    UnsafePath,
+    contained,
+    read_limited,
+    relpath_problem,
+    walk_files,
+)
 from ..transport.download import Downloader, DownloadJob
 from ..transport.oci import MAX_MANIFEST, OciReference, Registry
-from . import history
+from . import history, transaction
 from . import oci_layout as L
+from . import staging as staging_mod
 from .local import LOCAL_PREFIX
 from .outputs import MANIFEST
-from .verify import verify_output
 
 
-def staging_dir(out: Path) -> Path:
-    return out.with_name(f".{out.name}.pulling")
-
-
-def pull_bundle(ref: OciReference, registry: Registry, out: Path, jobs: int = 8) -> dict[str, Any]:
-    """Pull ``ref`` into ``out`` (new or empty); returns the report."""
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise UsageError(f"{out}: exists and is not empty; pull into a new directory")
+def pull_bundle(
+    ref: OciReference, registry: Registry, out: Path, jobs: int = 8, force: bool = False
+) -> dict[str, Any]:
+    """Pull ``ref`` into ``out`` through the bundle transaction; returns the report."""
     tag = ref.tag or L.LATEST
+    where = f"{registry.url}/{ref.namespace}:{tag}"
     found = registry.get_manifest(ref.namespace, tag)
     assert found is not None
-    layers = _bundle_layers(found[0], f"{registry.url}/{ref.namespace}:{tag}")
-    staging = staging_dir(out)
-    staging.mkdir(parents=True, exist_ok=True)
+    layers = _bundle_layers(found[0], where)
     downloader = Downloader(registry.blob_session, jobs=jobs, policy=registry.policy)
-    downloader.run([_job(registry, ref.namespace, staging, layers[MANIFEST], MANIFEST)])
-    files = json.loads(read_limited(staging / MANIFEST, MAX_METADATA_BYTES))["files"]
-    jobs_, links = _plan(registry, ref.namespace, staging, files, layers)
-    results = downloader.run(jobs_)
-    for rel, target in links.items():
-        _link(staging, rel, target)
-    findings = verify_output(staging)
-    if findings["problems"]:
-        shown = (
-            findings["missing"] + findings["corrupt"] + findings["unsafe"] + findings["extra"]
-        )[:3]
-        raise RegistryError(
-            f"{registry.url}/{ref.namespace}:{tag}: the pulled bundle does not verify "
-            f"({findings['problems']} problem(s): {'; '.join(shown)}); left in {staging}"
-        )
-    if out.exists():
-        out.rmdir()
-    os.replace(staging, out)
+    with transaction.begin(out, force=force) as tx:
+        staging = tx.stage(_present(tx.output.staging))  # an earlier pull's files: resumed
+        downloader.run([_job(registry, ref.namespace, staging, layers[MANIFEST], MANIFEST)])
+        files = json.loads(read_limited(staging / MANIFEST, MAX_METADATA_BYTES)).get("files")
+        todo, links = _plan(registry, ref.namespace, staging, files, layers)
+        staging_mod.prune(staging, {MANIFEST, *(job.label for job in todo)})
+        for job in todo:
+            job.dest.parent.mkdir(parents=True, exist_ok=True)
+        results = downloader.run(todo)
+        for rel, target in links.items():
+            _link(staging, rel, target)
+        transaction.check_staged(staging, tx.output)
+        transaction.swap(staging, tx.output)
     return {
         "success": True,
         "reference": f"oci://{ref.netloc}/{ref.namespace}:{tag}",
         "output": str(out),
-        "files": len(jobs_) + 1,
-        "archives": findings["archives"],
+        "files": len(todo) + 1,
+        "archives": sum(1 for item in files if isinstance(item, Mapping) and "purl" in item),
         "bytes_fetched": sum(r.bytes_fetched for r in results),
     }
+
+
+def _present(staging: Path) -> set[str]:
+    """Every file an earlier pull left in ``staging`` (kept until the manifest is read)."""
+    if not staging.is_dir():
+        return set()
+    return {rel.removesuffix(".partial") for rel, _ in walk_files(staging)}
 
 
 def _bundle_layers(manifest: Mapping[str, Any], where: str) -> dict[str, Mapping[str, Any]]:
@@ -108,7 +114,6 @@ def _blob_job(
         dest = contained(staging, rel)
     except UnsafePath as e:
         raise RegistryError(f"{MANIFEST}: {e}; refused") from None
-    dest.parent.mkdir(parents=True, exist_ok=True)
     return DownloadJob(registry.blob_url(repo, digest), dest, size, digest[7:], None, rel)
 
 
