@@ -73,13 +73,13 @@ def blob_file(storage: Path, digest: str) -> Path:
     return storage / "docker" / "registry" / "v2" / "blobs" / "sha256" / hexd[:2] / hexd / "data"
 
 
-def curl_push(reg: Registry, blobs: list[tuple[str, str]], work: Path, jobs: int) -> float:
-    """POST one upload per blob (parallel), then PUT each blob to a location of its repository."""
-    base = f"https://{reg.netloc}"
+def curl(reg: Registry, jobs: int) -> list[str]:
+    """curl, quiet, trusting the registry's CA, ``jobs`` transfers at a time."""
     assert reg.certs is not None
-    common = [
+    return [
         "curl",
         "-sS",
+        "--no-progress-meter",
         "--fail",
         "--cacert",
         str(reg.certs.ca),
@@ -88,6 +88,12 @@ def curl_push(reg: Registry, blobs: list[tuple[str, str]], work: Path, jobs: int
         "--parallel-max",
         str(jobs),
     ]
+
+
+def curl_push(reg: Registry, blobs: list[tuple[str, str]], work: Path, jobs: int) -> float:
+    """POST one upload per blob (parallel), then PUT each blob to a location of its repository."""
+    base = f"https://{reg.netloc}"
+    common = curl(reg, jobs)
     targets = [(repo.replace("bench/a", "bench/b", 1), digest) for repo, digest in blobs]
     posts = work / "post.cfg"
     posts.write_text(
@@ -140,20 +146,7 @@ def curl_pull(reg: Registry, blobs: list[tuple[str, str]], work: Path, jobs: int
             f'output = "{dest}/{i}"',
         ]
     cfg.write_text("\n".join(lines) + "\n")
-    cmd = [
-        "curl",
-        "-sS",
-        "--fail",
-        "-L",
-        "--cacert",
-        str(reg.certs.ca),
-        "--parallel",
-        "--parallel-immediate",
-        "--parallel-max",
-        str(jobs),
-        "-K",
-        str(cfg),
-    ]
+    cmd = [*curl(reg, jobs), "-L", "-K", str(cfg)]
     start = time.perf_counter()
     subprocess.run(cmd, check=True)
     return time.perf_counter() - start

@@ -28,7 +28,7 @@ from ..support.vendoring import write_env
 pytest.importorskip("rattler")
 
 SCRIPT = """
-import asyncio, json, sys
+import asyncio, json, os, sys
 import rattler
 from rattler import Client, Gateway, solve
 
@@ -39,6 +39,8 @@ async def main(channel, prefix):
     print(json.dumps(sorted(f"{r.name.normalized}={r.version}={r.build}" for r in records)))
 
 asyncio.run(main(sys.argv[1], sys.argv[2]))
+sys.stdout.flush()
+os._exit(0)  # py-rattler's runtime threads can abort interpreter finalization (SIGABRT)
 """
 
 

@@ -114,7 +114,7 @@ class Registry:
             self._local.session = make_session(4)
         return self._local.session
 
-    def _same_origin(self, url: str) -> str:
+    def same_origin(self, url: str) -> str:
         full = urljoin(self.url + "/", url)
         if _origin(full) != _origin(self.url):
             raise RegistryError(
@@ -128,7 +128,7 @@ class Registry:
         challenge's token or basic credentials), then the request is sent again."""
         import requests
 
-        url = self._same_origin(url)
+        url = self.same_origin(url)
         extra = dict(kw.pop("headers", None) or {})
         kw.setdefault("allow_redirects", False)
         body: Callable[[], Any] | None = kw.pop("body", None)
@@ -200,7 +200,7 @@ class Registry:
 
         return with_retries(self.policy, attempt, give_up)
 
-    def _expect(self, r: Any, what: str, *ok: int) -> Any:
+    def expect(self, r: Any, what: str, *ok: int) -> Any:
         if r.status_code in ok:
             return r
         r.close()
@@ -216,91 +216,20 @@ class Registry:
         url = f"/v2/{repo}/blobs/{digest}"
 
         def attempt() -> bool:
-            r = self.request("HEAD", url, _push(repo))
+            r = self.request("HEAD", url, push_scope(repo))
             r.close()
             if r.status_code == 404:
                 return False
-            self._expect(r, f"HEAD {repo}@{digest}", 200, 307, 302)
+            self.expect(r, f"HEAD {repo}@{digest}", 200, 307, 302)
             return True
 
         return bool(self.call(f"HEAD {repo}@{digest}", attempt))
 
     def put_blob(self, repo: str, digest: str, size: int, source: Path | bytes) -> None:
-        """Upload one blob; the registry checks it against ``digest``."""
-        what = f"upload {repo}@{digest}"
-        start = self.call(what, lambda: self._start_upload(repo, what))
-        if size <= self.chunk_size:
-            self.call(what, lambda: self._finish_upload(start, digest, source, what))
-            return
-        assert isinstance(source, Path)
-        location = self._upload_chunks(start, source, size, what)
-        self.call(what, lambda: self._finish_upload(location, digest, None, what))
+        """Upload one blob (:mod:`.oci_upload`); the registry checks it against ``digest``."""
+        from .oci_upload import upload_blob
 
-    def _start_upload(self, repo: str, what: str) -> str:
-        r = self._expect(self.request("POST", f"/v2/{repo}/blobs/uploads/", _push(repo)), what, 202)
-        r.close()
-        return self._same_origin(r.headers.get("Location") or "")
-
-    def _finish_upload(
-        self, location: str, digest: str, source: Path | bytes | None, what: str
-    ) -> None:
-        sep = "&" if "?" in location else "?"
-        body = _body(source)
-        headers = {"Content-Type": "application/octet-stream"}
-        r = self.request(
-            "PUT",
-            f"{location}{sep}digest={digest}",
-            _scope_of(location),
-            body=body,
-            headers=headers,
-        )
-        self._expect(r, what, 201).close()
-
-    def _upload_chunks(self, location: str, path: Path, size: int, what: str) -> str:
-        """PATCH ``path`` in chunks; after a failed chunk, ask the registry how much it
-        has (``GET`` the upload: ``Range: 0-N``) and go on from there."""
-        state: dict[str, Any] = {"location": location, "offset": 0, "sure": True}
-
-        def attempt() -> None:
-            if not state["sure"]:
-                state["location"], state["offset"] = self._upload_status(state["location"], what)
-            state["sure"] = False
-            start = state["offset"]
-            state["location"], state["offset"] = self._patch(
-                state["location"], path, start, min(size, start + self.chunk_size), what
-            )
-            state["sure"] = True
-
-        while state["offset"] < size:
-            self.call(what, attempt)
-        return str(state["location"])
-
-    def _patch(
-        self, location: str, path: Path, start: int, stop: int, what: str
-    ) -> tuple[str, int]:
-        def body() -> bytes:
-            with open(path, "rb") as f:
-                f.seek(start)
-                return f.read(stop - start)
-
-        headers = {
-            "Content-Type": "application/octet-stream",
-            "Content-Range": f"{start}-{stop - 1}",
-        }
-        r = self.request("PATCH", location, _scope_of(location), body=body, headers=headers)
-        if r.status_code == 416:  # the registry has another amount: ask it how much
-            r.close()
-            raise Retryable("HTTP 416, the upload is elsewhere than this chunk")
-        self._expect(r, what, 202).close()
-        return self._same_origin(r.headers.get("Location") or location), stop
-
-    def _upload_status(self, location: str, what: str) -> tuple[str, int]:
-        """Where an upload stands: (its location, bytes the registry has)."""
-        r = self._expect(self.request("GET", location, _scope_of(location)), what, 204)
-        r.close()
-        m = re.fullmatch(r"(?:bytes=)?0-(-?\d+)", r.headers.get("Range", "").strip())
-        have = int(m.group(1)) + 1 if m else 0
-        return self._same_origin(r.headers.get("Location") or location), max(0, have)
+        upload_blob(self, repo, digest, size, source)
 
     def blob_url(self, repo: str, digest: str) -> str:
         return f"{self.url}/v2/{repo}/blobs/{digest}"
@@ -320,30 +249,29 @@ class Registry:
             r = self.request(
                 "PUT",
                 f"/v2/{repo}/manifests/{reference}",
-                _push(repo),
+                push_scope(repo),
                 body=lambda: manifest,
                 headers=headers,
             )
-            self._expect(r, what, 201).close()
+            self.expect(r, what, 201).close()
 
         self.call(what, attempt)
         return sha256_digest(manifest)
+
+    def _manifest(self, method: str, repo: str, reference: str, scope: str, **kw: Any) -> Any:
+        url = f"/v2/{repo}/manifests/{reference}"
+        return self.request(method, url, scope, headers={"Accept": MANIFEST_MEDIA_TYPE}, **kw)
 
     def manifest_digest(self, repo: str, reference: str) -> str | None:
         """The digest of ``repo:reference`` (HEAD), or None when there is none."""
         what = f"HEAD manifest {repo}:{reference}"
 
         def attempt() -> str | None:
-            r = self.request(
-                "HEAD",
-                f"/v2/{repo}/manifests/{reference}",
-                _push(repo),
-                headers={"Accept": MANIFEST_MEDIA_TYPE},
-            )
+            r = self._manifest("HEAD", repo, reference, push_scope(repo))
             r.close()
             if r.status_code == 404:
                 return None
-            self._expect(r, what, 200)
+            self.expect(r, what, 200)
             digest = r.headers.get("Docker-Content-Digest", "")
             return digest if DIGEST.fullmatch(digest) else None
 
@@ -363,7 +291,7 @@ class Registry:
                 if r.status_code == 404:
                     r.close()
                     return {"tags": []}, None
-                with self._expect(r, what, 200):
+                with self.expect(r, what, 200):
                     body = json.loads(read_bounded(r, MAX_TAGS_PAGE, f"{self.url}: {what}"))
                     link = re.match(r"\s*<([^>]+)>", r.headers.get("Link", ""))
                     return body, link.group(1) if link else None
@@ -381,17 +309,11 @@ class Registry:
         what = f"manifest {repo}:{reference}"
 
         def attempt() -> bytes | None:
-            r = self.request(
-                "GET",
-                f"/v2/{repo}/manifests/{reference}",
-                _pull(repo),
-                headers={"Accept": MANIFEST_MEDIA_TYPE},
-                stream=True,
-            )
+            r = self._manifest("GET", repo, reference, _pull(repo), stream=True)
             if r.status_code == 404:
                 r.close()
                 return None
-            with self._expect(r, what, 200):
+            with self.expect(r, what, 200):
                 return read_bounded(r, MAX_MANIFEST, f"{self.url}: {what}")
 
         raw = self.call(what, attempt)
@@ -451,21 +373,9 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     return (parts.scheme, (parts.hostname or "").lower(), port if port is not None else default)
 
 
-def _body(source: Path | bytes | None) -> Callable[[], Any]:
-    if isinstance(source, Path):
-        return lambda: open(source, "rb")
-    return lambda: source or b""
-
-
-def _push(repo: str) -> str:
+def push_scope(repo: str) -> str:
     return f"repository:{repo}:pull,push"
 
 
 def _pull(repo: str) -> str:
     return f"repository:{repo}:pull"
-
-
-def _scope_of(location: str) -> str:
-    path = urlsplit(location).path
-    repo = path.removeprefix("/v2/").split("/blobs/uploads", 1)[0]
-    return _push(repo)
