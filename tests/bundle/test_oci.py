@@ -282,3 +282,21 @@ def test_a_pulled_layer_titled_outside_the_bundle_is_refused(
         f"(has an empty, '.' or '..' component)"
     )
     assert not (tmp_path / "deep").exists()
+
+
+def test_a_delta_bundle_is_not_pushed(
+    run, tmp_path: Path, channel: str, registry: Registry
+) -> None:
+    out, delta = tmp_path / "OUT", tmp_path / "DELTA"
+    _vendor(run, tmp_path, channel, ["tool"], out)
+    env = write_env(tmp_path / "env2.yml", [channel], ["app", "tool"], name="analysis")
+    rc, stdout, err = run("vendor", env, "-p", "linux-64", "-o", delta, "--since", out)
+    assert rc == 0, stdout + err
+    rc, _, err = run(
+        "vendor", "push", delta, registry.url("team/envs"), "--ca-cert", registry.certs.ca
+    )
+    assert rc == 1 and err.strip() == (
+        f"error: {delta}: a delta bundle (it leaves out archives its base holds); push the "
+        f"bundle it was applied to (`vendor apply {delta} --to BUNDLE`)"
+    )
+    assert registry.uploads() == []

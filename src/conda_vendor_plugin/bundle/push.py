@@ -25,7 +25,7 @@ from ..transport.oci import OciReference, Registry
 from . import oci_layout as L
 from .local import LOCAL_PREFIX
 from .outputs import MANIFEST
-from .verify import verify_output
+from .verify import DELTA, verify_output
 
 
 @dataclass
@@ -80,6 +80,11 @@ def push_bundle(
     note: Callable[[str], None] = lambda message: None,
 ) -> dict[str, Any]:
     """Push ``bundle`` to ``ref``; returns what moved (for the report)."""
+    if (bundle / DELTA).exists():
+        raise VendorError(
+            f"{bundle}: a delta bundle (it leaves out archives its base holds); push the "
+            f"bundle it was applied to (`vendor apply {bundle} --to BUNDLE`)"
+        )
     findings = verify_output(bundle)
     if findings["problems"]:
         raise VendorError(
