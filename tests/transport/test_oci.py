@@ -216,3 +216,14 @@ def test_a_token_realm_in_clear_text_elsewhere_gets_no_credentials() -> None:
         with pytest.raises(RegistryError, match="not https; refused"):
             client.has_blob("ns", sha256_digest(b""))
         assert thief.seen == []
+
+
+def test_a_registry_that_does_not_answer_is_named_as_a_network_failure() -> None:
+    port = reg.free_port()  # nothing listens there
+    client = Client(f"127.0.0.1:{port}", policy=RetryPolicy(tries=2, backoff=0.0))
+    with pytest.raises(RegistryError) as e:
+        client.has_blob("ns/a", sha256_digest(b""))
+    assert str(e.value) == (
+        f"https://127.0.0.1:{port}: HEAD ns/a@{sha256_digest(b'')}: connection refused "
+        f"(gave up after 2 tries)"
+    )

@@ -28,6 +28,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from ..errors import RegistryError, UsageError, quoted
+from .failures import cause, retryable_status, status_cause
 from .oci_auth import Authenticator, Credentials, basic_header, credentials_for
 from .session import Retryable, RetryPolicy, make_session, retry_after_seconds, with_retries
 from .urls import redact_text
@@ -148,7 +149,10 @@ class Registry:
             except requests.exceptions.SSLError as e:
                 raise RegistryError(self._tls_message(e)) from None
             except (requests.RequestException, OSError) as e:
-                raise Retryable(f"{type(e).__name__}: network failure") from None
+                said, again = cause(e)
+                if not again:
+                    raise RegistryError(f"{self.url}: {said}") from None
+                raise Retryable(said) from None
             finally:
                 if data is not None and hasattr(data, "close"):
                     data.close()
@@ -204,11 +208,12 @@ class Registry:
         if r.status_code in ok:
             return r
         r.close()
-        if r.status_code == 429 or r.status_code >= 500:
-            raise Retryable(f"HTTP {r.status_code}", retry_after_seconds(r.headers))
-        if r.status_code == 403:
+        status = r.status_code
+        if retryable_status(status):
+            raise Retryable(status_cause(status), retry_after_seconds(r.headers))
+        if status == 403:
             raise RegistryError(f"{self.url}: {what}: HTTP 403, the credentials may not do this")
-        raise RegistryError(f"{self.url}: {what}: HTTP {r.status_code}")
+        raise RegistryError(f"{self.url}: {what}: {status_cause(status)}")
 
     # -- blobs ---------------------------------------------------------------------
 
