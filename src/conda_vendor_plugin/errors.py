@@ -53,3 +53,7 @@ class DownloadError(VendorError):
 
 class StaleLockfile(VendorError):
     """``--check``: the lockfile does not match the environment file."""
+
+
+class RegistryError(VendorError):
+    """An OCI registry refused, failed or answered something that does not verify."""
