@@ -15,6 +15,9 @@ from .errors import StaleLockfile, VendorError
 from .formats import cep23, explicit_v1
 from .fsutil import atomic_write_text
 from .progress import Reporter, solving_step
+from .pypi.records import Wheel
+from .pypi.requirements import PipSection, parse_pip_section
+from .records import Solution
 from .solve.backend import Backend, effective_spec, solve_all, to_lockfile
 from .spec import EnvironmentSpec, input_hash, load_spec
 
@@ -102,17 +105,38 @@ def run_lock(
     spec = effective_spec(spec, req.platforms, backend)
     output = req.output or default_output(Path(req.env_file), req.format)
     paths = output_paths(output, req.format, spec.platforms)  # refuse bad -o before solving
+    section = parse_pip_section(spec.pip, spec.source)  # refuse what cannot be vendored first
     solutions = solve_all(spec, backend, step=solving_step(spec, reporter))
-    lock = to_lockfile(spec, solutions, backend.channel_priority())
+    wheels = resolve_pip(spec, section, solutions, reporter)
+    lock = to_lockfile(spec, solutions, backend.channel_priority(), wheels)
     if req.format == explicit_v1.NAME:
         texts = {paths[spec.platforms[0]]: explicit_v1.write(lock)}
     else:
         texts = {path: cep23.write(lock, p) for p, path in paths.items()}
     for path, text in texts.items():
         atomic_write_text(path, text)
-    return {
+    result = {
         "input_hash": lock.input_hash,
         "format": req.format,
         "lockfiles": sorted({str(p) for p in paths.values()}),
         "platforms": {s.platform: len(s.packages) for s in solutions},
     }
+    if lock.pypi:
+        result["pypi"] = {p: len(w) for p, w in lock.pypi.items()}
+    if lock.pypi and req.format == cep23.NAME:
+        result["warnings"] = [cep23.NO_WHEELS]
+    return result
+
+
+def resolve_pip(
+    spec: EnvironmentSpec, section: PipSection, solutions: Sequence[Solution], reporter: Reporter
+) -> dict[str, tuple[Wheel, ...]]:
+    """The ``pip:`` section's wheels per platform (none when it has no requirements)."""
+    if not section.requirements:
+        return {}
+    from .pypi.resolve import resolve_solutions
+
+    def step(platform: str) -> Any:
+        return reporter.step(f"Resolving the pip: section of {spec.source} for {platform}")
+
+    return resolve_solutions(section, solutions, spec.source, step)
