@@ -10,10 +10,11 @@ Read back from our files and from other tools' (``conda list --explicit``, conda
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import LockfileError, quoted
+from ..errors import LockfileError, VendorError, quoted
 from ..records import LockedPackage, Lockfile
 from ..transport.urls import redact_url
 from ._package import fail, hash_problem, locked_package, platform_problem, shown, stripped, unique
@@ -49,6 +50,29 @@ def write(lock: Lockfile, platform: str, install: str | None = None) -> str:
             url += f"#{p.md5}"
         lines.append(url)
     return "\n".join(lines) + "\n"
+
+
+def default_output(env_path: Path) -> str:
+    """Where ``lock`` writes by default: ``<file stem>.{platform}.explicit.txt``."""
+    stem = env_path.name.split(".")[0] or "environment"
+    return str(env_path.with_name(f"{stem}.{{platform}}.explicit.txt"))
+
+
+def output_paths(output: str, platforms: Sequence[str]) -> dict[str, Path]:
+    """One file per platform: ``{platform}`` in ``output`` is replaced by each platform."""
+    if "{platform}" not in output:
+        if len(platforms) > 1:
+            raise VendorError(
+                f"-o {output}: --format explicit writes one file per platform; "
+                f"put '{{platform}}' in the path"
+            )
+        return {platforms[0]: Path(output)}
+    return {p: Path(output.replace("{platform}", p)) for p in platforms}
+
+
+def write_files(lock: Lockfile, paths: Mapping[str, Path]) -> dict[Path, str]:
+    """The text of each platform's file."""
+    return {path: write(lock, platform) for platform, path in paths.items()}
 
 
 def read_input_hash(path: Path) -> str:

@@ -8,7 +8,7 @@ and ``docs/explicit-1.0.schema.json``.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +108,22 @@ def write(lock: Lockfile) -> str:
         parts.append(f"  {yaml_scalar(platform)}:" + ("\n" if pkgs else " []\n"))
         parts += map(_entry, pkgs)
     return "".join(parts + _write_pypi(lock.pypi))
+
+
+def default_output(env_path: Path) -> str:
+    """Where ``lock`` writes by default: ``<file stem>.lock.yml`` beside the environment file."""
+    stem = env_path.name.split(".")[0] or "environment"
+    return str(env_path.with_name(f"{stem}.lock.yml"))
+
+
+def output_paths(output: str, platforms: Sequence[str]) -> dict[str, Path]:
+    """Every platform goes into the one file ``output``."""
+    return {p: Path(output) for p in platforms}
+
+
+def write_files(lock: Lockfile, paths: Mapping[str, Path]) -> dict[Path, str]:
+    """The text of the one file all of ``lock``'s platforms are written to."""
+    return {paths[lock.platforms[0]]: write(lock)}
 
 
 # ---------------------------------------------------------------- reading
