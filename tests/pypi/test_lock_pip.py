@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from conda_vendor_plugin import cli
 from conda_vendor_plugin.formats import explicit_v1
 from conda_vendor_plugin.pypi.records import Wheel
 
@@ -44,17 +43,6 @@ def served(tmp_path: Path, http_server: ChannelServer, shared_testdata: Path):
     python_channel(tmp_path / "served" / "conda", extra=[urllib3, old_idna])
     url = http_server.url
     return f"{url}/conda", f"{url}/pypi/simple/", tmp_path / "served"
-
-
-@pytest.fixture
-def run(capsys: pytest.CaptureFixture[str]):
-    def call(*argv: str | Path) -> tuple[int, str, str]:
-        capsys.readouterr()
-        rc = cli.main([str(a) for a in argv])
-        out, err = capsys.readouterr()
-        return rc, out, err
-
-    return call
 
 
 def env_file(path: Path, channel: str, deps: list[str], pip: list[str], platforms=PLATFORMS):
