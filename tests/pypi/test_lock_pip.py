@@ -4,6 +4,7 @@ are resolved by pip itself for each target platform, from linux."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from conda_vendor_plugin.formats import explicit_v1
 from conda_vendor_plugin.pypi.records import Wheel
 
 from ..support.build import Pkg
+from ..support.bundles import env_report
 from ..support.pypi import PLATFORMS, python_channel, sha256_file, write_simple_index
 from ..support.server import ChannelServer
 
@@ -267,3 +269,26 @@ def test_cep23_output_says_once_that_it_cannot_hold_wheels(tmp_path: Path, serve
     for platform in ("linux-64", "win-64"):
         header = (tmp_path / f"env.{platform}.txt").read_text().split("\n@EXPLICIT\n")[0] + "\n"
         assert f"# Not here: {line}\n" in header
+
+
+def test_vendoring_a_lock_with_wheels_lists_them_as_not_vendored(tmp_path: Path, served, run):
+    """Until the bundle carries wheels, none is dropped silently: the report and the
+    manifest list every locked wheel, per platform."""
+    channel, index, _ = served
+    pip = [f"--index-url {index}", "msgpack"]
+    env = env_file(tmp_path / "env.yml", channel, ["python 3.12.*"], pip, ["linux-64", "win-64"])
+    assert run("lock", "-f", env, "--cache-dir", tmp_path / "cache")[0] == 0
+    out = tmp_path / "OUT"
+    rc, stdout, err = run(
+        "vendor", "--lockfile", tmp_path / "env.lock.yml", "-o", out, "--cache-dir", tmp_path / "c"
+    )
+    assert rc == 0, err
+    listed = [
+        (f["manager"], f["name"], f["platform"], f["url"].rsplit("/", 1)[1])
+        for f in env_report(json.loads((out / "manifest.json").read_text()))["not_vendored"]
+    ]
+    assert listed == [
+        ("pip", "msgpack", "linux-64", CLOSURE_312["linux-64"][3]),
+        ("pip", "msgpack", "win-64", CLOSURE_312["win-64"][3]),
+    ]
+    assert "not vendored (pip, not a conda package): msgpack 1.1.0 (win-64)" in stdout + err

@@ -1,5 +1,6 @@
 """What every lockfile reader checks before an entry becomes a :class:`~..pypi.records.Wheel`
-(explicit-1.0 ``pypi-packages``, conda-lock ``manager: pip``, pixi ``pypi`` entries).
+(explicit-1.0 ``pypi-packages``, conda-lock ``manager: pip``, pixi ``pypi`` entries), and
+which of another tool's pip entries are wheels at all (:func:`wheel_or_foreign`).
 
 The fields later become a file name, a download and a line of a ``--require-hashes``
 file: the URL's credentials are dropped and :func:`~..pypi.records.wheel_problem`
@@ -12,7 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import quoted
-from ..pypi.records import Wheel, wheel_problem
+from ..pypi.records import Wheel, is_wheel_filename, wheel_filename, wheel_problem
+from ..records import ForeignPackage
 from ._package import fail, stripped
 
 
@@ -50,3 +52,34 @@ def wheel(
     if problem:
         raise fail(source, where, f"wheel {quoted(name)}: {problem}")
     return found
+
+
+def wheel_or_foreign(
+    manager: str,
+    source: str,
+    where: str,
+    *,
+    name: str,
+    version: str,
+    platform: str,
+    url: str,
+    sha256: Any,
+    requires_python: Any = None,
+) -> Wheel | ForeignPackage:
+    """A pip/pypi entry of another tool's lockfile: a checked :class:`Wheel` when its URL
+    names a wheel file (PEP 427) and it has a sha256 (it can be vendored), else a
+    :class:`ForeignPackage` (an sdist, a VCS or local requirement, a wheel without a hash:
+    listed as not vendored)."""
+    url = stripped(url, source, where)  # a URL too malformed to take apart is refused here
+    plain = url.split("#", 1)[0]
+    if is_wheel_filename(wheel_filename(plain)) and sha256 is not None:
+        return wheel(
+            source,
+            where,
+            name=name,
+            version=version,
+            url=plain,
+            sha256=sha256,
+            requires_python=requires_python,
+        )
+    return ForeignPackage(manager, name, version, platform, url)

@@ -217,4 +217,5 @@ def merge(locks: Sequence[Lockfile]) -> Lockfile:
         path=first.path,
         foreign=tuple(f for lock in locks for f in lock.foreign),
         format=first.format,
+        pypi={p: lock.pypi[p] for p, lock in where.items() if p in lock.pypi},
     )

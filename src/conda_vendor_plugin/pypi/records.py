@@ -20,12 +20,19 @@ _SHA256 = re.compile(r"[0-9a-f]{64}")
 _NAME = re.compile(r"^([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9])$", re.ASCII)
 _VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+!_-]*$", re.ASCII)
 _WHEEL_FILE = re.compile(r"^[A-Za-z0-9_.+!-]+\.whl$", re.ASCII)
+# {name}-{version}(-{build})?-{python}-{abi}-{platform}.whl (PEP 427)
+_WHEEL_PARTS = re.compile(r"^[^-/\\]+-[^-/\\]+(-[^-/\\]+)?-[^-/\\]+-[^-/\\]+-[^-/\\]+\.whl$")
 NAME_MAX = 255
 
 
 def normalize(name: str) -> str:
     """A project name as PEP 503 compares names: lower case, runs of ``-_.`` as one ``-``."""
     return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def is_wheel_filename(fn: str) -> bool:
+    """True when ``fn`` is shaped like a wheel's file name (PEP 427's five or six parts)."""
+    return bool(_WHEEL_PARTS.match(fn))
 
 
 def wheel_filename(url: str) -> str:
@@ -71,7 +78,8 @@ def wheel_problem(w: Wheel) -> str | None:
     if scheme not in ("http", "https", "file"):
         return f"URL {w.url!r} is not an http, https or file URL"
     fn = w.filename
-    if not _WHEEL_FILE.match(fn) or ".." in fn or len(fn.encode()) > NAME_MAX:
+    plain = _WHEEL_FILE.match(fn) and is_wheel_filename(fn)
+    if not plain or ".." in fn or len(fn.encode()) > NAME_MAX:
         return f"URL {w.url!r} does not end in one plain wheel file name (.whl)"
     if normalize(fn.split("-", 1)[0]) != normalize(w.name):
         return f"wheel {fn!r} is not a wheel of {w.name!r}"
