@@ -157,7 +157,10 @@ def configure_vendor_parser(p: argparse.ArgumentParser) -> None:
         f"(default: {DEFAULT_ENV_FILE}); a lockfile named here is vendored as it is. Other "
         "forms: 'vendor verify OUT' re-checks a bundle, 'vendor prune OUT --keep N' drops "
         "older versions (--drop NAME: an environment), 'vendor apply DELTA --to BUNDLE' "
-        "applies a delta.",
+        "applies a delta, 'vendor install BUNDLE [ENV] --prefix PREFIX' installs an "
+        "environment of a bundle (no conda, no network, every archive's sha256 checked), "
+        "'vendor pack OUT -o FILE.tar' writes a bundle as one reproducible tar (which "
+        "'vendor verify', 'vendor install' and 'vendor unpack FILE.tar -o DIR' read).",
     )
     p.add_argument(
         "-f",
@@ -199,8 +202,20 @@ def configure_vendor_parser(p: argparse.ArgumentParser) -> None:
         help="With 'prune': drop this environment (every version) from the bundle. Repeatable.",
     )
     p.add_argument("--to", metavar="BUNDLE", help="With 'apply': the bundle to update.")
+    p.add_argument("--prefix", metavar="PREFIX", help="With 'install': the environment to create.")
+    p.add_argument(
+        "--version",
+        dest="version_id",
+        metavar="ID",
+        help="With 'install': the version to install (default: the environment's current).",
+    )
     add_common_arguments(p)
-    p.add_argument("-o", "--output", default="vendor", help="Output directory (default: ./vendor).")
+    p.add_argument(
+        "-o",
+        "--output",
+        help="Output directory (default: ./vendor). With 'pack': the tar to write; with "
+        "'unpack': the folder to create.",
+    )
     p.add_argument("-j", "--jobs", type=int, default=8, help="Parallel downloads (default: 8).")
     p.add_argument(
         "--dry-run",
@@ -212,7 +227,8 @@ def configure_vendor_parser(p: argparse.ArgumentParser) -> None:
         "--force",
         action="store_true",
         help="Replace OUT even if it holds files conda vendor did not write (they are "
-        "deleted; without --force the run refuses and lists them).",
+        "deleted; without --force the run refuses and lists them). With 'install': "
+        "replace an existing PREFIX.",
     )
     p.add_argument(
         "--allow-size-only",
@@ -244,12 +260,21 @@ def _maintenance(args: argparse.Namespace) -> dict[str, Any] | None:
     """``vendor verify OUT``, ``vendor prune OUT --keep N``, ``vendor apply DELTA --to
     BUNDLE``; None for a vendor run."""
     action, *rest = args.inputs or [None]
-    if action not in ("verify", "prune", "apply"):
+    if action == "install":
+        return _install(args, rest)
+    if action not in ("verify", "prune", "apply", "pack", "unpack"):
         return None
     if len(rest) != 1:
         what = "the delta (DELTA)" if action == "apply" else "the bundle (OUT)"
+        what = "the tar (FILE.tar)" if action == "unpack" else what
         raise UsageError(f"vendor {action}: name {what}, once")
     target = Path(rest[0])
+    if action in ("pack", "unpack"):
+        return _pack(action, target, args.output)
+    if action == "verify" and target.is_file():
+        from .bundle.unpack import verify_tar
+
+        return verify_tar(target)
     if action == "verify":
         from .bundle.verify import verify_output
 
@@ -270,6 +295,39 @@ def _maintenance(args: argparse.Namespace) -> dict[str, Any] | None:
     return apply(target, Path(args.to))
 
 
+def _pack(action: str, target: Path, output: str | None) -> dict[str, Any]:
+    """``vendor pack BUNDLE -o FILE.tar``, ``vendor unpack FILE.tar -o DIR``."""
+    if not output:
+        what = "the tar to write (-o FILE.tar)" if action == "pack" else "the folder (-o DIR)"
+        raise UsageError(f"vendor {action}: name {what}")
+    if action == "pack":
+        from .bundle.pack import pack
+
+        return pack(target, Path(output))
+    from .bundle.unpack import unpack
+
+    return unpack(target, Path(output))
+
+
+def _install(args: argparse.Namespace, rest: list[str]) -> dict[str, Any]:
+    """``vendor install BUNDLE [ENV] --prefix PREFIX [--version ID] [--force]``."""
+    from .bundle.install import InstallRequest, install_environment
+
+    if len(rest) not in (1, 2):
+        raise UsageError("vendor install: name the bundle (BUNDLE) and at most one environment")
+    if not args.prefix:
+        raise UsageError("vendor install: name the environment to create (--prefix PREFIX)")
+    return install_environment(
+        InstallRequest(
+            bundle=Path(rest[0]),
+            prefix=Path(args.prefix),
+            environment=rest[1] if len(rest) == 2 else None,
+            version=args.version_id,
+            force=args.force,
+        )
+    )
+
+
 def run_vendor_command(
     args: argparse.Namespace, backend_factory: Callable[[], Backend], reporter: Reporter
 ) -> dict[str, Any]:
@@ -285,7 +343,7 @@ def run_vendor_command(
     if not env_files and not args.lockfile:
         env_files = [DEFAULT_ENV_FILE]
     opts = VendorOptions(
-        output=Path(args.output),
+        output=Path(args.output or "vendor"),
         env_files=tuple(env_files),
         lockfiles=tuple(args.lockfile),
         namespace=args.namespace,
