@@ -19,6 +19,7 @@ import importlib.util
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -55,7 +56,11 @@ def _installed_view(root: Path, names: Mapping[str, str]) -> Path:
         raise PypiError("pip is needed to resolve the pip: section; install pip into this Python")
     view = root / "site"
     view.mkdir()
-    (view / "pip").symlink_to(Path(next(iter(spec.submodule_search_locations))), True)
+    pip_dir = Path(next(iter(spec.submodule_search_locations)))
+    try:
+        (view / "pip").symlink_to(pip_dir, target_is_directory=True)
+    except OSError:  # no symbolic links here (Windows without the privilege): a copy
+        shutil.copytree(pip_dir, view / "pip")
     for name, version in names.items():
         info = view / f"{name.replace('-', '_')}-{version}.dist-info"
         info.mkdir()
