@@ -292,3 +292,16 @@ def test_vendoring_a_lock_with_wheels_lists_them_as_not_vendored(tmp_path: Path,
         ("pip", "msgpack", "win-64", CLOSURE_312["win-64"][3]),
     ]
     assert "not vendored (pip, not a conda package): msgpack 1.1.0 (win-64)" in stdout + err
+
+
+def test_an_older_target_glibc_refuses_a_wheel_that_needs_a_newer_one(
+    tmp_path: Path, served, run, monkeypatch: pytest.MonkeyPatch
+):
+    """msgpack's linux wheel is manylinux_2_17: a target with glibc 2.12 cannot run it."""
+    channel, index, _ = served
+    monkeypatch.setenv("CONDA_OVERRIDE_GLIBC", "2.12")
+    pip = [f"--index-url {index}", "msgpack"]
+    env = env_file(tmp_path / "env.yml", channel, ["python 3.12.*"], pip, ["linux-64"])
+    rc, _, err = run("lock", "-f", env, "--cache-dir", tmp_path / "cache")
+    assert rc == 1
+    assert "pip: msgpack has no wheel for linux-64 (CPython 3.12) on the index" in err
