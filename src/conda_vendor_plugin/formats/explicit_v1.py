@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import LockfileError, VendorError, quoted
-from ..pypi.records import Wheel
 from ..records import (
     CHANNEL_PRIORITIES,
     PACKAGE_SUFFIXES,
@@ -25,7 +24,7 @@ from ..spec import is_subdir
 from ..transport.urls import redact_url
 from ..yamlfile import read_document, yaml_scalar
 from ._package import check_platform, load_document, platform_problem, stripped, url_problem
-from ._wheel import wheel
+from ._wheel import pypi_section, read_pypi_section
 
 NAME = "explicit-1.0"
 SPEC = NAME
@@ -56,32 +55,6 @@ def _entry(p: LockedPackage) -> str:
     return text
 
 
-def _wheel_entry(w: Wheel) -> str:
-    q = yaml_scalar
-    text = (
-        f"    - name: {q(w.name)}\n"
-        f"      version: {q(w.version)}\n"
-        f"      url: {q(redact_url(w.url))}\n"
-        f"      sha256: {q(w.sha256)}\n"
-    )
-    if w.size is not None:
-        text += f"      size: {q(w.size)}\n"
-    if w.requires_python is not None:
-        text += f"      requires-python: {q(w.requires_python)}\n"
-    return text
-
-
-def _write_pypi(pypi: Mapping[str, tuple[Wheel, ...]]) -> list[str]:
-    """The ``pypi-packages`` section (none when no platform has a wheel)."""
-    if not any(pypi.values()):
-        return []
-    parts = ["pypi-packages:\n"]
-    for platform, wheels in pypi.items():
-        parts.append(f"  {yaml_scalar(platform)}:" + ("\n" if wheels else " []\n"))
-        parts += map(_wheel_entry, wheels)
-    return parts
-
-
 def write(lock: Lockfile) -> str:
     """Serialise ``lock`` as explicit-1.0 YAML text (it must have an input hash)."""
     if lock.input_hash is None:
@@ -107,7 +80,7 @@ def write(lock: Lockfile) -> str:
     for platform, pkgs in lock.packages.items():
         parts.append(f"  {yaml_scalar(platform)}:" + ("\n" if pkgs else " []\n"))
         parts += map(_entry, pkgs)
-    return "".join(parts + _write_pypi(lock.pypi))
+    return "".join(parts + pypi_section(lock.pypi))
 
 
 def default_output(env_path: Path) -> str:
@@ -173,7 +146,7 @@ def parse(
     packages: dict[str, tuple[LockedPackage, ...]] = {}
     for platform, entries in explicit.items():
         packages[platform] = _parse_platform(platform, entries, source, size_only)
-    pypi = _parse_pypi(data.get("pypi-packages"), packages, source)
+    pypi = read_pypi_section(data.get("pypi-packages"), packages, source)
     return Lockfile(
         input_hash=input_hash,
         channels=tuple(stripped(c, source, "metadata.channels") for c in channels),
@@ -184,42 +157,6 @@ def parse(
         format=NAME,
         channel_priority=priority,
         pypi=pypi,
-    )
-
-
-def _parse_pypi(
-    section: Any, platforms: Mapping[str, Any], source: str
-) -> dict[str, tuple[Wheel, ...]]:
-    """``pypi-packages``: platform -> wheels; each platform must be one of the lock's."""
-    if section is None:
-        return {}
-    if not isinstance(section, Mapping):
-        raise _err(source, "pypi-packages", "must map platforms to their wheel lists")
-    found: dict[str, tuple[Wheel, ...]] = {}
-    for platform, entries in section.items():
-        where = f"pypi-packages.{platform}"
-        if platform not in platforms:
-            raise _err(source, where, f"{quoted(platform)} is not a platform of explicit-packages")
-        if not isinstance(entries, list):
-            raise _err(source, where, "must be a list of wheels")
-        found[platform] = tuple(
-            _parse_wheel(e, source, f"{where}[{i}]") for i, e in enumerate(entries)
-        )
-    return found
-
-
-def _parse_wheel(e: Any, source: str, where: str) -> Wheel:
-    if not isinstance(e, Mapping):
-        raise _err(source, where, "must be a mapping with name, version, url and sha256")
-    return wheel(
-        source,
-        where,
-        name=e.get("name"),
-        version=e.get("version"),
-        url=e.get("url"),
-        sha256=e.get("sha256"),
-        size=e.get("size"),
-        requires_python=e.get("requires-python"),
     )
 
 
