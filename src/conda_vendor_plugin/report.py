@@ -50,6 +50,11 @@ def _report_maintenance(result: dict[str, Any], reporter: Reporter) -> bool:
             f"{result['output']}: {result['archives']} archives checked, "
             f"{result.get('environment_versions', 0)} environment versions, "
             f"{result['problems']} problem(s)"
+            + (
+                f"; current pointers: {result['current_pointers']}"
+                if "current_pointers" in result
+                else ""
+            )
         )
     elif "dropped_versions" in result:
         envs = result.get("dropped_environments") or []
