@@ -160,7 +160,9 @@ def configure_vendor_parser(p: argparse.ArgumentParser) -> None:
         "applies a delta, 'vendor install BUNDLE [ENV] --prefix PREFIX' installs an "
         "environment of a bundle (no conda, no network, every archive's sha256 checked), "
         "'vendor pack OUT -o FILE.tar' writes a bundle as one reproducible tar (which "
-        "'vendor verify', 'vendor install' and 'vendor unpack FILE.tar -o DIR' read).",
+        "'vendor verify', 'vendor install' and 'vendor unpack FILE.tar -o DIR' read), "
+        "'vendor push OUT oci://HOST/NS' puts a bundle in an OCI registry, 'vendor pull "
+        "oci://HOST/NS[:TAG] -o OUT' gets it back.",
     )
     p.add_argument(
         "-f",
@@ -202,6 +204,18 @@ def configure_vendor_parser(p: argparse.ArgumentParser) -> None:
         help="With 'prune': drop this environment (every version) from the bundle. Repeatable.",
     )
     p.add_argument("--to", metavar="BUNDLE", help="With 'apply': the bundle to update.")
+    p.add_argument(
+        "--ca-cert",
+        type=Path,
+        metavar="FILE",
+        help="With 'push'/'pull': verify the registry's TLS certificate with this CA "
+        "(PEM) instead of the system store.",
+    )
+    p.add_argument(
+        "--insecure",
+        action="store_true",
+        help="With 'push'/'pull': plain http, for a loopback or lab registry only.",
+    )
     p.add_argument("--prefix", metavar="PREFIX", help="With 'install': the environment to create.")
     p.add_argument(
         "--version",
@@ -260,6 +274,8 @@ def _maintenance(args: argparse.Namespace) -> dict[str, Any] | None:
     """``vendor verify OUT``, ``vendor prune OUT --keep N``, ``vendor apply DELTA --to
     BUNDLE``; None for a vendor run."""
     action, *rest = args.inputs or [None]
+    if action in ("push", "pull"):
+        return _registry_command(action, rest, args)
     if action == "install":
         return _install(args, rest)
     if action not in ("verify", "prune", "apply", "pack", "unpack"):
@@ -293,6 +309,33 @@ def _maintenance(args: argparse.Namespace) -> dict[str, Any] | None:
     if not args.to:
         raise UsageError("vendor apply: name the bundle to update (--to BUNDLE)")
     return apply(target, Path(args.to))
+
+
+def _registry_command(action: str, rest: list[str], args: argparse.Namespace) -> dict[str, Any]:
+    """``vendor push BUNDLE oci://HOST/NS`` and ``vendor pull oci://HOST/NS[:TAG] -o OUT``."""
+    from .transport.oci import OciReference, Registry
+
+    if len(rest) != (2 if action == "push" else 1):
+        what = "BUNDLE oci://HOST[:PORT]/NAMESPACE" if action == "push" else "oci://HOST/NS[:TAG]"
+        raise UsageError(f"vendor {action}: expected {what}")
+    if args.insecure and args.ca_cert:
+        raise UsageError(
+            f"vendor {action}: --insecure (plain http) and --ca-cert exclude each other"
+        )
+    if args.jobs < 1:
+        raise UsageError("--jobs must be at least 1")
+    ref = OciReference.parse(rest[-1])
+    registry = Registry(ref.netloc, insecure=args.insecure, ca_cert=args.ca_cert)
+    if action == "pull":
+        from .bundle.pull import pull_bundle
+
+        out = Path(args.output or "vendor")
+        return pull_bundle(ref, registry, out, jobs=args.jobs, force=args.force)
+    from .bundle.push import push_bundle
+
+    if ref.tag:
+        raise UsageError("vendor push: no :TAG; the bundle state names its own tag")
+    return push_bundle(Path(rest[0]), ref, registry, jobs=args.jobs)
 
 
 def _pack(action: str, target: Path, output: str | None) -> dict[str, Any]:

@@ -70,6 +70,18 @@ def _report_maintenance(result: dict[str, Any], reporter: Reporter) -> bool:
             f"Applied {result['delta']} to {result['output']}: {result['archives_added']} "
             f"archives added, {result['archives_kept']} taken from the bundle; {now}"
         )
+    elif "blobs_uploaded" in result:
+        reporter.info(
+            f"Pushed {result['bundle']} to {result['reference']}: {result['packages_pushed']} "
+            f"of {result['packages']} packages new; {result['blobs_uploaded']} blobs uploaded "
+            f"({_size(result['bytes_uploaded'])}), {result['blobs_present']} already there"
+        )
+    elif "bytes_fetched" in result:
+        reporter.info(
+            f"Pulled {result['reference']} into {result['output']} and verified it: "
+            f"{result['archives']} archives, {result['files']} files "
+            f"({_size(result['bytes_fetched'])} fetched)"
+        )
     elif "packed" in result:
         reporter.info(
             f"Packed {result['bundle']} into {result['tar']} ({result['members']} members, "
