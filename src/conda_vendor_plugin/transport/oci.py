@@ -294,7 +294,7 @@ class Registry:
             def attempt(page_url: str = url) -> tuple[Any, str | None]:
                 r = self.request("GET", page_url, _pull(repo), stream=True)
                 if r.status_code == 404:
-                    r.close()
+                    drain(r)
                     return {"tags": []}, None
                 with self.expect(r, what, 200):
                     body = json.loads(read_bounded(r, MAX_TAGS_PAGE, f"{self.url}: {what}"))
@@ -316,7 +316,7 @@ class Registry:
         def attempt() -> bytes | None:
             r = self._manifest("GET", repo, reference, _pull(repo), stream=True)
             if r.status_code == 404:
-                r.close()
+                drain(r)
                 return None
             with self.expect(r, what, 200):
                 return read_bounded(r, MAX_MANIFEST, f"{self.url}: {what}")
@@ -351,6 +351,17 @@ class BlobSession:
         kw["allow_redirects"] = True  # storage backends redirect; requests drops auth across hosts
         kw.pop("timeout", None)
         return self.registry.request("GET", url, _pull(self.repo), **kw)
+
+
+def drain(r: Any, limit: int = 1 << 16) -> None:
+    """Read a short answer's body to its end (the connection then stays open for the next
+    request), or close it: a long one is not worth reading."""
+    try:
+        read_bounded(r, limit, "")
+    except (RegistryError, OSError, ValueError):
+        pass
+    finally:
+        r.close()
 
 
 def read_bounded(r: Any, limit: int, what: str) -> bytes:
