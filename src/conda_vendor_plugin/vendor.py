@@ -34,7 +34,9 @@ from .errors import ChannelError, UsageError
 from .formats import explicit_v1
 from .fsutil import UnsafePath, atomic_write_text, contained, is_plain_dir
 from .progress import Reporter
-from .records import ForeignPackage, Lockfile
+from .pypi.records import Wheel, wheel_problem
+from .pypi.simple_index import wheel_path
+from .records import Lockfile
 from .solve.backend import Backend
 from .spec import load_spec
 from .transport.download import Downloader, DownloadJob, DownloadResult
@@ -70,6 +72,7 @@ class VendorPlan:
     repodata: Mapping[str, Mapping[str, Any]]  # relpath -> local repodata.json document
     credentials: Mapping[str, str]  # channel URL without credentials -> with them
     omitted: Mapping[str, Mapping[str, Any]]  # delta: archives the previous bundle has
+    wheels: Mapping[str, Wheel]  # bundle path -> every locked wheel, once (all fetched)
 
     @property
     def fetched(self) -> list[VendoredPackage]:
@@ -77,7 +80,32 @@ class VendorPlan:
 
     @property
     def total_bytes(self) -> int:
-        return sum(vp.package.size or 0 for vp in self.fetched)
+        wheels = sum(w.size or 0 for w in self.wheels.values())
+        return sum(vp.package.size or 0 for vp in self.fetched) + wheels
+
+
+def plan_wheels(reqs: Sequence[inputs.Request]) -> dict[str, Wheel]:
+    """Every wheel the requests lock, by its path in the bundle's simple index, once.
+    Each passes :func:`~.pypi.records.wheel_problem` (its file name becomes a path);
+    one file name locked with two sha256 is refused."""
+    found: dict[str, Wheel] = {}
+    for r in reqs:
+        for platform, wheels in sorted(r.lock.pypi.items()):
+            for w in wheels:
+                problem = wheel_problem(w)
+                if problem is not None:
+                    raise ChannelError(
+                        f"{r.name}: wheel {w.name} {w.version} ({platform}): {problem}; "
+                        f"refusing to vendor it (the lock is corrupt or hostile)"
+                    )
+                rel = wheel_path(w)
+                had = found.setdefault(rel, w)
+                if had.sha256 != w.sha256:
+                    raise ChannelError(
+                        f"{w.filename}: locked with sha256 {had.sha256} and {w.sha256}; "
+                        f"one file cannot be both: lock the environments again"
+                    )
+    return dict(sorted(found.items()))
 
 
 def make_plan(
@@ -110,21 +138,20 @@ def make_plan(
         repodata=docs,
         credentials=merged_credentials(url for _, url in sources),
         omitted=omitted,
+        wheels=plan_wheels(reqs),
     )
 
 
 def not_vendored(lock: Lockfile) -> list[dict[str, Any]]:
     """The locked packages a bundle does not carry, as the report and ``bundle.json`` list
-    them: other tools' pip/pypi entries that are not wheels, and the lock's wheels (read from
-    a lockfile's ``pypi-packages``, conda-lock pip or pixi pypi entries), which are not
-    vendored yet."""
-    manager = "pypi" if (lock.format or "").startswith("pixi") else "pip"
-    wheels = [
-        asdict(ForeignPackage(manager, w.name, w.version, platform, w.url))
-        for platform, found in lock.pypi.items()
-        for w in found
-    ]
-    return [asdict(f) for f in lock.foreign] + wheels
+    them: other tools' pip/pypi entries that are not wheels (the lock's wheels, from a
+    lockfile's ``pypi-packages``, conda-lock pip or pixi pypi entries, are vendored)."""
+    return [asdict(f) for f in lock.foreign]
+
+
+def pip_not_vendored(r: inputs.Request) -> list[str]:
+    """The environment file's ``pip:`` entries when its lock has no wheels for them."""
+    return [] if any(r.lock.pypi.values()) else list(r.spec.pip)
 
 
 def summarize(p: VendorPlan, out: Path) -> dict[str, Any]:
@@ -141,12 +168,13 @@ def summarize(p: VendorPlan, out: Path) -> dict[str, Any]:
             r.name: {
                 "platforms": {s.platform: len(s.packages) for s in r.solutions},
                 "not_vendored": not_vendored(r.lock),
-                "pip_not_vendored": list(r.spec.pip),
+                "pip_not_vendored": pip_not_vendored(r),
             }
             for r in p.requests
         },
         "channels": per_channel,
         "packages": len(p.fetched),
+        "wheels": len(p.wheels),
         "bytes": p.total_bytes,
         "omitted": len(p.omitted),
     }
@@ -155,7 +183,8 @@ def summarize(p: VendorPlan, out: Path) -> dict[str, Any]:
 def fetch(
     p: VendorPlan, staging: Path, backend: Backend, jobs: int, reporter: Reporter
 ) -> list[DownloadResult]:
-    """Download (or resume, or copy from a package cache) every archive into staging."""
+    """Download (or resume, or copy from a package cache) every archive and every wheel
+    into staging."""
     download_jobs = [
         DownloadJob(
             url=with_credentials_of(vp.package.url, p.credentials[vp.package.channel]),
@@ -167,6 +196,17 @@ def fetch(
             local_ok=vp.package.channel.startswith("file:"),
         )
         for vp in p.fetched
+    ] + [
+        DownloadJob(
+            url=w.url,
+            dest=inside(staging, rel),
+            size=w.size,
+            sha256=w.sha256,
+            md5=None,
+            label=w.filename,
+            local_ok=w.url.startswith("file:"),
+        )
+        for rel, w in p.wheels.items()
     ]
     bar = reporter.bar("Downloading packages", p.total_bytes)
     done = 0
@@ -203,7 +243,7 @@ def _write_environment(p: VendorPlan, r: inputs.Request, staging: Path) -> histo
         r.lock.input_hash,
         [s.platform for s in r.solutions],
         not_vendored(r.lock),
-        list(r.spec.pip),
+        pip_not_vendored(r),
         [vp.relpath for vp in mine],
     )
     folder = inside(staging, history.version_dir(r.name, env.current))
@@ -312,7 +352,7 @@ def run_vendor(opts: VendorOptions, backend: Backend, reporter: Reporter) -> dic
         transaction.check_rewrites(base, {vp.relpath: vp.package for vp in p.vendored})
         # What an earlier plan left (partial downloads of other archives) goes first:
         # it must not hold the room this run needs.
-        staging = tx.stage({vp.relpath for vp in p.fetched})
+        staging = tx.stage({vp.relpath for vp in p.fetched} | set(p.wheels))
         staging_mod.seed_from_previous(tx.output, staging, p.fetched)
         staging_mod.check_free_space(tx.output, staging, p.fetched)
         results = fetch(p, staging, backend, opts.jobs, reporter)

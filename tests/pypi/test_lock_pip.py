@@ -4,8 +4,6 @@ are resolved by pip itself for each target platform, from linux."""
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 
 import pytest
@@ -13,47 +11,11 @@ import pytest
 from conda_vendor_plugin.formats import explicit_v1
 from conda_vendor_plugin.pypi.records import Wheel
 
-from ..support.build import Pkg
-from ..support.bundles import env_report
-from ..support.pypi import PLATFORMS, python_channel, sha256_file, write_simple_index
-from ..support.server import ChannelServer
+from ..support.pypi import sha256_file
+from .conftest import env_file
 
 pytest.importorskip("rattler")
 pytest.importorskip("pip")
-
-
-@pytest.fixture(autouse=True)
-def _no_pip_config(monkeypatch: pytest.MonkeyPatch) -> None:
-    """pip reads no configuration of this machine; loopback is never proxied."""
-    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    for name in list(os.environ):
-        if name.startswith("PIP_") and name != "PIP_CONFIG_FILE":
-            monkeypatch.delenv(name)
-
-
-@pytest.fixture
-def served(tmp_path: Path, http_server: ChannelServer, shared_testdata: Path):
-    """(channel URL, index URL, served directory) over real wheels and the sdist."""
-    pypi = shared_testdata / "pypi"
-    write_simple_index(
-        tmp_path / "served" / "pypi",
-        [*sorted((pypi / "wheels").iterdir()), pypi / "sdist" / "pathtools-0.1.2.tar.gz"],
-    )
-    urllib3 = Pkg("urllib3", "2.8.0", "pyh_0", depends=["python"])
-    old_idna = Pkg("idna", "1.0", "pyh_0", depends=["python"])
-    python_channel(tmp_path / "served" / "conda", extra=[urllib3, old_idna])
-    url = http_server.url
-    return f"{url}/conda", f"{url}/pypi/simple/", tmp_path / "served"
-
-
-def env_file(path: Path, channel: str, deps: list[str], pip: list[str], platforms=PLATFORMS):
-    lines = ["name: demo", "channels:", f'  - "{channel}"', "dependencies:"]
-    lines += [f'  - "{d}"' for d in deps]
-    lines += ["  - pip:", *(f'    - "{p}"' for p in pip)]
-    lines += ["platforms:", *(f"  - {p}" for p in platforms)]
-    path.write_text("\n".join(lines) + "\n")
-    return path
 
 
 def files(wheels: tuple[Wheel, ...]) -> list[str]:
@@ -269,29 +231,6 @@ def test_cep23_output_says_once_that_it_cannot_hold_wheels(tmp_path: Path, serve
     for platform in ("linux-64", "win-64"):
         header = (tmp_path / f"env.{platform}.txt").read_text().split("\n@EXPLICIT\n")[0] + "\n"
         assert f"# Not here: {line}\n" in header
-
-
-def test_vendoring_a_lock_with_wheels_lists_them_as_not_vendored(tmp_path: Path, served, run):
-    """Until the bundle carries wheels, none is dropped silently: the report and the
-    manifest list every locked wheel, per platform."""
-    channel, index, _ = served
-    pip = [f"--index-url {index}", "msgpack"]
-    env = env_file(tmp_path / "env.yml", channel, ["python 3.12.*"], pip, ["linux-64", "win-64"])
-    assert run("lock", "-f", env, "--cache-dir", tmp_path / "cache")[0] == 0
-    out = tmp_path / "OUT"
-    rc, stdout, err = run(
-        "vendor", "--lockfile", tmp_path / "env.lock.yml", "-o", out, "--cache-dir", tmp_path / "c"
-    )
-    assert rc == 0, err
-    listed = [
-        (f["manager"], f["name"], f["platform"], f["url"].rsplit("/", 1)[1])
-        for f in env_report(json.loads((out / "manifest.json").read_text()))["not_vendored"]
-    ]
-    assert listed == [
-        ("pip", "msgpack", "linux-64", CLOSURE_312["linux-64"][3]),
-        ("pip", "msgpack", "win-64", CLOSURE_312["win-64"][3]),
-    ]
-    assert "not vendored (pip, not a conda package): msgpack 1.1.0 (win-64)" in stdout + err
 
 
 def test_an_older_target_glibc_refuses_a_wheel_that_needs_a_newer_one(

@@ -29,9 +29,11 @@ from ..fsutil import (
     is_plain_dir,
     read_json_file,
 )
+from ..pypi.records import Wheel
 from ..records import LockedPackage, archive_name_problem
 from ..spec import is_subdir
 from . import history
+from . import wheels as wheels_mod
 from .channels import REPODATA
 from .history import BundleError, Index
 from .outputs import LOCKFILE, TOOL
@@ -215,8 +217,8 @@ def finish(
 ) -> tuple[Index, dict[str, tuple[LockedPackage, set[str]]]]:
     """Merge the base bundle's environments into staging beside ``fresh`` (the ones this
     run wrote, one version each), carry over the archives and repodata entries still
-    needed, and write the index and ``current`` pointers. Returns the merged index and
-    every archive the bundle holds with the environments using it."""
+    needed (and wheels: :mod:`.wheels`), and write the index and ``current`` pointers.
+    Returns the merged index and every archive the bundle holds with the environments using it."""
     base_index = history.read_index(base) if base is not None else None
     if base_index is None:
         merged, renames = fresh, {}
@@ -236,7 +238,9 @@ def finish(
     if base_index is not None:
         assert base is not None
         _merge_repodata(base, staging, needed, keep)
-    _carry_archives(base if base_index is not None else None, staging, needed, set(absent_ok))
+    source = base if base_index is not None else None
+    _carry_archives(source, staging, needed, set(absent_ok))
+    wheels_mod.carry(source, staging, wheels_mod.locked(staging, merged))
     history.write_pointers(staging, merged)
     atomic_write_text(staging / history.INDEX, history.index_text(merged))
     return merged, needed
@@ -247,21 +251,25 @@ def write_sbom(
     archives: Mapping[str, tuple[LockedPackage, set[str]]],
     previous: Path | None = None,
     at: datetime | None = None,
+    wheels: Mapping[str, tuple[Wheel, set[str]]] | None = None,
 ) -> None:
-    """The SBOM of every archive of the bundle in ``root``, with the environments using
-    each. Made at SOURCE_DATE_EPOCH when set, else at ``at`` (``vendor apply``: when the
-    delta was made), else now; an earlier SBOM of ``previous`` saying the same keeps its
-    time, so vendoring the same inputs again leaves the bundle byte-identical."""
+    """The SBOM of every archive (and wheel) of the bundle in ``root``, with the
+    environments using each. Made at SOURCE_DATE_EPOCH when set, else at ``at``
+    (``vendor apply``: when the delta was made), else now; an earlier SBOM of
+    ``previous`` saying the same keeps its time, so vendoring the same inputs again
+    leaves the bundle byte-identical."""
     present = [
         VendoredPackage(package, rel.split("/", 1)[0])
         for rel, (package, _) in sorted(archives.items())
     ]
     listed = with_sha256(present, root)
-    used_by = {rel: sorted(users) for rel, (_, users) in archives.items()}
+    both = {**archives, **(wheels or {})}
+    used_by = {rel: sorted(users) for rel, (_, users) in both.items()}
     licenses = licenses_from_repodata(documents(root))
+    pypi = {rel: w for rel, (w, _) in (wheels or {}).items()}
 
     def text_at(when: datetime) -> str:
-        return sbom_text(listed, used_by, licenses, TOOL, __version__, when)
+        return sbom_text(listed, used_by, licenses, TOOL, __version__, when, pypi)
 
     pinned = source_date_epoch() or at
     text = text_at(pinned or build_time())

@@ -14,13 +14,14 @@ from .. import __version__
 from ..formats import cep23
 from ..fsutil import sha256_file, walk_files
 from ..integrity import Expected
+from ..pypi.records import Wheel
 from ..records import LockedPackage, Lockfile, Solution
 from ..spec import EnvironmentSpec
 from ..transport.urls import redact_url
 from ..yamlfile import yaml_scalar
 from .history import Index
 from .plan import VendoredPackage
-from .sbom import purl
+from .sbom import purl, wheel_purl
 
 MANIFEST = "manifest.json"
 LOCKFILE = "environment.lock.yml"
@@ -88,10 +89,11 @@ def manifest_text(
     index: Index,
     archives: Mapping[str, tuple[LockedPackage, Any]],
     extra: Mapping[str, Any] | None = None,
+    wheels: Mapping[str, tuple[Wheel, Any]] | None = None,
 ) -> str:
     """Every file in the output (but the manifest itself): path, size, sha256, and for
-    archives their origin; links (the ``current`` pointers) with their target; the
-    environments with their current version and what was not vendored."""
+    archives and wheels their origin and purl; links (the ``current`` pointers) with
+    their target; the environments with their current version and what was not vendored."""
     files = []
     for rel, is_link in walk_files(root):
         path = root / rel
@@ -102,6 +104,12 @@ def manifest_text(
             continue
         found = archives.get(rel)
         item: dict[str, Any] = {"path": rel, "size": path.stat().st_size}
+        wheel = (wheels or {}).get(rel)
+        if wheel is not None:
+            w = wheel[0]
+            item.update(sha256=w.sha256, url=redact_url(w.url), purl=wheel_purl(w))
+            files.append({**item, "verified_by": "sha256"})
+            continue
         package = found[0] if found is not None else None
         item["sha256"] = (package.sha256 if package else None) or sha256_file(path)
         if package is not None:

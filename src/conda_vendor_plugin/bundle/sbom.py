@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # the library is imported when an SBOM is written (about 40 m
 
 from ..errors import VendorError, quoted
 from ..fsutil import contained, read_json_file, sha256_file
+from ..pypi.records import Wheel, normalize
 from ..records import LockedPackage
 from ..transport.urls import redact_url
 from .plan import VendoredPackage
@@ -66,6 +67,28 @@ def package_url(p: LockedPackage) -> PackageURL:
 def purl(vp: VendoredPackage) -> str:
     """:func:`package_url` as a string (the manifest's ``purl``, the SBOM's)."""
     return package_url(vp.package).to_string()
+
+
+def wheel_purl(w: Wheel) -> str:
+    """The purl of a wheel: ``pkg:pypi/<normalized name>@<version>``."""
+    return PackageURL(type="pypi", name=normalize(w.name), version=w.version).to_string()
+
+
+def _wheel_component(rel: str, w: Wheel, environments: Iterable[str]) -> dict:
+    """The component of one wheel, keys as :func:`_component` writes them."""
+    component: dict[str, Any] = {"bom-ref": rel}
+    url = _distribution_url(w.url)
+    if url is not None:
+        component["externalReferences"] = [{"type": "distribution", "url": url}]
+    component["hashes"] = [{"alg": "SHA-256", "content": w.sha256}]
+    component["name"] = w.name
+    properties = [(ENVIRONMENT_PROPERTY, e) for e in set(environments)]
+    properties.append((PATH_PROPERTY, rel))
+    component["properties"] = [{"name": n, "value": v} for n, v in sorted(properties)]
+    component["purl"] = wheel_purl(w)
+    component["type"] = "library"
+    component["version"] = w.version
+    return component
 
 
 def archive_type(fn: str) -> str:
@@ -205,6 +228,7 @@ def _serial(
     licenses: Mapping[str, str],
     tool: str,
     tool_version: str,
+    wheels: Mapping[str, Wheel] | None = None,
 ) -> uuid.UUID:
     """A UUID derived from everything the SBOM says but its timestamp (not random): the
     same archives, environments and tool give the same serial number."""
@@ -220,6 +244,12 @@ def _serial(
         )
         for vp in sorted(archives, key=lambda v: v.relpath)
     ]
+    pypi = [
+        (rel, wheel_purl(w), redact_url(w.url), w.sha256, sorted(set(used_by.get(rel, ()))))
+        for rel, w in sorted((wheels or {}).items())
+    ]
+    if pypi:  # a bundle without wheels keeps the serial number it had before wheels
+        body.append(pypi)  # type: ignore[arg-type]
     digest = hashlib.sha256(json.dumps([tool, tool_version, body]).encode()).hexdigest()
     return uuid.uuid5(_SERIAL_NAMESPACE, digest)
 
@@ -244,6 +274,7 @@ def sbom_text(
     tool: str,
     tool_version: str,
     timestamp: datetime,
+    wheels: Mapping[str, Wheel] | None = None,
 ) -> str:
     """The SBOM of a bundle holding ``archives`` (each with a sha256: see
     :func:`with_sha256`), as CycloneDX 1.6 JSON text.
@@ -251,7 +282,8 @@ def sbom_text(
     ``used_by`` maps an archive's bundle path (:attr:`VendoredPackage.relpath`) to the
     names of the environments that use it; ``licenses`` maps it to its repodata entry's
     ``license`` text (see :func:`licenses_from_repodata`); ``tool``/``tool_version`` name
-    the writer; ``timestamp`` is when (see :func:`build_time`).
+    the writer; ``timestamp`` is when (see :func:`build_time`); ``wheels`` are the
+    bundle's wheels by bundle path (``pkg:pypi`` components beside the archives').
 
     The text is byte for byte what cyclonedx-python-lib's ``JsonV1Dot6`` writes for the
     same BOM (``tests/bundle/test_sbom.py`` builds it with the library and compares, and
@@ -260,18 +292,24 @@ def sbom_text(
     objects and sorted sets it cost about 0.5 ms a component, 0.16 s of a 300-package
     vendor and 1.9 s for 3000 archives; written here, about 0.09 ms a component.
     """
-    ordered = sorted(archives, key=lambda v: (v.package.name, v.package.version, v.relpath))
+    wheels = wheels or {}
+    keyed = [
+        ((vp.package.name, vp.package.version, vp.relpath), vp.relpath, vp) for vp in archives
+    ] + [((w.name, w.version, rel), rel, w) for rel, w in wheels.items()]
     doc: dict[str, Any] = {}
-    if ordered:
+    if keyed:
         doc["components"] = [
-            _component(vp, used_by.get(vp.relpath, ()), licenses.get(vp.relpath)) for vp in ordered
+            _wheel_component(rel, item, used_by.get(rel, ()))
+            if isinstance(item, Wheel)
+            else _component(item, used_by.get(rel, ()), licenses.get(rel))
+            for _, rel, item in sorted(keyed, key=lambda k: k[0])
         ]
-        doc["dependencies"] = [{"ref": rel} for rel in sorted(vp.relpath for vp in ordered)]
+        doc["dependencies"] = [{"ref": rel} for rel in sorted(rel for _, rel, _ in keyed)]
     doc["metadata"] = {
         "timestamp": timestamp.isoformat(),
         "tools": {"components": [{"name": tool, "type": "application", "version": tool_version}]},
     }
-    doc["serialNumber"] = _serial(archives, used_by, licenses, tool, tool_version).urn
+    doc["serialNumber"] = _serial(archives, used_by, licenses, tool, tool_version, wheels).urn
     doc["version"] = 1
     doc["$schema"] = f"http://cyclonedx.org/schema/bom-{SPEC_VERSION}.schema.json"
     doc["bomFormat"] = "CycloneDX"
@@ -292,11 +330,15 @@ class Archive:
     sha256: str | None
 
 
-def sbom_problems(doc: Any, archives: Mapping[str, Archive]) -> list[str]:
+def sbom_problems(
+    doc: Any, archives: Mapping[str, Archive], wheels: Mapping[str, Wheel] | None = None
+) -> list[str]:
     """What is wrong with a bundle's SBOM (parsed JSON, untrusted) for a bundle whose
     local channels hold ``archives`` (by bundle path), one line each: every archive must
     have exactly one component, with its purl and sha256, and every component an
-    archive. Paths in the SBOM are compared, never opened."""
+    archive; the same for the ``wheels`` the bundle's lockfiles lock (by bundle path).
+    Paths in the SBOM are compared, never opened."""
+    wheels = wheels or {}
     if not isinstance(doc, Mapping) or doc.get("bomFormat") != "CycloneDX":
         return [f"{SBOM}: not a CycloneDX document"]
     if doc.get("specVersion") != SPEC_VERSION:
@@ -310,7 +352,7 @@ def sbom_problems(doc: Any, archives: Mapping[str, Archive]) -> list[str]:
         rel = _path_of(c)
         if rel is None:
             problems.append(f"{SBOM}: components[{i}] has no single {PATH_PROPERTY} property")
-        elif rel not in archives:
+        elif rel not in archives and rel not in wheels:
             problems.append(
                 f"{SBOM}: components[{i}] names {quoted(rel)}, which is not an archive of "
                 f"the bundle's local channels"
@@ -319,8 +361,11 @@ def sbom_problems(doc: Any, archives: Mapping[str, Archive]) -> list[str]:
             seen[rel] = seen.get(rel, 0) + 1
             if seen[rel] == 2:
                 problems.append(f"{SBOM}: {rel} has more than one component")
-            problems += [f"{SBOM}: {rel}: {p}" for p in _differences(c, archives[rel])]
-    problems += [f"{SBOM}: {rel} has no component" for rel in sorted(set(archives) - set(seen))]
+            found = _wheel_differences(c, wheels[rel]) if rel in wheels else None
+            found = found if found is not None else _differences(c, archives[rel])
+            problems += [f"{SBOM}: {rel}: {p}" for p in found]
+    every = set(archives) | set(wheels)
+    problems += [f"{SBOM}: {rel} has no component" for rel in sorted(every - set(seen))]
     return problems
 
 
@@ -335,15 +380,29 @@ def _path_of(component: Any) -> str | None:
     return paths[0] if len(paths) == 1 and isinstance(paths[0], str) else None
 
 
-def _differences(component: Mapping[str, Any], a: Archive) -> list[str]:
-    """How a component disagrees with the archive it names: sha256, purl."""
-    found = []
+def _sha256_of(component: Mapping[str, Any]) -> list[Any]:
     hashes = component.get("hashes")
-    sha256 = [
+    return [
         h.get("content")
         for h in (hashes if isinstance(hashes, list) else [])
         if isinstance(h, Mapping) and h.get("alg") == "SHA-256"
     ]
+
+
+def _wheel_differences(component: Mapping[str, Any], w: Wheel) -> list[str]:
+    """How a component disagrees with the locked wheel it names: sha256, purl."""
+    found = []
+    if _sha256_of(component) != [w.sha256]:
+        found.append(f"its SHA-256 is not the locked {w.sha256}")
+    if component.get("purl") != wheel_purl(w):
+        found.append(f"purl {quoted(component.get('purl'))} is not {wheel_purl(w)}")
+    return found
+
+
+def _differences(component: Mapping[str, Any], a: Archive) -> list[str]:
+    """How a component disagrees with the archive it names: sha256, purl."""
+    found = []
+    sha256 = _sha256_of(component)
     if len(sha256) != 1 or not isinstance(sha256[0], str):
         found.append("no single SHA-256 hash")
     elif a.sha256 is not None and sha256[0].lower() != a.sha256.lower():

@@ -44,7 +44,7 @@ from typing import Any
 
 from ..fsutil import atomic_write_text, is_plain_dir
 from ..records import LockedPackage
-from . import assemble, history
+from . import assemble, history, wheels
 from . import staging as staging_mod
 from .history import BundleError, Index
 from .outputs import MANIFEST, manifest_text
@@ -109,13 +109,19 @@ class Transaction:
         extra: Mapping[str, Any] | None = None,
         sbom_at: datetime | None = None,
     ) -> None:
-        """Writers, SBOM, manifest (``extra``: more top-level keys), verify, swap."""
+        """Wheels' index, writers, SBOM, manifest (``extra``: more top-level keys), verify,
+        swap."""
         staging = self._staged()
+        locked_wheels = wheels.locked(staging, index)
+        wheels.settle(staging, locked_wheels)
         for write in self.writers:
             write(staging, index)
         _step("merged")
-        assemble.write_sbom(staging, archives, previous=self.output.real, at=sbom_at)
-        atomic_write_text(staging / MANIFEST, manifest_text(staging, index, archives, extra))
+        assemble.write_sbom(
+            staging, archives, previous=self.output.real, at=sbom_at, wheels=locked_wheels
+        )
+        text = manifest_text(staging, index, archives, extra, locked_wheels)
+        atomic_write_text(staging / MANIFEST, text)
         _step("sealed")
         check_staged(staging, self.output)
         _step("verified")

@@ -1,14 +1,15 @@
 """``vendor verify``: re-check a bundle someone handed over, which is untrusted.
 
-Every archive is checked against its local repodata entry, every other file against
-the manifest, the SBOM against the archives (one component each, same sha256), and
-files none of them knows are reported. Nothing outside OUT is read: a path that is
-absolute or has ``..`` (in the manifest, or as a repodata key) is reported as unsafe
-and not opened (the SBOM's paths are only compared), and symbolic links inside OUT are
-reported, never followed (but the ``current`` links the manifest lists, which may also
-have become copies of their version or been dropped on the way: :mod:`.pointers`).
-Malformed files are findings, not crashes. A directory with nothing of a bundle in it
-is one error, not a list of findings.
+Every archive is checked against its local repodata entry, every wheel against the
+lockfiles locking it (size, sha256; the simple index's pages as the wheels make them),
+every other file against the manifest, the SBOM against the archives and wheels (one
+component each, same sha256), and files none of them knows are reported. Nothing outside
+OUT is read: a path that is absolute or has ``..`` (in the manifest, or as a repodata
+key) is reported as unsafe and not opened (the SBOM's paths are only compared), and
+symbolic links inside OUT are reported, never followed (but the ``current`` links the
+manifest lists, which may also have become copies of their version or been dropped on
+the way: :mod:`.pointers`). Malformed files are findings, not crashes. A directory with
+nothing of a bundle in it is one error, not a list of findings.
 """
 
 from __future__ import annotations
@@ -32,8 +33,10 @@ from ..fsutil import (
     walk_files,
 )
 from ..integrity import Expected, file_problem
+from ..pypi.records import Wheel
 from ..records import archive_name_problem
 from . import assemble, history
+from . import wheels as wheels_mod
 from .channels import REPODATA
 from .outputs import MANIFEST, TOOL
 from .pointers import check_pointers
@@ -60,6 +63,7 @@ class Findings:
     entry_sha256: dict[str, object] = field(default_factory=dict)  # archive -> its entry's
     entry_size: dict[str, int | None] = field(default_factory=dict)  # archive -> its entry's
     archives: dict[str, Archive] = field(default_factory=dict)  # in_repodata, for the SBOM
+    wheels: dict[str, Wheel] = field(default_factory=dict)  # the wheels lockfiles lock
 
 
 def _read_json(path: Path) -> Any:
@@ -213,9 +217,11 @@ def _check_environments(out: Path, f: Findings) -> int:
         if index is None:
             return 0  # a bundle of an earlier release: one environment at the top
         needed = assemble.needed_archives(out, index)
+        locked_wheels = wheels_mod.locked(out, index)
     except VendorError as e:
         f.corrupt.append(str(e))
         return 0
+    _check_wheels(out, locked_wheels, f)
     for rel, (package, users) in sorted(needed.items()):
         who = ", ".join(sorted(users))
         if rel not in f.in_repodata and rel not in f.omitted:
@@ -243,6 +249,15 @@ def _check_environments(out: Path, f: Findings) -> int:
     return len(history.version_paths(index))
 
 
+def _check_wheels(out: Path, locked: wheels_mod.Wheels, f: Findings) -> None:
+    """The wheels the lockfiles lock, and the simple index's pages (:mod:`.wheels`)."""
+    f.wheels = {rel: w for rel, (w, _) in locked.items()}
+    found = wheels_mod.problems(out, locked)
+    f.missing += found["missing"]
+    f.corrupt += found["corrupt"]
+    f.extra += [rel for rel in found["extra"] if rel in f.in_manifest]  # else the walk's
+
+
 def _check_sbom(out: Path, f: Findings) -> None:
     """The SBOM against the archives the local channels hold (after _check_channels)."""
     try:
@@ -253,7 +268,7 @@ def _check_sbom(out: Path, f: Findings) -> None:
     except ValueError as e:
         f.corrupt.append(f"{SBOM}: {e}")
         return
-    f.corrupt += sbom_problems(doc, f.archives)
+    f.corrupt += sbom_problems(doc, f.archives, f.wheels)
 
 
 def first_problem(found: Mapping[str, Any]) -> str:

@@ -1,0 +1,137 @@
+"""The wheels a bundle carries: every wheel a kept version of an environment locks
+(its lockfile's ``pypi-packages``), in the one simple index of :mod:`..pypi.simple_index`.
+
+Like the conda archives, each wheel is once in the bundle whichever environments use it;
+a run that merges with a base bundle hard-links the wheels it did not fetch from there
+(:func:`carry`), and :func:`settle` (every commit) removes the wheels no kept version
+locks and writes the index pages for those that stay. :func:`problems` is what
+``vendor verify`` checks: each locked wheel present with the locked size and sha256, the
+pages as the wheels make them, nothing else under the index.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+
+from ..formats import explicit_v1
+from ..fsutil import atomic_write_text, contained, is_plain_dir, walk_files
+from ..integrity import Expected, file_problem
+from ..pypi.records import Wheel, wheel_problem
+from ..pypi.simple_index import ROOT, pages, wheel_path
+from . import history
+from .history import BundleError, Index
+from .outputs import LOCKFILE
+
+TOP = ROOT.split("/", 1)[0]  # pypi
+Wheels = dict[str, tuple[Wheel, set[str]]]  # bundle path -> (locked wheel, environments)
+
+
+def locked(root: Path, index: Index) -> Wheels:
+    """Every wheel a kept version of ``index`` locks, by its path in the bundle, read from
+    each version's lockfile under ``root`` (untrusted: each is checked before it names a
+    path; one file name with two different sha256 is refused)."""
+    found: Wheels = {}
+    for name, version, rel in history.version_paths(index):
+        path = contained(root, f"{rel}/{LOCKFILE}")
+        try:
+            lock = explicit_v1.load(path, size_only=True)
+        except OSError as e:
+            raise BundleError(f"{path}: {e.strerror or e}; the bundle is incomplete") from None
+        for wheels in lock.pypi.values():
+            for w in wheels:
+                _add(found, w, name, f"{name} {version.id}", path)
+    return found
+
+
+def _add(found: Wheels, w: Wheel, user: str, who: str, path: Path) -> None:
+    problem = wheel_problem(w)
+    if problem is not None:
+        raise BundleError(f"{path}: {who} locks wheel {w.name} {w.version}: {problem}")
+    rel = wheel_path(w)
+    had = found.get(rel)
+    if had is not None and had[0].sha256 != w.sha256:
+        raise BundleError(
+            f"{rel}: {who} locks sha256 {w.sha256}, another version {had[0].sha256}; one "
+            f"file name cannot hold both: vendor into a new output, or drop the older "
+            f"versions first (vendor prune)"
+        )
+    found.setdefault(rel, (w, set()))[1].add(user)
+
+
+def carry(base: Path | None, staging: Path, wheels: Mapping[str, tuple[Wheel, set[str]]]) -> None:
+    """Every wheel in ``wheels`` that staging lacks, hard-linked from ``base`` (checked by
+    size when the lock gives one; ``vendor verify`` hashes it)."""
+    for rel, (w, users) in sorted(wheels.items()):
+        dst = contained(staging, rel)
+        if dst.is_file():
+            continue
+        src = contained(base, rel) if base is not None else None
+        if src is None or not src.is_file() or src.is_symlink():
+            raise BundleError(
+                f"{rel}: needed by {', '.join(sorted(users))} but missing from "
+                f"{base or 'this run'}; vendor {', '.join(sorted(users))} again"
+            )
+        if w.size is not None and src.stat().st_size != w.size:
+            raise BundleError(
+                f"{base / rel}: {src.stat().st_size} bytes, its lockfile says {w.size}; "
+                f"the bundle was altered: run vendor verify {base}"
+            )
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(src, dst, follow_symlinks=False)
+        except OSError:
+            shutil.copyfile(src, dst, follow_symlinks=False)
+
+
+def settle(staging: Path, wheels: Mapping[str, tuple[Wheel, set[str]]]) -> None:
+    """The index under staging holds exactly ``wheels`` and their pages."""
+    if not wheels:
+        if is_plain_dir(staging / TOP):
+            shutil.rmtree(staging / TOP)
+        return
+    written = pages(w for w, _ in wheels.values())
+    for rel in _files(staging):
+        if rel not in wheels and rel not in written:
+            contained(staging, rel).unlink()
+    for folder in (
+        sorted(contained(staging, ROOT).iterdir()) if is_plain_dir(staging / ROOT) else ()
+    ):
+        if is_plain_dir(folder) and not any(folder.iterdir()):
+            folder.rmdir()  # a project no kept version locks any more
+    for rel, text in written.items():
+        path = contained(staging, rel)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, text)
+
+
+def problems(root: Path, wheels: Mapping[str, tuple[Wheel, set[str]]]) -> dict[str, list[str]]:
+    """What ``vendor verify`` finds wrong with the index under ``root``: ``missing`` and
+    ``corrupt`` wheels (size, sha256), pages that are not what the wheels make, files
+    under the index nobody locks (``extra``)."""
+    found: dict[str, list[str]] = {"missing": [], "corrupt": [], "extra": []}
+    for rel, (w, users) in sorted(wheels.items()):
+        problem = file_problem(contained(root, rel), Expected(w.size, w.sha256, None))
+        if problem == "missing":
+            found["missing"].append(f"{rel} (locked by {', '.join(sorted(users))})")
+        elif problem:
+            found["corrupt"].append(f"{rel}: {problem}")
+    written = pages(w for w, _ in wheels.values())
+    for rel, text in written.items():
+        path = contained(root, rel)
+        if not path.is_file() or path.is_symlink():
+            found["missing"].append(rel)
+        elif path.read_text("utf-8", errors="replace") != text:
+            found["corrupt"].append(f"{rel}: does not list exactly the locked wheels")
+    found["extra"] = [rel for rel in _files(root) if rel not in wheels and rel not in written]
+    return found
+
+
+def _files(root: Path) -> list[str]:
+    """Every file under the bundle's ``pypi/`` folder, as a bundle path."""
+    top = root / TOP
+    if not is_plain_dir(top):
+        return []
+    return [f"{TOP}/{rel}" for rel, _ in walk_files(top)]

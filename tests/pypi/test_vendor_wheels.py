@@ -1,0 +1,175 @@
+"""``vendor`` carries a lock's wheels: one PEP 503 simple index in the bundle
+(``pypi/simple/``), each wheel once, in the manifest and the SBOM, checked by ``vendor
+verify``. Real wheels (../shared/testdata/pypi) and a conda channel with ``python``, both
+served on 127.0.0.1; pip reads the bundle's index back with the servers' URLs gone."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conda_vendor_plugin.formats import explicit_v1
+from conda_vendor_plugin.pypi.records import normalize
+
+from ..support.bundles import env_report
+from ..support.pypi import sha256_file
+from .conftest import env_file
+
+pytest.importorskip("rattler")
+pytest.importorskip("pip")
+
+LOCK = "envs/demo/current/environment.lock.yml"
+PLATFORMS = ["linux-64", "win-64"]
+
+
+def _vendor(tmp_path: Path, served, run, pip: list[str], out: Path, name: str = "demo"):
+    """Lock an environment file with a pip: section, then vendor its lockfile into OUT."""
+    channel, index, _ = served
+    pip = [f"--index-url {index}", *pip]
+    env = env_file(tmp_path / f"{name}.yml", channel, ["python 3.12.*"], pip, PLATFORMS)
+    env.write_text(env.read_text().replace("name: demo", f"name: {name}"))
+    rc, _, err = run("lock", "-f", env, "--cache-dir", tmp_path / "cache")
+    assert rc == 0, err
+    lock = tmp_path / f"{name}.lock.yml"
+    rc, stdout, err = run("vendor", "--lockfile", lock, "-o", out, "--cache-dir", tmp_path / "c")
+    assert rc == 0, err
+    return stdout + err
+
+
+def _locked(out: Path, lock: str = LOCK) -> dict[str, object]:
+    """Bundle path -> locked wheel, over every platform of the bundle's lockfile."""
+    wheels = explicit_v1.load(out / lock).pypi
+    return {
+        f"pypi/simple/{normalize(w.name)}/{w.filename}": w for ws in wheels.values() for w in ws
+    }
+
+
+def _wheel_files(out: Path) -> list[str]:
+    return sorted(p.relative_to(out).as_posix() for p in (out / "pypi").rglob("*.whl"))
+
+
+def test_vendor_carries_every_locked_wheel_once_in_one_simple_index(tmp_path: Path, served, run):
+    out = tmp_path / "OUT"
+    said = _vendor(tmp_path, served, run, ["requests", "msgpack"], out)
+    locked = _locked(out)
+    # certifi, idna, requests, urllib3 are the same file on both platforms: once.
+    assert len(locked) == 8 and _wheel_files(out) == sorted(locked)
+    for rel, w in locked.items():
+        assert sha256_file(out / rel) == w.sha256
+    page = (out / "pypi/simple/requests/index.html").read_text()
+    req = locked["pypi/simple/requests/requests-2.32.3-py3-none-any.whl"]
+    assert f'<a href="requests-2.32.3-py3-none-any.whl#sha256={req.sha256}"' in page
+    assert '<a href="msgpack/">msgpack</a>' in (out / "pypi/simple/index.html").read_text()
+    manifest = json.loads((out / "manifest.json").read_text())
+    listed = {f["path"]: f for f in manifest["files"] if f["path"].endswith(".whl")}
+    assert sorted(listed) == sorted(locked)
+    item = listed["pypi/simple/requests/requests-2.32.3-py3-none-any.whl"]
+    assert item["purl"] == "pkg:pypi/requests@2.32.3"
+    assert (item["sha256"], item["url"]) == (req.sha256, req.url)
+    assert item["size"] == (out / item["path"]).stat().st_size
+    env = env_report(manifest)
+    assert env["not_vendored"] == [] and env["pip_not_vendored"] == []
+    assert "not vendored" not in said
+    sbom = json.loads((out / "sbom.cdx.json").read_text())
+    wheels = [c for c in sbom["components"] if c["purl"].startswith("pkg:pypi/")]
+    assert sorted(c["bom-ref"] for c in wheels) == sorted(locked)  # one component a wheel
+    pypi = {c["purl"]: c for c in wheels}
+    assert pypi["pkg:pypi/requests@2.32.3"]["hashes"] == [{"alg": "SHA-256", "content": req.sha256}]
+    assert run("vendor", "verify", out)[0] == 0
+
+
+def test_pip_downloads_from_the_bundles_index_alone(tmp_path: Path, served, run):
+    """pip reads the bundle's index (file://, the served index gone) and checks its hashes."""
+    out = tmp_path / "OUT"
+    _vendor(tmp_path, served, run, ["msgpack"], out)
+    shutil.rmtree(served[2])  # the served channel and index are gone
+    got = tmp_path / "got"
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--isolated",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--platform",
+        "win_amd64",
+        "--python-version",
+        "3.12",
+        "--index-url",
+        (out / "pypi" / "simple").as_uri(),
+        "-d",
+        got,
+        "msgpack==1.1.0",
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert [p.name for p in got.iterdir()] == ["msgpack-1.1.0-cp312-cp312-win_amd64.whl"]
+
+
+@pytest.mark.parametrize(
+    "alter, said",
+    [
+        ("wheel", "pypi/simple/msgpack/msgpack-1.1.0-cp312-cp312-win_amd64.whl: "),
+        ("page", "pypi/simple/msgpack/index.html: does not list exactly the locked wheels"),
+        ("gone", "pypi/simple/msgpack/msgpack-1.1.0-cp312-cp312-win_amd64.whl (locked by demo)"),
+    ],
+)
+def test_verify_refuses_an_altered_wheel_or_index(tmp_path: Path, served, run, alter, said):
+    out = tmp_path / "OUT"
+    _vendor(tmp_path, served, run, ["msgpack"], out)
+    wheel = out / "pypi/simple/msgpack/msgpack-1.1.0-cp312-cp312-win_amd64.whl"
+    if alter == "wheel":  # same size, other bytes
+        data = bytearray(wheel.read_bytes())
+        data[100] ^= 0xFF
+        wheel.write_bytes(bytes(data))
+    elif alter == "page":
+        page = out / "pypi/simple/msgpack/index.html"
+        page.write_text(page.read_text().replace("#sha256=", "#sha256=0"))
+    else:
+        wheel.unlink()
+    rc, stdout, _ = run("vendor", "verify", out, "--json")
+    assert rc != 0
+    found = json.loads(stdout)
+    assert any(said in line for k in ("corrupt", "missing") for line in found[k]), found
+
+
+def test_wheels_are_carried_by_later_runs_and_dropped_by_prune(tmp_path: Path, served, run):
+    """A second environment vendored into the bundle keeps the first one's wheels (linked
+    from the bundle); prune drops the wheels only the dropped environment locked."""
+    out = tmp_path / "OUT"
+    _vendor(tmp_path, served, run, ["msgpack"], out)
+    first = set(_wheel_files(out))
+    _vendor(tmp_path, served, run, ["idna"], out, name="other")
+    assert set(_wheel_files(out)) == first | {"pypi/simple/idna/idna-3.20-py3-none-any.whl"}
+    assert run("vendor", "verify", out)[0] == 0
+    rc, _, err = run("vendor", "prune", out, "--drop", "demo")
+    assert rc == 0, err
+    assert _wheel_files(out) == ["pypi/simple/idna/idna-3.20-py3-none-any.whl"]
+    assert not (out / "pypi/simple/msgpack").exists()
+    assert "msgpack" not in (out / "pypi/simple/index.html").read_text()
+    assert run("vendor", "verify", out)[0] == 0
+
+
+def test_a_wheel_name_with_path_separators_writes_nothing_outside(tmp_path: Path, served, run):
+    """A hostile lock's wheel URL naming ``../`` (encoded) is refused, nothing written."""
+    out = tmp_path / "OUT"
+    _vendor(tmp_path, served, run, ["msgpack"], out)
+    lock = tmp_path / "hostile.lock.yml"
+    text = (out / LOCK).read_text()
+    evil = "..%2F..%2F..%2Fmsgpack-1.1.0-cp312-cp312-win_amd64.whl"
+    assert "/msgpack-1.1.0-cp312-cp312-win_amd64.whl" in text
+    lock.write_text(text.replace("/msgpack-1.1.0-cp312-cp312-win_amd64.whl", f"/{evil}"))
+    before = sorted(p for p in tmp_path.rglob("*") if p.is_file())
+    rc, _, err = run(
+        "vendor", "--lockfile", lock, "-o", tmp_path / "OUT2", "--cache-dir", tmp_path / "cache"
+    )
+    assert rc != 0
+    assert "msgpack-1.1.0-cp312-cp312-win_amd64.whl" in err and "Traceback" not in err
+    after = sorted(p for p in tmp_path.rglob("*") if p.is_file() and p.name != ".OUT2.lock")
+    assert after == before
