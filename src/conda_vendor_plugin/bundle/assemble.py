@@ -173,8 +173,9 @@ def _merge_repodata(base: Path, staging: Path, needed: Mapping[str, Any], keep: 
 def _carry_archives(
     base: Path | None, staging: Path, needed: Mapping[str, Any], absent_ok: set[str]
 ) -> None:
-    """Every needed archive this run did not fetch, hard-linked from the base bundle
-    (checked by size; not hashed again: ``vendor verify`` does that)."""
+    """Every needed archive (or wheel: each has a ``size``) this run did not fetch,
+    hard-linked from the base bundle (checked by size; not hashed again: ``vendor
+    verify`` does that)."""
     for rel, (package, users) in needed.items():
         dst = contained(staging, rel)
         if dst.is_file() or rel in absent_ok:
@@ -239,8 +240,8 @@ def finish(
         assert base is not None
         _merge_repodata(base, staging, needed, keep)
     source = base if base_index is not None else None
-    _carry_archives(source, staging, needed, set(absent_ok))
-    wheels_mod.carry(source, staging, wheels_mod.locked(staging, merged))
+    carried = {**needed, **wheels_mod.locked(staging, merged)}  # archives and wheels
+    _carry_archives(source, staging, carried, set(absent_ok))
     history.write_pointers(staging, merged)
     atomic_write_text(staging / history.INDEX, history.index_text(merged))
     return merged, needed

@@ -1,17 +1,16 @@
-"""The wheels a bundle carries: every wheel a kept version of an environment locks
-(its lockfile's ``pypi-packages``), in the one simple index of :mod:`..pypi.simple_index`.
+"""The wheels a bundle carries: every wheel a kept version of an environment locks (its
+lockfile's ``pypi-packages``), in the one simple index of :mod:`..pypi.simple_index`.
 
 Like the conda archives, each wheel is once in the bundle whichever environments use it;
 a run that merges with a base bundle hard-links the wheels it did not fetch from there
-(:func:`carry`), and :func:`settle` (every commit) removes the wheels no kept version
-locks and writes the index pages for those that stay. :func:`problems` is what
-``vendor verify`` checks: each locked wheel present with the locked size and sha256, the
-pages as the wheels make them, nothing else under the index.
+(:func:`.assemble.finish`, as it does archives), and :func:`settle` (every commit)
+removes the wheels no kept version locks and writes the index pages for those that stay.
+:func:`problems` is what ``vendor verify`` checks: each locked wheel present with the
+locked size and sha256, the pages as the wheels make them, nothing else under the index.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
@@ -59,31 +58,6 @@ def _add(found: Wheels, w: Wheel, user: str, who: str, path: Path) -> None:
             f"versions first (vendor prune)"
         )
     found.setdefault(rel, (w, set()))[1].add(user)
-
-
-def carry(base: Path | None, staging: Path, wheels: Mapping[str, tuple[Wheel, set[str]]]) -> None:
-    """Every wheel in ``wheels`` that staging lacks, hard-linked from ``base`` (checked by
-    size when the lock gives one; ``vendor verify`` hashes it)."""
-    for rel, (w, users) in sorted(wheels.items()):
-        dst = contained(staging, rel)
-        if dst.is_file():
-            continue
-        src = contained(base, rel) if base is not None else None
-        if src is None or not src.is_file() or src.is_symlink():
-            raise BundleError(
-                f"{rel}: needed by {', '.join(sorted(users))} but missing from "
-                f"{base or 'this run'}; vendor {', '.join(sorted(users))} again"
-            )
-        if w.size is not None and src.stat().st_size != w.size:
-            raise BundleError(
-                f"{base / rel}: {src.stat().st_size} bytes, its lockfile says {w.size}; "
-                f"the bundle was altered: run vendor verify {base}"
-            )
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            os.link(src, dst, follow_symlinks=False)
-        except OSError:
-            shutil.copyfile(src, dst, follow_symlinks=False)
 
 
 def settle(staging: Path, wheels: Mapping[str, tuple[Wheel, set[str]]]) -> None:
