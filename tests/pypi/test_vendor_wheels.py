@@ -27,7 +27,9 @@ LOCK = "envs/demo/current/environment.lock.yml"
 PLATFORMS = ["linux-64", "win-64"]
 
 
-def _vendor(tmp_path: Path, served, run, pip: list[str], out: Path, name: str = "demo"):
+def _vendor(
+    tmp_path: Path, served, run, pip: list[str], out: Path, name: str = "demo", *more: object
+):
     """Lock an environment file with a pip: section, then vendor its lockfile into OUT."""
     channel, index, _ = served
     pip = [f"--index-url {index}", *pip]
@@ -36,7 +38,9 @@ def _vendor(tmp_path: Path, served, run, pip: list[str], out: Path, name: str = 
     rc, _, err = run("lock", "-f", env, "--cache-dir", tmp_path / "cache")
     assert rc == 0, err
     lock = tmp_path / f"{name}.lock.yml"
-    rc, stdout, err = run("vendor", "--lockfile", lock, "-o", out, "--cache-dir", tmp_path / "c")
+    rc, stdout, err = run(
+        "vendor", "--lockfile", lock, "-o", out, "--cache-dir", tmp_path / "c", *more
+    )
     assert rc == 0, err
     return stdout + err
 
@@ -153,6 +157,24 @@ def test_wheels_are_carried_by_later_runs_and_dropped_by_prune(tmp_path: Path, s
     assert _wheel_files(out) == ["pypi/simple/idna/idna-3.20-py3-none-any.whl"]
     assert not (out / "pypi/simple/msgpack").exists()
     assert "msgpack" not in (out / "pypi/simple/index.html").read_text()
+    assert run("vendor", "verify", out)[0] == 0
+
+
+def test_a_delta_carries_its_wheels_and_apply_adds_them(tmp_path: Path, served, run):
+    """``--since`` omits conda archives the bundle has, never wheels; apply gives the
+    bundle that vendoring both environments in place gives (wheels and index)."""
+    out = tmp_path / "OUT"
+    _vendor(tmp_path, served, run, ["msgpack"], out)
+    delta = tmp_path / "DELTA"
+    _vendor(tmp_path, served, run, ["idna"], delta, "other", "--since", out)
+    assert _wheel_files(delta) == ["pypi/simple/idna/idna-3.20-py3-none-any.whl"]
+    assert run("vendor", "verify", delta)[0] == 0
+    before = set(_wheel_files(out))
+    rc, _, err = run("vendor", "apply", delta, "--to", out)
+    assert rc == 0, err
+    assert set(_wheel_files(out)) == before | {"pypi/simple/idna/idna-3.20-py3-none-any.whl"}
+    projects = (out / "pypi/simple/index.html").read_text()
+    assert '<a href="idna/">idna</a>' in projects and '<a href="msgpack/">' in projects
     assert run("vendor", "verify", out)[0] == 0
 
 

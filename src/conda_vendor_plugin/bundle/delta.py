@@ -32,6 +32,7 @@ from . import staging as staging_mod
 from .outputs import MANIFEST, TOOL
 from .sbom import SBOM, timestamp_of
 from .verify import first_problem, verify_output
+from .wheels import TOP
 
 DELTA = "delta.json"
 
@@ -138,8 +139,9 @@ def _plain_file(root: Path, rel: str) -> bool:
 
 
 def _stage_delta(delta: Path, staging: Path) -> None:
-    """The delta's channels and environment versions into staging (links skipped; the
-    index, pointers and manifest are written again for the merged bundle)."""
+    """The delta's channels, wheels (``pypi/``) and environment versions into staging
+    (links skipped; the index, pointers, simple index pages and manifest are written
+    again for the merged bundle)."""
     for rel, is_link in walk_files(delta):
         top = rel.split("/", 1)[0]
         if (
@@ -148,7 +150,7 @@ def _stage_delta(delta: Path, staging: Path) -> None:
             or top in (MANIFEST, DELTA, history.INDEX)
         ):
             continue
-        if not (top.startswith("local_") or f"/{history.VERSIONS}/" in rel):
+        if not (top.startswith("local_") or top == TOP or f"/{history.VERSIONS}/" in rel):
             continue
         assemble.link_or_copy(contained(delta, rel), contained(staging, rel))
 
