@@ -245,6 +245,21 @@ def configure_vendor_parser(p: argparse.ArgumentParser) -> None:
         "replace an existing PREFIX.",
     )
     p.add_argument(
+        "--with-installer",
+        action="store_true",
+        help="Add install.sh, install.ps1 and the wheels of this tool and its dependencies "
+        "(for the bundle's platforms) so that a machine with only Python >= 3.10 can run "
+        "'vendor install'; pip's configuration says where the wheels come from.",
+    )
+    p.add_argument(
+        "--installer-python",
+        action="append",
+        default=[],
+        metavar="X.Y",
+        help="With --with-installer: a Python version to fetch wheels for (repeatable; "
+        "default 3.10, 3.11, 3.12, 3.13).",
+    )
+    p.add_argument(
         "--allow-size-only",
         action="store_true",
         help="Vendor archives whose repodata entry gives a size but no sha256 or md5 "
@@ -396,8 +411,19 @@ def run_vendor_command(
         dry_run=args.dry_run,
         allow_size_only=args.allow_size_only,
         force=args.force,
+        installer_pythons=_installer_pythons(args),
     )
     return run_vendor(opts, backend_factory(), reporter)
+
+
+def _installer_pythons(args: argparse.Namespace) -> tuple[str, ...]:
+    if args.installer_python and not args.with_installer:
+        raise UsageError("--installer-python goes with --with-installer")
+    if not args.with_installer:
+        return ()
+    from .bundle.installer import check_pythons
+
+    return check_pythons(args.installer_python)
 
 
 # ------------------------------------------------------------------ both front ends

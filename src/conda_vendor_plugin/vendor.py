@@ -16,7 +16,7 @@ from typing import Any
 
 from . import inputs
 from .bundle import delta as delta_mod
-from .bundle import history, readme, transaction
+from .bundle import history, installer, readme, transaction
 from .bundle import staging as staging_mod
 from .bundle.channels import repodata_documents, write_repodata
 from .bundle.outputs import (
@@ -55,6 +55,7 @@ class VendorOptions:
     dry_run: bool = False
     allow_size_only: bool = False
     force: bool = False  # replace an OUT (or .OUT.old) holding files this tool did not write
+    installer_pythons: Sequence[str] = ()  # --with-installer: wheels for these Pythons
 
 
 @dataclass(frozen=True)
@@ -287,7 +288,10 @@ def run_vendor(opts: VendorOptions, backend: Backend, reporter: Reporter) -> dic
         return summary
 
     source_date_epoch()  # a bad SOURCE_DATE_EPOCH is reported before any download
-    with transaction.begin(opts.output, force=opts.force, writers=(readme.write,)) as tx:
+    writers = (readme.write,)
+    if opts.installer_pythons:
+        writers = (installer.writer(opts.installer_pythons), readme.write)
+    with transaction.begin(opts.output, force=opts.force, writers=writers) as tx:
         base = tx.base if not opts.since else None
         p = _settle(opts, base, backend, reporter)
         transaction.check_rewrites(base, {vp.relpath: vp.package for vp in p.vendored})
