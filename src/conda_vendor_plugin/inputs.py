@@ -76,6 +76,8 @@ def lockfile_request(
         name=lock.name,
         foreign=tuple(f for f in lock.foreign if f.platform in wanted),
         channel_priority=lock.channel_priority,
+        pypi={p: w for p, w in lock.pypi.items() if p in wanted},
+        format=lock.format,
     )
     name = env_name(lock.name, paths[0], namespace)
     return Request(name, spec, solutions, resolved, sources)

@@ -34,6 +34,7 @@ from .errors import ChannelError, UsageError
 from .formats import explicit_v1
 from .fsutil import UnsafePath, atomic_write_text, contained, is_plain_dir
 from .progress import Reporter
+from .records import ForeignPackage, Lockfile
 from .solve.backend import Backend
 from .spec import load_spec
 from .transport.download import Downloader, DownloadJob, DownloadResult
@@ -112,6 +113,20 @@ def make_plan(
     )
 
 
+def not_vendored(lock: Lockfile) -> list[dict[str, Any]]:
+    """The locked packages a bundle does not carry, as the report and ``bundle.json`` list
+    them: other tools' pip/pypi entries that are not wheels, and the lock's wheels (read from
+    a lockfile's ``pypi-packages``, conda-lock pip or pixi pypi entries), which are not
+    vendored yet."""
+    manager = "pypi" if (lock.format or "").startswith("pixi") else "pip"
+    wheels = [
+        asdict(ForeignPackage(manager, w.name, w.version, platform, w.url))
+        for platform, found in lock.pypi.items()
+        for w in found
+    ]
+    return [asdict(f) for f in lock.foreign] + wheels
+
+
 def summarize(p: VendorPlan, out: Path) -> dict[str, Any]:
     """The report's counts; per environment ``not_vendored`` lists locked packages that
     are not conda packages (pip/pypi entries of other tools' lockfiles)."""
@@ -125,7 +140,7 @@ def summarize(p: VendorPlan, out: Path) -> dict[str, Any]:
         "environments": {
             r.name: {
                 "platforms": {s.platform: len(s.packages) for s in r.solutions},
-                "not_vendored": [asdict(f) for f in r.lock.foreign],
+                "not_vendored": not_vendored(r.lock),
                 "pip_not_vendored": list(r.spec.pip),
             }
             for r in p.requests
@@ -187,7 +202,7 @@ def _write_environment(p: VendorPlan, r: inputs.Request, staging: Path) -> histo
         r.name,
         r.lock.input_hash,
         [s.platform for s in r.solutions],
-        [asdict(f) for f in r.lock.foreign],
+        not_vendored(r.lock),
         list(r.spec.pip),
         [vp.relpath for vp in mine],
     )
