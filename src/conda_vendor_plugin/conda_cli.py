@@ -70,7 +70,7 @@ def _run(args: argparse.Namespace, command: str = "lock") -> int:
         result = run_command(command, args, CondaBackend, reporter)
     except VendorError as e:
         raise as_conda_error(e) from None
-    return finish(command, result, reporter, context.json)
+    return finish(command, result, reporter, context.json, prog="conda")
 
 
 @functools.cache
