@@ -102,7 +102,7 @@ def _report_maintenance(result: dict[str, Any], reporter: Reporter) -> bool:
         )
         if result.get("not_installed"):
             reporter.info(
-                "warning: not installed (the bundle does not carry them): "
+                "warning: not installed (vendor install does not install them): "
                 f"{', '.join(result['not_installed'])}"
             )
     else:

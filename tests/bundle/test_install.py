@@ -218,9 +218,11 @@ def test_which_environment_must_be_said_when_there_are_several(
     assert not prefix.exists()
 
 
-def test_what_the_bundle_does_not_carry_is_named_not_dropped(tmp_path: Path, run) -> None:
-    """A lock whose pip: wheels the bundle does not carry (yet): the conda packages are
-    installed and the wheels named in a warning line."""
+def test_what_is_not_installed_is_named_not_dropped(
+    tmp_path: Path, run, shared_testdata: Path
+) -> None:
+    """A lock with pip: wheels (the bundle carries them; vendor install does not install
+    them yet): the conda packages are installed and the wheels named in a warning line."""
     from dataclasses import replace
 
     from conda_vendor_plugin.formats import explicit_v1
@@ -230,10 +232,12 @@ def test_what_the_bundle_does_not_carry_is_named_not_dropped(tmp_path: Path, run
     from ..support.vendoring import write_env
 
     build_channel(tmp_path / "served" / "chan", PKGS[:5], subdirs=("linux-64",))
-    wheel = Wheel(
-        "msgpack", "1.1.0", "https://example.invalid/msgpack-1.1.0-py3-none-any.whl", "0" * 64
-    )
+    fn = "msgpack-1.1.0-cp312-cp312-win_amd64.whl"
+    (tmp_path / "served" / "files").mkdir()
+    shutil.copyfile(shared_testdata / "pypi" / "wheels" / fn, tmp_path / "served" / "files" / fn)
+    sha256 = hashlib.sha256((tmp_path / "served" / "files" / fn).read_bytes()).hexdigest()
     with ChannelServer(tmp_path / "served") as srv:
+        wheel = Wheel("msgpack", "1.1.0", f"{srv.url}/files/{fn}", sha256)
         env = write_env(tmp_path / "e.yml", [f"{srv.url}/chan"], ["data"], name="e")
         assert run("lock", "-f", env, "-p", "linux-64")[0] == 0
         lock = read_path(tmp_path / "e.lock.yml")
@@ -246,6 +250,7 @@ def test_what_the_bundle_does_not_carry_is_named_not_dropped(tmp_path: Path, run
 
     assert rc == 0, out + err
     assert out.splitlines()[1] == (
-        "warning: not installed (the bundle does not carry them): msgpack 1.1.0 (pip)"
+        "warning: not installed (vendor install does not install them): "
+        "msgpack 1.1.0 (wheel in pypi/simple)"
     )
     assert [r["name"] for r in _records(tmp_path / "p")] == ["data"]

@@ -31,6 +31,7 @@ from typing import Any
 from ..errors import UsageError, VendorError, quoted
 from ..fsutil import atomic_write_text
 from ..integrity import Expected, copy_verified
+from ..pypi.records import Wheel
 from ..records import LockedPackage
 from . import history
 from .local import LocalArchive, locate
@@ -57,6 +58,7 @@ class Chosen:
     version: history.Version
     platform: str
     packages: tuple[LockedPackage, ...]
+    wheels: tuple[Wheel, ...] = ()  # the lock's wheels for this platform (in pypi/simple)
 
 
 def host_platform() -> str:
@@ -100,7 +102,8 @@ def choose(bundle: Path, name: str | None, version: str | None, platform: str) -
             f"{bundle}: {name} {vid} locks {', '.join(lock.platforms)}, not this machine's "
             f"platform {platform}"
         )
-    return Chosen(name, chosen, platform, tuple(lock.packages[platform]))
+    wheels = tuple(lock.pypi.get(platform, ()))
+    return Chosen(name, chosen, platform, tuple(lock.packages[platform]), wheels)
 
 
 def _check_prefix(prefix: Path, force: bool) -> None:
@@ -203,19 +206,22 @@ def record_origins(prefix: Path, packages: Sequence[LockedPackage]) -> None:
 
 
 def not_installed(chosen: Chosen) -> list[str]:
-    """What the version locks for this platform that the bundle does not carry (wheels
-    of a ``pip:`` part, other tools' pip entries), and its environment file's ``pip:``
+    """What the version locks for this platform that is not installed: its wheels (the
+    bundle carries them in ``pypi/simple``; not installed by this command yet), other
+    tools' pip entries the bundle does not carry, and its environment file's ``pip:``
     entries: reported, never dropped silently."""
     foreign = [
         f"{f.get('name')} {f.get('version')} ({f.get('manager')})"
         for f in chosen.version.not_vendored
         if f.get("platform") == chosen.platform
     ]
-    return foreign + [f"{entry} (pip:)" for entry in chosen.version.pip_not_vendored]
+    wheels = [f"{w.name} {w.version} (wheel in pypi/simple)" for w in chosen.wheels]
+    return wheels + foreign + [f"{entry} (pip:)" for entry in chosen.version.pip_not_vendored]
 
 
 def _install_wheels(bundle: Path, chosen: Chosen, prefix: Path) -> None:
-    """The seam for a lock's wheels (``pip:`` dependencies): none are vendored yet."""
+    """The seam for a lock's wheels (``pip:`` dependencies): the bundle carries them in
+    ``pypi/simple``; installing them is to come (:func:`not_installed` names them)."""
 
 
 @contextmanager
