@@ -107,10 +107,75 @@ def test_usage_errors_exit_2(env: Path, tmp_path: Path, invoke, mode: str, args)
 def test_vendor_verify_has_its_own_help(invoke, mode: str) -> None:
     proc = invoke(mode, "vendor", "verify", "--help")
     assert proc.returncode == 0
-    assert "vendor verify [--json] [-h] OUT" in proc.stdout and "air gap" in proc.stdout
+    assert "vendor verify [-h] [--json] OUT" in proc.stdout and "air gap" in proc.stdout
     assert "--lockfile" not in proc.stdout  # not vendor's own options
     vendor = invoke(mode, "vendor", "--help")
     assert vendor.returncode == 0 and "--lockfile" in vendor.stdout
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_vendor_sub_commands_are_in_the_usage_and_each_has_its_own_options(
+    invoke, mode: str
+) -> None:
+    vendor = invoke(mode, "vendor", "--help")
+    usage = " ".join(vendor.stdout.split("\n\n", 1)[0].split())
+    assert "{verify,prune,apply} ... | ENV_FILE ..." in usage, usage
+    assert "--keep" not in vendor.stdout and "--to" not in vendor.stdout
+    apply = invoke(mode, "vendor", "apply", "--help")
+    assert apply.returncode == 0
+    assert "vendor apply [-h] --to BUNDLE [--json] DELTA" in " ".join(apply.stdout.split())
+    assert "--lockfile" not in apply.stdout and "--keep" not in apply.stdout
+    prune = invoke(mode, "vendor", "prune", "--help")
+    assert "--keep N" in prune.stdout and "--drop NAME" in prune.stdout
+    assert "--to" not in prune.stdout
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_sub_command_option_on_a_plain_vendor_is_a_usage_error(
+    env: Path, tmp_path: Path, invoke, mode: str
+) -> None:
+    """``vendor env.yml --keep 2 --to X`` used to vendor and ignore both options."""
+    out = tmp_path / "OUT"
+    proc = invoke(mode, "vendor", env, "-o", out, "--keep", "2", "--to", tmp_path / "X")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    _no_report(proc)
+    assert "unrecognized arguments: --keep 2 --to" in proc.stderr
+    assert not out.exists()
+    before = invoke(mode, "vendor", "-o", out, "verify", tmp_path / "X")
+    assert before.returncode == 2, before.stdout + before.stderr
+    assert "vendor options before 'verify' (output) are not verify's" in before.stderr
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_mistyped_command_is_named_with_the_one_meant(
+    tmp_path: Path, invoke, mode: str
+) -> None:
+    proc = invoke(mode, "vendor", "verfiy", tmp_path / "OUT")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    _no_report(proc)
+    assert proc.stderr.splitlines()[-1].endswith(
+        "error: unknown command 'verfiy'; did you mean 'verify'?"
+    )
+    other = invoke(mode, "vendor", "frobnicate")
+    assert other.returncode == 2
+    assert "unknown command 'frobnicate'; commands: verify, prune, apply" in other.stderr
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_plain_vendor_still_vendors_and_sub_commands_run(
+    env: Path, tmp_path: Path, invoke, mode: str
+) -> None:
+    """``vendor ENV_FILE`` vendors; a file named like a command is still a file."""
+    out = tmp_path / "OUT"
+    proc = invoke(mode, "vendor", env, "-o", out, "-p", "linux-64")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (out / "manifest.json").is_file()
+    verify = invoke(mode, "vendor", "--json", "verify", out)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    assert json.loads(verify.stdout)["problems"] == 0
+    prune = invoke(mode, "vendor", "prune", out, "--keep", "1", "--json")
+    assert prune.returncode == 0, prune.stdout + prune.stderr
+    assert json.loads(prune.stdout)["dropped_versions"] == []
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -1,0 +1,106 @@
+"""Options every command shares, and the one place a command's run is wrapped.
+
+Building a parser imports none of the pipelines (nor ``requests``, ``ruamel.yaml`` or
+py-rattler): ``--help`` and ``--version`` stay cheap.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import UsageError, VendorError
+
+if TYPE_CHECKING:
+    from ..progress import Reporter
+    from ..solve.backend import Backend
+
+DEFAULT_ENV_FILE = "environment.yml"
+
+BackendFactory = Callable[[], "Backend"]
+Runner = Callable[[argparse.Namespace, BackendFactory, "Reporter"], dict[str, Any]]
+
+
+def add_platform_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "-p",
+        "--platform",
+        dest="platforms",
+        action="append",
+        default=[],
+        metavar="PLATFORM",
+        help="Target platform (conda subdir, e.g. linux-64, osx-arm64, win-64). Repeatable. "
+        "Default: the file's 'platforms:' list, else this machine's platform.",
+    )
+
+
+def add_solve_arguments(p: argparse.ArgumentParser) -> None:
+    """Platforms and how the solve reads its channels."""
+    add_platform_argument(p)
+    # dest channel_priority and no default, as conda's own options: inside conda, its
+    # context takes the value from the parsed arguments like any of its settings.
+    p.add_argument(
+        "--channel-priority",
+        type=_priority,
+        default=argparse.SUPPRESS,
+        metavar="{strict,flexible,disabled}",
+        help="Channel priority of the solve (default: conda's channel_priority setting; "
+        "without conda $CONDA_CHANNEL_PRIORITY, else flexible, conda's default).",
+    )
+    p.add_argument(
+        "--strict-channel-priority",
+        dest="channel_priority",
+        action="store_const",
+        const="strict",
+        default=argparse.SUPPRESS,
+        help="Same as --channel-priority strict.",
+    )
+    p.add_argument(
+        "--offline",
+        action="store_true",
+        default=argparse.SUPPRESS,  # inside conda, its context takes it as conda's own
+        help="Use cached repodata only (inside conda: conda's offline mode).",
+    )
+    add_json_argument(p)
+
+
+def add_json_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="Report as JSON on stdout.")
+
+
+def _priority(value: str) -> str:
+    from ..solve.backend import channel_priority_setting
+
+    try:
+        return channel_priority_setting(value, "--channel-priority") or "flexible"
+    except UsageError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def add_standalone_arguments(p: argparse.ArgumentParser) -> None:
+    """Settings conda's context gives inside conda."""
+    p.add_argument(
+        "--cache-dir",
+        type=Path,
+        help="Repodata cache (default: $XDG_CACHE_HOME/conda-vendor-plugin).",
+    )
+    p.add_argument(
+        "--channel-alias",
+        help="Base URL for bare channel names (default: https://conda.anaconda.org, "
+        "or $CONDA_VENDOR_CHANNEL_ALIAS).",
+    )
+
+
+def run_command(
+    args: argparse.Namespace, backend_factory: BackendFactory, reporter: Reporter
+) -> dict[str, Any]:
+    """The command ``args`` names (its ``run``), the same in conda and standalone. Any
+    file system error not already explained is one line naming the file."""
+    run: Runner = args.cvp_run
+    try:
+        return run(args, backend_factory, reporter)
+    except OSError as e:
+        where = e.filename or "a file"
+        raise VendorError(f"{where}: {e.strerror or e}") from None
