@@ -147,9 +147,7 @@ def test_a_sub_command_option_on_a_plain_vendor_is_a_usage_error(
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_a_mistyped_command_is_named_with_the_one_meant(
-    tmp_path: Path, invoke, mode: str
-) -> None:
+def test_a_mistyped_command_is_named_with_the_one_meant(tmp_path: Path, invoke, mode: str) -> None:
     proc = invoke(mode, "vendor", "verfiy", tmp_path / "OUT")
     assert proc.returncode == 2, proc.stdout + proc.stderr
     _no_report(proc)
