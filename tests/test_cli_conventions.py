@@ -62,12 +62,12 @@ def _no_report(proc) -> None:
 def test_an_unknown_platform_is_a_usage_error_naming_the_known_ones(
     env: Path, invoke, mode: str
 ) -> None:
-    proc = invoke(mode, "lock", "-f", env, "-p", "linux-86")
+    proc = invoke(mode, "lock", "-f", env, "--platform", "linux-86")
     assert proc.returncode == 2, proc.stdout + proc.stderr
     _no_report(proc)
     assert "'linux-86' is not a platform conda knows" in proc.stdout + proc.stderr
     assert "linux-64" in proc.stdout + proc.stderr and "osx-arm64" in proc.stdout + proc.stderr
-    doc = json.loads(invoke(mode, "lock", "-f", env, "-p", "linux-86", "--json").stdout)
+    doc = json.loads(invoke(mode, "lock", "-f", env, "--platform", "linux-86", "--json").stdout)
     name = doc.get("error_type") or doc.get("exception_name")
     assert name == "UsageError"
 
@@ -77,7 +77,7 @@ def test_json_keeps_the_type_of_the_error(
     http_server: ChannelServer, env: Path, tmp_path: Path, invoke, mode: str
 ) -> None:
     unsolvable = write_env(tmp_path / "bad.yml", [f"{http_server.url}/ch"], ["a >=9"])
-    proc = invoke(mode, "lock", "-f", unsolvable, "-p", "linux-64", "--json")
+    proc = invoke(mode, "lock", "-f", unsolvable, "--platform", "linux-64", "--json")
     assert proc.returncode == 1
     _no_report(proc)
     doc = json.loads(proc.stdout)
@@ -165,7 +165,7 @@ def test_plain_vendor_still_vendors_and_sub_commands_run(
 ) -> None:
     """``vendor ENV_FILE`` vendors; a file named like a command is still a file."""
     out = tmp_path / "OUT"
-    proc = invoke(mode, "vendor", env, "-o", out, "-p", "linux-64")
+    proc = invoke(mode, "vendor", env, "-o", out, "--platform", "linux-64")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert (out / "manifest.json").is_file()
     verify = invoke(mode, "vendor", "--json", "verify", out)
@@ -177,23 +177,90 @@ def test_plain_vendor_still_vendors_and_sub_commands_run(
 
 
 @pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("command", ["lock", "vendor"])
+def test_the_earlier_dash_p_platform_is_one_line_naming_the_new_flag(
+    env: Path, tmp_path: Path, invoke, mode: str, command: str
+) -> None:
+    """``-p`` names a prefix, as in every conda command; ``-p linux-64`` (no environment
+    there, and a platform's name) says what to write instead."""
+    args = ["-f", env] if command == "lock" else [env, "-o", tmp_path / "OUT"]
+    proc = invoke(mode, command, *args, "-p", "linux-64")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    _no_report(proc)
+    assert "-p names a prefix as in conda; for a platform use --platform linux-64" in (proc.stderr)
+    assert len([line for line in proc.stderr.splitlines() if line.strip()]) == 1, proc.stderr
+    assert not (tmp_path / "OUT").exists() and not (tmp_path / "env.lock.yml").exists()
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_platform_subdir_and_yes_are_conda_s_flags(
+    env: Path, tmp_path: Path, invoke, mode: str
+) -> None:
+    proc = invoke(mode, "lock", "-f", env, "--subdir", "osx-arm64", "--platform", "win-64", "-y")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    doc = (tmp_path / "env.lock.yml").read_text()
+    assert "osx-arm64:" in doc and "win-64:" in doc and "linux-64:" not in doc
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_channel_flags_add_to_or_replace_the_file_s_channels(
+    http_server: ChannelServer, env: Path, tmp_path: Path, invoke, mode: str
+) -> None:
+    """``-c`` goes before the file's channels, ``--override-channels`` drops them; the
+    lockfile records the channels used and its input hash covers them (``--check``)."""
+    from conda_vendor_plugin.formats import explicit_v1
+
+    build_channel(tmp_path / "served" / "ch2", [Pkg("a", depends=["b"]), Pkg("b")])
+    extra = f"{http_server.url}/ch2"
+    out = tmp_path / "x.lock.yml"
+    base = ["-f", env, "--platform", "linux-64", "-o", out]
+    proc = invoke(mode, "lock", *base, "-c", extra, "--override-channels")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    replaced = explicit_v1.load(out)
+    assert replaced.channels == (extra,)
+    assert {p.url.rsplit("/", 2)[0] for p in replaced.packages["linux-64"]} == {extra}
+    assert (
+        invoke(mode, "lock", *base, "-c", extra, "--override-channels", "--check").returncode == 0
+    )
+    assert invoke(mode, "lock", *base, "--check").returncode == 1  # another request
+    assert invoke(mode, "lock", *base, "-c", extra).returncode == 0
+    added = explicit_v1.load(out)
+    assert added.channels == (extra, f"{http_server.url}/ch")
+    assert len({replaced.input_hash, added.input_hash}) == 2
+    alone = invoke(mode, "lock", *base, "--override-channels")
+    assert alone.returncode == 2 and "--override-channels: name the channels" in alone.stderr
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_lock_dry_run_prints_exactly_the_lockfile_and_writes_nothing(
+    env: Path, tmp_path: Path, invoke, mode: str
+) -> None:
+    dry = invoke(mode, "lock", "-f", env, "--platform", "linux-64", "--dry-run")
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    assert not (tmp_path / "env.lock.yml").exists()
+    assert "would write" in dry.stderr
+    assert invoke(mode, "lock", "-f", env, "--platform", "linux-64").returncode == 0
+    assert dry.stdout == (tmp_path / "env.lock.yml").read_text()
+
+
+@pytest.mark.parametrize("mode", MODES)
 def test_offline_flag_and_conda_offline(
     http_server: ChannelServer, env: Path, tmp_path: Path, invoke, mode: str, monkeypatch
 ) -> None:
     """``--offline`` (or ``CONDA_OFFLINE=true``, conda's variable) uses what the caches hold
     and asks nothing of the network; without them, the cache is revalidated."""
     monkeypatch.setenv("CONDA_LOCAL_REPODATA_TTL", "0")  # conda: always revalidate online
-    assert invoke(mode, "lock", "-f", env, "-p", "linux-64").returncode == 0
+    assert invoke(mode, "lock", "-f", env, "--platform", "linux-64").returncode == 0
     before = len(http_server.requests)
-    assert invoke(mode, "lock", "-f", env, "-p", "linux-64").returncode == 0
+    assert invoke(mode, "lock", "-f", env, "--platform", "linux-64").returncode == 0
     assert len(http_server.requests) > before  # online: asks again
     for how in ("--offline", "CONDA_OFFLINE"):
         before = len(http_server.requests)
         if how == "CONDA_OFFLINE":
             monkeypatch.setenv("CONDA_OFFLINE", "true")
-            proc = invoke(mode, "lock", "-f", env, "-p", "linux-64")
+            proc = invoke(mode, "lock", "-f", env, "--platform", "linux-64")
         else:
-            proc = invoke(mode, "lock", "-f", env, "-p", "linux-64", "--offline")
+            proc = invoke(mode, "lock", "-f", env, "--platform", "linux-64", "--offline")
         assert proc.returncode == 0, proc.stdout + proc.stderr
         assert len(http_server.requests) == before, how  # nothing asked of the network
 
@@ -222,7 +289,7 @@ def test_pip_entries_are_reported_as_not_vendored(
         "  - pip:\n    - requests>=2\n    - rich\n"
     )
     out = tmp_path / "OUT"
-    proc = invoke(mode, "vendor", env, "-o", out, "-p", "linux-64")
+    proc = invoke(mode, "vendor", env, "-o", out, "--platform", "linux-64")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "pip: entries are not vendored" in proc.stdout + proc.stderr
     assert "requests>=2" in proc.stdout + proc.stderr

@@ -224,7 +224,7 @@ def test_conda_mode_and_standalone_write_the_same_bytes(
 def test_conda_mode_locks_pip_with_python_after_python(tmp_path: Path, recipes_file: Served):
     """conda's add_pip_as_python_dependency: pip comes with python, and is installed after it."""
     env = write_env(tmp_path / "env.yml", [recipes_file.url], ["sample_noarch_python"])
-    rc, _, err = conda("env", "lock", "-f", env, "-p", "linux-64")
+    rc, _, err = conda("env", "lock", "-f", env, "--platform", "linux-64")
     assert rc == 0, err
     lock = explicit_v1.load(tmp_path / "env.lock.yml")
     assert [p.name for p in lock.packages["linux-64"]] == ["python", "pip", "sample_noarch_python"]
@@ -306,7 +306,7 @@ def test_graft_adds_lock_to_conda_env(builtin_parsers: dict) -> None:
     grafted = main_env_update.configure_parser
     assert graft_env_lock() is True, "grafting twice is harmless"
     assert main_env_update.configure_parser is grafted, "and does not wrap twice"
-    args = _parse("env", "lock", "-f", "e.yml", "-p", "win-64", "--format", "explicit")
+    args = _parse("env", "lock", "-f", "e.yml", "--platform", "win-64", "--format", "explicit")
     assert (args.file, args.platforms, args.format) == ("e.yml", ["win-64"], "explicit")
     assert args.func == f"{execute_env_lock.__module__}.execute_env_lock"
     assert _parse("env", "update", "-f", "e.yml").func.endswith("main_env_update.execute")

@@ -10,7 +10,7 @@ fails, naming the package.
 Only the prefix's own platform can be exported. For any other ``--platform`` conda
 re-solves the environment's history before calling an exporter (``Environment.
 extrapolate``): that is a new solve, not what is installed, so it is refused; a lock for
-several platforms comes from ``conda env lock -p ...``.
+several platforms comes from ``conda env lock --platform ...``.
 
 The input hash of an exported lockfile (there is no environment file): the input hash
 (:func:`.spec.input_hash`) of the environment file that would pin every exported
@@ -79,7 +79,7 @@ def _installed(envs: Sequence[Environment]) -> Environment:
                 f"{FORMAT} exports the packages installed in {env.prefix} ({context.subdir}) "
                 f"only; for {env.platform} conda solved the environment again, which is not "
                 f"what is installed. Lock several platforms with 'conda env lock -f "
-                f"<environment file> -p {env.platform}'"
+                f"<environment file> --platform {env.platform}'"
             )
     env = envs[0]
     foreign = sorted({r.subdir for r in env.explicit_packages} - {env.platform, "noarch"})

@@ -117,7 +117,7 @@ class ExplicitV1Spec(EnvironmentSpecBase):
             raise _conda_error(
                 f"{self.filename}: no packages for {platform}; it locks "
                 f"{', '.join(lock.platforms)}. Lock it for {platform} with "
-                f"'conda env lock -f <environment file> -p {platform}'"
+                f"'conda env lock -f <environment file> --platform {platform}'"
             )
         return lock.packages[platform]  # each is its platform's or noarch: the reader checks
 

@@ -18,7 +18,7 @@ from .fsutil import read_limited
 from .progress import Reporter, solving_step
 from .records import Lockfile, Solution
 from .solve.backend import Backend, effective_spec, solve_all, to_lockfile
-from .spec import EnvironmentSpec, load_spec
+from .spec import NO_CHANNEL_OVERRIDE, ChannelOverride, EnvironmentSpec, load_spec
 from .yamlfile import MAX_DOCUMENT_BYTES
 
 
@@ -109,14 +109,20 @@ def requests(
     backend: Backend,
     reporter: Reporter,
     entries: Entries,
+    channels: ChannelOverride = NO_CHANNEL_OVERRIDE,
 ) -> list[Request]:
-    """Every environment of the run, each with a name no other takes."""
+    """Every environment of the run, each with a name no other takes; ``channels`` (-c)
+    apply to the environment files solved, not to lockfiles (they name their own)."""
+    if channels.channels and all(is_lockfile(p) for p in env_files):
+        raise UsageError(
+            "-c/--override-channels apply to environment files; a lockfile names its own channels"
+        )
     found: list[Request] = []
     for path in env_files:
         if is_lockfile(path):
             found.append(lockfile_request([path], platforms, backend, reporter, entries, namespace))
             continue
-        spec = effective_spec(load_spec(path), platforms, backend)
+        spec = effective_spec(channels.apply(load_spec(path)), platforms, backend)
         found.append(solve_request(env_name(spec.name, path, namespace), spec, backend, reporter))
     if lockfiles:
         found.append(lockfile_request(lockfiles, platforms, backend, reporter, entries, namespace))

@@ -16,7 +16,7 @@ from .formats import cep23, explicit_v1
 from .fsutil import atomic_write_text
 from .progress import Reporter, solving_step
 from .solve.backend import Backend, effective_spec, solve_all, to_lockfile
-from .spec import EnvironmentSpec, input_hash, load_spec
+from .spec import NO_CHANNEL_OVERRIDE, ChannelOverride, EnvironmentSpec, input_hash, load_spec
 
 FORMATS = (explicit_v1.NAME, cep23.NAME)
 
@@ -30,6 +30,8 @@ class LockRequest:
     format: str = explicit_v1.NAME
     output: str | None = None
     check: bool = False
+    channels: ChannelOverride = NO_CHANNEL_OVERRIDE  # -c / --override-channels
+    dry_run: bool = False  # the lockfile's text in the result; nothing written
 
 
 def default_output(env_path: Path, fmt: str) -> str:
@@ -95,7 +97,7 @@ def run_lock(
 
     ``--check`` never solves, so the backend is only built when it is needed.
     """
-    spec = load_spec(req.env_file)
+    spec = req.channels.apply(load_spec(req.env_file))
     if req.check:
         return check_lock(req, spec, backend_factory)
     backend = backend_factory()
@@ -108,11 +110,15 @@ def run_lock(
         texts = {paths[spec.platforms[0]]: explicit_v1.write(lock)}
     else:
         texts = {path: cep23.write(lock, p) for p, path in paths.items()}
-    for path, text in texts.items():
-        atomic_write_text(path, text)
-    return {
+    if not req.dry_run:
+        for path, text in texts.items():
+            atomic_write_text(path, text)
+    result = {
         "input_hash": lock.input_hash,
         "format": req.format,
         "lockfiles": sorted({str(p) for p in paths.values()}),
         "platforms": {s.platform: len(s.packages) for s in solutions},
     }
+    if req.dry_run:
+        result.update(dry_run=True, text="".join(texts.values()))
+    return result

@@ -18,13 +18,14 @@ def report_lock(result: dict[str, Any], reporter: Reporter) -> None:
         if result["missing_platforms"]:
             reporter.info(
                 f"note: the environment file also lists {', '.join(result['missing_platforms'])}, "
-                f"which the lockfile does not lock (lock with -p to add them)"
+                f"which the lockfile does not lock (lock with --platform to add them)"
             )
         return
     counts = ", ".join(f"{p}: {n} packages" for p, n in result["platforms"].items())
     reporter.info(f"Locked {counts}")
     for path in result["lockfiles"]:
-        reporter.info(f"Wrote {path}")
+        verb = "Dry run: would write" if result.get("dry_run") else "Wrote"
+        reporter.info(f"{verb} {path}")
 
 
 def _size(n: int) -> str:
@@ -124,6 +125,8 @@ def finish(command: str, result: dict[str, Any], reporter: Reporter, as_json: bo
         report_vendor(result, TextReporter(stream=sys.stdout))
     else:
         report_lock(result, reporter)
+        if result.get("dry_run"):  # stdout is exactly the lockfile
+            sys.stdout.write(result["text"])
     return 1 if failed else 0
 
 

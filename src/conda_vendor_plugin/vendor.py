@@ -37,7 +37,7 @@ from .formats import explicit_v1
 from .fsutil import UnsafePath, atomic_write_text, contained, is_plain_dir
 from .progress import Reporter
 from .solve.backend import Backend
-from .spec import load_spec
+from .spec import NO_CHANNEL_OVERRIDE, ChannelOverride, load_spec
 from .transport.download import Downloader, DownloadJob, DownloadResult
 from .transport.urls import redact_url, with_credentials_of
 
@@ -57,6 +57,7 @@ class VendorOptions:
     dry_run: bool = False
     allow_size_only: bool = False
     force: bool = False  # replace an OUT (or .OUT.old) holding files this tool did not write
+    channels: ChannelOverride = NO_CHANNEL_OVERRIDE  # -c / --override-channels (env files)
 
 
 @dataclass(frozen=True)
@@ -265,6 +266,7 @@ def _settle(
         backend,
         reporter,
         entries,
+        channels=opts.channels,
     )
     plan = make_plan(reqs, entries, {**base_taken, **taken}, opts.allow_size_only, previous)
     return base, plan

@@ -63,7 +63,7 @@ def test_lock_install_export_gives_the_lock_back(
     served: Served, env: dict[str, str], tmp_path: Path
 ) -> None:
     env_file = write_env(tmp_path / "myenv.yml", [served.url], ["app"], name="myenv")
-    assert conda(env, "env", "lock", "-f", env_file, "-p", HOST).returncode == 0
+    assert conda(env, "env", "lock", "-f", env_file, "--platform", HOST).returncode == 0
     lock = explicit_v1.load(tmp_path / "myenv.lock.yml")
     assert (
         conda({**env, **NO_SOLVER}, "env", "create", "-f", tmp_path / "myenv.lock.yml").returncode
@@ -198,7 +198,7 @@ def test_platforms_other_than_the_prefixs_are_refused(
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr
     assert f"exports the packages installed in {prefix} ({HOST}) only; for {OTHER}" in proc.stderr
-    assert f"conda env lock -f <environment file> -p {OTHER}" in proc.stderr
+    assert f"conda env lock -f <environment file> --platform {OTHER}" in proc.stderr
     assert not out.exists()
 
 

@@ -245,7 +245,7 @@ def test_a_lock_inside_a_bundle_installs_offline_from_the_bundle(
     url = served.url
     env_file = write_env(tmp_path / "env.yml", [url], ["app"])
     out = tmp_path / "OUT"
-    proc = conda(env, "vendor", env_file, "-o", out, "-p", HOST)
+    proc = conda(env, "vendor", env_file, "-o", out, "--platform", HOST)
     assert proc.returncode == 0, proc.stderr
     served.server.__exit__()  # the channels are gone
     lockfile = current(out) / "environment.lock.yml"
@@ -274,7 +274,7 @@ def test_a_tampered_archive_in_the_bundle_is_refused_before_conda_copies_it(
     bundle lookup checks it first."""
     env_file = write_env(tmp_path / "env.yml", [served.url], ["app"])
     out = tmp_path / "OUT"
-    assert conda(env, "vendor", env_file, "-o", out, "-p", HOST).returncode == 0
+    assert conda(env, "vendor", env_file, "-o", out, "--platform", HOST).returncode == 0
     _tamper(out / "local_chan" / HOST / "lib-1.0-0.tar.bz2")
     fresh = {**env, "CONDA_PKGS_DIRS": str(tmp_path / "fresh-pkgs")}
     prefix = tmp_path / "E"
@@ -308,7 +308,7 @@ def test_a_bundle_install_records_python_as_conda_reads_a_channel(
     out = tmp_path / "OUT"
     with ChannelServer(tmp_path / "served") as server:
         env_file = write_env(tmp_path / "env.yml", [f"{server.url}/chan"], ["python"])
-        assert conda(env, "vendor", env_file, "-o", out, "-p", HOST).returncode == 0
+        assert conda(env, "vendor", env_file, "-o", out, "--platform", HOST).returncode == 0
     by_lock, by_env_file = tmp_path / "by-lock", tmp_path / "by-env-file"
     proc = conda(
         env,

@@ -21,7 +21,7 @@ pytest.importorskip("rattler")
 
 def _start(env: Path, out: Path) -> subprocess.Popen[str]:
     environ = {**os.environ, "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"}
-    argv = ["vendor", str(env), "-o", str(out), "-p", "linux-64", "-j", "1"]
+    argv = ["vendor", str(env), "-o", str(out), "--platform", "linux-64", "-j", "1"]
     return subprocess.Popen(
         [sys.executable, "-m", "conda_vendor_plugin", *argv],
         stdout=subprocess.PIPE,
@@ -48,7 +48,7 @@ def test_a_second_run_fails_at_once_and_names_the_first(tmp_path: Path, run) -> 
         first = _start(env, out)
         _wait_for_lock(tmp_path / ".OUT.lock", first.pid)
         started = time.monotonic()
-        rc, stdout, _ = run("vendor", env, "-o", out, "-p", "linux-64", "--json")
+        rc, stdout, _ = run("vendor", env, "-o", out, "--platform", "linux-64", "--json")
         assert time.monotonic() - started < 1.0  # at once, not after the first one
         assert rc == 1
         doc = json.loads(stdout)

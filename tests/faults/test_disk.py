@@ -47,7 +47,7 @@ def _vendor_on_small_disk(
     mnt.mkdir(exist_ok=True)
     m, keep = shlex.quote(str(mnt)), shlex.quote(str(mnt.with_name(mnt.name + "-after")))
     vendor = [sys.executable, "-m", "conda_vendor_plugin", "vendor", str(env)]
-    vendor += ["-o", str(mnt / "OUT"), "-p", "linux-64", "--json"]
+    vendor += ["-o", str(mnt / "OUT"), "--platform", "linux-64", "--json"]
     script = "\n".join(
         [
             f"mount -t tmpfs -o size={size_mib}m tmpfs {m} || exit 99",

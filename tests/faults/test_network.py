@@ -68,7 +68,7 @@ def test_an_html_page_instead_of_repodata_is_one_line(
 ) -> None:
     _no_zst(http_server)
     http_server.fail(RD, "html")
-    rc, stdout, stderr = run("lock", "-f", env, "-p", "linux-64", "--json")
+    rc, stdout, stderr = run("lock", "-f", env, "--platform", "linux-64", "--json")
     assert rc == 1 and "Traceback" not in stderr
     doc = json.loads(stdout)
     assert doc["error_type"] == "ChannelError"
@@ -87,7 +87,9 @@ def test_a_malformed_record_names_channel_subdir_and_package(
     add_entry(chan, "noarch", "bad-1.0-0.tar.bz2", b"x", name="bad", version="1.0", build="0",
               **{field: value})  # fmt: skip
     env = write_env(tmp_path / "env.yml", [f"{http_server.url}/ch"], ["bad"])
-    rc, stdout, stderr = run("vendor", env, "-o", tmp_path / "OUT", "-p", "linux-64", "--json")
+    rc, stdout, stderr = run(
+        "vendor", env, "-o", tmp_path / "OUT", "--platform", "linux-64", "--json"
+    )
     assert rc == 1 and "Traceback" not in stderr
     error = json.loads(stdout)["error"]
     assert f"{http_server.url}/ch/noarch/repodata.json" in error and "'bad'" in error
@@ -99,7 +101,7 @@ def test_truncated_repodata_is_retried_and_never_cached(
 ) -> None:
     _no_zst(http_server)
     http_server.fail(RD, fault)
-    rc, _, stderr = run("lock", "-f", env, "-p", "linux-64")
+    rc, _, stderr = run("lock", "-f", env, "--platform", "linux-64")
     assert rc == 0, stderr
     assert _gets(http_server, RD) == [200, 200]  # the cut, then a whole document
 
@@ -110,7 +112,7 @@ def test_persistently_truncated_repodata_fails_and_the_next_run_refetches(
     _no_zst(http_server)
     for _ in range(4):
         http_server.fail(RD, "cutnolen:300")
-    rc, stdout, _ = run("lock", "-f", env, "-p", "linux-64", "--json")
+    rc, stdout, _ = run("lock", "-f", env, "--platform", "linux-64", "--json")
     assert rc == 1
     error = json.loads(stdout)["error"]
     assert "ended early" in error and "gave up after 4 tries" in error
@@ -118,7 +120,7 @@ def test_persistently_truncated_repodata_fails_and_the_next_run_refetches(
     # Nothing was cached with the server's ETag: the next run asks without one and works.
     start = len(http_server.requests)
     _no_zst(http_server)
-    rc, _, stderr = run("lock", "-f", env, "-p", "linux-64")
+    rc, _, stderr = run("lock", "-f", env, "--platform", "linux-64")
     assert rc == 0, stderr
     assert [st for _, p, _, st in http_server.requests[start:] if p == RD] == [200]
 
@@ -172,7 +174,7 @@ def test_retry_after_is_obeyed_within_its_cap_and_reported(
 ) -> None:
     http_server.fail(ARCHIVE, "retry-after:1")
     started = time.monotonic()
-    rc, _, stderr = run("vendor", env, "-o", tmp_path / "OUT", "-p", "linux-64")
+    rc, _, stderr = run("vendor", env, "-o", tmp_path / "OUT", "--platform", "linux-64")
     assert rc == 0, stderr
     assert time.monotonic() - started >= 1.0
     assert "asks to retry after 1 s" in stderr
@@ -184,7 +186,7 @@ def test_a_retry_after_past_the_cap_ends_at_once(
 ) -> None:
     http_server.fail(ARCHIVE, "retry-after:45")  # the cap is 30 s (all waits: 60 s)
     started = time.monotonic()
-    rc, stdout, _ = run("vendor", env, "-o", tmp_path / "OUT", "-p", "linux-64", "--json")
+    rc, stdout, _ = run("vendor", env, "-o", tmp_path / "OUT", "--platform", "linux-64", "--json")
     assert rc == 1 and time.monotonic() - started < 5
     error = json.loads(stdout)["error"]
     assert "retry after 45 s" in error and "try again later" in error
@@ -195,7 +197,9 @@ def test_a_cut_without_content_length_is_resumed(
     env: Path, http_server: ChannelServer, tmp_path: Path, run, fast
 ) -> None:
     http_server.fail(ARCHIVE, "cutnolen:50000")
-    rc, stdout, stderr = run("vendor", env, "-o", tmp_path / "OUT", "-p", "linux-64", "--json")
+    rc, stdout, stderr = run(
+        "vendor", env, "-o", tmp_path / "OUT", "--platform", "linux-64", "--json"
+    )
     assert rc == 0, stderr
     ranges = [rng for m, p, rng, _ in http_server.requests if p == ARCHIVE]
     assert ranges == [None, "bytes=50000-"]
@@ -208,7 +212,7 @@ def test_persistent_5xx_makes_exactly_the_tries_it_reports(
     monkeypatch.setenv("CONDA_REMOTE_MAX_RETRIES", "2")
     for _ in range(5):
         http_server.fail(ARCHIVE, "500")
-    rc, stdout, _ = run("vendor", env, "-o", tmp_path / "OUT", "-p", "linux-64", "--json")
+    rc, stdout, _ = run("vendor", env, "-o", tmp_path / "OUT", "--platform", "linux-64", "--json")
     assert rc == 1
     assert "gave up after 3 tries" in json.loads(stdout)["error"]
     assert _gets(http_server, ARCHIVE) == [500, 500, 500]
@@ -220,7 +224,7 @@ def test_every_missing_archive_is_reported(http_server: ChannelServer, tmp_path:
     for n in ("p0", "p2", "p3"):
         (tmp_path / "served" / "ch" / "noarch" / f"{n}-1.0-0.tar.bz2").unlink()
     env = write_env(tmp_path / "env.yml", [f"{http_server.url}/ch"], names)
-    rc, stdout, _ = run("vendor", env, "-o", tmp_path / "OUT", "-p", "linux-64", "--json")
+    rc, stdout, _ = run("vendor", env, "-o", tmp_path / "OUT", "--platform", "linux-64", "--json")
     assert rc == 1
     doc = json.loads(stdout)
     assert doc["error"].startswith("3 of 4 archives failed")
@@ -241,7 +245,7 @@ def test_ctrl_c_in_a_stalled_read_stops_within_two_seconds(tmp_path: Path) -> No
             srv.fail(f"/ch/noarch/p{i}-1.0-0.tar.bz2", "drip:0.05")  # every read blocks
         env = write_env(tmp_path / "env.yml", [f"{srv.url}/ch"], [f"p{i}" for i in range(3)])
         run = interrupt_when(
-            ["vendor", env, "-o", out, "-p", "linux-64"],
+            ["vendor", env, "-o", out, "--platform", "linux-64"],
             ready=lambda: len(_gets(srv, "/ch/noarch/p2-1.0-0.tar.bz2")) > 0,
             settle=0.3,  # all three are inside a read then
         )
@@ -284,7 +288,7 @@ def test_conda_vendor_makes_exactly_the_tries_it_reports(
         "CONDA_REMOTE_BACKOFF_FACTOR": "0",
         "NO_PROXY": "127.0.0.1",
     }
-    argv = ["vendor", str(env), "-o", str(tmp_path / "OUT"), "-p", "linux-64", "--json"]
+    argv = ["vendor", str(env), "-o", str(tmp_path / "OUT"), "--platform", "linux-64", "--json"]
     proc = subprocess.run([sys.executable, "-m", "conda", *argv], capture_output=True,
                           text=True, env=environ, timeout=300)  # fmt: skip
     assert proc.returncode == 1, proc.stdout + proc.stderr

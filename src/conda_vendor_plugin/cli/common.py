@@ -7,6 +7,7 @@ py-rattler): ``--help`` and ``--version`` stay cheap.
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,7 @@ from ..errors import UsageError, VendorError
 if TYPE_CHECKING:
     from ..progress import Reporter
     from ..solve.backend import Backend
+    from ..spec import ChannelOverride
 
 DEFAULT_ENV_FILE = "environment.yml"
 
@@ -25,8 +27,8 @@ Runner = Callable[[argparse.Namespace, BackendFactory, "Reporter"], dict[str, An
 
 def add_platform_argument(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "-p",
         "--platform",
+        "--subdir",
         dest="platforms",
         action="append",
         default=[],
@@ -34,6 +36,50 @@ def add_platform_argument(p: argparse.ArgumentParser) -> None:
         help="Target platform (conda subdir, e.g. linux-64, osx-arm64, win-64). Repeatable. "
         "Default: the file's 'platforms:' list, else this machine's platform.",
     )
+
+
+def add_conda_arguments(p: argparse.ArgumentParser) -> None:
+    """conda's own flags, meaning what they mean in every conda command: ``-n``/``-p``
+    name an installed environment, ``-c``/``--override-channels`` the channels, ``-y``."""
+    target = p.add_mutually_exclusive_group()
+    target.add_argument(
+        "-n", "--name", metavar="ENVIRONMENT", help="An installed environment, by name."
+    )
+    target.add_argument(
+        "-p", "--prefix", metavar="PATH", help="An installed environment, by its path."
+    )
+    p.add_argument(
+        "-c",
+        "--channel",
+        action="append",
+        default=[],
+        metavar="CHANNEL",
+        help="A channel searched before the environment file's (repeatable); recorded in "
+        "the lockfile and its input hash.",
+    )
+    p.add_argument(
+        "--override-channels",
+        action="store_true",
+        help="Use only the -c channels, not the environment file's.",
+    )
+    p.add_argument(
+        "-y", "--yes", action="store_true", help="Do not ask (accepted; nothing is asked)."
+    )
+
+
+def channel_override(args: argparse.Namespace) -> ChannelOverride:
+    from ..spec import ChannelOverride
+
+    return ChannelOverride(tuple(args.channel), bool(args.override_channels))
+
+
+def check_prefix(args: argparse.Namespace) -> None:
+    """``-p linux-64`` as the earlier form wrote a platform: one line saying what to write."""
+    from ..spec import KNOWN_PLATFORMS
+
+    prefix = args.prefix
+    if prefix and prefix in KNOWN_PLATFORMS and not os.path.lexists(prefix):
+        raise UsageError(f"-p names a prefix as in conda; for a platform use --platform {prefix}")
 
 
 def add_solve_arguments(p: argparse.ArgumentParser) -> None:

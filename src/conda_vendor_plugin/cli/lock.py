@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import sys
 from typing import TYPE_CHECKING, Any
 
-from .common import DEFAULT_ENV_FILE, BackendFactory, add_solve_arguments
+from .common import (
+    DEFAULT_ENV_FILE,
+    BackendFactory,
+    add_conda_arguments,
+    add_solve_arguments,
+    channel_override,
+    check_prefix,
+)
 
 if TYPE_CHECKING:
     from ..progress import Reporter
@@ -44,17 +53,29 @@ def configure(p: argparse.ArgumentParser) -> None:
         help="Do not solve: exit 0 if the lockfile's input hash matches the environment "
         "file, 1 if it is out of date.",
     )
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="Print the lockfile on stdout (progress on stderr); write nothing.",
+    )
+    add_conda_arguments(p)
     p.set_defaults(cvp_run=run, cvp_command="lock")
 
 
 def run(args: argparse.Namespace, backend_factory: BackendFactory, reporter: Reporter) -> Any:
     from ..lock import LockRequest, run_lock
 
+    check_prefix(args)
     request = LockRequest(
         env_file=args.file,
         platforms=tuple(args.platforms),
         format=args.format,
         output=args.output,
         check=args.check,
+        channels=channel_override(args),
+        dry_run=args.dry_run,
     )
-    return run_lock(request, backend_factory, reporter)
+    if not args.dry_run:
+        return run_lock(request, backend_factory, reporter)
+    with contextlib.redirect_stdout(sys.stderr):  # conda's spinners too: stdout is the lock
+        return run_lock(request, backend_factory, reporter)

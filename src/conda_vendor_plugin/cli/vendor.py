@@ -21,7 +21,14 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
 from . import apply, prune, verify
-from .common import DEFAULT_ENV_FILE, BackendFactory, add_solve_arguments
+from .common import (
+    DEFAULT_ENV_FILE,
+    BackendFactory,
+    add_conda_arguments,
+    add_solve_arguments,
+    channel_override,
+    check_prefix,
+)
 
 OptionAdder = Callable[[argparse.ArgumentParser], None]
 
@@ -117,6 +124,7 @@ def add_vendor_options(p: argparse.ArgumentParser) -> None:
         help="Vendor archives whose repodata entry gives a size but no sha256 or md5 "
         "(refused by default); the manifest marks them verified_by: size.",
     )
+    add_conda_arguments(p)
 
 
 class CommandOrFiles(argparse.Action):
@@ -205,6 +213,7 @@ def run(args: argparse.Namespace, backend_factory: BackendFactory, reporter: Rep
     """``vendor [ENV_FILE ... | -f FILE | --lockfile LOCK ...]``."""
     from ..vendor import VendorOptions, run_vendor
 
+    check_prefix(args)
     if args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
     env_files = list(dict.fromkeys([*args.inputs, *args.file]))
@@ -221,5 +230,6 @@ def run(args: argparse.Namespace, backend_factory: BackendFactory, reporter: Rep
         dry_run=args.dry_run,
         allow_size_only=args.allow_size_only,
         force=args.force,
+        channels=channel_override(args),
     )
     return run_vendor(opts, backend_factory(), reporter)
