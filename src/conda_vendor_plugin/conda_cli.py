@@ -17,7 +17,7 @@ from typing import Any
 
 from .cli import lock, vendor
 from .cli.common import run_command
-from .errors import VendorError
+from .errors import UsageError, VendorError
 from .report import error_details, finish
 from .transport.urls import redact_text
 
@@ -81,11 +81,23 @@ def _run(args: argparse.Namespace) -> int:
     from .conda_reporter import CondaReporter
 
     reporter = CondaReporter()
+    args.cvp_locate = locate_in_conda
     try:
         result = run_command(args, CondaBackend, reporter)
     except VendorError as e:
         raise as_conda_error(e) from None
     return finish(args.cvp_command.split()[0], result, reporter, context.json)
+
+
+def locate_in_conda(name: str) -> str:
+    """``-n NAME`` as conda finds it (its envs_dirs); not found: one usage line."""
+    from conda.base.context import locate_prefix_by_name
+    from conda.exceptions import EnvironmentNameNotFound
+
+    try:
+        return locate_prefix_by_name(name)
+    except EnvironmentNameNotFound:
+        raise UsageError(f"-n {name}: no environment of that name (see 'conda env list')") from None
 
 
 @functools.cache

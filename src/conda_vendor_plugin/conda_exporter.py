@@ -30,9 +30,9 @@ from typing import TYPE_CHECKING, Any
 from .conda_specifier import ALIASES, FORMAT
 from .formats import explicit_v1
 from .fsutil import iter_chunks
+from .installed import export_input_hash
 from .records import LockedPackage, Lockfile
 from .solve.order import install_order
-from .spec import EnvironmentSpec, input_hash
 from .transport.urls import redact_text, redact_url
 
 if TYPE_CHECKING:
@@ -52,15 +52,6 @@ def _error(message: str) -> Exception:
     from conda.exceptions import CondaValueError
 
     return CondaValueError(redact_text(message))
-
-
-def export_input_hash(
-    channels: Sequence[str], packages: Iterable[LockedPackage], platform: str
-) -> str:
-    """The input hash of an exported lock (see the module docstring)."""
-    pins = tuple(f"{p.name}=={p.version}={p.build}" for p in packages)
-    spec = EnvironmentSpec(channels=tuple(channels), dependencies=pins, platforms=(platform,))
-    return input_hash(spec)
 
 
 def _installed(envs: Sequence[Environment]) -> Environment:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import formats, locked
@@ -15,6 +15,7 @@ from .bundle import history
 from .channel.entries import Entries
 from .errors import UsageError, VendorError
 from .fsutil import read_limited
+from .installed import check_platforms, read_installed
 from .progress import Reporter, solving_step
 from .records import Lockfile, Solution
 from .solve.backend import Backend, effective_spec, solve_all, to_lockfile
@@ -58,6 +59,37 @@ def lockfile_request(
     """Take lockfiles as they are: no solve; every package checked against its channel."""
     with reporter.step(f"Reading {', '.join(paths)}"):
         lock = formats.read_files(paths)
+    name = env_name(lock.name, paths[0], namespace)
+    return _locked_request(name, lock, platforms, backend, reporter, entries, paths)
+
+
+def installed_request(
+    prefix: str,
+    platforms: Sequence[str],
+    backend: Backend,
+    reporter: Reporter,
+    entries: Entries,
+    namespace: str | None = None,
+) -> Request:
+    """An installed environment as it is: its conda-meta records, each checked against
+    (and its original repodata entry taken from) the channel it came from."""
+    with reporter.step(f"Reading the packages installed in {prefix}"):
+        found = read_installed(prefix, backend.default_platform)
+    check_platforms(found, platforms)
+    lock = replace(found.lock, foreign=found.not_locked)
+    name = env_name(lock.name, prefix, namespace)
+    return _locked_request(name, lock, platforms, backend, reporter, entries, ())
+
+
+def _locked_request(
+    name: str,
+    lock: Lockfile,
+    platforms: Sequence[str],
+    backend: Backend,
+    reporter: Reporter,
+    entries: Entries,
+    paths: Sequence[str],
+) -> Request:
     wanted = locked.lock_platforms(lock, platforms)
     sources = locked.channel_sources(lock, wanted, backend)
     count = sum(len(lock.packages[p]) for p in wanted)
@@ -72,7 +104,6 @@ def lockfile_request(
         foreign=tuple(f for f in lock.foreign if f.platform in wanted),
         channel_priority=lock.channel_priority,
     )
-    name = env_name(lock.name, paths[0], namespace)
     return Request(name, spec, solutions, resolved, sources)
 
 
@@ -110,10 +141,11 @@ def requests(
     reporter: Reporter,
     entries: Entries,
     channels: ChannelOverride = NO_CHANNEL_OVERRIDE,
+    prefixes: Sequence[str] = (),
 ) -> list[Request]:
     """Every environment of the run, each with a name no other takes; ``channels`` (-c)
     apply to the environment files solved, not to lockfiles (they name their own)."""
-    if channels.channels and all(is_lockfile(p) for p in env_files):
+    if (channels.channels or channels.override) and all(is_lockfile(p) for p in env_files):
         raise UsageError(
             "-c/--override-channels apply to environment files; a lockfile names its own channels"
         )
@@ -126,8 +158,10 @@ def requests(
         found.append(solve_request(env_name(spec.name, path, namespace), spec, backend, reporter))
     if lockfiles:
         found.append(lockfile_request(lockfiles, platforms, backend, reporter, entries, namespace))
+    for prefix in prefixes:
+        found.append(installed_request(prefix, platforms, backend, reporter, entries, namespace))
     if not found:
-        raise VendorError("vendor: name an environment file or pass --lockfile")
+        raise VendorError("vendor: name an environment file, a --lockfile or -n/-p")
     names = Counter(r.name for r in found)
     twice = sorted(n for n, k in names.items() if k > 1)
     if twice:

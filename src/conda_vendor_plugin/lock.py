@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import StaleLockfile, VendorError
+from .errors import StaleLockfile, UsageError, VendorError
 from .formats import cep23, explicit_v1
 from .fsutil import atomic_write_text
+from .installed import check_platforms, read_installed
 from .progress import Reporter, solving_step
+from .records import Lockfile
 from .solve.backend import Backend, effective_spec, solve_all, to_lockfile
 from .spec import NO_CHANNEL_OVERRIDE, ChannelOverride, EnvironmentSpec, input_hash, load_spec
 
@@ -32,6 +34,7 @@ class LockRequest:
     check: bool = False
     channels: ChannelOverride = NO_CHANNEL_OVERRIDE  # -c / --override-channels
     dry_run: bool = False  # the lockfile's text in the result; nothing written
+    prefix: str | None = None  # lock this installed environment (no environment file)
 
 
 def default_output(env_path: Path, fmt: str) -> str:
@@ -97,6 +100,8 @@ def run_lock(
 
     ``--check`` never solves, so the backend is only built when it is needed.
     """
+    if req.prefix:
+        return lock_installed(req, backend_factory)
     spec = req.channels.apply(load_spec(req.env_file))
     if req.check:
         return check_lock(req, spec, backend_factory)
@@ -106,19 +111,47 @@ def run_lock(
     paths = output_paths(output, req.format, spec.platforms)  # refuse bad -o before solving
     solutions = solve_all(spec, backend, step=solving_step(spec, reporter))
     lock = to_lockfile(spec, solutions, backend.channel_priority())
-    if req.format == explicit_v1.NAME:
-        texts = {paths[spec.platforms[0]]: explicit_v1.write(lock)}
-    else:
-        texts = {path: cep23.write(lock, p) for p, path in paths.items()}
+    texts = _texts(lock, req.format, paths)
+    return _write(req, lock, texts)
+
+
+def _write(req: LockRequest, lock: Lockfile, texts: dict[Path, str]) -> dict[str, Any]:
+    """Write (unless ``--dry-run``) and say what was written."""
     if not req.dry_run:
         for path, text in texts.items():
             atomic_write_text(path, text)
-    result = {
+    result: dict[str, Any] = {
         "input_hash": lock.input_hash,
         "format": req.format,
-        "lockfiles": sorted({str(p) for p in paths.values()}),
-        "platforms": {s.platform: len(s.packages) for s in solutions},
+        "lockfiles": sorted({str(p) for p in texts}),
+        "platforms": {p: len(lock.packages[p]) for p in lock.platforms},
     }
     if req.dry_run:
         result.update(dry_run=True, text="".join(texts.values()))
+    return result
+
+
+def _texts(lock: Lockfile, fmt: str, paths: dict[str, Path]) -> dict[Path, str]:
+    if fmt == explicit_v1.NAME:
+        return {paths[lock.platforms[0]]: explicit_v1.write(lock)}
+    return {path: cep23.write(lock, p) for p, path in paths.items()}
+
+
+def lock_installed(req: LockRequest, backend_factory: Callable[[], Backend]) -> dict[str, Any]:
+    """``lock -n NAME`` / ``-p PREFIX``: what is installed, exactly (no solve)."""
+    if req.check or req.channels.channels or req.channels.override:
+        raise UsageError(
+            "-n/-p lock what is installed: --check, -c and --override-channels "
+            "apply to environment files"
+        )
+    installed = read_installed(req.prefix, lambda: backend_factory().default_platform())
+    check_platforms(installed, req.platforms)
+    name = installed.lock.name or "environment"
+    output = req.output or default_output(Path(f"{name}.yml"), req.format)
+    paths = output_paths(output, req.format, installed.lock.platforms)
+    result = _write(req, installed.lock, _texts(installed.lock, req.format, paths))
+    result["prefix"] = str(installed.prefix)
+    result["not_locked"] = [
+        {"manager": f.manager, "name": f.name, "version": f.version} for f in installed.not_locked
+    ]
     return result

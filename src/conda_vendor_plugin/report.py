@@ -26,6 +26,11 @@ def report_lock(result: dict[str, Any], reporter: Reporter) -> None:
     for path in result["lockfiles"]:
         verb = "Dry run: would write" if result.get("dry_run") else "Wrote"
         reporter.info(f"{verb} {path}")
+    for f in result.get("not_locked", ()):
+        reporter.info(
+            f"note: {f['name']} {f['version']} was installed by {f['manager']}, not conda: "
+            f"not locked (install it again after creating the environment)"
+        )
 
 
 def _size(n: int) -> str:

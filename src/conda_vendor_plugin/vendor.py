@@ -58,6 +58,7 @@ class VendorOptions:
     allow_size_only: bool = False
     force: bool = False  # replace an OUT (or .OUT.old) holding files this tool did not write
     channels: ChannelOverride = NO_CHANNEL_OVERRIDE  # -c / --override-channels (env files)
+    prefixes: Sequence[str] = ()  # installed environments, each as it is (-n / -p)
 
 
 @dataclass(frozen=True)
@@ -267,6 +268,7 @@ def _settle(
         reporter,
         entries,
         channels=opts.channels,
+        prefixes=opts.prefixes,
     )
     plan = make_plan(reqs, entries, {**base_taken, **taken}, opts.allow_size_only, previous)
     return base, plan

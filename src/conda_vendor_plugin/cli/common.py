@@ -65,12 +65,28 @@ def add_conda_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "-y", "--yes", action="store_true", help="Do not ask (accepted; nothing is asked)."
     )
+    p.set_defaults(cvp_locate=locate_standalone)
 
 
 def channel_override(args: argparse.Namespace) -> ChannelOverride:
     from ..spec import ChannelOverride
 
     return ChannelOverride(tuple(args.channel), bool(args.override_channels))
+
+
+def installed_prefix(args: argparse.Namespace) -> str | None:
+    """The installed environment ``-n NAME`` or ``-p PREFIX`` names, or None. A name is
+    looked up by ``args.cvp_locate`` (conda's environment directories)."""
+    check_prefix(args)
+    if args.name:
+        return str(args.cvp_locate(args.name))
+    return args.prefix
+
+
+def locate_standalone(name: str) -> Any:
+    from ..installed import locate_by_name
+
+    return locate_by_name(name)
 
 
 def check_prefix(args: argparse.Namespace) -> None:

@@ -13,7 +13,7 @@ from .common import (
     add_conda_arguments,
     add_solve_arguments,
     channel_override,
-    check_prefix,
+    installed_prefix,
 )
 
 if TYPE_CHECKING:
@@ -65,7 +65,6 @@ def configure(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, backend_factory: BackendFactory, reporter: Reporter) -> Any:
     from ..lock import LockRequest, run_lock
 
-    check_prefix(args)
     request = LockRequest(
         env_file=args.file,
         platforms=tuple(args.platforms),
@@ -74,6 +73,7 @@ def run(args: argparse.Namespace, backend_factory: BackendFactory, reporter: Rep
         check=args.check,
         channels=channel_override(args),
         dry_run=args.dry_run,
+        prefix=installed_prefix(args),
     )
     if not args.dry_run:
         return run_lock(request, backend_factory, reporter)

@@ -27,7 +27,7 @@ from .common import (
     add_conda_arguments,
     add_solve_arguments,
     channel_override,
-    check_prefix,
+    installed_prefix,
 )
 
 OptionAdder = Callable[[argparse.ArgumentParser], None]
@@ -213,11 +213,11 @@ def run(args: argparse.Namespace, backend_factory: BackendFactory, reporter: Rep
     """``vendor [ENV_FILE ... | -f FILE | --lockfile LOCK ...]``."""
     from ..vendor import VendorOptions, run_vendor
 
-    check_prefix(args)
+    prefix = installed_prefix(args)
     if args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
     env_files = list(dict.fromkeys([*args.inputs, *args.file]))
-    if not env_files and not args.lockfile:
+    if not env_files and not args.lockfile and not prefix:
         env_files = [DEFAULT_ENV_FILE]
     opts = VendorOptions(
         output=Path(args.output),
@@ -231,5 +231,6 @@ def run(args: argparse.Namespace, backend_factory: BackendFactory, reporter: Rep
         allow_size_only=args.allow_size_only,
         force=args.force,
         channels=channel_override(args),
+        prefixes=(prefix,) if prefix else (),
     )
     return run_vendor(opts, backend_factory(), reporter)
