@@ -7,7 +7,6 @@ disk, and a run that fails at any step leaves the previous OUT as it was.
 
 from __future__ import annotations
 
-import errno
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -16,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from . import inputs
-from .bundle import assemble, history
 from .bundle import delta as delta_mod
+from .bundle import history, transaction
 from .bundle import staging as staging_mod
 from .bundle.channels import repodata_documents, write_repodata
 from .bundle.outputs import (
@@ -27,7 +26,6 @@ from .bundle.outputs import (
     env_file_text,
     explicit_file_name,
     explicit_file_text,
-    manifest_text,
 )
 from .bundle.plan import VendoredPackage, local_names, plan
 from .bundle.sbom import SBOM, source_date_epoch
@@ -209,11 +207,13 @@ def _write_environment(p: VendorPlan, r: inputs.Request, staging: Path) -> histo
 
 
 def write_outputs(
-    p: VendorPlan, staging: Path, base: Path | None, since: Sequence[str] = ()
+    p: VendorPlan, tx: transaction.Transaction, base: Path | None, since: Sequence[str] = ()
 ) -> history.Index:
     """Local repodata and every environment's files into staging (pruned of earlier
     plans' files before the downloads), merged with the bundle ``base`` (None for a new
-    bundle or a delta), then the index, pointers and manifest of it all."""
+    bundle or a delta), then committed: index, pointers, SBOM, manifest, verify, swap."""
+    staging = tx.staging
+    assert staging is not None
     write_repodata(staging, p.repodata)
     envs = {r.name: _write_environment(p, r, staging) for r in p.requests}
     fresh = history.Index({local: url for url, local in p.names.items()}, envs)
@@ -221,22 +221,19 @@ def write_outputs(
         (r.name, r.lock.input_hash): [q for s in r.solutions for q in s.packages]
         for r in p.requests
     }
-    index, archives = assemble.finish(staging, fresh, base, set(p.omitted), known)
+    index, archives = tx.merge(fresh, base, set(p.omitted), known)
     extra: dict[str, Any] = {}
     if since:
         extra["delta"] = delta_mod.record(since, p.omitted)
         atomic_write_text(staging / delta_mod.DELTA, delta_mod.text(extra["delta"]))
-    assemble.write_sbom(staging, archives, previous=base)
-    atomic_write_text(staging / MANIFEST, manifest_text(staging, index, archives, extra))
+    tx.commit(index, archives, extra)
     return index
 
 
-def _base_bundle(output: staging_mod.Output) -> tuple[Path | None, Mapping[str, str]]:
-    """The bundle this run updates (OUT, when it is one with an index) and its local
-    channel names (kept, so every environment's files stay true)."""
+def _base_bundle(output: staging_mod.Output) -> Path | None:
+    """The bundle a run would update (OUT, when it is one with an index)."""
     out = output.real
-    index = history.read_index(out) if is_plain_dir(out) else None
-    return (out, index.channels) if index is not None else (None, {})
+    return out if is_plain_dir(out) and history.read_index(out) is not None else None
 
 
 def _check_since(since: Sequence[str], out: Path) -> None:
@@ -251,13 +248,13 @@ def _check_since(since: Sequence[str], out: Path) -> None:
 
 
 def _settle(
-    opts: VendorOptions, output: staging_mod.Output, backend: Backend, reporter: Reporter
-) -> tuple[Path | None, VendorPlan]:
-    """The bundle this run updates (None: a new one, or a delta) and the plan: every
-    input settled, each archive given its place, keeping the names the bundle (or, for
-    a delta, the previous bundle) already gave its channels."""
+    opts: VendorOptions, base: Path | None, backend: Backend, reporter: Reporter
+) -> VendorPlan:
+    """The plan: every input settled, each archive given its place, keeping the names
+    the bundle ``base`` (or, for a delta, the previous bundle) already gave its channels."""
     previous, taken = delta_mod.previous(opts.since) if opts.since else (None, {})
-    base, base_taken = _base_bundle(output) if not opts.since else (None, {})
+    base_index = history.read_index(base) if base is not None else None
+    base_taken = base_index.channels if base_index is not None else {}
     entries = Entries()
     reqs = inputs.requests(
         opts.env_files,
@@ -270,8 +267,7 @@ def _settle(
         channels=opts.channels,
         prefixes=opts.prefixes,
     )
-    plan = make_plan(reqs, entries, {**base_taken, **taken}, opts.allow_size_only, previous)
-    return base, plan
+    return make_plan(reqs, entries, {**base_taken, **taken}, opts.allow_size_only, previous)
 
 
 def run_vendor(opts: VendorOptions, backend: Backend, reporter: Reporter) -> dict[str, Any]:
@@ -281,9 +277,11 @@ def run_vendor(opts: VendorOptions, backend: Backend, reporter: Reporter) -> dic
             load_spec(path)  # a bad environment file is reported before anything else
     output = staging_mod.resolve_output(opts.output)
     _check_since(opts.since, output.real)
-    staging_mod.check_output(output, repair=False, force=opts.force)  # before creating anything
+    staging_mod.check_output(output, force=opts.force)  # before creating anything
     if opts.dry_run:
-        _, p = _settle(opts, output, backend, reporter)
+        base = None if opts.since else _base_bundle(output)
+        p = _settle(opts, base, backend, reporter)
+        transaction.check_rewrites(base, {vp.relpath: vp.package for vp in p.vendored})
         summary = summarize(p, opts.output)
         summary["dry_run"] = True
         summary["files"] = [
@@ -293,23 +291,17 @@ def run_vendor(opts: VendorOptions, backend: Backend, reporter: Reporter) -> dic
         return summary
 
     source_date_epoch()  # a bad SOURCE_DATE_EPOCH is reported before any download
-    with staging_mod.exclusive(output):
-        staging_mod.check_output(output, force=opts.force)
-        base, p = _settle(opts, output, backend, reporter)
-        try:
-            staging = staging_mod.make_staging(output)
-            # What an earlier plan left (partial downloads of other archives) goes first:
-            # it must not hold the room this run needs.
-            staging_mod.prune(staging, {vp.relpath for vp in p.fetched})
-            staging_mod.seed_from_previous(output, staging, p.fetched)
-            staging_mod.check_free_space(output, staging, p.fetched)
-            results = fetch(p, staging, backend, opts.jobs, reporter)
-            index = write_outputs(p, staging, base, opts.since)
-            staging_mod.swap_into_place(staging, output)
-        except OSError as e:
-            if e.errno in (errno.ENOSPC, errno.EDQUOT):
-                raise staging_mod.disk_full(output, e) from None
-            raise
+    with transaction.begin(opts.output, force=opts.force) as tx:
+        base = tx.base if not opts.since else None
+        p = _settle(opts, base, backend, reporter)
+        transaction.check_rewrites(base, {vp.relpath: vp.package for vp in p.vendored})
+        # What an earlier plan left (partial downloads of other archives) goes first:
+        # it must not hold the room this run needs.
+        staging = tx.stage({vp.relpath for vp in p.fetched})
+        staging_mod.seed_from_previous(tx.output, staging, p.fetched)
+        staging_mod.check_free_space(tx.output, staging, p.fetched)
+        results = fetch(p, staging, backend, opts.jobs, reporter)
+        index = write_outputs(p, tx, base, opts.since)
 
     out = opts.output
     summary = summarize(p, out)

@@ -20,7 +20,7 @@ import pytest
 
 from ..support.build import Pkg, build_channel
 from ..support.server import ChannelServer
-from ..support.vendoring import write_env
+from ..support.vendoring import snapshot, write_env
 
 pytest.importorskip("rattler")
 
@@ -40,20 +40,28 @@ pytestmark = pytest.mark.skipif(not _can_unshare(), reason="needs unshare -rm (n
 def _vendor_on_small_disk(
     mnt: Path, size_mib: int, env: Path, before: str = ""
 ) -> subprocess.CompletedProcess[str]:
-    """``vendor ENV -o MNT/OUT`` with MNT a ``size_mib`` tmpfs in a private namespace.
+    """``vendor ENV -o MNT/OUT`` with MNT a ``size_mib`` tmpfs in a private namespace."""
+    argv = ["vendor", str(env), "-o", str(mnt / "OUT"), "--platform", "linux-64", "--json"]
+    return _on_small_disk(mnt, size_mib, argv, before)
+
+
+def _on_small_disk(
+    mnt: Path, size_mib: int, argv: list[str], before: str = ""
+) -> subprocess.CompletedProcess[str]:
+    """``python -m conda_vendor_plugin ARGV`` with MNT a ``size_mib`` tmpfs in a private
+    namespace.
 
     The tmpfs vanishes with the namespace: its content is copied to ``MNT-after`` at the
     end, and copied back in at the start of the next call (so staging survives)."""
     mnt.mkdir(exist_ok=True)
     m, keep = shlex.quote(str(mnt)), shlex.quote(str(mnt.with_name(mnt.name + "-after")))
-    vendor = [sys.executable, "-m", "conda_vendor_plugin", "vendor", str(env)]
-    vendor += ["-o", str(mnt / "OUT"), "--platform", "linux-64", "--json"]
+    command = [sys.executable, "-m", "conda_vendor_plugin", *argv]
     script = "\n".join(
         [
             f"mount -t tmpfs -o size={size_mib}m tmpfs {m} || exit 99",
             f"if [ -d {keep} ]; then cp -a {keep}/. {m}/; fi",
             before,
-            f"{shlex.join(vendor)}; rc=$?",
+            f"{shlex.join(command)}; rc=$?",
             f"rm -rf {keep}; cp -a {m} {keep}",
             "exit $rc",
         ]
@@ -115,3 +123,42 @@ def test_a_disk_that_fills_during_the_run_is_one_line_and_a_smaller_run_fits(
         small = write_env(tmp_path / "small.yml", [f"{srv.url}/chan"], ["small"])
         proc = _vendor_on_small_disk(mnt, 2, small)
         assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("command", ["apply", "prune"])
+def test_apply_and_prune_on_a_full_disk_say_so_in_one_line(
+    command: str, tmp_path: Path, run
+) -> None:
+    """Every command that changes a bundle turns a full disk into the same clear line:
+    ``apply`` copying a delta's 3 MiB archive from another filesystem onto a 2 MiB one,
+    ``prune`` on a filesystem a filler file took."""
+    pkgs = [Pkg("app", "1.0"), Pkg("app", "2.0", payload_size=3 * MIB), Pkg("tool")]
+    build_channel(tmp_path / "served" / "chan", pkgs)
+    mnt = tmp_path / "mnt"
+    with ChannelServer(tmp_path / "served") as srv:
+        url = f"{srv.url}/chan"
+        for d in ("a", "b", "c"):
+            (tmp_path / d).mkdir()
+        base = tmp_path / "mnt-after" / "OUT"  # copied onto the tmpfs by _on_small_disk
+        app1 = write_env(tmp_path / "a" / "env.yml", [url], ["app 1.0.*"], name="env")
+        tool = write_env(tmp_path / "b" / "tool.yml", [url], ["tool"], name="tool")
+        rc, _, err = run("vendor", app1, tool, "-o", base, "--platform", "linux-64")
+        assert rc == 0, err
+        app2 = write_env(tmp_path / "c" / "env.yml", [url], ["app 2.0.*"], name="env")
+        rc, _, err = run("vendor", app2, "-o", tmp_path / "DELTA", "--since", base)
+        assert rc == 0, err
+    before = snapshot(base)
+    if command == "apply":
+        argv = ["vendor", "apply", str(tmp_path / "DELTA"), "--to", str(mnt / "OUT"), "--json"]
+        proc = _on_small_disk(mnt, 2, argv)
+    else:
+        fill = f"dd if=/dev/zero of={shlex.quote(str(mnt))}/filler bs=64k 2>/dev/null"
+        argv = ["vendor", "prune", str(mnt / "OUT"), "--drop", "tool", "--json"]
+        proc = _on_small_disk(mnt, 2, argv, before=fill)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["error_type"] == "DiskFull", doc
+    assert f"no space left on the filesystem at {mnt}" in doc["error"]
+    assert ".OUT.staging" in doc["error"] and "Free some space and run again" in doc["error"]
+    assert snapshot(base) == before  # the bundle, copied back from the tmpfs, unchanged

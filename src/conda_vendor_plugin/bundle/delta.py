@@ -21,18 +21,17 @@ from ..errors import VendorError, quoted
 from ..fsutil import (
     MAX_METADATA_BYTES,
     UnsafePath,
-    atomic_write_text,
     contained,
     is_plain_dir,
     read_limited,
     relpath_problem,
     walk_files,
 )
-from . import assemble, history
+from . import assemble, history, transaction
 from . import staging as staging_mod
-from .outputs import MANIFEST, TOOL, manifest_text
+from .outputs import MANIFEST, TOOL
 from .sbom import SBOM, timestamp_of
-from .verify import verify_output
+from .verify import first_problem, verify_output
 
 DELTA = "delta.json"
 
@@ -126,6 +125,10 @@ def _check_fits(bundle: Path, omitted: Mapping[str, str]) -> None:
         )
 
 
+def _is_bundle(path: Path) -> bool:
+    return is_plain_dir(path) and history.read_index(path) is not None
+
+
 def _plain_file(root: Path, rel: str) -> bool:
     try:
         path = contained(root, rel)
@@ -163,27 +166,24 @@ def apply(delta: Path, bundle: Path) -> dict[str, Any]:
         )
     found = verify_output(delta)
     if found["problems"]:
-        first = next(
-            f"{k}: {found[k][0]}" for k in ("missing", "extra", "corrupt", "unsafe") if found[k]
-        )
         raise DeltaError(
-            f"{delta}: does not verify ({found['problems']} problem(s), first {first}); "
+            f"{delta}: does not verify ({found['problems']} problem(s), first "
+            f"{first_problem(found)}); "
             f"nothing was applied (run vendor verify {delta} for the list)"
         )
     output = staging_mod.resolve_output(bundle)
-    if not is_plain_dir(output.real) or history.read_index(output.real) is None:
+    if not _is_bundle(output.real) and not is_plain_dir(output.old):
         raise DeltaError(f"{bundle}: not a bundle with environments; vendor apply updates one")
-    with staging_mod.exclusive(output):
-        staging_mod.check_output(output)
-        _check_fits(output.real, omitted)
-        staging = staging_mod.make_staging(output)
-        staging_mod.prune(staging, set())
-        _stage_delta(delta, staging)
-        index, archives = assemble.finish(staging, fresh, output.real)
-        made = timestamp_of(delta / SBOM)
-        assemble.write_sbom(staging, archives, previous=output.real, at=made)
-        atomic_write_text(staging / MANIFEST, manifest_text(staging, index, archives))
-        staging_mod.swap_into_place(staging, output)
+    with transaction.begin(bundle) as tx:
+        base = tx.base  # after the repair of an interrupted run
+        if base is None:
+            raise DeltaError(f"{bundle}: not a bundle with environments; vendor apply updates one")
+        _check_fits(base, omitted)
+        incoming = assemble.needed_archives(delta, fresh)
+        transaction.check_rewrites(base, {rel: p for rel, (p, _) in incoming.items()}, "the delta")
+        _stage_delta(delta, tx.stage())
+        index, archives = tx.merge(fresh, base)
+        tx.commit(index, archives, sbom_at=timestamp_of(delta / SBOM))
     return {
         "output": str(bundle),
         "delta": str(delta),

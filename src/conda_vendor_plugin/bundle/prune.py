@@ -4,7 +4,7 @@ then one rename)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +15,10 @@ from ..fsutil import (
     is_plain_dir,
     walk_files,
 )
-from . import assemble, history
+from . import assemble, history, transaction
 from . import staging as staging_mod
 from .channels import REPODATA, write_repodata
-from .outputs import MANIFEST, manifest_text
+from .outputs import MANIFEST
 from .sbom import SBOM
 
 
@@ -28,41 +28,46 @@ def _is_version_file(rel: str, dropped: set[str]) -> bool:
 
 def prune_bundle(out: Path, keep: int | None, drop: Sequence[str] = ()) -> dict[str, Any]:
     output = staging_mod.resolve_output(out)
-    index = history.read_index(output.real) if is_plain_dir(output.real) else None
-    if index is None:
+    if not is_plain_dir(output.real) and not is_plain_dir(output.old):
         raise VendorError(f"{out}: not a bundle with environments; nothing to prune")
-    with staging_mod.exclusive(output):
-        staging_mod.check_output(output)
-        index = history.read_index(output.real)
-        assert index is not None
+    with transaction.begin(out) as tx:
+        base = tx.base  # after the repair of an interrupted run
+        index = history.read_index(base) if base is not None else None
+        if base is None or index is None:
+            raise VendorError(f"{out}: not a bundle with environments; nothing to prune")
         pruned, dropped = history.keep_latest(index, keep, drop)
         gone = {history.version_dir(n, v) for n, v in dropped}
-        needed = assemble.needed_archives(output.real, pruned)
-        staging = staging_mod.make_staging(output)
-        staging_mod.prune(staging, set())
-        freed = 0
-        for rel, is_link in walk_files(output.real):
-            src = output.real / rel
-            if is_link or rel in (MANIFEST, history.INDEX, SBOM) or rel.endswith(history.POINTER):
-                continue
-            parts = rel.split("/")
-            archive = parts[0].startswith("local_") and len(parts) == 3 and parts[2] != REPODATA
-            if _is_version_file(rel, gone) or (archive and rel not in needed):
-                freed += src.stat().st_size
-                continue
-            assemble.link_or_copy(src, contained(staging, rel))
-        _drop_entries(staging, needed)
-        history.write_pointers(staging, pruned)
-        atomic_write_text(staging / history.INDEX, history.index_text(pruned))
-        assemble.write_sbom(staging, needed, previous=output.real)
-        atomic_write_text(staging / MANIFEST, manifest_text(staging, pruned, needed))
-        staging_mod.swap_into_place(staging, output)
+        needed = assemble.needed_archives(base, pruned)
+        freed = _stage_kept(base, tx.stage(), gone, needed)
+        assert tx.staging is not None
+        _drop_entries(tx.staging, needed)
+        history.write_pointers(tx.staging, pruned)
+        atomic_write_text(tx.staging / history.INDEX, history.index_text(pruned))
+        tx.commit(pruned, needed)
     return {
         "output": str(out),
         "dropped_versions": [f"{n}@{v}" for n, v in dropped],
         "dropped_environments": sorted(drop),
         "freed_bytes": freed,
     }
+
+
+def _stage_kept(base: Path, staging: Path, gone: set[str], needed: Mapping[str, Any]) -> int:
+    """Every file of ``base`` but the dropped versions and the archives no kept version
+    needs, into staging (the index, pointers, SBOM and manifest are written anew);
+    returns the bytes left behind."""
+    freed = 0
+    for rel, is_link in walk_files(base):
+        src = base / rel
+        if is_link or rel in (MANIFEST, history.INDEX, SBOM) or rel.endswith(history.POINTER):
+            continue
+        parts = rel.split("/")
+        archive = parts[0].startswith("local_") and len(parts) == 3 and parts[2] != REPODATA
+        if _is_version_file(rel, gone) or (archive and rel not in needed):
+            freed += src.stat().st_size
+            continue
+        assemble.link_or_copy(src, contained(staging, rel))
+    return freed
 
 
 def _drop_entries(staging: Path, needed: dict[str, Any]) -> None:

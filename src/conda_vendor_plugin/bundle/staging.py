@@ -1,4 +1,5 @@
-"""Building a bundle beside OUT and swapping it into place, one run at a time.
+"""The places beside OUT a bundle is built in, one run at a time (the steps that use
+them, and the swap, are :mod:`.transaction`).
 
 Everything is built in a staging directory beside OUT (``.OUT.staging``), which also
 keeps verified archives and partial downloads between runs, so a second run resumes.
@@ -163,15 +164,17 @@ def _refuse_to_replace(path: Path, what: str, force: bool) -> None:
     )
 
 
-def check_output(output: Output, repair: bool = True, force: bool = False) -> None:
-    """Refuse to replace a directory holding anything this tool did not write, or to
-    follow a link on the way; with ``repair`` (and the lock held), finish a swap an
-    earlier run was interrupted in."""
-    out, old = output.real, output.old
+def check_own_dirs(output: Output) -> None:
+    """The staging directory and the old copy: absent, or directories that are not links."""
     _check_own_dir(output.staging, "staging directory")
-    _check_own_dir(old, "old copy of the output")
-    if repair and not out.exists() and not out.is_symlink() and old.is_dir():
-        os.rename(old, out)  # a previous run died between its two renames
+    _check_own_dir(output.old, "old copy of the output")
+
+
+def check_output(output: Output, force: bool = False) -> None:
+    """Refuse to replace a directory holding anything this tool did not write, or to
+    follow a link on the way."""
+    out, old = output.real, output.old
+    check_own_dirs(output)
     if out.exists() and not out.is_dir():
         raise VendorError(
             f"{output.given}: exists and is not a directory; choose another -o/--output"
@@ -245,25 +248,13 @@ def _mib(n: int) -> str:
     return f"{n / (1 << 20):.1f} MiB"
 
 
-def _remove(path: Path) -> None:
+def remove(path: Path) -> None:
     """Remove ``path``: a link or file itself, a directory with what is in it (links in
     it are removed, never followed)."""
     if path.is_symlink() or path.is_file():
         path.unlink()
     elif path.is_dir():
         shutil.rmtree(path)
-
-
-def swap_into_place(staging: Path, output: Output) -> None:
-    out, old = output.real, output.old
-    _remove(old)
-    if out.exists():
-        os.rename(out, old)
-    os.rename(staging, out)
-    try:
-        _remove(old)
-    except OSError:
-        pass  # the next run removes it
 
 
 def seed_from_previous(output: Output, staging: Path, vendored: Sequence[VendoredPackage]) -> None:

@@ -32,10 +32,14 @@ from ..integrity import Expected, file_problem
 from ..records import archive_name_problem
 from . import assemble, history
 from .channels import REPODATA
-from .outputs import MANIFEST
+from .outputs import MANIFEST, TOOL
 from .sbom import SBOM, Archive, sbom_problems
 
 DELTA = "delta.json"
+
+
+class NotABundle(VendorError):
+    """``vendor verify`` was given a directory that holds no bundle at all."""
 
 
 @dataclass
@@ -49,6 +53,7 @@ class Findings:
     links: dict[str, str] = field(default_factory=dict)  # links the manifest lists: target
     omitted: set[str] = field(default_factory=set)  # a delta: archives it leaves out
     entry_sha256: dict[str, object] = field(default_factory=dict)  # archive -> its entry's
+    entry_size: dict[str, int | None] = field(default_factory=dict)  # archive -> its entry's
     archives: dict[str, Archive] = field(default_factory=dict)  # in_repodata, for the SBOM
 
 
@@ -96,6 +101,7 @@ def _check_archive(subdir: Path, rel_dir: str, fn: str, entry: Any, f: Findings)
     f.in_repodata.add(rel)
     f.entry_sha256[rel] = entry.get("sha256")
     expected = Expected.from_entry(entry)
+    f.entry_size[rel] = expected.size
     problem = file_problem(subdir / fn, expected)
     if problem == "missing" and rel in f.omitted and not (subdir / fn).is_symlink():
         pass  # a delta leaves it out: the bundle it is applied to has it
@@ -212,6 +218,10 @@ def _check_environments(out: Path, f: Findings) -> int:
             f.corrupt.append(
                 f"{rel}: {who} locks sha256 {package.sha256}, its local repodata another"
             )
+        elif package.size is not None and f.entry_size.get(rel) not in (None, package.size):
+            f.corrupt.append(
+                f"{rel}: {who} locks {package.size} bytes, its local repodata {f.entry_size[rel]}"
+            )
     for name, env in index.environments.items():
         pointer = out / history.env_dir(name) / history.POINTER
         try:
@@ -240,10 +250,40 @@ def _check_sbom(out: Path, f: Findings) -> None:
     f.corrupt += sbom_problems(doc, f.archives)
 
 
+def first_problem(found: Mapping[str, Any]) -> str:
+    """The first finding of a :func:`verify_output` result, as ``kind: what``."""
+    return next(
+        (f"{k}: {found[k][0]}" for k in ("missing", "extra", "corrupt", "unsafe") if found[k]),
+        "none",
+    )
+
+
+def _is_bundle(out: Path) -> bool:
+    """True when ``out`` has anything of a bundle: an index, a delta record, a
+    ``local_*`` channel, or a manifest of this tool (or one that is not even JSON:
+    verify reports it)."""
+    names = {p.name for p in out.iterdir()}
+    if history.INDEX in names or DELTA in names or any(n.startswith("local_") for n in names):
+        return True
+    try:
+        doc = _read_json(out / MANIFEST)
+    except FileNotFoundError:
+        return False
+    except ValueError:
+        return True
+    tool = doc.get("tool") if isinstance(doc, Mapping) else None
+    return isinstance(tool, Mapping) and tool.get("name") == TOOL
+
+
 def verify_output(out: Path) -> dict[str, Any]:
     """Re-check a vendored output. Returns the findings; ``problems`` counts them."""
     if not out.is_dir():
         raise VendorError(f"{out}: no such directory; pass the output of conda vendor")
+    if not _is_bundle(out):
+        raise NotABundle(
+            f"{out}: not a bundle (no {history.INDEX}, {MANIFEST} of {TOOL} or local_* "
+            f"channel in it); pass the directory conda vendor -o wrote"
+        )
     f = Findings()
     _read_omitted(out, f)
     _check_channels(out, f)
