@@ -59,7 +59,7 @@ def test_an_out_that_links_to_a_directory_is_written_through(
         assert out.is_symlink() and out.resolve() == real.resolve()
         assert (real / "local_ch" / "noarch" / "a-1.0-0.tar.bz2").is_file()
         assert run("vendor", "verify", out)[0] == 0
-    assert sorted(p.name for p in (tmp_path / "disk").iterdir()) == [".bundle.lock", "bundle"]
+    assert sorted(p.name for p in (tmp_path / "disk").iterdir()) == ["bundle"]
 
 
 def test_a_dangling_out_link_is_one_line(env: Path, tmp_path: Path, run) -> None:

@@ -8,13 +8,14 @@ staging -> ``OUT``, then the old copy is removed); a run that fails or is
 interrupted leaves the previous OUT as it was.
 
 A run holds an exclusive lock (``.OUT.lock``, holding its PID) from start to end, so
-two runs never write one OUT. Links are never followed for the staging directory or
-the old copy; an OUT that is a symbolic link to a directory is written through (the
-link stays, its target gets the new bundle).
+two runs never write one OUT; the lock file is removed when the run ends. Links are
+never followed for the staging directory or the old copy; an OUT that is a symbolic link
+to a directory is written through (the link stays, its target gets the new bundle).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -122,6 +123,10 @@ def exclusive(output: Output) -> Iterator[None]:
     try:
         yield
     finally:
+        # Removed while still held (a run that opened it meanwhile finds it unlinked and
+        # does not count it as held): nothing of ours stays beside OUT but OUT.
+        with contextlib.suppress(OSError):
+            output.lock_path.unlink()
         lock.release()
 
 

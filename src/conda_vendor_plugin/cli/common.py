@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import UsageError, VendorError
+from ..errors import Interrupted, UsageError, VendorError
 
 if TYPE_CHECKING:
     from ..progress import Reporter
@@ -155,6 +155,16 @@ def add_standalone_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
+def interrupted(args: argparse.Namespace) -> str:
+    """What an interrupted run kept for the next one, and where (``args.cvp_kept``: the
+    command's own answer, if it keeps anything)."""
+    kept = getattr(args, "cvp_kept", None)
+    where = kept(args) if kept else None
+    if where is None:
+        return "interrupted; nothing was written"
+    return where
+
+
 def run_command(
     args: argparse.Namespace, backend_factory: BackendFactory, reporter: Reporter
 ) -> dict[str, Any]:
@@ -163,6 +173,8 @@ def run_command(
     run: Runner = args.cvp_run
     try:
         return run(args, backend_factory, reporter)
+    except KeyboardInterrupt:
+        raise Interrupted(interrupted(args)) from None
     except OSError as e:
         where = e.filename or "a file"
         raise VendorError(f"{where}: {e.strerror or e}") from None

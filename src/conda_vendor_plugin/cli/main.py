@@ -69,11 +69,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = redact_text(str(e))
         if args.json:
             doc = {"success": False, "error": message, "error_type": type(e).__name__}
-            emit_json({**doc, **error_details(e)})
+            emit_json({**doc, "return_code": e.exit_code, **error_details(e)})
         else:
             print(f"error: {message}", file=sys.stderr)
         return e.exit_code
-    except KeyboardInterrupt:
-        print("interrupted; nothing was written", file=sys.stderr)
-        return 130
     return finish(args.command, result, reporter, args.json)

@@ -69,7 +69,7 @@ def configure(
         f"each an environment of the bundle (default: {DEFAULT_ENV_FILE}); a lockfile named "
         "here is vendored as it is.",
     )
-    p.set_defaults(cvp_run=run, cvp_command="vendor", inputs=[])
+    p.set_defaults(cvp_run=run, cvp_command="vendor", cvp_kept=kept, inputs=[])
 
 
 def add_vendor_options(p: argparse.ArgumentParser) -> None:
@@ -207,6 +207,22 @@ def _check_nothing_before(
             f"vendor options before '{name}' ({', '.join(given)}) are not {name}'s; "
             f"see '{parser.prog} {name} --help'"
         )
+
+
+def kept(args: argparse.Namespace) -> str | None:
+    """After Ctrl-C: the staging directory kept for resuming, named; None if there is none."""
+    from ..bundle.staging import resolve_output
+
+    try:
+        output = resolve_output(Path(args.output))
+    except Exception:  # an OUT the run refused: it kept nothing
+        return None
+    if not output.staging.is_dir() or output.staging.is_symlink():
+        return None
+    return (
+        f"interrupted; {args.output} is as it was; what was downloaded is kept in "
+        f"{output.staging} and the same command resumes from it"
+    )
 
 
 def run(args: argparse.Namespace, backend_factory: BackendFactory, reporter: Reporter) -> Any:
