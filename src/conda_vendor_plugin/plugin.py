@@ -8,6 +8,7 @@ from conda.plugins import hookimpl
 from conda.plugins.types import (
     CondaEnvironmentExporter,
     CondaEnvironmentSpecifier,
+    CondaPreCommand,
     CondaSubcommand,
     EnvironmentFormat,
 )
@@ -59,7 +60,22 @@ def conda_environment_exporters() -> Iterator[CondaEnvironmentExporter]:
         name=conda_exporter.FORMAT,
         aliases=conda_exporter.ALIASES,
         default_filenames=conda_exporter.DEFAULT_FILENAMES,
-        multiplatform_export=conda_exporter.multiplatform_export,
+        export=conda_exporter.export,
         description=conda_exporter.DESCRIPTION,
         environment_format=EnvironmentFormat.lockfile,
+    )
+
+
+@hookimpl
+def conda_pre_commands() -> Iterator[CondaPreCommand]:
+    """``conda env update -f x.lock.yml`` refuses in one line instead of installing nothing
+    (the reader is imported only when conda env update runs)."""
+
+    def note(command: str) -> None:
+        from . import conda_specifier
+
+        conda_specifier.note_command(command)
+
+    yield CondaPreCommand(
+        name="conda-vendor-plugin-env-update", action=note, run_for={"env_update"}
     )
