@@ -119,7 +119,7 @@ def test_vendor_sub_commands_are_in_the_usage_and_each_has_its_own_options(
 ) -> None:
     vendor = invoke(mode, "vendor", "--help")
     usage = " ".join(vendor.stdout.split("\n\n", 1)[0].split())
-    assert "{verify,prune,apply} ... | ENV_FILE ..." in usage, usage
+    assert "{verify,prune,apply,install,pack,unpack} ... | ENV_FILE ..." in usage, usage
     assert "--keep" not in vendor.stdout and "--to" not in vendor.stdout
     apply = invoke(mode, "vendor", "apply", "--help")
     assert apply.returncode == 0
@@ -156,7 +156,10 @@ def test_a_mistyped_command_is_named_with_the_one_meant(tmp_path: Path, invoke, 
     )
     other = invoke(mode, "vendor", "frobnicate")
     assert other.returncode == 2
-    assert "unknown command 'frobnicate'; commands: verify, prune, apply" in other.stderr
+    assert (
+        "unknown command 'frobnicate'; commands: verify, prune, apply, install, pack, unpack"
+        in other.stderr
+    )
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -75,19 +75,31 @@ class Verifier:
         return None
 
 
+def stat_problem(path: Path, expected: Expected) -> str | None:
+    """What :func:`file_problem` can tell without reading the file: missing, a link
+    (never followed), not a regular file, or another size than expected."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return "missing"
+    if stat.S_ISLNK(st.st_mode):
+        return "a symbolic link (not followed)"
+    if not stat.S_ISREG(st.st_mode):
+        return "not a regular file"
+    if expected.size is not None and st.st_size != expected.size:
+        return f"size {st.st_size} bytes, expected {expected.size}"
+    return None
+
+
 def file_problem(path: Path, expected: Expected) -> str | None:
     """None when the file at ``path`` is the archive ``expected`` describes, else what is
     wrong with it (``"missing"`` when there is no such file). A symbolic link is a
     problem, never followed."""
+    problem = stat_problem(path, expected)
+    if problem is not None:
+        return problem
+    v = Verifier(expected)
     try:
-        st = os.lstat(path)
-        if stat.S_ISLNK(st.st_mode):
-            return "a symbolic link (not followed)"
-        if not stat.S_ISREG(st.st_mode):
-            return "not a regular file"
-        if expected.size is not None and st.st_size != expected.size:
-            return f"size {st.st_size} bytes, expected {expected.size}"
-        v = Verifier(expected)
         v.update_from(path)
     except FileNotFoundError:
         return "missing"

@@ -67,6 +67,22 @@ def _report_maintenance(result: dict[str, Any], reporter: Reporter) -> bool:
             f"Applied {result['delta']} to {result['output']}: {result['archives_added']} "
             f"archives added, {result['archives_kept']} taken from the bundle; {now}"
         )
+    elif "packed" in result:
+        reporter.info(
+            f"Packed {result['bundle']} into {result['tar']} ({result['members']} members, "
+            f"{_size(result['bytes'])}); sha256 {result['sha256']} in {result['sha256_file']}"
+        )
+    elif "unpacked" in result:
+        reporter.info(
+            f"Unpacked {result['tar']} into {result['output']} ({result['members']} members, "
+            f"each checked against the manifest)"
+        )
+    elif "installed" in result:
+        reporter.info(
+            f"Installed {result['environment']} {result['version']} ({result['platform']}): "
+            f"{len(result['installed'])} packages, every archive's sha256 checked, into "
+            f"{result['prefix']}"
+        )
     else:
         return False
     return True

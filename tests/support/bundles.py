@@ -55,3 +55,26 @@ def locked_from_entry(upstream: str, subdir: str, fn: str, entry: dict[str, Any]
         md5=entry["md5"],
         size=entry["size"],
     )
+
+
+def vendor_bundle(served: Path, out: Path, channel: str, runs: list[tuple[str, list[str]]]) -> Path:
+    """Vendor each ``(name, deps)`` environment in turn (linux-64; a name again makes a
+    new version) from the channel folder ``served/channel`` into bundle ``out``, over
+    one loopback server that is stopped afterwards (so anything installed from ``out``
+    cannot have been fetched)."""
+    import contextlib
+    import io
+
+    from conda_vendor_plugin import cli
+
+    from .server import ChannelServer
+    from .vendoring import write_env
+
+    with ChannelServer(served) as srv:
+        for name, deps in runs:
+            env = write_env(out.parent / f"{name}.yml", [f"{srv.url}/{channel}"], deps, name=name)
+            argv = ["vendor", str(env), "-p", "linux-64", "-o", str(out), "--json"]
+            with contextlib.redirect_stdout(io.StringIO()) as report:
+                rc = cli.main(argv)
+            assert rc == 0, report.getvalue()
+    return out

@@ -21,7 +21,7 @@ from typing import Any
 
 from ..errors import quoted
 from ..fsutil import MAX_METADATA_BYTES, UnsafePath, contained, is_plain_dir, read_json_file
-from ..integrity import Expected, file_problem
+from ..integrity import Expected, file_problem, stat_problem
 from ..records import LockedPackage, archive_name_problem
 from ..spec import is_subdir
 from .channels import REPODATA
@@ -137,8 +137,9 @@ def _describes(entry: Mapping[str, Any], p: LockedPackage) -> bool:
     return p.md5 is not None and entry.get("md5") == p.md5
 
 
-def _find(index: _LocalRepodata, p: LockedPackage) -> LocalArchive | str:
-    """The package's archive in the first local channel that has it intact, else why not."""
+def _find(index: _LocalRepodata, p: LockedPackage, read: bool) -> LocalArchive | str:
+    """The package's archive in the first local channel that has it intact (``read``:
+    its bytes hashed; else only its size seen), else why not."""
     problem = archive_name_problem(p.fn, p.name, p.version, p.build)
     if problem is not None:
         return f"archive name {quoted(p.fn)} {problem}"
@@ -156,7 +157,8 @@ def _find(index: _LocalRepodata, p: LockedPackage) -> LocalArchive | str:
             why = str(e)
             continue
         size = p.size if p.size is not None else entry.get("size")
-        bad = file_problem(path, Expected(size, p.sha256, p.md5))
+        expected = Expected(size, p.sha256, p.md5)
+        bad = file_problem(path, expected) if read else stat_problem(path, expected)
         if bad is not None:
             why = f"{rel}: {bad}"
             continue
@@ -164,18 +166,22 @@ def _find(index: _LocalRepodata, p: LockedPackage) -> LocalArchive | str:
     return why
 
 
-def locate(bundle: Path, packages: Iterable[LockedPackage]) -> list[LocalArchive]:
+def locate(
+    bundle: Path, packages: Iterable[LockedPackage], read: bool = True
+) -> list[LocalArchive]:
     """Every package's archive in ``bundle``'s local channels, in the order given.
 
     Each archive's size and sha256 (md5 where the lock has no sha256) are checked
     against the lock before it is offered: conda copies a ``file://`` archive into its
-    package cache without checking its hash. Raises :class:`BundleError`, one
-    line, when any package is missing, does not match or is unsafe."""
+    package cache without checking its hash. ``read=False`` checks only what the file
+    system says (a regular file of the locked size) for a caller that hashes the bytes
+    as it copies them (``vendor install``). Raises :class:`BundleError`, one line, when
+    any package is missing, does not match or is unsafe."""
     index = _LocalRepodata(bundle)
     found: list[LocalArchive] = []
     failed: list[tuple[LockedPackage, str]] = []
     for p in packages:
-        result = _find(index, p)
+        result = _find(index, p, read)
         if isinstance(result, LocalArchive):
             found.append(result)
         else:

@@ -1,0 +1,266 @@
+"""``vendor install``: one environment of a bundle into a new prefix, with no solve, no
+network and no conda.
+
+What is installed is exactly what the chosen version's lockfile locks for this
+machine's platform. Every archive is found in the bundle's local channels (matched by
+name, version, build and sha256, see :func:`.local.locate`), copied into a private
+work folder beside PREFIX while its size and sha256 are checked against the lock, and
+only when every archive passed is anything linked: a tampered bundle is one line
+naming the archive, and PREFIX does not exist afterwards. py-rattler's installer then
+links the checked copies (it checks no hash of a ``file://`` archive itself, hence
+the copies). A tar written by ``vendor pack`` is unpacked into the work folder
+first. The records under ``PREFIX/conda-meta`` name each package's locked URL
+and channel, as if conda had installed the lock.
+
+The wheels of a lock's ``pip:`` part (when bundles carry them) are installed after
+the conda packages, by :func:`_install_wheels`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import UsageError, VendorError, quoted
+from ..fsutil import atomic_write_text
+from ..integrity import Expected, copy_verified
+from ..records import LockedPackage
+from . import history
+from .local import LocalArchive, locate
+from .outputs import LOCKFILE
+
+
+class InstallError(VendorError):
+    """An environment could not be installed from a bundle; nothing was left behind."""
+
+
+@dataclass(frozen=True)
+class InstallRequest:
+    bundle: Path  # a bundle directory, or a tar written by ``vendor pack``
+    prefix: Path
+    environment: str | None = None  # None: the bundle's only environment
+    version: str | None = None  # None: the environment's current version
+    force: bool = False  # replace an existing PREFIX
+    pkgs_dir: Path | None = None  # keep extracted packages here (default: thrown away)
+
+
+@dataclass(frozen=True)
+class Chosen:
+    name: str
+    version: history.Version
+    platform: str
+    packages: tuple[LockedPackage, ...]
+
+
+def host_platform() -> str:
+    """This machine's conda platform, as py-rattler names it."""
+    import rattler
+
+    subdir = getattr(rattler, "Subdir", None) or rattler.Platform  # Platform before 0.27
+    return str(subdir.current())
+
+
+def choose(bundle: Path, name: str | None, version: str | None, platform: str) -> Chosen:
+    """The environment, version and locked packages to install, every name checked."""
+    index = history.read_index(bundle)
+    if index is None:
+        raise InstallError(
+            f"{bundle}: not a bundle (no {history.INDEX}); pass what conda vendor wrote"
+        )
+    names = sorted(index.environments)
+    if name is None:
+        if len(names) != 1:
+            raise UsageError(
+                f"{bundle}: name the environment to install, one of: {', '.join(names)}"
+            )
+        name = names[0]
+    env = index.environments.get(name)
+    if env is None:
+        raise UsageError(f"{bundle}: no environment {quoted(name)}; it has {', '.join(names)}")
+    vid = version or env.current
+    chosen = next((v for v in env.versions if v.id == vid), None)
+    if chosen is None:
+        ids = ", ".join(v.id for v in env.versions)
+        raise UsageError(f"{bundle}: {name} has no version {quoted(vid)}; it has {ids}")
+    folder = history.plain_dir(bundle, history.version_dir(name, vid))
+    if folder is None:
+        raise InstallError(f"{bundle}: {history.version_dir(name, vid)} is missing or a link")
+    from ..formats.registry import read_path
+
+    lock = read_path(folder / LOCKFILE)
+    if platform not in lock.packages:
+        raise InstallError(
+            f"{bundle}: {name} {vid} locks {', '.join(lock.platforms)}, not this machine's "
+            f"platform {platform}"
+        )
+    return Chosen(name, chosen, platform, tuple(lock.packages[platform]))
+
+
+def _check_prefix(prefix: Path, force: bool) -> None:
+    if os.path.lexists(prefix) and not force:
+        raise UsageError(f"{prefix} exists; pass --force to replace it, or choose another --prefix")
+    if os.path.lexists(prefix) and not prefix.is_dir():
+        raise UsageError(f"{prefix} exists and is not a directory; it is not replaced")
+
+
+@contextmanager
+def _work_dir(prefix: Path) -> Iterator[Path]:
+    """A private folder beside PREFIX (same file system: the installer hard-links from
+    it), removed afterwards, with any parent folders of PREFIX it had to create."""
+    created = [p for p in reversed(prefix.parents) if not os.path.lexists(p)]
+    prefix.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{prefix.name}.install-", dir=prefix.parent))
+    try:
+        yield work
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        for p in reversed(created):
+            if not os.path.lexists(prefix):
+                try:
+                    p.rmdir()
+                except OSError:
+                    break
+
+
+def stage(archives: Sequence[LocalArchive], into: Path) -> list[Path]:
+    """Copy every archive into ``into``, checking its size and hashes against the lock
+    as it is read; the first that differs is one :class:`InstallError` naming it."""
+    staged = []
+    for a in archives:
+        p = a.package
+        folder = into / a.local_channel / p.subdir
+        folder.mkdir(parents=True, exist_ok=True)
+        size = p.size if p.size is not None else a.entry.get("size")
+        expected = Expected(size if isinstance(size, int) else None, p.sha256, p.md5)
+        verdict = copy_verified(a.path, folder / p.fn, expected, lambda n: None).problem()
+        if verdict is not None:
+            rel = f"{a.local_channel}/{p.subdir}/{p.fn}"
+            raise InstallError(
+                f"{rel}: {verdict} (the lock's); nothing was installed. The bundle was "
+                f"altered: check it with 'vendor verify' and get an intact copy"
+            )
+        staged.append(folder / p.fn)
+    return staged
+
+
+def rattler_records(archives: Sequence[LocalArchive], staged: Sequence[Path]) -> list[Any]:
+    """py-rattler's records of the staged archives, built from the bundle's own
+    repodata entries (upstream's originals), each pointing at its checked copy."""
+    from rattler import Channel, RepoData
+
+    records = []
+    for a, path in zip(archives, staged):
+        section = "packages.conda" if a.package.fn.endswith(".conda") else "packages"
+        one = {"info": {"subdir": a.package.subdir}, "packages": {}, "packages.conda": {}}
+        one[section][a.package.fn] = dict(a.entry)
+        doc = path.parent.parent / f".{a.package.fn}.repodata.json"
+        doc.write_text(json.dumps(one))
+        (record,) = RepoData.from_path(doc).into_repo_data(Channel(path.parent.parent.as_uri()))
+        records.append(record)
+    return records
+
+
+def link(records: Sequence[Any], prefix: Path, cache: Path) -> None:
+    """py-rattler's installer: extract into ``cache``, link into ``prefix`` (for this
+    machine's platform; no link scripts run). Its failure is one line."""
+    import asyncio
+
+    from rattler import install
+
+    try:
+        asyncio.run(
+            install(
+                list(records),
+                target_prefix=prefix,
+                cache_dir=cache,
+                installed_packages=[],
+                execute_link_scripts=False,
+                show_progress=False,
+            )
+        )
+    except Exception as e:  # py-rattler's exceptions share no base class of their own
+        why = "; ".join(line.strip() for line in str(e).splitlines() if line.strip())
+        raise InstallError(
+            f"{prefix}: the installer failed: {why}; nothing was installed"
+        ) from None
+
+
+def record_origins(prefix: Path, packages: Sequence[LockedPackage]) -> None:
+    """Each ``conda-meta`` record's ``url`` and ``channel`` become the lock's (the
+    installer wrote the private copy's), so the prefix says where its packages came from."""
+    for p in packages:
+        path = prefix / "conda-meta" / f"{p.dist}.json"
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        doc.update(url=p.url, channel=p.channel)
+        atomic_write_text(path, json.dumps(doc, indent=2, sort_keys=True) + "\n")
+
+
+def _install_wheels(bundle: Path, chosen: Chosen, prefix: Path) -> None:
+    """The seam for a lock's wheels (``pip:`` dependencies): none are vendored yet."""
+
+
+@contextmanager
+def _replacing(prefix: Path, work: Path) -> Iterator[None]:
+    """An existing PREFIX moves into ``work`` while the new one is built, and comes
+    back if that fails; a PREFIX made by a failed run is removed."""
+    old = work / "previous-prefix"
+    if os.path.lexists(prefix):
+        os.rename(prefix, old)
+    try:
+        yield
+    except BaseException:
+        shutil.rmtree(prefix, ignore_errors=True)
+        if os.path.lexists(old):
+            os.rename(old, prefix)
+        raise
+
+
+def install_environment(req: InstallRequest) -> dict[str, Any]:
+    """Install one environment of a bundle (a directory or a packed tar) into PREFIX."""
+    try:
+        import rattler  # noqa: F401
+    except ImportError:
+        raise InstallError(
+            "vendor install needs py-rattler: pip install 'conda-vendor-plugin[rattler]'"
+        ) from None
+    prefix = Path(os.path.abspath(req.prefix))
+    _check_prefix(prefix, req.force)
+    with _work_dir(prefix) as work:
+        bundle = _bundle_dir(req.bundle, work)
+        chosen = choose(bundle, req.environment, req.version, host_platform())
+        found = locate(bundle, chosen.packages, read=False)
+        staged = stage(found, work / "archives")
+        records = rattler_records(found, staged)
+        with _replacing(prefix, work):
+            link(records, prefix, req.pkgs_dir or work / "pkgs")
+            record_origins(prefix, chosen.packages)
+            _install_wheels(bundle, chosen, prefix)
+    return {
+        "bundle": str(req.bundle),
+        "prefix": str(prefix),
+        "environment": chosen.name,
+        "version": chosen.version.id,
+        "platform": chosen.platform,
+        "installed": [p.dist for p in chosen.packages],
+        "bytes": sum(p.size or 0 for p in chosen.packages),
+    }
+
+
+def _bundle_dir(source: Path, work: Path) -> Path:
+    """``source`` when it is a directory; a tar written by ``vendor pack`` is unpacked
+    into ``work`` (every member checked against its manifest) and that copy returned."""
+    if source.is_dir():
+        return source
+    if not source.is_file():
+        raise InstallError(f"{source}: no such bundle (a directory or a tar from vendor pack)")
+    from .unpack import unpack
+
+    unpack(source, work / "bundle")
+    return work / "bundle"

@@ -1,0 +1,206 @@
+"""``vendor pack``: a bundle as one reproducible tar, to carry it on any medium.
+
+The tar holds ``manifest.json`` first (so a reader can check every later member as it
+streams by, without unpacking), then every other file and ``current`` link of the
+bundle in sorted order; no directories. Owners are ``0:0`` with no names, files are
+mode 0644, links 0777, and every member's time is ``SOURCE_DATE_EPOCH`` when set, else
+the bundle's own (its SBOM's timestamp): two packs of one bundle are byte-identical.
+GNU tar format (long names as ``././@LongLink``), no compression (the archives are
+compressed already). Beside it, ``FILE.tar.sha256`` in ``sha256sum`` form.
+
+Packing checks every file against the manifest as it is read (size and sha256; links
+against their listed target): a bundle that does not match its manifest is refused
+in one line and no tar is left. Reading a tar back is :mod:`.unpack`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tarfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from ..errors import VendorError, quoted
+from ..fsutil import (
+    MAX_METADATA_BYTES,
+    atomic_write_text,
+    open_nofollow,
+    read_json_file,
+    walk_files,
+)
+from .outputs import MANIFEST
+from .sbom import SBOM, source_date_epoch, timestamp_of
+
+FILE_MODE = 0o644
+LINK_MODE = 0o777
+SHA256_SUFFIX = ".sha256"
+
+
+class PackError(VendorError):
+    """A bundle could not be packed, or a packed bundle could not be read back."""
+
+
+class HashingWriter:
+    """A binary file that hashes what is written to it (the tar's own sha256)."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self.raw = raw
+        self.sha256 = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self.sha256.update(data)
+        self.size += len(data)
+        return self.raw.write(data)
+
+
+class HashingReader:
+    """A binary file read once, front to back, hashing and counting what passes."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self.raw = raw
+        self.sha256 = hashlib.sha256()
+        self.size = 0
+
+    def read(self, n: int = -1) -> bytes:
+        data = self.raw.read(n)
+        self.sha256.update(data)
+        self.size += len(data)
+        return data
+
+    def drain(self) -> None:
+        """Read (and hash) what is left after the last member: the tar's end blocks."""
+        while self.read(1 << 20):
+            pass
+
+
+def manifest_items(doc: Any, source: str) -> dict[str, Mapping[str, Any]]:
+    """The manifest's files by path (each a mapping with ``sha256`` or ``link``)."""
+    items = doc.get("files") if isinstance(doc, Mapping) else None
+    if not isinstance(items, list) or not all(
+        isinstance(i, Mapping) and isinstance(i.get("path"), str) for i in items
+    ):
+        raise PackError(f"{source}: not a manifest this tool wrote (no 'files' list of paths)")
+    return {str(i["path"]): i for i in items}
+
+
+def pack_time(bundle: Path) -> int:
+    """The members' time: ``SOURCE_DATE_EPOCH``, else the bundle's SBOM timestamp, else 0."""
+    when = source_date_epoch() or timestamp_of(bundle / SBOM)
+    return int(when.timestamp()) if when is not None else 0
+
+
+def _info(rel: str, mtime: int) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(rel)
+    info.mtime, info.uid, info.gid, info.uname, info.gname = mtime, 0, 0, "", ""
+    info.mode = FILE_MODE
+    return info
+
+
+def _add_file(tf: tarfile.TarFile, bundle: Path, rel: str, item: Mapping[str, Any], t: int) -> int:
+    path = bundle / rel
+    info = _info(rel, t)
+    info.size = path.lstat().st_size
+    if item.get("size") not in (None, info.size):
+        raise PackError(f"{path}: {info.size} bytes, the manifest says {item.get('size')}")
+    with open_nofollow(path) as f:
+        reader = HashingReader(f)
+        tf.addfile(info, reader)
+    if reader.sha256.hexdigest() != str(item.get("sha256", "")).lower():
+        raise PackError(
+            f"{path}: sha256 {reader.sha256.hexdigest()}, the manifest says "
+            f"{item.get('sha256')}; check the bundle with 'vendor verify {bundle}'"
+        )
+    return info.size
+
+
+def _add_link(tf: tarfile.TarFile, bundle: Path, rel: str, item: Mapping[str, Any], t: int) -> None:
+    target = os.readlink(bundle / rel)
+    if target != item.get("link"):
+        raise PackError(
+            f"{bundle / rel}: a link to {quoted(target)}, the manifest says "
+            f"{quoted(item.get('link'))}"
+        )
+    info = _info(rel, t)
+    info.type, info.linkname, info.mode = tarfile.SYMTYPE, target, LINK_MODE
+    tf.addfile(info)
+
+
+def _members(bundle: Path, items: Mapping[str, Mapping[str, Any]]) -> list[tuple[str, bool]]:
+    """The bundle's files and links, the manifest first, each checked to be listed."""
+    found = [(rel, link) for rel, link in walk_files(bundle) if rel != MANIFEST]
+    on_disk = {rel for rel, _ in found}
+    extra = sorted(on_disk - set(items))
+    missing = sorted(set(items) - on_disk)
+    if extra or missing:
+        what = f"{extra[0]} is not in its manifest" if extra else f"{missing[0]} is missing"
+        raise PackError(
+            f"{bundle}: {what}; check it with 'vendor verify {bundle}' before packing it"
+        )
+    for rel, link in found:
+        if link != ("link" in items[rel]):
+            raise PackError(f"{bundle / rel}: a link or a file where the manifest says otherwise")
+    return [(MANIFEST, False), *found]
+
+
+def write_tar(bundle: Path, out: BinaryIO) -> tuple[int, int, str]:
+    """Write the tar of ``bundle`` to ``out``: (members, content bytes, tar sha256)."""
+    try:
+        manifest = read_json_file(bundle / MANIFEST, MAX_METADATA_BYTES)
+    except FileNotFoundError:
+        raise PackError(f"{bundle}: not a bundle (no {MANIFEST})") from None
+    except ValueError as e:
+        raise PackError(f"{bundle / MANIFEST}: {e}") from None
+    items = manifest_items(manifest, str(bundle / MANIFEST))
+    mtime = pack_time(bundle)
+    members = _members(bundle, items)
+    sink = HashingWriter(out)
+    size = 0
+    with tarfile.open(fileobj=sink, mode="w|", format=tarfile.GNU_FORMAT) as tf:
+        for rel, link in members:
+            if rel == MANIFEST:
+                info = _info(rel, mtime)
+                info.size = (bundle / rel).lstat().st_size
+                with open_nofollow(bundle / rel) as f:
+                    tf.addfile(info, f)
+                size += info.size
+            elif link:
+                _add_link(tf, bundle, rel, items[rel], mtime)
+            else:
+                size += _add_file(tf, bundle, rel, items[rel], mtime)
+    return len(members), size, sink.sha256.hexdigest()
+
+
+def pack(bundle: Path, output: Path) -> dict[str, Any]:
+    """Write ``output`` (the tar) and ``output.sha256``; nothing is left on failure."""
+    if not bundle.is_dir():
+        raise PackError(f"{bundle}: no such bundle directory; pass what conda vendor wrote")
+    out = Path(os.path.abspath(output))
+    if out.is_relative_to(Path(os.path.abspath(bundle))):
+        raise PackError(f"{output}: inside the bundle it would pack; write it elsewhere")
+    if out.is_dir():
+        raise PackError(f"{output}: a directory; name the tar file to write")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(f".{out.name}.partial")
+    try:
+        with open_nofollow(partial, "wb") as f:
+            members, size, digest = write_tar(bundle, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(partial, out)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    checksum = Path(f"{out}{SHA256_SUFFIX}")
+    atomic_write_text(checksum, f"{digest}  {out.name}\n")
+    return {
+        "bundle": str(bundle),
+        "tar": str(output),
+        "sha256": digest,
+        "sha256_file": f"{output}{SHA256_SUFFIX}",
+        "members": members,
+        "bytes": size,
+        "packed": True,
+    }
