@@ -73,7 +73,7 @@ def vendor_bundle(served: Path, out: Path, channel: str, runs: list[tuple[str, l
     with ChannelServer(served) as srv:
         for name, deps in runs:
             env = write_env(out.parent / f"{name}.yml", [f"{srv.url}/{channel}"], deps, name=name)
-            argv = ["vendor", str(env), "-p", "linux-64", "-o", str(out), "--json"]
+            argv = ["vendor", str(env), "--platform", "linux-64", "-o", str(out), "--json"]
             with contextlib.redirect_stdout(io.StringIO()) as report:
                 rc = cli.main(argv)
             assert rc == 0, report.getvalue()
