@@ -16,6 +16,7 @@ to a directory is written through (the link stays, its target gets the new bundl
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import shutil
@@ -105,7 +106,11 @@ def exclusive(output: Output) -> Iterator[None]:
     def record_pid(fd: int) -> None:
         os.ftruncate(fd, 0)
         os.lseek(fd, 0, os.SEEK_SET)
-        os.write(fd, f"{os.getpid()}\n".encode())
+        try:
+            os.write(fd, f"{os.getpid()}\n".encode())
+        except OSError as e:  # a full disk: held without a PID (the run may free room)
+            if e.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
 
     lock = FileLock(str(output.lock_path), timeout=0, on_acquired=record_pid)
     try:
@@ -116,6 +121,8 @@ def exclusive(output: Output) -> Iterator[None]:
             f"writing it; wait for it to finish, or stop it, and run again"
         ) from None
     except OSError as e:
+        if e.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise  # a full disk: the caller's one line says so (the lock file is new each run)
         raise VendorError(
             f"{output.lock_path}: cannot create the lock beside OUT ({e.strerror or e}); "
             f"check that {output.real.parent} is a writable directory and not a link"
