@@ -119,16 +119,49 @@ def test_redact_text_leaves_text_without_urls_alone() -> None:
             "https://u:pw@repo.example/chan/",
             "https://u:pw@repo.example/chan/noarch/a-1-0.conda",
         ),
-        # Elsewhere (CEP 15 base_url): the same credentials, as conda sends them.
+        # Anywhere but under the channel (a CEP 15 base_url on a CDN, a lockfile's URL on
+        # another host, port or scheme, a path beside the channel's or one that climbs
+        # out of it): no credentials at all (conda's rule for tokens).
         (
             "https://cdn.example/flat/a-1-0.conda",
             "https://repo.example/t/tk-1/chan",
-            "https://cdn.example/t/tk-1/flat/a-1-0.conda",
+            "https://cdn.example/flat/a-1-0.conda",
         ),
         (
             "https://cdn.example/flat/a-1-0.conda",
             "https://u:pw@repo.example/chan",
-            "https://u:pw@cdn.example/flat/a-1-0.conda",
+            "https://cdn.example/flat/a-1-0.conda",
+        ),
+        (
+            "https://repo.example:8443/chan/noarch/a-1-0.conda",
+            "https://u:pw@repo.example/t/tk-1/chan",
+            "https://repo.example:8443/chan/noarch/a-1-0.conda",
+        ),
+        (
+            "http://repo.example/chan/noarch/a-1-0.conda",
+            "https://u:pw@repo.example/t/tk-1/chan",
+            "http://repo.example/chan/noarch/a-1-0.conda",
+        ),
+        (
+            "https://repo.example/chan2/noarch/a-1-0.conda",
+            "https://u:pw@repo.example/t/tk-1/chan",
+            "https://repo.example/chan2/noarch/a-1-0.conda",
+        ),
+        (
+            "https://repo.example/chan/../other/noarch/a-1-0.conda",
+            "https://repo.example/t/tk-1/chan",
+            "https://repo.example/chan/../other/noarch/a-1-0.conda",
+        ),
+        (
+            "https://repo.example/chan/%2e%2e/other/noarch/a-1-0.conda",
+            "https://repo.example/t/tk-1/chan",
+            "https://repo.example/chan/%2e%2e/other/noarch/a-1-0.conda",
+        ),
+        # The same place spelled with its default port or another case: under it.
+        (
+            "https://REPO.example:443/chan/noarch/a-1-0.conda",
+            "https://repo.example/t/tk-1/chan",
+            "https://repo.example/t/tk-1/chan/noarch/a-1-0.conda",
         ),
         # No credentials: nothing changes.
         (
@@ -145,7 +178,7 @@ def test_redact_text_leaves_text_without_urls_alone() -> None:
 )
 def test_with_credentials_of(url: str, channel: str, expected: str) -> None:
     assert with_credentials_of(url, channel) == expected
-    assert redact_url(with_credentials_of(url, channel)) == url
+    assert redact_url(with_credentials_of(url, channel)) == redact_url(expected)
 
 
 # ------------------------------------------------------------------ expand_channel

@@ -230,8 +230,8 @@ def test_hotfixed_repodata_fields_survive(http_server, tmp_path: Path, run) -> N
 
 def test_archives_behind_base_url_on_another_host_come_from_there(tmp_path: Path, run) -> None:
     # CEP 15: the repodata lives on one server, its archives (flat, no subdirs) on another
-    # (a mirror or CDN) named by info.base_url. Both want the channel's token, which conda
-    # sends to base_url as well.
+    # (a mirror or CDN) named by info.base_url. The channel's token goes to the channel
+    # only (credentials scoped to their channel, docs/security.md): the CDN sees none.
     token = "tk-cdn-51e0"
     root = build_channel(
         tmp_path / "served" / "chan",
@@ -240,7 +240,7 @@ def test_archives_behind_base_url_on_another_host_come_from_there(tmp_path: Path
     out = tmp_path / "OUT"
     with (
         ChannelServer(tmp_path / "served", token=token) as repo,
-        ChannelServer(tmp_path / "cdn", token=token) as cdn,
+        ChannelServer(tmp_path / "cdn") as cdn,
     ):
         cdn_base = f"http://127.0.0.1:{cdn.port}/flat/"
         move_archives_elsewhere(root, tmp_path / "cdn" / "flat", cdn_base)
@@ -249,6 +249,7 @@ def test_archives_behind_base_url_on_another_host_come_from_there(tmp_path: Path
     assert rc == 0, stderr
     assert _archive_gets(cdn) == ["/flat/app-1.0-0.conda", "/flat/lib-1.0-0.tar.bz2"]
     assert _archive_gets(repo) == []
+    assert [p for p, auth in cdn.seen if token in p or auth] == []
 
     # Vendored into the channel they were solved from, not one named after the CDN.
     assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["envs", "local_chan"]

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from .conda_fetch import fetch_failure, quiet_retries, raise_unanswered
 from .errors import SolveError, SpecError
 from .records import LockedPackage, Solution
 from .solve.backend import ordered
@@ -94,6 +95,18 @@ class CondaBackend:
                     sources.append((c, base))
         return sources
 
+    def configured_channels(self) -> list[str]:
+        """The URLs (with credentials) of conda's configured ``channels`` (the condarc's,
+        and ``-c`` where conda's options reach the context)."""
+        from conda.base.context import context
+        from conda.models.channel import Channel
+
+        urls: list[str] = []
+        for c in context.channels:
+            for url in Channel(c).urls(with_credentials=True, subdirs=("noarch",)):
+                urls.append(url.rstrip("/").rsplit("/", 1)[0])
+        return urls
+
     def session_for(self, url: str) -> Any:
         """conda's session for ``url`` (auth, proxies, SSL), without its own retries."""
         from conda.gateways.connection.session import get_session
@@ -159,8 +172,12 @@ class CondaBackend:
                     repodata_fn=REPODATA_FN,
                     command="create",
                 )
-                records = solver.solve_final_state()
+                with quiet_retries():
+                    records = solver.solve_final_state()
             except CondaError as e:
+                unreachable = fetch_failure(e)
+                if unreachable is not None:
+                    raise unreachable from None
                 detail = redact_text(str(e)).strip()
                 if type(e).__name__ == "ResolvePackageNotFound":
                     # Its text is only the list of specs (conda's CLI adds the sentence).
@@ -261,10 +278,12 @@ def _shard_subsets(urls: list[str], names: list[str]) -> dict[tuple[str, str], P
     try:
         from conda.gateways.shards import build_repodata_subset
 
-        subsets = build_repodata_subset(names, {u: Channel(u) for u in urls}, depth=0) or {}
+        with quiet_retries() as retried:
+            subsets = build_repodata_subset(names, {u: Channel(u) for u in urls}, depth=0) or {}
     except Exception as e:  # conda's private machinery changed: repodata.json, as before
         log.debug("conda's sharded repodata unusable here: %s", redact_text(str(e)))
         return {}
+    raise_unanswered([u for u in urls if u not in subsets], retried.broken)
     from .channel.cache_sweep import SUBSET_FILES, sweep
     from .channel.shard_subset import write_subset
     from .channel.shards import hex_bytes
@@ -299,8 +318,12 @@ def _cached_repodata(channel_url: str, subdir: str) -> tuple[Path, bool]:
         # A solver with its own cache (e.g. sharded repodata) left none in conda's: let
         # conda fetch the full repodata.json into its cache.
         try:
-            sd.load()
+            with quiet_retries():
+                sd.load()
         except Exception as e:  # a missing subdir is fine; the caller says what it needs
+            unreachable = fetch_failure(e, channel_url)
+            if unreachable is not None:
+                raise unreachable from None
             log.debug("no repodata for %s/%s: %s", redact_url(channel_url), subdir, e)
     return path, path.exists()
 

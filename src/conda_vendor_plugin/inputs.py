@@ -20,6 +20,7 @@ from .progress import Reporter, solving_step
 from .records import Lockfile, Solution
 from .solve.backend import Backend, effective_spec, solve_all, to_lockfile
 from .spec import NO_CHANNEL_OVERRIDE, ChannelOverride, EnvironmentSpec, load_spec
+from .transport.urls import merged_credentials
 from .yamlfile import MAX_DOCUMENT_BYTES
 
 
@@ -55,12 +56,15 @@ def lockfile_request(
     reporter: Reporter,
     entries: Entries,
     namespace: str | None = None,
+    user: locked.UserChannels | None = None,
 ) -> Request:
-    """Take lockfiles as they are: no solve; every package checked against its channel."""
+    """Take lockfiles as they are: no solve; every package checked against its channel
+    (with the credentials and local channels of ``user``, default: the backend's
+    configuration alone)."""
     with reporter.step(f"Reading {', '.join(paths)}"):
         lock = formats.read_files(paths)
     name = env_name(lock.name, paths[0], namespace)
-    return _locked_request(name, lock, platforms, backend, reporter, entries, paths)
+    return _locked_request(name, lock, platforms, backend, reporter, entries, paths, user)
 
 
 def installed_request(
@@ -70,6 +74,7 @@ def installed_request(
     reporter: Reporter,
     entries: Entries,
     namespace: str | None = None,
+    user: locked.UserChannels | None = None,
 ) -> Request:
     """An installed environment as it is: its conda-meta records, each checked against
     (and its original repodata entry taken from) the channel it came from."""
@@ -78,7 +83,7 @@ def installed_request(
     check_platforms(found, platforms)
     lock = replace(found.lock, foreign=found.not_locked)
     name = env_name(lock.name, prefix, namespace)
-    return _locked_request(name, lock, platforms, backend, reporter, entries, ())
+    return _locked_request(name, lock, platforms, backend, reporter, entries, (), user)
 
 
 def _locked_request(
@@ -89,9 +94,12 @@ def _locked_request(
     reporter: Reporter,
     entries: Entries,
     paths: Sequence[str],
+    user: locked.UserChannels | None,
 ) -> Request:
+    """A lock taken as it is: each package checked against its channel, no solve."""
     wanted = locked.lock_platforms(lock, platforms)
-    sources = locked.channel_sources(lock, wanted, backend)
+    user = user if user is not None else user_channels([], backend)
+    sources = locked.channel_sources(lock, wanted, backend, user)
     count = sum(len(lock.packages[p]) for p in wanted)
     with reporter.step(f"Checking {count} locked packages against their channels"):
         solutions = locked.resolve(lock, wanted, sources, backend, entries)
@@ -105,6 +113,17 @@ def _locked_request(
         channel_priority=lock.channel_priority,
     )
     return Request(name, spec, solutions, resolved, sources)
+
+
+def user_channels(specs: Sequence[EnvironmentSpec], backend: Backend) -> locked.UserChannels:
+    """The channels the user gave this run (the backend's configuration and the
+    environment files): their credentials, merged, and the local ones among them."""
+    urls = list(getattr(backend, "configured_channels", list)())
+    for spec in specs:
+        for platform in spec.platforms:
+            urls += [url for _, url in backend.channel_sources(spec, platform)]
+    local = frozenset(locked.local_key(u) for u in urls if u.startswith("file:"))
+    return locked.UserChannels(merged_credentials(urls), local)
 
 
 def env_name(declared: str | None, path: str, namespace: str | None) -> str:
@@ -145,21 +164,33 @@ def requests(
 ) -> list[Request]:
     """Every environment of the run, each with a name no other takes; ``channels`` (-c)
     apply to the environment files solved, not to lockfiles (they name their own)."""
-    if (channels.channels or channels.override) and all(is_lockfile(p) for p in env_files):
+    specs = {
+        path: effective_spec(channels.apply(load_spec(path)), platforms, backend)
+        for path in env_files
+        if not is_lockfile(path)
+    }
+    if (channels.channels or channels.override) and not specs:
         raise UsageError(
             "-c/--override-channels apply to environment files; a lockfile names its own channels"
         )
+    user = user_channels(list(specs.values()), backend)
     found: list[Request] = []
     for path in env_files:
-        if is_lockfile(path):
-            found.append(lockfile_request([path], platforms, backend, reporter, entries, namespace))
+        spec = specs.get(path)
+        if spec is None:
+            found.append(
+                lockfile_request([path], platforms, backend, reporter, entries, namespace, user)
+            )
             continue
-        spec = effective_spec(channels.apply(load_spec(path)), platforms, backend)
         found.append(solve_request(env_name(spec.name, path, namespace), spec, backend, reporter))
     if lockfiles:
-        found.append(lockfile_request(lockfiles, platforms, backend, reporter, entries, namespace))
+        found.append(
+            lockfile_request(lockfiles, platforms, backend, reporter, entries, namespace, user)
+        )
     for prefix in prefixes:
-        found.append(installed_request(prefix, platforms, backend, reporter, entries, namespace))
+        found.append(
+            installed_request(prefix, platforms, backend, reporter, entries, namespace, user)
+        )
     if not found:
         raise VendorError("vendor: name an environment file, a --lockfile or -n/-p")
     names = Counter(r.name for r in found)

@@ -16,7 +16,7 @@ from typing import Any
 
 from . import inputs
 from .bundle import delta as delta_mod
-from .bundle import history, transaction
+from .bundle import history, readme, transaction
 from .bundle import staging as staging_mod
 from .bundle.channels import repodata_documents, write_repodata
 from .bundle.outputs import (
@@ -37,7 +37,7 @@ from .progress import Reporter
 from .solve.backend import Backend
 from .spec import NO_CHANNEL_OVERRIDE, ChannelOverride, load_spec
 from .transport.download import Downloader, DownloadJob, DownloadResult
-from .transport.urls import redact_url, with_credentials_of
+from .transport.urls import merged_credentials, redact_url, with_credentials_of
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,7 @@ def make_plan(
         names=names,
         local_order=list(dict.fromkeys(names.values())),
         repodata=docs,
-        credentials={redact_url(url).rstrip("/"): url.rstrip("/") for _, url in sources},
+        credentials=merged_credentials(url for _, url in sources),
         omitted=omitted,
     )
 
@@ -291,7 +291,7 @@ def run_vendor(opts: VendorOptions, backend: Backend, reporter: Reporter) -> dic
         return summary
 
     source_date_epoch()  # a bad SOURCE_DATE_EPOCH is reported before any download
-    with transaction.begin(opts.output, force=opts.force) as tx:
+    with transaction.begin(opts.output, force=opts.force, writers=(readme.write,)) as tx:
         base = tx.base if not opts.since else None
         p = _settle(opts, base, backend, reporter)
         transaction.check_rewrites(base, {vp.relpath: vp.package for vp in p.vendored})

@@ -13,6 +13,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from conda_vendor_plugin.formats import cep23, explicit_v1
+from conda_vendor_plugin.records import LockedPackage, Lockfile
+
 from .vendoring import snapshot
 
 
@@ -62,4 +65,69 @@ def tree(root: Path, skip: Iterable[str] = ()) -> dict[str, bytes]:
     return found
 
 
-__all__ = ["add_entry", "put", "snapshot", "tree"]
+def write_lockfile(
+    path: Path, fmt: str, channel: str, url: str, e: dict, other: dict | None = None
+) -> Path:
+    """A lockfile of format ``fmt`` (explicit-1.0, cep23, conda-lock-v1, pixi-lock-v6) for
+    linux-64 locking noarch ``big`` 1.0 at ``url`` (the hashes of repodata entry ``e``)
+    and, given its entry ``other``, ``other`` at ``channel``'s own URL (which puts the
+    channel among the lockfile's channels in every format, CEP 23 too)."""
+    rows = [("big", "big-1.0-0.tar.bz2", url, e)]
+    if other is not None:
+        rows.append(
+            ("other", "other-1.0-0.tar.bz2", f"{channel}/noarch/other-1.0-0.tar.bz2", other)
+        )
+    pkgs = tuple(
+        LockedPackage(
+            name=n,
+            version="1.0",
+            build="0",
+            subdir="noarch",
+            channel=u.rsplit("/", 2)[0],
+            fn=fn,
+            url=u,
+            sha256=x["sha256"],
+            md5=x["md5"],
+            size=x["size"],
+        )
+        for n, fn, u, x in rows
+    )
+    lock = Lockfile(input_hash="0" * 64, channels=(channel,), packages={"linux-64": pkgs},
+                    name="locked")  # fmt: skip
+    if fmt == "explicit-1.0":
+        text = explicit_v1.write(lock)
+    elif fmt == "cep23":
+        text = cep23.write(lock, "linux-64")
+    elif fmt == "conda-lock-v1":
+        text = (
+            f"version: 1\nmetadata:\n  content_hash: {{linux-64: abc}}\n  channels:\n"
+            f"  - url: {channel}\n    used_env_vars: []\n  platforms: [linux-64]\n"
+            f"  sources: [env.yml]\npackage:\n"
+        )
+        for n, _, u, x in rows:
+            text += (
+                f"- name: {n}\n  version: '1.0'\n  manager: conda\n  platform: linux-64\n"
+                f"  dependencies: {{}}\n  url: {u}\n  hash:\n    md5: {x['md5']}\n"
+                f"    sha256: {x['sha256']}\n  category: main\n  optional: false\n"
+            )
+    else:
+        text = (
+            f"version: 6\nenvironments:\n  default:\n    channels:\n    - url: {channel}/\n"
+            f"    packages:\n      linux-64:\n"
+            + "".join(f"      - conda: {u}\n" for _, _, u, _ in rows)
+            + "packages:\n"
+            + "".join(
+                f"- conda: {u}\n  sha256: {x['sha256']}\n  md5: {x['md5']}\n"
+                f"  size: {x['size']}\n  depends: []\n"
+                for _, _, u, x in rows
+            )
+        )
+    name = {"conda-lock-v1": "conda-lock.yml", "pixi-lock-v6": "pixi.lock"}.get(fmt, "x.lock.yml")
+    if fmt == "cep23":
+        name = "locked-linux-64.txt"
+    path.mkdir(parents=True, exist_ok=True)
+    (path / name).write_text(text)
+    return path / name
+
+
+__all__ = ["add_entry", "put", "snapshot", "tree", "write_lockfile"]

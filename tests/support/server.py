@@ -16,9 +16,11 @@ scripted faults so that failure handling is tested against real sockets:
 * ``server.fail(path, "slow:BPS")`` send the file at about BPS bytes a second
 * ``server.fail(path, "retry-after:S")`` 503 with ``Retry-After: S``
 * ``server.fail(path, "html")``     200 with an HTML login page instead of the file
+* ``server.fail(path, "redirect:URL")`` 302 to URL (e.g. ``file:///etc/hostname``)
 
 Each call queues one fault for the next request of ``path``. ``latency`` adds a delay
-to every request; ``token`` requires a ``/t/<token>/`` prefix on every path.
+to every request; ``token`` requires a ``/t/<token>/`` prefix on every path. ``seen``
+keeps every request's raw path and ``Authorization`` header (where credentials went).
 ``max_in_flight`` is the most requests the server was answering at one time (how far
 a client's requests overlapped).
 """
@@ -56,6 +58,7 @@ class ChannelServer:
         self.latency = latency
         self.token = token
         self.requests: list[tuple[str, str, str | None, int]] = []  # method, path, range, status
+        self.seen: list[tuple[str, str | None]] = []  # raw request path, Authorization header
         self.in_flight = 0
         self.max_in_flight = 0
         self._faults: dict[str, list[str]] = defaultdict(list)
@@ -132,6 +135,13 @@ def _make_handler(server: ChannelServer) -> type[BaseHTTPRequestHandler]:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
                 return True
+            if kind == "redirect":
+                self._log(path, 302)
+                self.send_response(302)
+                self.send_header("Location", arg)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return True
             if kind == "html":
                 body = b"<!DOCTYPE html><html><body>Please log in</body></html>\n"
                 self._log(path, 200)
@@ -171,6 +181,7 @@ def _make_handler(server: ChannelServer) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             with server._lock:
+                server.seen.append((self.path, self.headers.get("Authorization")))
                 server.in_flight += 1
                 server.max_in_flight = max(server.max_in_flight, server.in_flight)
             try:

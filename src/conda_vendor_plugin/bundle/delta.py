@@ -27,7 +27,7 @@ from ..fsutil import (
     relpath_problem,
     walk_files,
 )
-from . import assemble, history, transaction
+from . import assemble, history, readme, transaction
 from . import staging as staging_mod
 from .outputs import MANIFEST, TOOL
 from .sbom import SBOM, timestamp_of
@@ -174,7 +174,7 @@ def apply(delta: Path, bundle: Path) -> dict[str, Any]:
     output = staging_mod.resolve_output(bundle)
     if not _is_bundle(output.real) and not is_plain_dir(output.old):
         raise DeltaError(f"{bundle}: not a bundle with environments; vendor apply updates one")
-    with transaction.begin(bundle) as tx:
+    with transaction.begin(bundle, writers=(readme.write,)) as tx:
         base = tx.base  # after the repair of an interrupted run
         if base is None:
             raise DeltaError(f"{bundle}: not a bundle with environments; vendor apply updates one")

@@ -15,7 +15,7 @@ from ..fsutil import (
     is_plain_dir,
     walk_files,
 )
-from . import assemble, history, transaction
+from . import assemble, history, readme, transaction
 from . import staging as staging_mod
 from .channels import REPODATA, write_repodata
 from .outputs import MANIFEST
@@ -30,7 +30,7 @@ def prune_bundle(out: Path, keep: int | None, drop: Sequence[str] = ()) -> dict[
     output = staging_mod.resolve_output(out)
     if not is_plain_dir(output.real) and not is_plain_dir(output.old):
         raise VendorError(f"{out}: not a bundle with environments; nothing to prune")
-    with transaction.begin(out) as tx:
+    with transaction.begin(out, writers=(readme.write,)) as tx:
         base = tx.base  # after the repair of an interrupted run
         index = history.read_index(base) if base is not None else None
         if base is None or index is None:

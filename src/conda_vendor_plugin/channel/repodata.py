@@ -21,7 +21,14 @@ from urllib.parse import unquote, urlsplit
 
 from ..errors import ChannelError
 from ..fsutil import atomic_write_text
-from ..transport.session import Retryable, RetryPolicy, retry_after_seconds, with_retries
+from ..transport.failures import ChannelUnreachable, retryable_status, status_cause
+from ..transport.session import (
+    Retryable,
+    RetryPolicy,
+    request_failed,
+    retry_after_seconds,
+    with_retries,
+)
 from ..transport.urls import redact_url
 
 EMPTY_REPODATA = {"packages": {}, "packages.conda": {}, "repodata_version": 1}
@@ -91,7 +98,17 @@ def _run_threads(
 
 
 def _summary(failures: Sequence[ChannelError]) -> ChannelError:
-    """One error for every repodata file that could not be fetched."""
+    """One error for every repodata file that could not be fetched; a channel that could
+    not be reached is named once, however many of its subdirs were asked for."""
+    down: set[str] = set()
+    kept = []
+    for e in failures:
+        if isinstance(e, ChannelUnreachable):
+            if e.channel in down:
+                continue
+            down.add(e.channel)
+        kept.append(e)
+    failures = kept
     if len(failures) == 1:
         return failures[0]
     error = ChannelError(
@@ -226,7 +243,9 @@ def fetch_repodata(
     for suffix in (".zst", "") if zstd is not None else ("",):
         same = state.get("variant", "") == suffix  # the cached copy came from this URL
         conditional = state if same else {}
-        fetch = _Fetch(session, policy or RetryPolicy(), validate, zstd if suffix else None)
+        fetch = _Fetch(
+            session, channel_url, policy or RetryPolicy(), validate, zstd if suffix else None
+        )
         status, headers = fetch.get(url + suffix, cached, conditional)
         if status == 304:
             return cached, True
@@ -259,9 +278,15 @@ class _Fetch:
     """GET one repodata URL into the cache, with the retry policy and the checks."""
 
     def __init__(
-        self, session: Any, policy: RetryPolicy, validate: Validator | None, zstd: Any
+        self,
+        session: Any,
+        channel: str,
+        policy: RetryPolicy,
+        validate: Validator | None,
+        zstd: Any,
     ) -> None:
-        self.session, self.policy, self.validate, self.zstd = session, policy, validate, zstd
+        self.session, self.channel, self.policy = session, channel, policy
+        self.validate, self.zstd = validate, zstd
 
     def get(
         self, url: str, cached: Path, state: Mapping[str, Any]
@@ -271,8 +296,12 @@ class _Fetch:
         return with_retries(
             self.policy,
             lambda: self._once(url, cached, state),
-            lambda e, tries: ChannelError(
-                f"{redact_url(url)}: {e} fetching repodata (gave up after {tries})"
+            lambda e, tries: (
+                ChannelUnreachable(self.channel, str(e), tries)
+                if e.unreachable
+                else ChannelError(
+                    f"{redact_url(url)}: {e} fetching repodata (gave up after {tries})"
+                )
             ),
         )
 
@@ -296,18 +325,15 @@ class _Fetch:
                 if status == 200:
                     _store(r, url, cached, self.zstd, self.validate)
                     return 200, r.headers
-                if self.zstd is not None or status == 404:
+                if self.zstd is not None or status == 404:  # .zst: repodata.json decides
                     return status, r.headers
-                if status in (401, 403):
-                    raise ChannelError(
-                        f"{redact_url(url)}: HTTP {status}; check the channel's credentials "
-                        f"(token in the URL or ~/.netrc)"
-                    )
-                if status >= 500 or status == 429:
-                    raise Retryable(f"HTTP {status}", retry_after_seconds(r.headers))
-                raise ChannelError(f"{redact_url(url)}: HTTP {status} fetching repodata")
+                if retryable_status(status):
+                    raise Retryable(status_cause(status), retry_after_seconds(r.headers))
+                raise ChannelError(f"{redact_url(url)}: {status_cause(status)}")
         except (requests.RequestException, urllib3.exceptions.HTTPError) as e:
-            raise Retryable(type(e).__name__) from None  # refused, reset, cut, timed out
+            raise request_failed(  # refused, reset, cut, timed out; or a hostile redirect
+                e, lambda what: ChannelError(f"{redact_url(url)}: {what}")
+            ) from None
         except _Cut as e:
             raise Retryable(str(e)) from None
 

@@ -36,7 +36,14 @@ from urllib.parse import urljoin, urlsplit
 
 from ..errors import ChannelError
 from ..fsutil import TooLarge, atomic_write_bytes, atomic_write_text, read_limited
-from ..transport.session import Retryable, RetryPolicy, retry_after_seconds, with_retries
+from ..transport.failures import ChannelUnreachable, retryable_status
+from ..transport.session import (
+    Retryable,
+    RetryPolicy,
+    request_failed,
+    retry_after_seconds,
+    with_retries,
+)
 from ..transport.urls import redact_url
 from .cache_sweep import touch
 from .repodata import ZST_RECHECK, _zstd_module
@@ -225,14 +232,26 @@ def get_bounded(
     policy: RetryPolicy,
     limit: int,
     headers: Mapping[str, str] | None = None,
+    channel: str | None = None,
 ) -> tuple[int, Mapping[str, str], bytes]:
     """``(status, headers, body)`` of one GET, the body read up to ``limit`` bytes (and
-    only for 200); cuts, stalls, 429 and 5xx are tried again as ``policy`` says."""
+    only for 200); cuts, stalls, 408, 429 and 5xx are tried again as ``policy`` says. A
+    server that never answered is :class:`ChannelUnreachable`, the channel's answer (no
+    fall-back to its repodata.json, which would wait as long again)."""
     return with_retries(
         policy,
         lambda: _get_once(session, url, policy, limit, headers or {}),
-        lambda e, tries: ShardError(f"{redact_url(url)}: {e} (gave up after {tries})"),
+        lambda e, tries: (
+            ChannelUnreachable(channel or channel_of(url), str(e), tries)
+            if e.unreachable
+            else ShardError(f"{redact_url(url)}: {e} (gave up after {tries})")
+        ),
     )
+
+
+def channel_of(url: str) -> str:
+    """The channel of a ``<channel>/<subdir>/<file>`` URL."""
+    return url.rsplit("/", 2)[0]
 
 
 def _get_once(
@@ -244,7 +263,7 @@ def _get_once(
     try:
         with session.get(url, headers=dict(headers), stream=True, timeout=policy.timeout) as r:
             status = r.status_code
-            if status == 429 or status >= 500:
+            if retryable_status(status):
                 raise Retryable(f"HTTP {status}", retry_after_seconds(r.headers))
             if status != 200:
                 return status, r.headers, b""
@@ -255,7 +274,8 @@ def _get_once(
                     raise ShardError(f"{redact_url(url)}: refused: larger than {limit} bytes")
             return status, r.headers, bytes(body)
     except (requests.RequestException, urllib3.exceptions.HTTPError) as e:
-        raise Retryable(type(e).__name__) from None  # refused, reset, cut short, timed out
+        # refused, reset, cut short, timed out; or a redirect no client may follow
+        raise request_failed(e, lambda what: ShardError(f"{redact_url(url)}: {what}")) from None
 
 
 class ShardCache:
@@ -328,7 +348,9 @@ class ShardCache:
         url = index.shard_url(name)
         if offline:
             raise ShardError(f"{redact_url(url)}: not in the cache and --offline was given")
-        status, _, body = get_bounded(session, url, policy, MAX_SHARD_BYTES)
+        status, _, body = get_bounded(
+            session, url, policy, MAX_SHARD_BYTES, channel=channel_of(index.url)
+        )
         if status != 200:
             raise ShardError(f"{redact_url(url)}: HTTP {status} fetching the shard of {name!r}")
         got = hashlib.sha256(body).hexdigest()

@@ -83,6 +83,28 @@ class RattlerBackend:
             raise SpecError(f"{spec.source}: no channels; list at least one under 'channels'")
         return sources
 
+    def configured_channels(self) -> list[str]:
+        """The URLs of the ``channels:`` of ``$CONDARC`` (else ``~/.condarc``), as conda
+        would read them; an unreadable file counts as none (conda reports it)."""
+        from ..errors import SpecError as Unreadable
+        from ..yamlfile import load_yaml, read_document
+
+        path = Path(os.environ.get("CONDARC") or Path.home() / ".condarc").expanduser()
+        try:
+            doc = load_yaml(read_document(path, Unreadable, "condarc", ""), str(path), Unreadable)
+        except Unreadable:
+            return []
+        channels = doc.get("channels") if isinstance(doc, dict) else None
+        if not isinstance(channels, list):
+            return []
+        platform = self.default_platform()
+        return [
+            url
+            for c in channels
+            if isinstance(c, str)
+            for url in expand_channel(c, platform, self.channel_alias)
+        ]
+
     @property
     def session(self) -> Any:
         if self._session is None:

@@ -21,6 +21,7 @@ from typing import Any
 
 from ..errors import DownloadError
 from ..integrity import Verifier, copy_verified, file_problem
+from .failures import cause
 from .session import RetryPolicy
 from .transfer import (
     Cancelled,
@@ -258,4 +259,7 @@ class Downloader:
         except (requests.RequestException, urllib3.exceptions.HTTPError, TimeoutError) as e:
             if self._cancel.is_set():
                 raise Cancelled(f"{job.label}: cancelled") from None
-            raise Transient(f"{type(e).__name__} after {received} bytes") from None
+            what, again = cause(e)
+            if not again:  # e.g. a redirect to file://: no other try can change it
+                raise DownloadError(f"{job.label}: {job.public_url}: {what}") from None
+            raise Transient(f"{what} after {received} bytes") from None

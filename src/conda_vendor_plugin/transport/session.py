@@ -115,11 +115,24 @@ T = TypeVar("T")
 
 
 class Retryable(Exception):
-    """One try failed in a way worth another (a cut, a stall, 429, 5xx)."""
+    """One try failed in a way worth another (a cut, a stall, 408, 429, 5xx).
+    ``unreachable``: no answer at all (refused, timed out, not resolved, TLS, reset)."""
 
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
+    def __init__(
+        self, message: str, retry_after: float | None = None, unreachable: bool = False
+    ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.unreachable = unreachable
+
+
+def request_failed(error: BaseException, final: Callable[[str], Exception]) -> Exception:
+    """What an exception of the HTTP stack becomes: :class:`Retryable` (marked
+    ``unreachable``) when another try could change it, else ``final(cause in words)``."""
+    from .failures import cause
+
+    what, again = cause(error)
+    return Retryable(what, unreachable=True) if again else final(what)
 
 
 def with_retries(

@@ -14,6 +14,7 @@ from typing import Any
 from ..errors import DownloadError
 from ..fsutil import open_nofollow
 from ..integrity import Expected, Verifier
+from .failures import retryable_status, status_cause
 from .session import RetryPolicy, retry_after_seconds
 from .urls import redact_url
 
@@ -97,8 +98,8 @@ def check_status(job: DownloadJob, tmp: Path, r: Any, have: int) -> bool:
             f"{job.label}: {job.public_url}: HTTP 404, the channel lists this package but "
             f"does not serve it"
         )
-    if status >= 500 or status == 429:
-        raise Transient(f"HTTP {status}", retry_after_seconds(r.headers))
+    if retryable_status(status):
+        raise Transient(status_cause(status), retry_after_seconds(r.headers))
     if status not in (200, 206):
         raise DownloadError(f"{job.label}: {job.public_url}: HTTP {status}")
     return status == 206 and have > 0

@@ -8,7 +8,8 @@ reach a lockfile, a repodata file, a manifest or a log line.
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit, urlunsplit
+from collections.abc import Iterable, Mapping
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 _TOKEN_SEGMENT = re.compile(r"/t/[^/]+(?=/|$)")
 _URL_IN_TEXT = re.compile(r"[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s'\"<>]+")
@@ -28,28 +29,80 @@ def redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, path, parts.query, parts.fragment))
 
 
-def with_credentials_of(url: str, channel: str) -> str:
-    """``url`` (credentials stripped) with the credentials of ``channel``, its channel's URL.
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
-    A package URL under its channel gets the channel's own prefix back. One elsewhere
-    (CEP 15 ``base_url`` on a mirror or CDN) gets the channel's ``user:pass@`` and
-    ``/t/<token>`` segment, as conda does: it assumes the archives share the repodata's
-    authentication.
+
+def _origin(url: str) -> tuple[str, str, int | None] | None:
+    """``(scheme, host, port)`` of ``url`` (default ports filled in), or None when its
+    port is not a number."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port or _DEFAULT_PORTS.get(scheme)
+    except ValueError:
+        return None
+    return scheme, (parts.hostname or "").lower(), port
+
+
+def under_channel(url: str, channel: str) -> bool:
+    """Whether ``url`` lies under ``channel``'s base URL: same scheme, host and port, and
+    a path that starts with the channel's path at a segment boundary (credentials on
+    either side ignored). A path with ``.`` or ``..`` segments (which a client would
+    resolve to somewhere else) is under nothing. This is conda's rule for tokens, and
+    the one rule deciding where a channel's credentials may go."""
+    plain, base = redact_url(url), redact_url(channel).rstrip("/")
+    if "://" not in plain or "://" not in base:
+        return False
+    here, there = _origin(plain), _origin(base)
+    if here is None or here != there:
+        return False
+    path = urlsplit(plain).path
+    segments = unquote(path).split("/")
+    if any(s in (".", "..") for s in segments):
+        return False
+    prefix = urlsplit(base).path.rstrip("/") + "/"
+    return path.startswith(prefix)
+
+
+def with_credentials_of(url: str, channel: str) -> str:
+    """``url`` with the credentials of ``channel`` (its channel's URL, which may carry a
+    ``/t/<token>`` segment and ``user:pass@``) when ``url`` lies under that channel
+    (:func:`under_channel`); anywhere else (another host, port or scheme, a path beside
+    the channel's, a CEP 15 ``base_url`` on a mirror) ``url`` without any credentials.
     """
-    plain = redact_url(channel).rstrip("/")
-    if plain == channel.rstrip("/"):
-        return url  # the channel has no credentials
-    if url.startswith(plain + "/"):
-        return channel.rstrip("/") + url[len(plain) :]
-    src, dst = urlsplit(channel), urlsplit(url)
-    netloc = dst.netloc
-    if "@" in src.netloc and "@" not in netloc:
-        netloc = f"{src.netloc.rsplit('@', 1)[0]}@{netloc}"
-    path = dst.path
-    token = _TOKEN_SEGMENT.search(src.path)
-    if token and not _TOKEN_SEGMENT.search(path):
-        path = token.group(0) + path
-    return urlunsplit((dst.scheme, netloc, path, dst.query, dst.fragment))
+    plain = redact_url(url)
+    if not under_channel(plain, channel):
+        return plain
+    base = redact_url(channel).rstrip("/")
+    rest = urlsplit(plain)
+    tail = rest.path[len(urlsplit(base).path.rstrip("/")) :]
+    query = f"?{rest.query}" if rest.query else ""
+    return f"{channel.rstrip('/')}{tail}{query}"
+
+
+def has_credentials(url: str) -> bool:
+    return redact_url(url) != url
+
+
+def merged_credentials(urls: Iterable[str]) -> dict[str, str]:
+    """``{channel URL without credentials: the URL with them}`` for every channel URL of a
+    run (the user's configuration, environment files, lockfiles). A URL that carries
+    credentials wins over one that does not, whatever the order: a lockfile (which never
+    carries any) cannot erase the credentials the user gave for the same channel."""
+    found: dict[str, str] = {}
+    for url in urls:
+        key = redact_url(url).rstrip("/")
+        if key not in found or (has_credentials(url) and not has_credentials(found[key])):
+            found[key] = url.rstrip("/")
+    return found
+
+
+def credentialed(url: str, known: Mapping[str, str]) -> str:
+    """``url`` with the credentials ``known`` holds for that very channel URL (when it
+    has none of its own)."""
+    if has_credentials(url):
+        return url
+    return known.get(redact_url(url).rstrip("/"), url)
 
 
 FETCHABLE_SCHEMES = ("http", "https", "file")
