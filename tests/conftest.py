@@ -56,6 +56,16 @@ def http_server(tmp_path: Path):
 
 
 @pytest.fixture
+def registry(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory):
+    """A real OCI registry (Debian's docker-registry) on 127.0.0.1 over TLS, no auth."""
+    from .support import registry as reg
+
+    reg.require()
+    with reg.Registry(tmp_path / "registry", certs=reg.certificates(tmp_path_factory)) as r:
+        yield r
+
+
+@pytest.fixture
 def run(capsys: pytest.CaptureFixture[str]):
     """``python -m conda_vendor_plugin ARGS`` in-process (the same code as the command):
     ``run(*args) -> (exit status, stdout, stderr)``."""

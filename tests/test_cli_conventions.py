@@ -119,7 +119,7 @@ def test_vendor_sub_commands_are_in_the_usage_and_each_has_its_own_options(
 ) -> None:
     vendor = invoke(mode, "vendor", "--help")
     usage = " ".join(vendor.stdout.split("\n\n", 1)[0].split())
-    assert "{verify,prune,apply,install,pack,unpack} ... | ENV_FILE ..." in usage, usage
+    assert "{verify,prune,apply,install,pack,unpack,push,pull} ... | ENV_FILE ..." in usage, usage
     assert "--keep" not in vendor.stdout and "--to" not in vendor.stdout
     apply = invoke(mode, "vendor", "apply", "--help")
     assert apply.returncode == 0

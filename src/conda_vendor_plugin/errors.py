@@ -60,3 +60,7 @@ class Interrupted(VendorError):
 
 class StaleLockfile(VendorError):
     """``--check``: the lockfile does not match the environment file."""
+
+
+class RegistryError(VendorError):
+    """An OCI registry refused, failed or answered something that does not verify."""

@@ -52,6 +52,11 @@ def _report_maintenance(result: dict[str, Any], reporter: Reporter) -> bool:
             f"{result['output']}: {result['archives']} archives checked, "
             f"{result.get('environment_versions', 0)} environment versions, "
             f"{result['problems']} problem(s)"
+            + (
+                f"; current pointers: {result['current_pointers']}"
+                if "current_pointers" in result
+                else ""
+            )
         )
     elif "dropped_versions" in result:
         envs = result.get("dropped_environments") or []
@@ -66,6 +71,18 @@ def _report_maintenance(result: dict[str, Any], reporter: Reporter) -> bool:
         reporter.info(
             f"Applied {result['delta']} to {result['output']}: {result['archives_added']} "
             f"archives added, {result['archives_kept']} taken from the bundle; {now}"
+        )
+    elif "blobs_uploaded" in result:
+        reporter.info(
+            f"Pushed {result['bundle']} to {result['reference']}: {result['packages_pushed']} "
+            f"of {result['packages']} packages new; {result['blobs_uploaded']} blobs uploaded "
+            f"({_size(result['bytes_uploaded'])}), {result['blobs_present']} already there"
+        )
+    elif "bytes_fetched" in result:
+        reporter.info(
+            f"Pulled {result['reference']} into {result['output']} and verified it: "
+            f"{result['archives']} archives, {result['files']} files "
+            f"({_size(result['bytes_fetched'])} fetched)"
         )
     elif "packed" in result:
         reporter.info(

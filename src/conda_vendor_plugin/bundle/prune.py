@@ -38,7 +38,8 @@ def prune_bundle(out: Path, keep: int | None, drop: Sequence[str] = ()) -> dict[
         pruned, dropped = history.keep_latest(index, keep, drop)
         gone = {history.version_dir(n, v) for n, v in dropped}
         needed = assemble.needed_archives(base, pruned)
-        freed = _stage_kept(base, tx.stage(), gone, needed)
+        pointers = {f"{history.env_dir(n)}/{history.CURRENT}" for n in index.environments}
+        freed = _stage_kept(base, tx.stage(), gone | pointers, needed)
         assert tx.staging is not None
         _drop_entries(tx.staging, needed)
         history.write_pointers(tx.staging, pruned)
@@ -53,9 +54,10 @@ def prune_bundle(out: Path, keep: int | None, drop: Sequence[str] = ()) -> dict[
 
 
 def _stage_kept(base: Path, staging: Path, gone: set[str], needed: Mapping[str, Any]) -> int:
-    """Every file of ``base`` but the dropped versions and the archives no kept version
-    needs, into staging (the index, pointers, SBOM and manifest are written anew);
-    returns the bytes left behind."""
+    """Every file of ``base`` but those under ``gone`` (dropped versions, and ``current``
+    pointers a copy made directories) and the archives no kept version needs, into
+    staging (the index, pointers, SBOM and manifest are written anew); returns the bytes
+    left behind."""
     freed = 0
     for rel, is_link in walk_files(base):
         src = base / rel

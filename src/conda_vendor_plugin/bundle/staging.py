@@ -29,6 +29,7 @@ from ..errors import VendorError
 from ..fsutil import UnsafePath, contained, is_plain_dir, walk_files
 from .outputs import MANIFEST, TOOL
 from .plan import VendoredPackage
+from .pointers import check_pointers
 
 
 class OutputBusy(VendorError):
@@ -148,15 +149,20 @@ def _holder(lock_path: Path) -> str:
 
 def not_ours(directory: Path) -> list[str] | None:
     """The files in ``directory`` that this tool did not write, by its manifest (None when
-    there is no manifest naming this tool: then nothing in it is ours)."""
+    there is no manifest naming this tool: then nothing in it is ours). A ``current``
+    link that a copy turned into a directory holding exactly its version's files is ours."""
     try:
         doc = json.loads((directory / MANIFEST).read_text())
-        listed = {f["path"] for f in doc["files"]} if doc["tool"]["name"] == TOOL else None
-    except (OSError, ValueError, KeyError, TypeError):
+        files = doc["files"] if doc["tool"]["name"] == TOOL else None
+        listed = {f["path"]: f.get("sha256") for f in files} if files is not None else None
+        links = {f["path"]: str(f["link"]) for f in files or () if "link" in f}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         listed = None
     if listed is None:
         return None
-    return [rel for rel, _ in walk_files(directory) if rel != MANIFEST and rel not in listed]
+    copies = check_pointers(directory, links, listed)
+    ours = set(listed) | (copies.copies if not copies.corrupt else set())
+    return [rel for rel, _ in walk_files(directory) if rel != MANIFEST and rel not in ours]
 
 
 def _refuse_to_replace(path: Path, what: str, force: bool) -> None:

@@ -5,7 +5,10 @@ the manifest, the SBOM against the archives (one component each, same sha256), a
 files none of them knows are reported. Nothing outside OUT is read: a path that is
 absolute or has ``..`` (in the manifest, or as a repodata key) is reported as unsafe
 and not opened (the SBOM's paths are only compared), and symbolic links inside OUT are
-reported, never followed. Malformed files are findings, not crashes.
+reported, never followed (but the ``current`` links the manifest lists, which may also
+have become copies of their version or been dropped on the way: :mod:`.pointers`).
+Malformed files are findings, not crashes. A directory with nothing of a bundle in it
+is one error, not a list of findings.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from ..records import archive_name_problem
 from . import assemble, history
 from .channels import REPODATA
 from .outputs import MANIFEST, TOOL
+from .pointers import check_pointers
 from .sbom import SBOM, Archive, sbom_problems
 
 DELTA = "delta.json"
@@ -50,6 +54,7 @@ class Findings:
     unsafe: list[str] = field(default_factory=list)
     in_repodata: set[str] = field(default_factory=set)  # local channel files repodata lists
     in_manifest: set[str] = field(default_factory=set)  # files the manifest lists
+    listed: dict[str, object] = field(default_factory=dict)  # those files: their sha256
     links: dict[str, str] = field(default_factory=dict)  # links the manifest lists: target
     omitted: set[str] = field(default_factory=set)  # a delta: archives it leaves out
     entry_sha256: dict[str, object] = field(default_factory=dict)  # archive -> its entry's
@@ -150,6 +155,7 @@ def _check_manifest(out: Path, f: Findings) -> int:
         if "purl" in item:
             archives += 1
         f.in_manifest.add(rel)
+        f.listed[rel] = item.get("sha256")
         if not path.is_file():
             f.missing.append(rel)  # also archives whose whole subdir is gone
         elif "purl" not in item and sha256_file(path) != item.get("sha256"):
@@ -159,8 +165,8 @@ def _check_manifest(out: Path, f: Findings) -> int:
 
 def _check_link(out: Path, rel: str, target: str, f: Findings) -> None:
     """A ``current`` link the manifest lists: it must point at a version of its own
-    environment. A bundle copied to media without links has none, which is fine (the
-    pointer file says the same)."""
+    environment. On media without links it is a copy of that version or absent (the
+    pointer file says the same): :mod:`.pointers` checks those forms."""
     parts = rel.split("/")
     ok = (
         parts[0] == history.ENVS
@@ -288,6 +294,8 @@ def verify_output(out: Path) -> dict[str, Any]:
     _read_omitted(out, f)
     _check_channels(out, f)
     archives = _check_manifest(out, f)
+    pointers = check_pointers(out, f.links, f.listed)
+    f.corrupt += pointers.corrupt
     versions = _check_environments(out, f)
     _check_sbom(out, f)
     manifest_ok = MANIFEST not in f.missing and not any(
@@ -298,7 +306,8 @@ def verify_output(out: Path) -> dict[str, Any]:
         if len(parts) == 3 and parts[0].startswith("local_"):  # a local channel's file
             known = rel in f.in_repodata or parts[2] == REPODATA
         else:  # elsewhere the manifest decides (when it could be read)
-            known = rel in f.in_manifest or rel == MANIFEST or not manifest_ok
+            known = rel in f.in_manifest or rel in pointers.copies or rel == MANIFEST
+            known = known or not manifest_ok
         if is_link and rel in f.links:
             continue  # checked against the manifest
         if is_link and not (known and rel in f.in_repodata):  # those are reported as corrupt
@@ -310,6 +319,7 @@ def verify_output(out: Path) -> dict[str, Any]:
         "output": str(out),
         "archives": archives,
         "environment_versions": versions,
+        "current_pointers": pointers.form,
         "missing": missing,
         "extra": f.extra,
         "corrupt": f.corrupt,

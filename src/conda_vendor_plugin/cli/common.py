@@ -155,6 +155,22 @@ def add_standalone_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
+def staging_kept(args: argparse.Namespace) -> str | None:
+    """After Ctrl-C: the staging directory kept for resuming, named; None if there is none."""
+    from ..bundle.staging import resolve_output
+
+    try:
+        output = resolve_output(Path(args.output))
+    except Exception:  # an OUT the run refused: it kept nothing
+        return None
+    if not output.staging.is_dir() or output.staging.is_symlink():
+        return None
+    return (
+        f"interrupted; {args.output} is as it was; what was downloaded is kept in "
+        f"{output.staging} and the same command resumes from it"
+    )
+
+
 def interrupted(args: argparse.Namespace) -> str:
     """What an interrupted run kept for the next one, and where (``args.cvp_kept``: the
     command's own answer, if it keeps anything)."""

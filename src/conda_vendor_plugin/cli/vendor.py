@@ -28,6 +28,7 @@ from .common import (
     add_solve_arguments,
     channel_override,
     installed_prefix,
+    staging_kept,
 )
 
 OptionAdder = Callable[[argparse.ArgumentParser], None]
@@ -69,7 +70,7 @@ def configure(
         f"each an environment of the bundle (default: {DEFAULT_ENV_FILE}); a lockfile named "
         "here is vendored as it is.",
     )
-    p.set_defaults(cvp_run=run, cvp_command="vendor", cvp_kept=kept, inputs=[])
+    p.set_defaults(cvp_run=run, cvp_command="vendor", cvp_kept=staging_kept, inputs=[])
 
 
 def add_vendor_options(p: argparse.ArgumentParser) -> None:
@@ -171,7 +172,11 @@ class CommandOrFiles(argparse.Action):
             prog=f"{parser.prog} {module.NAME}", description=module.HELP
         )
         module.configure(command)
-        command.set_defaults(cvp_run=module.run, cvp_command=f"vendor {module.NAME}")
+        command.set_defaults(
+            cvp_run=module.run,
+            cvp_command=f"vendor {module.NAME}",
+            cvp_kept=getattr(module, "kept", None),
+        )
         # a fresh namespace: the command's defaults, not vendor's for a shared name
         fresh = argparse.Namespace(json=getattr(namespace, "json", False))
         parsed = command.parse_args(rest, fresh)
@@ -207,22 +212,6 @@ def _check_nothing_before(
             f"vendor options before '{name}' ({', '.join(given)}) are not {name}'s; "
             f"see '{parser.prog} {name} --help'"
         )
-
-
-def kept(args: argparse.Namespace) -> str | None:
-    """After Ctrl-C: the staging directory kept for resuming, named; None if there is none."""
-    from ..bundle.staging import resolve_output
-
-    try:
-        output = resolve_output(Path(args.output))
-    except Exception:  # an OUT the run refused: it kept nothing
-        return None
-    if not output.staging.is_dir() or output.staging.is_symlink():
-        return None
-    return (
-        f"interrupted; {args.output} is as it was; what was downloaded is kept in "
-        f"{output.staging} and the same command resumes from it"
-    )
 
 
 def run(args: argparse.Namespace, backend_factory: BackendFactory, reporter: Reporter) -> Any:

@@ -1,0 +1,191 @@
+"""Where a bundle's files live in an OCI registry: conda-oci-mirror's layout, which
+rattler's ``oci://`` channels (pixi, py-rattler) read, plus one artifact for the bundle's
+own metadata.
+
+Under ``oci://HOST/NAMESPACE``:
+
+* an archive ``local_<c>/<subdir>/<name>-<version>-<build>.<ext>`` is the repository
+  ``NAMESPACE/local_<c>/<subdir>/<name>`` (a name starting with ``_`` gets ``zzz`` before
+  it: repository names may not start with one), tag ``<version>-<build>`` with ``+``,
+  ``!`` and ``=`` written ``__p__``, ``__e__``, ``__eq__``; its layers: the archive
+  (``application/vnd.conda.package.v1`` for ``.tar.bz2``, ``...v2`` for ``.conda``), its
+  ``info/`` folder as a gzipped tar (``application/vnd.conda.info.v1.tar+gzip``) and its
+  ``info/index.json`` (``application/vnd.conda.info.index.v1+json``);
+* a subdir's ``repodata.json`` is the repository ``NAMESPACE/local_<c>/<subdir>/repodata.json``,
+  tags ``latest`` and the bundle state's tag, one layer ``application/vnd.conda.repodata.v1+json``;
+* the bundle's metadata (``manifest.json``, ``bundle.json``, the SBOM, every environment
+  version's lockfile and environment files, the ``current`` pointers) is the repository
+  ``NAMESPACE`` itself, tags ``latest`` and ``bundle-<first 16 hex of manifest.json's
+  sha256>``, one layer per file titled with its path in the bundle.
+
+Every layer carries ``org.opencontainers.image.title``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import tarfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import RegistryError, quoted
+from ..transport.oci import MANIFEST_MEDIA_TYPE, check_repository, sha256_digest
+
+PACKAGE_MEDIA_TYPES = {
+    ".tar.bz2": "application/vnd.conda.package.v1",
+    ".conda": "application/vnd.conda.package.v2",
+}
+INFO_ARCHIVE_MEDIA_TYPE = "application/vnd.conda.info.v1.tar+gzip"
+INFO_INDEX_MEDIA_TYPE = "application/vnd.conda.info.index.v1+json"
+REPODATA_MEDIA_TYPE = "application/vnd.conda.repodata.v1+json"
+EMPTY_CONFIG_MEDIA_TYPE = "application/vnd.unknown.config.v1+json"
+BUNDLE_CONFIG_MEDIA_TYPE = "application/vnd.conda-vendor-plugin.bundle.v1+json"
+BUNDLE_FILE_MEDIA_TYPE = "application/vnd.conda-vendor-plugin.bundle.file.v1"
+TITLE = "org.opencontainers.image.title"
+EMPTY_CONFIG = b"{}"
+LATEST = "latest"
+MAX_INFO_BYTES = 256 << 20  # an info/ folder larger than this (uncompressed) is refused
+
+
+def escape_tag(version_build: str) -> str:
+    return version_build.replace("+", "__p__").replace("!", "__e__").replace("=", "__eq__")
+
+
+def split_archive(fn: str) -> tuple[str, str, str, str]:
+    """``name-version-build.ext`` -> (name, version, build, ext)."""
+    ext = next((e for e in PACKAGE_MEDIA_TYPES if fn.endswith(e)), None)
+    parts = fn[: -len(ext)].rsplit("-", 2) if ext else []
+    if ext is None or len(parts) != 3 or not all(parts):
+        raise RegistryError(f"{quoted(fn)} is not a conda archive name (name-version-build.ext)")
+    return parts[0], parts[1], parts[2], ext
+
+
+def package_repository(namespace: str, channel: str, subdir: str, name: str) -> str:
+    name = f"zzz{name}" if name.startswith("_") else name
+    return check_repository(f"{namespace}/{channel}/{subdir}/{name}")
+
+
+def repodata_repository(namespace: str, channel: str, subdir: str) -> str:
+    return check_repository(f"{namespace}/{channel}/{subdir}/repodata.json")
+
+
+def bundle_tag(manifest_bytes: bytes) -> str:
+    return "bundle-" + sha256_digest(manifest_bytes)[7:23]
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One blob of an artifact: where its bytes are, what it is."""
+
+    digest: str
+    size: int
+    media_type: str
+    title: str
+    source: Path | bytes
+    annotations: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def of_bytes(cls, data: bytes, media_type: str, title: str) -> Layer:
+        return cls(sha256_digest(data), len(data), media_type, title, data)
+
+    def descriptor(self) -> dict[str, Any]:
+        return {
+            "mediaType": self.media_type,
+            "digest": self.digest,
+            "size": self.size,
+            "annotations": {TITLE: self.title, **dict(self.annotations)},
+        }
+
+
+def image_manifest(layers: list[Layer], config: Layer) -> bytes:
+    """An OCI image manifest (canonical JSON: sorted keys, no spaces, so that the same
+    layers give the same digest)."""
+    doc = {
+        "schemaVersion": 2,
+        "mediaType": MANIFEST_MEDIA_TYPE,
+        "config": {"mediaType": config.media_type, "digest": config.digest, "size": config.size},
+        "layers": [layer.descriptor() for layer in layers],
+    }
+    return json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
+
+
+def empty_config(media_type: str = EMPTY_CONFIG_MEDIA_TYPE) -> Layer:
+    return Layer.of_bytes(EMPTY_CONFIG, media_type, "config")
+
+
+def info_layers(archive: Path, stem: str) -> list[Layer]:
+    """The ``info/`` folder of ``archive`` as a gzipped tar, and its ``info/index.json``.
+
+    Built in memory from the archive's members (nothing is extracted to disk: the archive
+    is untrusted), in archive order, with a fixed gzip header, so the same archive gives
+    the same bytes and digests on every push."""
+    members = list(_info_members(archive))
+    buf = io.BytesIO()
+    with gzip.GzipFile(fileobj=buf, mode="wb", mtime=0) as gz:
+        with tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as out:
+            for info, data in members:
+                out.addfile(info, io.BytesIO(data) if data is not None else None)
+    index = next((d for i, d in members if i.name == "info/index.json"), None)
+    if index is None:
+        raise RegistryError(f"{archive.name}: has no info/index.json; not a conda package")
+    return [
+        Layer.of_bytes(buf.getvalue(), INFO_ARCHIVE_MEDIA_TYPE, f"{stem}/info.tar.gz"),
+        Layer.of_bytes(index, INFO_INDEX_MEDIA_TYPE, f"{stem}/info/index.json"),
+    ]
+
+
+def _info_members(archive: Path) -> Any:
+    """(TarInfo, bytes or None) of the ``info/`` members, bounded in total size: the first
+    run of them (conda-package-handling writes ``info/`` first; an archive with ``info/``
+    at its end is read to the end)."""
+    if archive.name.endswith(".conda"):
+        with zipfile.ZipFile(archive) as z:
+            inner = next((n for n in z.namelist() if n.startswith("info-")), None)
+            if inner is None:
+                raise RegistryError(f"{archive.name}: no info-*.tar.zst inside; not a .conda")
+            with z.open(inner) as raw:
+                yield from _tar_members(_zstd_reader(raw), archive.name, "r|")
+        return
+    with open(archive, "rb") as f:
+        yield from _tar_members(f, archive.name, "r|bz2")
+
+
+def _tar_members(fileobj: Any, label: str, mode: str) -> Any:
+    total = 0
+    try:
+        with tarfile.open(fileobj=fileobj, mode=mode) as tar:
+            seen = False
+            for info in tar:
+                if not (info.name == "info" or info.name.startswith("info/")):
+                    if seen:
+                        break  # conda writes info/ first: the payload need not be inflated
+                    continue
+                seen = True
+                info.uname = info.gname = ""
+                info.uid = info.gid = 0
+                data = None
+                if info.isfile():
+                    total += info.size
+                    if total > MAX_INFO_BYTES:
+                        raise RegistryError(f"{label}: info/ larger than {MAX_INFO_BYTES} bytes")
+                    f = tar.extractfile(info)
+                    data = f.read() if f is not None else b""
+                elif not (info.isdir() or info.issym()):
+                    continue  # devices, fifos, hard links: not copied
+                yield info, data
+    except (tarfile.TarError, OSError, EOFError) as e:
+        raise RegistryError(f"{label}: unreadable archive ({type(e).__name__})") from None
+
+
+def _zstd_reader(raw: Any) -> Any:
+    for name in ("compression.zstd", "backports.zstd"):
+        try:
+            module = __import__(name, fromlist=["ZstdFile"])
+        except ImportError:
+            continue
+        return module.ZstdFile(raw)
+    raise RegistryError("reading a .conda archive needs zstd (pip install backports.zstd)")

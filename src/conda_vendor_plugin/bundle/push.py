@@ -1,0 +1,248 @@
+"""``vendor push BUNDLE oci://HOST[:PORT]/NAMESPACE``: a verified bundle into a registry,
+in the layout of :mod:`.oci_layout`.
+
+The bundle is verified first (a damaged bundle is never pushed) and its manifest gives
+every file's sha256, so nothing is hashed twice. Only what is new moves: a package whose
+tag already holds the same archive is left alone (one manifest ``GET``); every other blob
+is asked for (``HEAD``) before it is uploaded. Packages go up in parallel; the repodata
+artifacts next; the bundle's metadata artifact last, so its tags never name a state whose
+packages are not all there.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from threading import Lock
+from typing import Any
+
+from ..errors import RegistryError, VendorError, quoted
+from ..fsutil import MAX_METADATA_BYTES, contained, read_limited
+from ..transport.oci import OciReference, Registry
+from . import oci_layout as L
+from .local import LOCAL_PREFIX
+from .outputs import MANIFEST
+from .verify import DELTA, verify_output
+
+
+@dataclass
+class PushCounts:
+    packages: int = 0
+    packages_pushed: int = 0
+    blobs_uploaded: int = 0
+    blobs_present: int = 0
+    bytes_uploaded: int = 0
+    lock: Lock = field(default_factory=Lock, repr=False)
+
+    def blob(self, uploaded: bool, size: int) -> None:
+        with self.lock:
+            if uploaded:
+                self.blobs_uploaded += 1
+                self.bytes_uploaded += size
+            else:
+                self.blobs_present += 1
+
+
+@dataclass(frozen=True)
+class BundleFiles:
+    """A bundle's ``manifest.json`` sorted by where each file goes."""
+
+    manifest: bytes
+    archives: tuple[Mapping[str, Any], ...]  # local_<c>/<subdir>/<archive>
+    repodata: tuple[Mapping[str, Any], ...]  # local_<c>/<subdir>/repodata.json
+    metadata: tuple[Mapping[str, Any], ...]  # everything else but links
+
+    @classmethod
+    def read(cls, bundle: Path) -> BundleFiles:
+        raw = read_limited(bundle / MANIFEST, MAX_METADATA_BYTES)
+        items = json.loads(raw)["files"]
+        archives, repodata, metadata = [], [], []
+        for item in items:
+            rel = str(item["path"])
+            parts = rel.split("/")
+            if "link" in item:
+                continue  # recorded in manifest.json itself
+            if len(parts) == 3 and parts[0].startswith(LOCAL_PREFIX):
+                (archives if "purl" in item else repodata).append(item)
+            else:
+                metadata.append(item)
+        return cls(raw, tuple(archives), tuple(repodata), tuple(metadata))
+
+
+def push_bundle(
+    bundle: Path,
+    ref: OciReference,
+    registry: Registry,
+    jobs: int = 8,
+    note: Callable[[str], None] = lambda message: None,
+) -> dict[str, Any]:
+    """Push ``bundle`` to ``ref``; returns what moved (for the report)."""
+    if (bundle / DELTA).exists():
+        raise VendorError(
+            f"{bundle}: a delta bundle (it leaves out archives its base holds); push the "
+            f"bundle it was applied to (`vendor apply {bundle} --to BUNDLE`)"
+        )
+    findings = verify_output(bundle)
+    if findings["problems"]:
+        raise VendorError(
+            f"{bundle}: {findings['problems']} problem(s) found; run `vendor verify {bundle}` "
+            f"and fix them before pushing (a damaged bundle is never pushed)"
+        )
+    files = BundleFiles.read(bundle)
+    tag = L.bundle_tag(files.manifest)
+    counts = PushCounts()
+    groups = _package_groups(bundle, ref.namespace, files.archives)
+    counts.packages = len(groups)
+    with ThreadPoolExecutor(max(1, jobs), thread_name_prefix="push") as pool:
+        for pushed in pool.map(lambda g: _push_package(registry, g, counts), groups.items()):
+            if pushed:
+                counts.packages_pushed += 1
+    kept = counts.packages - counts.packages_pushed
+    note(f"packages: {counts.packages_pushed} pushed, {kept} already in the registry")
+    for item in files.repodata:
+        _push_repodata(registry, bundle, ref.namespace, item, tag, counts)
+    _push_metadata(registry, bundle, ref.namespace, files, tag, counts)
+    return {
+        "success": True,
+        "bundle": str(bundle),
+        "reference": f"oci://{ref.netloc}/{ref.namespace}:{tag}",
+        "tags": [tag, L.LATEST],
+        "packages": counts.packages,
+        "packages_pushed": counts.packages_pushed,
+        "blobs_uploaded": counts.blobs_uploaded,
+        "blobs_present": counts.blobs_present,
+        "bytes_uploaded": counts.bytes_uploaded,
+    }
+
+
+Group = tuple[str, str]  # (repository, tag)
+
+
+def _package_groups(
+    bundle: Path, namespace: str, archives: tuple[Mapping[str, Any], ...]
+) -> dict[Group, list[tuple[Path, Mapping[str, Any]]]]:
+    """Archives by (repository, tag): a ``.conda`` and a ``.tar.bz2`` of one build share one."""
+    groups: dict[Group, list[tuple[Path, Mapping[str, Any]]]] = {}
+    for item in archives:
+        channel, subdir, fn = str(item["path"]).split("/")
+        name, version, build, _ = L.split_archive(fn)
+        repo = _repository(channel, L.package_repository, namespace, channel, subdir, name)
+        key = (repo, L.escape_tag(f"{version}-{build}"))
+        groups.setdefault(key, []).append((contained(bundle, str(item["path"])), item))
+    for members in groups.values():
+        members.sort(key=lambda m: not m[0].name.endswith(".conda"))  # info from the .conda
+    return groups
+
+
+def _repository(channel: str, make: Callable[..., str], *args: str) -> str:
+    try:
+        return make(*args)
+    except RegistryError:
+        raise RegistryError(
+            f"local channel {quoted(channel)}: its name (or a package's) is not a valid "
+            f"registry repository name (lowercase letters, digits, '.', '_', '-')"
+        ) from None
+
+
+def _package_layer(path: Path, item: Mapping[str, Any]) -> L.Layer:
+    media_type = next(t for ext, t in L.PACKAGE_MEDIA_TYPES.items() if path.name.endswith(ext))
+    return L.Layer(f"sha256:{item['sha256']}", int(item["size"]), media_type, path.name, path)
+
+
+def _push_package(
+    registry: Registry,
+    group: tuple[Group, list[tuple[Path, Mapping[str, Any]]]],
+    counts: PushCounts,
+) -> bool:
+    """One package tag; False when the registry holds it already (nothing moved)."""
+    (repo, tag), members = group
+    packages = [_package_layer(path, item) for path, item in members]
+    existing = registry.get_manifest(repo, tag, missing_ok=True)
+    if existing is not None and _holds(existing[0], packages):
+        return False
+    first = members[0][0]
+    stem = first.name.removesuffix(".conda").removesuffix(".tar.bz2")
+    layers = [*packages, *L.info_layers(first, stem)]
+    config = L.empty_config()
+    for layer in [*layers, config]:
+        _ensure_blob(registry, repo, layer, counts)
+    registry.put_manifest(repo, tag, L.image_manifest(layers, config))
+    return True
+
+
+def _holds(manifest: Mapping[str, Any], packages: list[L.Layer]) -> bool:
+    have = {
+        (layer.get("mediaType"), layer.get("digest"))
+        for layer in manifest.get("layers") or []
+        if isinstance(layer, Mapping)
+    }
+    return all((p.media_type, p.digest) in have for p in packages)
+
+
+def _ensure_blob(registry: Registry, repo: str, layer: L.Layer, counts: PushCounts) -> None:
+    if registry.has_blob(repo, layer.digest):
+        counts.blob(False, layer.size)
+        return
+    registry.put_blob(repo, layer.digest, layer.size, layer.source)
+    counts.blob(True, layer.size)
+
+
+def _push_artifact(
+    registry: Registry,
+    repo: str,
+    layers: list[L.Layer],
+    config: L.Layer,
+    tags: list[str],
+    counts: PushCounts,
+) -> None:
+    manifest = L.image_manifest(layers, config)
+    for layer in [*layers, config]:
+        _ensure_blob(registry, repo, layer, counts)
+    digest = L.sha256_digest(manifest)
+    for tag in tags:
+        if registry.manifest_digest(repo, tag) != digest:
+            registry.put_manifest(repo, tag, manifest)
+
+
+def _push_repodata(
+    registry: Registry,
+    bundle: Path,
+    namespace: str,
+    item: Mapping[str, Any],
+    tag: str,
+    counts: PushCounts,
+) -> None:
+    channel, subdir, _ = str(item["path"]).split("/")
+    repo = _repository(channel, L.repodata_repository, namespace, channel, subdir)
+    path = contained(bundle, str(item["path"]))
+    layer = L.Layer(
+        f"sha256:{item['sha256']}", int(item["size"]), L.REPODATA_MEDIA_TYPE, "repodata.json", path
+    )
+    _push_artifact(registry, repo, [layer], L.empty_config(), [tag, L.LATEST], counts)
+
+
+def _push_metadata(
+    registry: Registry,
+    bundle: Path,
+    namespace: str,
+    files: BundleFiles,
+    tag: str,
+    counts: PushCounts,
+) -> None:
+    layers = [L.Layer.of_bytes(files.manifest, L.BUNDLE_FILE_MEDIA_TYPE, MANIFEST)]
+    for item in files.metadata:
+        rel = str(item["path"])
+        layers.append(
+            L.Layer(
+                f"sha256:{item['sha256']}",
+                int(item["size"]),
+                L.BUNDLE_FILE_MEDIA_TYPE,
+                rel,
+                contained(bundle, rel),
+            )
+        )
+    config = L.empty_config(L.BUNDLE_CONFIG_MEDIA_TYPE)
+    _push_artifact(registry, namespace, layers, config, [tag, L.LATEST], counts)

@@ -1,0 +1,386 @@
+"""The OCI distribution protocol (Docker Registry HTTP API v2): blobs and manifests.
+
+What the bundle code asks for: does the repository have this blob (``HEAD``), put a blob
+(``POST`` then one ``PUT``, or ``PATCH`` chunks then ``PUT`` for large ones, resumed from
+the registry's own ``Range`` after a cut), put and get a manifest, list tags, and sessions
+for :class:`~.download.Downloader` to fetch blobs with (verified by their digest there,
+resumable, parallel). Nothing here knows conda packages or bundles.
+
+Requests go over https, verified with the system store (``REQUESTS_CA_BUNDLE`` where set)
+or ``ca_cert``, which is passed per request (that variable overrides a session's own
+``verify``); plain http only when ``insecure``. Authentication: :mod:`.oci_auth`.
+Redirects are followed only for blob downloads, and ``requests`` drops the
+``Authorization`` header when one leads to another host; an upload ``Location`` on another
+host is refused. Manifests are read up to :data:`MAX_MANIFEST` bytes. Retries follow
+:class:`~.session.RetryPolicy`, the one policy of every download.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from ..errors import RegistryError, UsageError, quoted
+from .failures import cause, retryable_status, status_cause
+from .oci_auth import Authenticator, Credentials, basic_header, credentials_for
+from .session import Retryable, RetryPolicy, make_session, retry_after_seconds, with_retries
+from .urls import redact_text
+
+MANIFEST_MEDIA_TYPE = "application/vnd.oci.image.manifest.v1+json"
+MAX_MANIFEST = 4 << 20  # the size registries must accept; anything larger is refused
+MAX_TAGS_PAGE = 16 << 20
+MAX_TAG_PAGES = 1000
+CHUNK_SIZE = 32 << 20  # blobs larger than this go up in PATCH chunks of this size
+_COMPONENT = r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*"
+REPOSITORY = re.compile(rf"{_COMPONENT}(?:/{_COMPONENT})*")
+TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}")
+DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+
+
+@dataclass(frozen=True)
+class OciReference:
+    """``oci://HOST[:PORT]/NAMESPACE[:TAG]``."""
+
+    netloc: str
+    namespace: str
+    tag: str | None = None
+
+    @classmethod
+    def parse(cls, url: str) -> OciReference:
+        parts = urlsplit(url)
+        if parts.scheme != "oci" or not parts.netloc or parts.query or parts.fragment:
+            raise UsageError(f"{quoted(url)}: expected oci://HOST[:PORT]/NAMESPACE[:TAG]")
+        if "@" in parts.netloc:
+            raise UsageError(
+                f"{redact_text(url)}: no credentials in the URL; put them in "
+                f"~/.docker/config.json or REGISTRY_AUTH_FILE (`docker login` writes them)"
+            )
+        path = parts.path.strip("/")
+        namespace, _, tag = path.rpartition(":") if ":" in path else (path, "", "")
+        if not REPOSITORY.fullmatch(namespace):
+            raise UsageError(
+                f"{quoted(url)}: {quoted(namespace)} is not a registry repository name "
+                f"(lowercase letters, digits, '.', '_', '-', separated by '/')"
+            )
+        if tag and not TAG.fullmatch(tag):
+            raise UsageError(f"{quoted(url)}: {quoted(tag)} is not a valid tag")
+        return cls(parts.netloc, namespace, tag or None)
+
+
+def sha256_digest(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def check_repository(name: str) -> str:
+    if len(name) > 255 or not REPOSITORY.fullmatch(name):
+        raise RegistryError(f"{quoted(name)} is not a valid registry repository name")
+    return name
+
+
+class Registry:
+    """One registry (``host:port``), its TLS settings, credentials and tokens."""
+
+    def __init__(
+        self,
+        netloc: str,
+        *,
+        insecure: bool = False,
+        ca_cert: Path | None = None,
+        credentials: Credentials | None = None,
+        environ: Mapping[str, str] | None = None,
+        policy: RetryPolicy | None = None,
+        chunk_size: int = CHUNK_SIZE,
+    ) -> None:
+        self.netloc = netloc
+        self.url = f"{'http' if insecure else 'https'}://{netloc}"
+        self.verify: str | bool = str(ca_cert) if ca_cert is not None else True
+        creds = credentials if credentials is not None else credentials_for(netloc, environ)
+        self.auth = Authenticator(self.url, creds)
+        self.policy = policy or RetryPolicy.from_environment(environ)
+        self.chunk_size = chunk_size
+        self._local = threading.local()
+
+    # -- one request ---------------------------------------------------------------
+
+    @property
+    def session(self) -> Any:
+        if getattr(self._local, "session", None) is None:
+            self._local.session = make_session(4)
+        return self._local.session
+
+    def same_origin(self, url: str) -> str:
+        full = urljoin(self.url + "/", url)
+        if _origin(full) != _origin(self.url):
+            raise RegistryError(
+                f"{self.url}: the registry points an upload at {quoted(redact_text(full))}, "
+                f"another host; refused (credentials stay with their registry)"
+            )
+        return full
+
+    def request(self, method: str, url: str, scope: str, **kw: Any) -> Any:
+        """One request with the scope's credentials; a 401 is answered once (the
+        challenge's token or basic credentials), then the request is sent again."""
+        import requests
+
+        url = self.same_origin(url)
+        extra = dict(kw.pop("headers", None) or {})
+        kw.setdefault("allow_redirects", False)
+        body: Callable[[], Any] | None = kw.pop("body", None)
+        for _ in range(3):
+            headers = {**extra, **self.auth.header(scope)}
+            data = body() if body is not None else None
+            try:
+                r = self.session.request(
+                    method,
+                    url,
+                    headers=headers,
+                    data=data,
+                    verify=self.verify,
+                    timeout=self.policy.timeout,
+                    **kw,
+                )
+            except requests.exceptions.SSLError as e:
+                raise RegistryError(self._tls_message(e)) from None
+            except (requests.RequestException, OSError) as e:
+                said, again = cause(e)
+                if not again:
+                    raise RegistryError(f"{self.url}: {said}") from None
+                raise Retryable(said) from None
+            finally:
+                if data is not None and hasattr(data, "close"):
+                    data.close()
+            if r.status_code != 401:
+                return r
+            r.close()
+            if not self.auth.learn(r.headers.get("WWW-Authenticate", ""), scope, self._token):
+                raise self.auth.refused()
+        raise self.auth.refused()
+
+    def _tls_message(self, e: Exception) -> str:
+        how = f"with {self.verify}" if isinstance(self.verify, str) else "with the system store"
+        return (
+            f"{self.url}: TLS certificate not verified {how} ({type(e).__name__}); "
+            f"pass --ca-cert FILE with the registry's CA (--insecure: a plain-http lab registry)"
+        )
+
+    def _token(self, realm: str, params: dict[str, str], creds: Credentials | None) -> Any:
+        import requests
+
+        headers = basic_header(creds) if creds is not None else {}
+        try:
+            r = self.session.get(
+                realm,
+                params=params,
+                headers=headers,
+                verify=self.verify,
+                timeout=self.policy.timeout,
+                allow_redirects=False,
+                stream=True,
+            )
+        except requests.RequestException as e:
+            raise Retryable(f"token service: {type(e).__name__}") from None
+        with r:
+            if r.status_code in (401, 403):
+                raise self.auth.refused()
+            if r.status_code != 200:
+                raise RegistryError(f"{realm}: the token service answered HTTP {r.status_code}")
+            try:
+                return json.loads(read_bounded(r, 1 << 20, realm))
+            except ValueError:
+                raise RegistryError(f"{realm}: the token service's answer is not JSON") from None
+
+    def call(self, what: str, attempt: Callable[[], Any]) -> Any:
+        """``attempt()`` with the retry policy; ``what`` names it in the final error."""
+
+        def give_up(e: Retryable, tries: str) -> RegistryError:
+            return RegistryError(f"{self.url}: {what}: {e} (gave up after {tries})")
+
+        return with_retries(self.policy, attempt, give_up)
+
+    def expect(self, r: Any, what: str, *ok: int) -> Any:
+        if r.status_code in ok:
+            return r
+        r.close()
+        status = r.status_code
+        if retryable_status(status):
+            raise Retryable(status_cause(status), retry_after_seconds(r.headers))
+        if status == 403:
+            raise RegistryError(f"{self.url}: {what}: HTTP 403, the credentials may not do this")
+        raise RegistryError(f"{self.url}: {what}: {status_cause(status)}")
+
+    # -- blobs ---------------------------------------------------------------------
+
+    def has_blob(self, repo: str, digest: str) -> bool:
+        url = f"/v2/{repo}/blobs/{digest}"
+
+        def attempt() -> bool:
+            r = self.request("HEAD", url, push_scope(repo))
+            r.close()
+            if r.status_code == 404:
+                return False
+            self.expect(r, f"HEAD {repo}@{digest}", 200, 307, 302)
+            return True
+
+        return bool(self.call(f"HEAD {repo}@{digest}", attempt))
+
+    def put_blob(self, repo: str, digest: str, size: int, source: Path | bytes) -> None:
+        """Upload one blob (:mod:`.oci_upload`); the registry checks it against ``digest``."""
+        from .oci_upload import upload_blob
+
+        upload_blob(self, repo, digest, size, source)
+
+    def blob_url(self, repo: str, digest: str) -> str:
+        return f"{self.url}/v2/{repo}/blobs/{digest}"
+
+    def blob_session(self, url: str) -> BlobSession:
+        """A session for :class:`~.download.Downloader` to GET a blob URL of this registry."""
+        path = urlsplit(url).path.removeprefix("/v2/")
+        return BlobSession(self, check_repository(path.split("/blobs/", 1)[0]))
+
+    # -- manifests and tags --------------------------------------------------------
+
+    def put_manifest(self, repo: str, reference: str, manifest: bytes) -> str:
+        what = f"put manifest {repo}:{reference}"
+        headers = {"Content-Type": MANIFEST_MEDIA_TYPE}
+
+        def attempt() -> None:
+            r = self.request(
+                "PUT",
+                f"/v2/{repo}/manifests/{reference}",
+                push_scope(repo),
+                body=lambda: manifest,
+                headers=headers,
+            )
+            self.expect(r, what, 201).close()
+
+        self.call(what, attempt)
+        return sha256_digest(manifest)
+
+    def _manifest(self, method: str, repo: str, reference: str, scope: str, **kw: Any) -> Any:
+        url = f"/v2/{repo}/manifests/{reference}"
+        return self.request(method, url, scope, headers={"Accept": MANIFEST_MEDIA_TYPE}, **kw)
+
+    def manifest_digest(self, repo: str, reference: str) -> str | None:
+        """The digest of ``repo:reference`` (HEAD), or None when there is none."""
+        what = f"HEAD manifest {repo}:{reference}"
+
+        def attempt() -> str | None:
+            r = self._manifest("HEAD", repo, reference, push_scope(repo))
+            r.close()
+            if r.status_code == 404:
+                return None
+            self.expect(r, what, 200)
+            digest = r.headers.get("Docker-Content-Digest", "")
+            return digest if DIGEST.fullmatch(digest) else None
+
+        return self.call(what, attempt)
+
+    def tags(self, repo: str) -> list[str]:
+        """The tags of ``repo`` (every page of ``/tags/list``; [] when it has none)."""
+        what = f"tags of {repo}"
+        found: list[str] = []
+        url: str | None = f"/v2/{repo}/tags/list?n=1000"
+        for _ in range(MAX_TAG_PAGES):
+            if url is None:
+                return found
+
+            def attempt(page_url: str = url) -> tuple[Any, str | None]:
+                r = self.request("GET", page_url, _pull(repo), stream=True)
+                if r.status_code == 404:
+                    r.close()
+                    return {"tags": []}, None
+                with self.expect(r, what, 200):
+                    body = json.loads(read_bounded(r, MAX_TAGS_PAGE, f"{self.url}: {what}"))
+                    link = re.match(r"\s*<([^>]+)>", r.headers.get("Link", ""))
+                    return body, link.group(1) if link else None
+
+            body, url = self.call(what, attempt)
+            page = body.get("tags") if isinstance(body, dict) else None
+            found += [t for t in page or [] if isinstance(t, str) and TAG.fullmatch(t)]
+        raise RegistryError(f"{self.url}: {what}: more than {MAX_TAG_PAGES} pages; refused")
+
+    def get_manifest(
+        self, repo: str, reference: str, missing_ok: bool = False
+    ) -> tuple[dict[str, Any], str] | None:
+        """The manifest ``repo:reference`` (a tag or a digest) and its digest; at most
+        :data:`MAX_MANIFEST` bytes; checked against the digest when asked by one."""
+        what = f"manifest {repo}:{reference}"
+
+        def attempt() -> bytes | None:
+            r = self._manifest("GET", repo, reference, _pull(repo), stream=True)
+            if r.status_code == 404:
+                r.close()
+                return None
+            with self.expect(r, what, 200):
+                return read_bounded(r, MAX_MANIFEST, f"{self.url}: {what}")
+
+        raw = self.call(what, attempt)
+        if raw is None and missing_ok:
+            return None
+        if raw is None:
+            raise RegistryError(f"{self.url}: {what}: not found (HTTP 404)")
+        digest = sha256_digest(raw)
+        if DIGEST.fullmatch(reference) and digest != reference:
+            raise RegistryError(
+                f"{self.url}: {what}: the registry sent a manifest of digest {digest}"
+            )
+        try:
+            doc = json.loads(raw)
+        except ValueError:
+            raise RegistryError(f"{self.url}: {what}: not JSON") from None
+        if not isinstance(doc, dict):
+            raise RegistryError(f"{self.url}: {what}: not a JSON object")
+        return doc, digest
+
+
+class BlobSession:
+    """``get`` as :class:`~.download.Downloader` calls it, for one repository's blobs."""
+
+    def __init__(self, registry: Registry, repo: str) -> None:
+        self.registry = registry
+        self.repo = repo
+
+    def get(self, url: str, **kw: Any) -> Any:
+        kw["allow_redirects"] = True  # storage backends redirect; requests drops auth across hosts
+        kw.pop("timeout", None)
+        return self.registry.request("GET", url, _pull(self.repo), **kw)
+
+
+def read_bounded(r: Any, limit: int, what: str) -> bytes:
+    """A response body of at most ``limit`` bytes, else an error naming ``what``."""
+    length = r.headers.get("Content-Length")
+    if length and length.isdigit() and int(length) > limit:
+        raise RegistryError(f"{what}: {length} bytes, more than the {limit} accepted; refused")
+    data = bytearray()
+    for chunk in r.iter_content(1 << 16):
+        data += chunk
+        if len(data) > limit:
+            raise RegistryError(f"{what}: more than the {limit} bytes accepted; refused")
+    return bytes(data)
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    """(scheme, host, port) with the scheme's default port filled in: ``https://h`` and
+    ``https://h:443`` are one origin."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        return (parts.scheme, "", -1)
+    default = {"https": 443, "http": 80}.get(parts.scheme)
+    return (parts.scheme, (parts.hostname or "").lower(), port if port is not None else default)
+
+
+def push_scope(repo: str) -> str:
+    return f"repository:{repo}:pull,push"
+
+
+def _pull(repo: str) -> str:
+    return f"repository:{repo}:pull"
