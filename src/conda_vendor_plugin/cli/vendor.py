@@ -20,7 +20,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
-from . import apply, install, pack, prune, unpack, verify
+from . import apply, install, pack, prune, pull, push, unpack, verify
 from .common import (
     DEFAULT_ENV_FILE,
     BackendFactory,
@@ -43,7 +43,9 @@ DESCRIPTION = (
 )
 
 # Sub-commands of vendor, each a module with NAME, HELP, configure(parser), run(...).
-COMMANDS: dict[str, ModuleType] = {m.NAME: m for m in (verify, prune, apply, install, pack, unpack)}
+COMMANDS: dict[str, ModuleType] = {
+    m.NAME: m for m in (verify, prune, apply, install, pack, unpack, push, pull)
+}
 
 
 def configure(
