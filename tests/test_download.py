@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -126,14 +125,17 @@ def test_parallel_download_verifies_size_and_sha256(tmp_path: Path) -> None:
     root = build_channel(tmp_path / "served" / "chan", pkgs)
     dest = tmp_path / "dest"
     seen: list[int] = []
-    # Each request waits 0.3 s at the server: six one after the other take >= 1.8 s.
-    with ChannelServer(tmp_path / "served", latency=0.3) as server:
+    # The server holds each request until all six are under way at once: six threads
+    # fetch in parallel; one after the other, the first hold would run out.
+    with ChannelServer(tmp_path / "served") as server:
+        for p in pkgs:
+            server.fail(_path(root, p), "hold")
+        server.release_when_holding(6)
         session = make_session()
         jobs = [_job(server.url, root, p, dest) for p in pkgs]
-        started = time.monotonic()
         results = Downloader(lambda url: session, jobs=6, on_bytes=seen.append).run(jobs)
-        elapsed = time.monotonic() - started
-    assert elapsed < 1.2, f"6 downloads with 6 threads took {elapsed:.2f}s: not parallel"
+    assert server.holds and {how for _, how in server.holds} == {"released"}
+    assert server.max_in_flight == 6
     assert [r.job for r in results] == jobs
     for pkg, job, r in zip(pkgs, jobs, results):
         data = job.dest.read_bytes()

@@ -177,11 +177,15 @@ def _three_channels(root: Path) -> list[str]:
 
 
 def test_the_repodata_of_every_channel_and_subdir_is_fetched_at_once(tmp_path: Path, run) -> None:
-    """Three channels, two subdirs each, 0.2 s latency per request: the server sees the
-    requests overlap (six files fetched together, not one after another)."""
+    """Three channels, two subdirs each: the server holds each repodata.json until all six
+    are asked for at once (fetched together, not one after another)."""
     pytest.importorskip("rattler")
     names = _three_channels(tmp_path / "served")
-    with ChannelServer(tmp_path / "served", latency=0.2) as srv:
+    with ChannelServer(tmp_path / "served") as srv:
+        for name in names:
+            for subdir in ("linux-64", "noarch"):
+                srv.fail(f"/{name}/{subdir}/repodata.json", "hold")
+        srv.release_when_holding(6)
         env = tmp_path / "env.yml"
         channels = ", ".join(f"{srv.url}/{n}" for n in names)
         env.write_text(f"channels: [{channels}]\ndependencies: [one-app]\n")
@@ -189,7 +193,7 @@ def test_the_repodata_of_every_channel_and_subdir_is_fetched_at_once(tmp_path: P
         assert rc == 0, err
         fetched = {p for m, p, _, _ in srv.requests if p.endswith("repodata.json")}
         assert len(fetched) == 6
-        assert srv.max_in_flight >= 6
+        assert srv.wait_holds(6) == ["released"] * 6
 
 
 def test_several_failed_fetches_are_one_error_naming_each(tmp_path: Path, run) -> None:

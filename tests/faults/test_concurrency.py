@@ -31,30 +31,26 @@ def _start(env: Path, out: Path) -> subprocess.Popen[str]:
     )
 
 
-def _wait_for_lock(lock: Path, pid: int, deadline: float = 20.0) -> None:
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        if lock.exists() and lock.read_text().strip() == str(pid):
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"{lock} never named PID {pid}")
-
-
 def test_a_second_run_fails_at_once_and_names_the_first(tmp_path: Path, run) -> None:
     build_channel(tmp_path / "served" / "ch", [Pkg(f"p{i}", payload_size=4096) for i in range(8)])
     out = tmp_path / "OUT"
-    with ChannelServer(tmp_path / "served", latency=0.25) as srv:
+    with ChannelServer(tmp_path / "served") as srv:
+        srv.fail("/ch/noarch/p0-1.0-0.tar.bz2", "hold")  # the first run waits here, locked
         env = write_env(tmp_path / "env.yml", [f"{srv.url}/ch"], [f"p{i}" for i in range(8)])
         first = _start(env, out)
-        _wait_for_lock(tmp_path / ".OUT.lock", first.pid)
-        started = time.monotonic()
+        while srv.holding == 0:
+            assert first.poll() is None, first.stderr.read() if first.stderr else ""
+            time.sleep(0.02)
         rc, stdout, _ = run("vendor", env, "-o", out, "--platform", "linux-64", "--json")
-        assert time.monotonic() - started < 1.0  # at once, not after the first one
+        # At once: the first run is still held at the server, so it cannot have finished.
+        assert srv.holding == 1 and first.poll() is None
         assert rc == 1
         doc = json.loads(stdout)
         assert doc["error_type"] == "OutputBusy"
         assert f"PID {first.pid}" in doc["error"] and str(out) in doc["error"]
-        assert first.wait(timeout=120) == 0, first.stderr.read() if first.stderr else ""
+        srv.release()
+        assert first.wait(timeout=300) == 0, first.stderr.read() if first.stderr else ""
+        assert srv.wait_holds(1) == ["released"]
     assert run("vendor", "verify", out)[0] == 0
     assert not [p for p in snapshot(out) if p.endswith(".partial")]
 

@@ -14,6 +14,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -37,19 +38,26 @@ def _can_unshare() -> bool:
 pytestmark = pytest.mark.skipif(not _can_unshare(), reason="needs unshare -rm (namespaces)")
 
 
-def _vendor_on_small_disk(
-    mnt: Path, size_mib: int, env: Path, before: str = ""
-) -> subprocess.CompletedProcess[str]:
+def _vendor_argv(mnt: Path, env: Path) -> list[str]:
+    return ["vendor", str(env), "-o", str(mnt / "OUT"), "--platform", "linux-64", "--json"]
+
+
+def _vendor_on_small_disk(mnt: Path, size_mib: int, env: Path) -> subprocess.CompletedProcess[str]:
     """``vendor ENV -o MNT/OUT`` with MNT a ``size_mib`` tmpfs in a private namespace."""
-    argv = ["vendor", str(env), "-o", str(mnt / "OUT"), "--platform", "linux-64", "--json"]
-    return _on_small_disk(mnt, size_mib, argv, before)
+    return _on_small_disk(mnt, size_mib, _vendor_argv(mnt, env))
 
 
 def _on_small_disk(
     mnt: Path, size_mib: int, argv: list[str], before: str = ""
 ) -> subprocess.CompletedProcess[str]:
-    """``python -m conda_vendor_plugin ARGV`` with MNT a ``size_mib`` tmpfs in a private
-    namespace.
+    return _finish(_start_on_small_disk(mnt, size_mib, argv, before))
+
+
+def _start_on_small_disk(
+    mnt: Path, size_mib: int, argv: list[str], before: str = ""
+) -> subprocess.Popen[str]:
+    """Start ``python -m conda_vendor_plugin ARGV`` with MNT a ``size_mib`` tmpfs in a
+    private namespace, after the shell commands ``before``.
 
     The tmpfs vanishes with the namespace: its content is copied to ``MNT-after`` at the
     end, and copied back in at the start of the next call (so staging survives)."""
@@ -62,18 +70,24 @@ def _on_small_disk(
             f"if [ -d {keep} ]; then cp -a {keep}/. {m}/; fi",
             before,
             f"{shlex.join(command)}; rc=$?",
+            "wait",  # for whatever ``before`` started
             f"rm -rf {keep}; cp -a {m} {keep}",
             "exit $rc",
         ]
     )
     environ = {**os.environ, "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"}
-    return subprocess.run(
+    return subprocess.Popen(
         ["unshare", "-rm", "sh", "-c", script],
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
         env=environ,
-        timeout=300,
     )
+
+
+def _finish(proc: subprocess.Popen[str]) -> subprocess.CompletedProcess[str]:
+    stdout, stderr = proc.communicate(timeout=300)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
 
 
 def _archive_gets(server: ChannelServer) -> list[str]:
@@ -101,13 +115,28 @@ def test_a_disk_that_fills_during_the_run_is_one_line_and_a_smaller_run_fits(
     big = [Pkg(f"big{i}", payload_size=MIB) for i in range(5)]
     build_channel(tmp_path / "served" / "chan", [*big, Pkg("small", payload_size=10_000)])
     mnt = tmp_path / "mnt"
+    go, filled = tmp_path / "fill-now", tmp_path / "filled"
     with ChannelServer(tmp_path / "served") as srv:
-        for p in big:
-            srv.fail(f"/chan/noarch/{p.fn}", "slow:400000")  # ~2.5 s: the filler runs meanwhile
+        for p in big:  # held: the filler takes the room while the downloads wait
+            srv.fail(f"/chan/noarch/{p.fn}", "hold")
         env = write_env(tmp_path / "env.yml", [f"{srv.url}/chan"], [p.name for p in big])
-        # 8 MiB: the 5 MiB bundle fits when it starts; a filler then takes the room.
-        fill = f"(sleep 1.5; dd if=/dev/zero of={shlex.quote(str(mnt))}/filler bs=1M count=5) &"
-        proc = _vendor_on_small_disk(mnt, 8, env, before=fill)
+        # 8 MiB: the 5 MiB bundle fits when it starts; once the first archive is asked for
+        # (the room was checked), a filler takes 5 MiB, then the downloads go on.
+        m, q = shlex.quote(str(mnt)), shlex.quote
+        fill = (
+            f"(while [ ! -e {q(str(go))} ]; do sleep 0.02; done; "
+            f"dd if=/dev/zero of={m}/filler bs=1M count=5; touch {q(str(filled))}) &"
+        )
+        proc = _start_on_small_disk(mnt, 8, _vendor_argv(mnt, env), before=fill)
+        while not srv.holding:
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.02)
+        go.touch()
+        while not filled.exists():
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.02)
+        srv.release()
+        proc = _finish(proc)
         assert proc.returncode == 1, proc.stdout + proc.stderr
         assert "Traceback" not in proc.stderr
         doc = json.loads(proc.stdout)

@@ -1,11 +1,10 @@
 """Hostile input files: an alias bomb, deep nesting, a file that never ends and huge
-values each give one short line, quickly, in bounded memory; whatever the file holds,
-an error message quotes at most a few dozen characters of it."""
+values each give one short line, in bounded memory; whatever the file holds, an error
+message quotes at most a few dozen characters of it. (How fast: benchmarks/, not here.)"""
 
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -69,10 +68,8 @@ def _one_line(rc: int, stdout: str, stderr: str, says: str) -> str:
 )
 def test_a_hostile_environment_file_is_one_short_line(tmp_path: Path, run, make, says: str) -> None:
     env = make(tmp_path / "env.yml")
-    started = time.monotonic()
     for argv in (["lock", "-f", env], ["vendor", env, "-o", tmp_path / "OUT"]):
         _one_line(*run(*argv, "--platform", "linux-64", "--json"), says)
-    assert time.monotonic() - started < 20
     assert not (tmp_path / "OUT").exists()
 
 

@@ -128,16 +128,18 @@ def test_persistently_truncated_repodata_fails_and_the_next_run_refetches(
 # ------------------------------------------------------------------ archives (item 10)
 
 
-def _job(server: ChannelServer, root: Path, dest: Path) -> DownloadJob:
+def _job(
+    server: ChannelServer, root: Path, dest: Path, fn: str = "big-1.0-0.tar.bz2"
+) -> DownloadJob:
     rd = json.loads((root / "ch" / "noarch" / "repodata.json").read_text())
-    e = rd["packages"]["big-1.0-0.tar.bz2"]
+    e = rd["packages"][fn]
     return DownloadJob(
-        url=f"{server.url}{ARCHIVE}",
-        dest=dest / "big-1.0-0.tar.bz2",
+        url=f"{server.url}/ch/noarch/{fn}",
+        dest=dest / fn,
         size=e["size"],
         sha256=e["sha256"],
         md5=e["md5"],
-        label="big-1.0-0 (noarch)",
+        label=f"{fn} (noarch)",
     )
 
 
@@ -145,27 +147,29 @@ def test_a_server_that_never_answers_costs_the_policy_not_minutes(
     env: Path, http_server: ChannelServer, tmp_path: Path
 ) -> None:
     for _ in range(3):
-        http_server.fail(ARCHIVE, "stall:30")
+        http_server.fail(ARCHIVE, "stall:20")
     policy = RetryPolicy(tries=3, backoff=0, read_timeout=0.5)
-    started = time.monotonic()
     with pytest.raises(DownloadError) as exc:
         Downloader(lambda u: make_session(), policy=policy).run(
             [_job(http_server, tmp_path / "served", tmp_path / "d")]
         )
-    assert time.monotonic() - started < 5
     assert "gave up after 3 tries" in str(exc.value) and "Timeout" in str(exc.value)
     assert len(_gets(http_server, ARCHIVE)) == 3
+    # Each try hung up on its own read timeout while the server was still stalling.
+    assert http_server.wait_holds(3) == ["hung up"] * 3
 
 
 def test_a_drip_is_a_stall(env: Path, http_server: ChannelServer, tmp_path: Path) -> None:
-    http_server.fail(ARCHIVE, "drip:0.01")  # 100 bytes a second: it would take 30 minutes
+    build_channel(
+        tmp_path / "served" / "ch",
+        [Pkg("big", payload_size=200_000), Pkg("small", payload_size=3000)],
+    )
+    job = _job(http_server, tmp_path / "served", tmp_path / "d", "small-1.0-0.tar.bz2")
+    assert job.size is not None and job.size > 3000  # a whole drip takes 30 s
+    http_server.fail(job.url.removeprefix(http_server.url), "drip:0.01")  # 100 bytes a second
     policy = RetryPolicy(tries=1, backoff=0, min_rate=10_000, rate_window=1.0)
-    started = time.monotonic()
-    with pytest.raises(DownloadError, match="stalled"):
-        Downloader(lambda u: make_session(), policy=policy).run(
-            [_job(http_server, tmp_path / "served", tmp_path / "d")]
-        )
-    assert time.monotonic() - started < 5
+    with pytest.raises(DownloadError, match="stalled"):  # not the whole file, slowly
+        Downloader(lambda u: make_session(), policy=policy).run([job])
     assert list((tmp_path / "d").glob("*.partial"))  # kept: a rerun resumes
 
 
@@ -173,11 +177,10 @@ def test_retry_after_is_obeyed_within_its_cap_and_reported(
     env: Path, http_server: ChannelServer, tmp_path: Path, run, fast
 ) -> None:
     http_server.fail(ARCHIVE, "retry-after:1")
-    started = time.monotonic()
     rc, _, stderr = run("vendor", env, "-o", tmp_path / "OUT", "--platform", "linux-64")
     assert rc == 0, stderr
-    assert time.monotonic() - started >= 1.0
     assert "asks to retry after 1 s" in stderr
+    # The server answers "too early" (503) to a retry within the second it asked for.
     assert _gets(http_server, ARCHIVE) == [503, 200]
 
 
@@ -185,12 +188,14 @@ def test_a_retry_after_past_the_cap_ends_at_once(
     env: Path, http_server: ChannelServer, tmp_path: Path, run, fast
 ) -> None:
     http_server.fail(ARCHIVE, "retry-after:45")  # the cap is 30 s (all waits: 60 s)
-    started = time.monotonic()
-    rc, stdout, _ = run("vendor", env, "-o", tmp_path / "OUT", "--platform", "linux-64", "--json")
-    assert rc == 1 and time.monotonic() - started < 5
+    rc, stdout, stderr = run(
+        "vendor", env, "-o", tmp_path / "OUT", "--platform", "linux-64", "--json"
+    )
+    assert rc == 1
     error = json.loads(stdout)["error"]
     assert "retry after 45 s" in error and "try again later" in error
-    assert _gets(http_server, ARCHIVE) == [503]
+    assert _gets(http_server, ARCHIVE) == [503]  # no wait, no second try
+    assert "asks to retry after" not in stderr  # said when a wait begins
 
 
 def test_a_cut_without_content_length_is_resumed(
@@ -235,43 +240,56 @@ def test_every_missing_archive_is_reported(http_server: ChannelServer, tmp_path:
     ]
 
 
-def test_ctrl_c_in_a_stalled_read_stops_within_two_seconds(tmp_path: Path) -> None:
+def test_ctrl_c_in_a_stalled_read_stops_while_the_reads_are_stalled(tmp_path: Path) -> None:
+    names = [f"p{i}-1.0-0.tar.bz2" for i in range(3)]
     build_channel(
         tmp_path / "served" / "ch", [Pkg(f"p{i}", payload_size=100_000) for i in range(3)]
     )
-    out = tmp_path / "OUT"
+    out, staging = tmp_path / "OUT", tmp_path / ".OUT.staging"
+
+    def all_reading() -> bool:  # every archive has bytes on disk: the rest never comes
+        parts = list(staging.rglob("*.partial"))
+        return len(parts) == 3 and all(p.stat().st_size > 0 for p in parts)
+
     with ChannelServer(tmp_path / "served") as srv:
-        for i in range(3):
-            srv.fail(f"/ch/noarch/p{i}-1.0-0.tar.bz2", "drip:0.05")  # every read blocks
+        for fn in names:
+            srv.fail(f"/ch/noarch/{fn}", "hold:50000")  # then nothing: every read blocks
         env = write_env(tmp_path / "env.yml", [f"{srv.url}/ch"], [f"p{i}" for i in range(3)])
         run = interrupt_when(
-            ["vendor", env, "-o", out, "--platform", "linux-64"],
-            ready=lambda: len(_gets(srv, "/ch/noarch/p2-1.0-0.tar.bz2")) > 0,
-            settle=0.3,  # all three are inside a read then
+            ["vendor", env, "-o", out, "--platform", "linux-64"], all_reading, settle=0
         )
+        # The command ended, and so its connections, while the server still held every read.
+        assert srv.wait_holds(3) == ["hung up"] * 3
     assert run.returncode == 130, run.stderr
-    assert run.elapsed < 2.0, f"exited {run.elapsed:.1f} s after Ctrl-C"
     assert "Traceback" not in run.stderr
-    assert list((tmp_path / ".OUT.staging").rglob("*.partial"))  # kept for resuming
+    assert sorted(p.name for p in staging.rglob("*.partial")) == [f"{n}.partial" for n in names]
 
 
 def test_an_interrupted_run_leaves_no_download_running(
     env: Path, http_server: ChannelServer, tmp_path: Path
 ) -> None:
-    """In-process (as inside conda): once run() is interrupted, every worker thread ends
-    promptly, even one blocked in a read, so nothing writes after the caller moved on."""
+    """In-process (as inside conda): once run() is interrupted, every worker thread ends,
+    even one blocked in a read, while that read would still block: nothing writes after
+    the caller moved on."""
     import threading
 
-    http_server.fail(ARCHIVE, "drip:10")  # a byte every 10 s: the read blocks that long
+    http_server.fail(ARCHIVE, "hold:50000")  # then nothing: the read blocks
     job = _job(http_server, tmp_path / "served", tmp_path / "d")
-    timer = threading.Timer(0.5, signal.raise_signal, (signal.SIGINT,))
-    timer.start()
+    partial = job.dest.with_name(job.dest.name + ".partial")
+
+    def interrupt_once_reading() -> None:
+        while not (partial.exists() and partial.stat().st_size > 0):
+            time.sleep(0.01)
+        signal.raise_signal(signal.SIGINT)
+
+    threading.Thread(target=interrupt_once_reading, daemon=True).start()
     with pytest.raises(KeyboardInterrupt):
         Downloader(lambda u: make_session()).run([job])
-    deadline = time.monotonic() + 2
-    while any(t.name.startswith("download-") for t in threading.enumerate()):
-        assert time.monotonic() < deadline, "a download thread is still running"
-        time.sleep(0.02)
+    for t in threading.enumerate():
+        if t.name.startswith("download-"):
+            t.join()
+    # The worker closed its connection while the server was still holding the read.
+    assert http_server.wait_holds(1) == ["hung up"]
 
 
 def test_conda_vendor_makes_exactly_the_tries_it_reports(

@@ -170,6 +170,29 @@ def test_an_archive_redirected_to_a_local_file_is_asked_for_once(
     assert not (tmp_path / "d" / FN).exists()
 
 
+def test_archives_of_a_server_that_stopped_answering_are_not_each_tried_again(
+    http_server: ChannelServer, tmp_path: Path
+) -> None:
+    """The first archive's tries all got no answer: that is the server's answer, and the
+    other archives there fail at once (run again to resume) instead of TRIES each."""
+    chan = build_channel(tmp_path / "served" / "ch", [Pkg(n) for n in ("a", "b", "c")])
+    entries = json.loads((chan / "noarch" / "repodata.json").read_text())["packages"]
+    jobs = []
+    for fn, e in sorted(entries.items()):
+        for _ in range(TRIES):
+            http_server.fail(f"/ch/noarch/{fn}", "stall:30")
+        url = f"{http_server.url}/ch/noarch/{fn}"
+        job = DownloadJob(url, tmp_path / "d" / fn, e["size"], e["sha256"], e["md5"], label=fn)
+        jobs.append(job)
+    policy = RetryPolicy(tries=TRIES, backoff=0, read_timeout=0.5)
+    with pytest.raises(DownloadError) as exc:
+        Downloader(lambda u: make_session(), jobs=1, policy=policy).run(jobs)
+    server = f"http://127.0.0.1:{http_server.port}"
+    assert str(exc.value).startswith(f"{server}: cannot reach the server: timed out")
+    assert str(exc.value).count("cannot reach") == 1 and "3 of 3 archives failed" in str(exc.value)
+    assert [p for _, p, _, _ in http_server.requests] == [f"/ch/noarch/{jobs[0].dest.name}"] * TRIES
+
+
 @pytest.mark.parametrize(("status", "gets", "rc"), [("408", 2, 0), ("410", 1, 1)])
 def test_408_is_tried_again_and_other_4xx_are_final(
     http_server: ChannelServer,

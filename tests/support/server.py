@@ -11,7 +11,11 @@ scripted faults so that failure handling is tested against real sockets:
 * ``server.fail(path, "endless")``  200 without a length, zeros until the client hangs up
 * ``server.fail(path, "gzipbomb:N")`` ``Content-Encoding: gzip`` of ``{`` and N spaces
 * ``server.fail(path, "gzip")``     ``Content-Encoding: gzip`` of the file (asked or not)
-* ``server.fail(path, "stall:S")``  accept, then send nothing for S seconds
+* ``server.fail(path, "stall:S")``  accept, then hold (below) for at most S seconds and
+  close the connection without an answer
+* ``server.fail(path, "hold")``     hold before answering, then serve the file
+* ``server.fail(path, "hold:N")``   send the headers and N bytes of the file, hold, then
+  send the rest
 * ``server.fail(path, "drip:S")``   send the file one byte every S seconds
 * ``server.fail(path, "slow:BPS")`` send the file at about BPS bytes a second
 * ``server.fail(path, "retry-after:S")`` 503 with ``Retry-After: S``
@@ -23,6 +27,17 @@ to every request; ``token`` requires a ``/t/<token>/`` prefix on every path. ``s
 keeps every request's raw path and ``Authorization`` header (where credentials went).
 ``max_in_flight`` is the most requests the server was answering at one time (how far
 a client's requests overlapped).
+
+A hold is how tests observe timing without a clock: it ends when the test calls
+``release()``, when ``release_when_holding(n)`` holds are under way at once, when the
+client hangs up, or after ``hold_limit`` seconds (then every other hold ends too, so a
+broken client costs one limit, not one per hold). ``holds`` lists ``(path, how)`` for
+each hold that ended, ``how`` being "released", "hung up" or "ran out"; "hung up" means
+the client gave up (a timeout, Ctrl-C) while the server was still holding.
+``wait_holds(n)`` waits (boundedly) until n holds have ended. A ``retry-after:S`` fault
+also makes the server answer 503 "too early" to any request of that path in the next S
+seconds, as a rate limiter would, so a client that comes back early is seen in
+``requests``.
 """
 
 from __future__ import annotations
@@ -30,6 +45,8 @@ from __future__ import annotations
 import email.utils
 import hashlib
 import re
+import select
+import socket
 import sys
 import threading
 import time
@@ -61,6 +78,12 @@ class ChannelServer:
         self.seen: list[tuple[str, str | None]] = []  # raw request path, Authorization header
         self.in_flight = 0
         self.max_in_flight = 0
+        self.holding = 0  # holds under way now
+        self.holds: list[tuple[str, str]] = []  # (path, "released" | "hung up" | "ran out")
+        self.hold_limit = 60.0
+        self._release = threading.Event()
+        self._release_at: int | None = None
+        self._not_before: dict[str, float] = {}
         self._faults: dict[str, list[str]] = defaultdict(list)
         self._lock = threading.Lock()
         handler = _make_handler(self)
@@ -84,6 +107,44 @@ class ChannelServer:
             queue = self._faults.get(path)
             return queue.pop(0) if queue else None
 
+    def release(self) -> None:
+        """End every hold under way, and let later ones pass at once."""
+        self._release.set()
+
+    def release_when_holding(self, n: int) -> None:
+        """Release the holds as soon as ``n`` of them are under way at the same time."""
+        self._release_at = n
+
+    def wait_holds(self, n: int) -> list[str]:
+        """How the first ``n`` holds ended, once they have (a hold ends by
+        ``hold_limit`` at the latest, so this wait is bounded)."""
+        end = time.monotonic() + self.hold_limit + 30
+        while len(self.holds) < n and time.monotonic() < end:
+            time.sleep(0.02)
+        with self._lock:
+            return [how for _, how in self.holds[:n]]
+
+    def _hold(self, path: str, conn: socket.socket, seconds: float) -> str:
+        with self._lock:
+            self.holding += 1
+            if self._release_at is not None and self.holding >= self._release_at:
+                self._release.set()
+        end = time.monotonic() + min(seconds, self.hold_limit)
+        how = "ran out"
+        while time.monotonic() < end:
+            if self._release.is_set():
+                how = "released"
+                break
+            if _hung_up(conn, min(0.05, end - time.monotonic())):
+                how = "hung up"
+                break
+        with self._lock:
+            self.holding -= 1
+            self.holds.append((path, how))
+        if how == "ran out" and seconds >= self.hold_limit:
+            self._release.set()
+        return how
+
     def count(self, path: str, method: str = "GET") -> int:
         path = "/" + path.lstrip("/")
         return sum(1 for m, p, _, _ in self.requests if m == method and p == path)
@@ -95,6 +156,20 @@ class ChannelServer:
     def __exit__(self, *exc: object) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+def _hung_up(conn: socket.socket, wait: float) -> bool:
+    """Has the client closed (or reset) the connection? Waits up to ``wait`` seconds."""
+    try:
+        readable, _, _ = select.select([conn], [], [], max(0.0, wait))
+        if not readable:
+            return False
+        if conn.recv(1, socket.MSG_PEEK) == b"":
+            return True
+    except OSError:
+        return True
+    time.sleep(wait)  # the client sent something: not a hang-up
+    return False
 
 
 def _make_handler(server: ChannelServer) -> type[BaseHTTPRequestHandler]:
@@ -125,10 +200,12 @@ def _make_handler(server: ChannelServer) -> type[BaseHTTPRequestHandler]:
             kind, _, arg = fault.partition(":")
             if kind == "stall":
                 self._log(path, 0)
-                time.sleep(float(arg))
+                server._hold(path, self.connection, float(arg))
                 self.close_connection = True
                 return True
             if kind == "retry-after":
+                with server._lock:
+                    server._not_before[path] = time.monotonic() + float(arg)
                 self._log(path, 503)
                 self.send_response(503)
                 self.send_header("Retry-After", arg)
@@ -199,7 +276,15 @@ def _make_handler(server: ChannelServer) -> type[BaseHTTPRequestHandler]:
                 if not path.startswith(prefix):
                     return self._plain(path, 401, b"token required")
                 path = "/" + path[len(prefix) :]
+            if time.monotonic() < server._not_before.get(path, 0.0):
+                return self._plain(path, 503, b"too early")
             fault = server._next_fault(path)
+            if fault == "hold":
+                if server._hold(path, self.connection, server.hold_limit) == "hung up":
+                    self._log(path, 0)
+                    self.close_connection = True
+                    return None
+                fault = None
             if fault and fault.isdigit():
                 return self._plain(path, int(fault), b"injected")
             if fault and self._special(path, fault):
@@ -249,12 +334,20 @@ def _make_handler(server: ChannelServer) -> type[BaseHTTPRequestHandler]:
                 limit = min(length, int(fault.split(":", 1)[1]))
             extra = int(fault.split(":", 1)[1]) if fault and fault.startswith("extra:") else 0
             drip = float(fault.split(":", 1)[1]) if fault and fault.startswith("drip:") else 0.0
+            hold = int(fault.split(":", 1)[1]) if fault and fault.startswith("hold:") else None
             rate = int(fault.split(":", 1)[1]) if fault and fault.startswith("slow:") else 0
             with open(target, "rb") as f:
                 f.seek(start)
                 sent = 0
                 while sent < limit:
-                    chunk = f.read(min(1 << 16, limit - sent))
+                    if hold is not None and sent == min(hold, limit):
+                        self.wfile.flush()
+                        if server._hold(path, self.connection, server.hold_limit) == "hung up":
+                            self.close_connection = True
+                            return
+                        hold = None
+                    want = min(1 << 16, limit - sent)
+                    chunk = f.read(want if hold is None else min(want, hold - sent))
                     if not chunk:
                         break
                     if fault == "corrupt" and sent + len(chunk) == length:

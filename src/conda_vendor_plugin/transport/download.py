@@ -7,14 +7,15 @@ and sha256 (md5 only where no sha256 is known) match. Connection errors, cuts,
 stalls, 429 and 5xx answers are retried as :class:`~.session.RetryPolicy` says,
 resuming where the data stopped; a 404, a refused credential or a hash mismatch is
 not retried. A failed archive does not stop the others: the run ends with one error
-listing every archive that failed. Ctrl-C stops at once, leaving partial files to
-resume.
+listing every archive that failed; but when every try of one archive got no answer at all,
+its server is taken for down and the archives still to come from there are not tried.
+Ctrl-C stops at once, leaving partial files to resume.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from threading import Event, Lock, Thread
 from typing import Any
@@ -33,17 +34,22 @@ from .transfer import (
     partial,
     receive,
 )
+from .urls import origin
 
 __all__ = ["Cancelled", "DownloadJob", "DownloadResult", "Downloader"]
 
 
-def _summary(failures: Sequence[DownloadError], total: int) -> DownloadError:
-    """One error for every archive that failed (the first few spelled out)."""
+def _summary(
+    failures: Sequence[DownloadError], total: int, down: Mapping[str, str]
+) -> DownloadError:
+    """One error for every archive that failed (the first few spelled out); a server
+    that did not answer is named first, once."""
     if len(failures) == 1:
         return failures[0]
     shown = "; ".join(str(e) for e in failures[:5])
     more = f"; and {len(failures) - 5} more" if len(failures) > 5 else ""
-    error = DownloadError(f"{len(failures)} of {total} archives failed: {shown}{more}")
+    first = "".join(f"{server}: cannot reach the server: {why}; " for server, why in down.items())
+    error = DownloadError(f"{first}{len(failures)} of {total} archives failed: {shown}{more}")
     error.details = {"failures": [str(e) for e in failures]}
     return error
 
@@ -69,6 +75,9 @@ class Downloader:
         self._lock = Lock()
         self._cancel = Event()
         self._responses: set[Any] = set()
+        # server (scheme://host:port) -> why it is taken for down: an archive whose tries
+        # all got no answer speaks for its server; the others there are not tried again.
+        self._down: dict[str, str] = {}
 
     def _progress(self, n: int) -> None:
         if self._on_bytes is not None:
@@ -125,7 +134,8 @@ class Downloader:
         if fatal:
             raise fatal[0]
         if failures:
-            raise _summary([e for _, e in sorted(failures, key=lambda f: f[0])], len(todo))
+            ordered = [e for _, e in sorted(failures, key=lambda f: f[0])]
+            raise _summary(ordered, len(todo), self._down)
         return [r for r in results if r is not None]
 
     def _stop(self) -> None:
@@ -185,12 +195,16 @@ class Downloader:
         while True:
             if self._cancel.is_set():
                 raise Cancelled(f"{job.label}: cancelled")
+            self._check_server(job)
             tries += 1
             try:
                 v, got, resumed = self._attempt(job, tmp)
             except Transient as e:
                 delay = self.policy.wait_before(tries, e.retry_after, waited)
                 if delay is None:
+                    if e.unreachable:
+                        with self._lock:
+                            self._down.setdefault(origin(job.url), f"{e} ({tries} tries)")
                     raise DownloadError(self._gave_up(job, e, tries)) from None
                 if e.retry_after is not None:
                     self._note(f"{job.label}: the server asks to retry after {delay:.0f} s")
@@ -207,6 +221,17 @@ class Downloader:
                     continue
                 how = "resumed"
             return finish(job, tmp, v, how, fetched)
+
+    def _check_server(self, job: DownloadJob) -> None:
+        """Give up at once on an archive whose server another archive found down."""
+        server = origin(job.url)
+        with self._lock:
+            down = self._down.get(server)
+        if down is not None:
+            raise DownloadError(
+                f"{job.label}: {job.public_url}: not tried again: {server} did not answer "
+                f"another archive ({down}); run again to resume"
+            )
 
     def _gave_up(self, job: DownloadJob, e: Transient, tries: int) -> str:
         what = f"{job.label}: {job.public_url}: {e}"
@@ -262,4 +287,4 @@ class Downloader:
             what, again = cause(e)
             if not again:  # e.g. a redirect to file://: no other try can change it
                 raise DownloadError(f"{job.label}: {job.public_url}: {what}") from None
-            raise Transient(f"{what} after {received} bytes") from None
+            raise Transient(f"{what} after {received} bytes", unreachable=not received) from None

@@ -15,7 +15,7 @@ from ..errors import DownloadError
 from ..fsutil import open_nofollow
 from ..integrity import Expected, Verifier
 from .failures import retryable_status, status_cause
-from .session import RetryPolicy, retry_after_seconds
+from .session import Retryable, RetryPolicy, retry_after_seconds
 from .urls import redact_url
 
 CHUNK = 1 << 18
@@ -71,12 +71,9 @@ def body(response: Any) -> Iterable[bytes]:
         yield chunk
 
 
-class Transient(Exception):
-    """A failure worth retrying (connection trouble, a cut, a stall, 429, 5xx)."""
-
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
+class Transient(Retryable):
+    """A download's failure worth retrying (connection trouble, a cut, a stall, 408, 429,
+    5xx); ``unreachable`` when no byte of an answer came (refused, timed out, ...)."""
 
 
 class Cancelled(DownloadError):

@@ -44,6 +44,12 @@ def _origin(url: str) -> tuple[str, str, int | None] | None:
     return scheme, (parts.hostname or "").lower(), port
 
 
+def origin(url: str) -> str:
+    """``scheme://host:port`` of ``url`` (default port filled in, no credentials)."""
+    parts = _origin(redact_url(url))
+    return f"{parts[0]}://{parts[1]}:{parts[2]}" if parts else redact_url(url)
+
+
 def under_channel(url: str, channel: str) -> bool:
     """Whether ``url`` lies under ``channel``'s base URL: same scheme, host and port, and
     a path that starts with the channel's path at a segment boundary (credentials on
