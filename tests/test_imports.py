@@ -64,8 +64,9 @@ def test_a_lock_over_a_file_channel_imports_no_http_library(shared_channel, tmp_
     mods = _imported("lock", "-f", str(env), "--platform", "linux-64", "--cache-dir", str(tmp_path))
     assert (tmp_path / "env.lock.yml").is_file()
     assert "rattler" in mods and not {"requests", "urllib3"} & {m.split(".")[0] for m in mods}
-    # Writing explicit-1.0 reads no other format; a local channel has no shards to fetch.
-    unused = {"registry", "conda_lock_v1", "pixi_lock"}
+    # Writing explicit-1.0 reads no other format (the registry names them and imports a
+    # format's module when it is used); a local channel has no shards to fetch.
+    unused = {"conda_lock_v1", "pixi_lock"}
     assert not {f"conda_vendor_plugin.formats.{m}" for m in unused} & mods
     assert "conda_vendor_plugin.channel.shards" not in mods
 

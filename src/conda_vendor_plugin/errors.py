@@ -62,5 +62,10 @@ class StaleLockfile(VendorError):
     """``--check``: the lockfile does not match the environment file."""
 
 
+class PypiError(VendorError):
+    """A ``pip:`` requirement cannot be resolved or vendored (an sdist-only project, an
+    editable, VCS or local requirement, a conflict with the conda solve)."""
+
+
 class RegistryError(VendorError):
     """An OCI registry refused, failed or answered something that does not verify."""

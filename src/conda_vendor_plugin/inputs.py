@@ -111,6 +111,8 @@ def _locked_request(
         name=lock.name,
         foreign=tuple(f for f in lock.foreign if f.platform in wanted),
         channel_priority=lock.channel_priority,
+        pypi={p: w for p, w in lock.pypi.items() if p in wanted},
+        format=lock.format,
     )
     return Request(name, spec, solutions, resolved, sources)
 

@@ -6,21 +6,24 @@ every platform solved, each atomically.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import StaleLockfile, UsageError, VendorError
+from .errors import StaleLockfile, UsageError
 from .formats import cep23, explicit_v1
+from .formats.registry import WRITTEN, lookup
 from .fsutil import atomic_write_text
 from .installed import check_platforms, read_installed
 from .progress import Reporter, solving_step
-from .records import Lockfile
+from .pypi.records import Wheel
+from .pypi.requirements import PipSection, parse_pip_section
+from .records import Lockfile, Solution
 from .solve.backend import Backend, effective_spec, solve_all, to_lockfile
 from .spec import NO_CHANNEL_OVERRIDE, ChannelOverride, EnvironmentSpec, input_hash, load_spec
 
-FORMATS = (explicit_v1.NAME, cep23.NAME)
+FORMATS = WRITTEN
 
 
 @dataclass(frozen=True)
@@ -38,24 +41,20 @@ class LockRequest:
 
 
 def default_output(env_path: Path, fmt: str) -> str:
-    stem = env_path.name.split(".")[0] or "environment"
-    if fmt == cep23.NAME:
-        return str(env_path.with_name(f"{stem}.{{platform}}.explicit.txt"))
-    return str(env_path.with_name(f"{stem}.lock.yml"))
+    return lookup(fmt).default_output(env_path)
+
+
+def writer(fmt: str) -> Callable[[Lockfile, Mapping[str, Path]], dict[Path, str]]:
+    """The registry's writer of ``fmt``; a format only read here is one usage line."""
+    write = lookup(fmt).write
+    if write is None:
+        raise UsageError(f"--format {fmt}: lock writes {', '.join(WRITTEN)}")
+    return write
 
 
 def output_paths(output: str, fmt: str, platforms: Sequence[str]) -> dict[str, Path]:
     """Map each platform to the file it is written to (explicit-1.0: one shared file)."""
-    if fmt == explicit_v1.NAME:
-        return {p: Path(output) for p in platforms}
-    if "{platform}" not in output:
-        if len(platforms) > 1:
-            raise VendorError(
-                f"-o {output}: --format explicit writes one file per platform; "
-                f"put '{{platform}}' in the path"
-            )
-        return {platforms[0]: Path(output)}
-    return {p: Path(output.replace("{platform}", p)) for p in platforms}
+    return lookup(fmt).output_paths(output, platforms)
 
 
 def check_lock(
@@ -109,10 +108,16 @@ def run_lock(
     spec = effective_spec(spec, req.platforms, backend)
     output = req.output or default_output(Path(req.env_file), req.format)
     paths = output_paths(output, req.format, spec.platforms)  # refuse bad -o before solving
+    section = parse_pip_section(spec.pip, spec.source)  # refuse what cannot be vendored first
     solutions = solve_all(spec, backend, step=solving_step(spec, reporter))
-    lock = to_lockfile(spec, solutions, backend.channel_priority())
-    texts = _texts(lock, req.format, paths)
-    return _write(req, lock, texts)
+    wheels = resolve_pip(spec, section, solutions, reporter)
+    lock = to_lockfile(spec, solutions, backend.channel_priority(), wheels)
+    result = _write(req, lock, writer(req.format)(lock, paths))
+    if lock.pypi:
+        result["pypi"] = {p: len(w) for p, w in lock.pypi.items()}
+    if lock.pypi and req.format == cep23.NAME:
+        result["warnings"] = [cep23.NO_WHEELS]
+    return result
 
 
 def _write(req: LockRequest, lock: Lockfile, texts: dict[Path, str]) -> dict[str, Any]:
@@ -131,12 +136,6 @@ def _write(req: LockRequest, lock: Lockfile, texts: dict[Path, str]) -> dict[str
     return result
 
 
-def _texts(lock: Lockfile, fmt: str, paths: dict[str, Path]) -> dict[Path, str]:
-    if fmt == explicit_v1.NAME:
-        return {paths[lock.platforms[0]]: explicit_v1.write(lock)}
-    return {path: cep23.write(lock, p) for p, path in paths.items()}
-
-
 def lock_installed(req: LockRequest, backend_factory: Callable[[], Backend]) -> dict[str, Any]:
     """``lock -n NAME`` / ``-p PREFIX``: what is installed, exactly (no solve)."""
     if req.check or req.channels.channels or req.channels.override:
@@ -149,9 +148,23 @@ def lock_installed(req: LockRequest, backend_factory: Callable[[], Backend]) -> 
     name = installed.lock.name or "environment"
     output = req.output or default_output(Path(f"{name}.yml"), req.format)
     paths = output_paths(output, req.format, installed.lock.platforms)
-    result = _write(req, installed.lock, _texts(installed.lock, req.format, paths))
+    result = _write(req, installed.lock, writer(req.format)(installed.lock, paths))
     result["prefix"] = str(installed.prefix)
     result["not_locked"] = [
         {"manager": f.manager, "name": f.name, "version": f.version} for f in installed.not_locked
     ]
     return result
+
+
+def resolve_pip(
+    spec: EnvironmentSpec, section: PipSection, solutions: Sequence[Solution], reporter: Reporter
+) -> dict[str, tuple[Wheel, ...]]:
+    """The ``pip:`` section's wheels per platform (none when it has no requirements)."""
+    if not section.requirements:
+        return {}
+    from .pypi.resolve import resolve_solutions
+
+    def step(platform: str) -> Any:
+        return reporter.step(f"Resolving the pip: section of {spec.source} for {platform}")
+
+    return resolve_solutions(section, solutions, spec.source, step)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import __version__
+from .pypi.records import Wheel
 
 PACKAGE_SUFFIXES = (".conda", ".tar.bz2")
 CHANNEL_PRIORITIES = ("strict", "flexible", "disabled")
@@ -94,7 +95,9 @@ class Lockfile:
 
     Every format reader builds one and every writer takes one. ``input_hash`` is None
     when the format records none of ours (conda-lock, pixi, CEP 23 from other tools);
-    ``format`` names the reader that built it (None when solved here).
+    ``format`` names the reader that built it (None when solved here). ``pypi`` holds,
+    per platform, the wheels of the environment file's ``pip:`` section (see
+    :mod:`.pypi.records`); a platform without wheels may be absent.
     """
 
     input_hash: str | None
@@ -106,6 +109,7 @@ class Lockfile:
     foreign: tuple[ForeignPackage, ...] = ()
     format: str | None = field(default=None, compare=False)
     channel_priority: str | None = None  # strict, flexible or disabled, where known
+    pypi: Mapping[str, tuple[Wheel, ...]] = field(default_factory=dict)  # platform -> wheels
 
     @property
     def platforms(self) -> tuple[str, ...]:

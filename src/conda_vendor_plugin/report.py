@@ -23,6 +23,10 @@ def report_lock(result: dict[str, Any], reporter: Reporter) -> None:
         return
     counts = ", ".join(f"{p}: {n} packages" for p, n in result["platforms"].items())
     reporter.info(f"Locked {counts}")
+    for platform, n in result.get("pypi", {}).items():
+        reporter.info(f"Locked {platform}: {n} wheels for the pip: section")
+    for warning in result.get("warnings", ()):
+        reporter.info(f"warning: {warning}")
     for path in result["lockfiles"]:
         verb = "Dry run: would write" if result.get("dry_run") else "Wrote"
         reporter.info(f"{verb} {path}")

@@ -16,7 +16,7 @@ from typing import Any
 
 from . import inputs
 from .bundle import delta as delta_mod
-from .bundle import history, readme, transaction
+from .bundle import history, installer, readme, transaction
 from .bundle import staging as staging_mod
 from .bundle.channels import repodata_documents, write_repodata
 from .bundle.outputs import (
@@ -34,6 +34,7 @@ from .errors import ChannelError, UsageError
 from .formats import explicit_v1
 from .fsutil import UnsafePath, atomic_write_text, contained, is_plain_dir
 from .progress import Reporter
+from .records import ForeignPackage, Lockfile
 from .solve.backend import Backend
 from .spec import NO_CHANNEL_OVERRIDE, ChannelOverride, load_spec
 from .transport.download import Downloader, DownloadJob, DownloadResult
@@ -57,6 +58,7 @@ class VendorOptions:
     force: bool = False  # replace an OUT (or .OUT.old) holding files this tool did not write
     channels: ChannelOverride = NO_CHANNEL_OVERRIDE  # -c / --override-channels (env files)
     prefixes: Sequence[str] = ()  # installed environments, each as it is (-n / -p)
+    installer_pythons: Sequence[str] = ()  # --with-installer: wheels for these Pythons
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,20 @@ def make_plan(
     )
 
 
+def not_vendored(lock: Lockfile) -> list[dict[str, Any]]:
+    """The locked packages a bundle does not carry, as the report and ``bundle.json`` list
+    them: other tools' pip/pypi entries that are not wheels, and the lock's wheels (read from
+    a lockfile's ``pypi-packages``, conda-lock pip or pixi pypi entries), which are not
+    vendored yet."""
+    manager = "pypi" if (lock.format or "").startswith("pixi") else "pip"
+    wheels = [
+        asdict(ForeignPackage(manager, w.name, w.version, platform, w.url))
+        for platform, found in lock.pypi.items()
+        for w in found
+    ]
+    return [asdict(f) for f in lock.foreign] + wheels
+
+
 def summarize(p: VendorPlan, out: Path) -> dict[str, Any]:
     """The report's counts; per environment ``not_vendored`` lists locked packages that
     are not conda packages (pip/pypi entries of other tools' lockfiles)."""
@@ -126,7 +142,7 @@ def summarize(p: VendorPlan, out: Path) -> dict[str, Any]:
         "environments": {
             r.name: {
                 "platforms": {s.platform: len(s.packages) for s in r.solutions},
-                "not_vendored": [asdict(f) for f in r.lock.foreign],
+                "not_vendored": not_vendored(r.lock),
                 "pip_not_vendored": list(r.spec.pip),
             }
             for r in p.requests
@@ -188,7 +204,7 @@ def _write_environment(p: VendorPlan, r: inputs.Request, staging: Path) -> histo
         r.name,
         r.lock.input_hash,
         [s.platform for s in r.solutions],
-        [asdict(f) for f in r.lock.foreign],
+        not_vendored(r.lock),
         list(r.spec.pip),
         [vp.relpath for vp in mine],
     )
@@ -291,7 +307,10 @@ def run_vendor(opts: VendorOptions, backend: Backend, reporter: Reporter) -> dic
         return summary
 
     source_date_epoch()  # a bad SOURCE_DATE_EPOCH is reported before any download
-    with transaction.begin(opts.output, force=opts.force, writers=(readme.write,)) as tx:
+    writers = (readme.write,)
+    if opts.installer_pythons:
+        writers = (installer.writer(opts.installer_pythons), readme.write)
+    with transaction.begin(opts.output, force=opts.force, writers=writers) as tx:
         base = tx.base if not opts.since else None
         p = _settle(opts, base, backend, reporter)
         transaction.check_rewrites(base, {vp.relpath: vp.package for vp in p.vendored})

@@ -233,7 +233,8 @@ def test_a_broken_lock_is_one_line_naming_the_place(served, env, tmp_path: Path)
     proc = conda(env, "env", "create", "-f", lockfile, "-p", tmp_path / "E")
     assert proc.returncode != 0
     no_traceback(proc)
-    assert f"explicit-packages.{HOST}[0].sha256: must be 64 lowercase hex digits" in proc.stderr
+    assert f"explicit-packages.{HOST}[0]: package " in proc.stderr
+    assert "sha256 must be 64 lowercase hex digits" in proc.stderr
 
 
 # ------------------------------------------------------------------ a lock inside a bundle

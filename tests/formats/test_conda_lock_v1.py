@@ -12,7 +12,7 @@ import pytest
 
 from conda_vendor_plugin.errors import LockfileError
 from conda_vendor_plugin.formats import conda_lock_v1
-from conda_vendor_plugin.records import ForeignPackage
+from conda_vendor_plugin.pypi.records import Wheel
 
 CF = "https://conda.anaconda.org/conda-forge"
 SOURCE = "conda-lock.yml"
@@ -85,18 +85,26 @@ def test_md5_only_entries_of_older_files_are_read(shared_testdata: Path) -> None
     assert (first.dist, first.md5, first.sha256) == ("_libgcc_mutex-0.1-conda_forge", MD5, None)
 
 
-def test_pip_entries_become_foreign_packages(shared_testdata: Path) -> None:
+def test_pip_wheels_become_wheels_and_other_pip_entries_foreign_packages(
+    shared_testdata: Path,
+) -> None:
     lock = read_shared(shared_testdata, "conda-lock-v1_v3.0.3-upgrade.yml")
-    assert len(lock.foreign) == 90 and {f.manager for f in lock.foreign} == {"pip"}
-    assert lock.foreign[0] == ForeignPackage(
-        manager="pip",
+    assert {p: len(w) for p, w in lock.pypi.items()} == dict.fromkeys(
+        ("linux-64", "linux-aarch64", "linux-ppc64le", "osx-64", "osx-arm64", "win-64"), 13
+    )
+    assert lock.pypi["linux-64"][0] == Wheel(
         name="anyio",
         version="4.9.0",
-        platform="linux-64",
         url="https://files.pythonhosted.org/packages/a1/ee/48ca1a7c89ffec8b6a0c5d02b89c305671d5ffd8"
         "d3c94acf8b8c408575bb/anyio-4.9.0-py3-none-any.whl",
+        sha256="9f76d541cad6e36af7beb62e978876f3b41e3e04f2c1fbf0884604c0a9c4d93c",
     )
-    # never fetched, so a VCS URL is kept as it is
+    # an sdist and a VCS URL cannot be vendored: listed, with the URL kept as it is
+    assert len(lock.foreign) == 12 and {f.manager for f in lock.foreign} == {"pip"}
+    assert {f.url.rsplit("/", 1)[-1] for f in lock.foreign} == {
+        "requests.git@3f07f990ac74f1e1691ba17ef8c14007f05846ab",
+        "v6.1.tar.gz",
+    }
     assert any(f.url.startswith("git+https://github.com/") for f in lock.foreign)
     assert all(not p.name == "anyio" for pkgs in lock.packages.values() for p in pkgs)
 

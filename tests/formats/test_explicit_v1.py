@@ -334,51 +334,55 @@ def _mutate(path: str, value: Any):
     return apply
 
 
+Z = "package 'zlib-1.2.11-h7b6447c_3.conda'"
 INVALID = [
     (
         "explicit-packages/linux-64/0/sha256",
         "ZZZ",
-        "explicit-packages.linux-64[0].sha256: must be 64 lowercase hex digits",
+        f"explicit-packages.linux-64[0]: {Z}: sha256 must be 64 lowercase hex digits",
     ),
     (
         "explicit-packages/linux-64/1/sha256",
         "A" * 64,
-        "explicit-packages.linux-64[1].sha256: must be 64 lowercase hex digits",
+        "explicit-packages.linux-64[1]: package 'python-3.11.5-h955ad1f_0.conda': sha256 must be "
+        "64 lowercase hex digits",
     ),
     (
         "explicit-packages/linux-64/0/sha256",
         "a" * 63,
-        "explicit-packages.linux-64[0].sha256: must be 64 lowercase hex digits",
+        f"explicit-packages.linux-64[0]: {Z}: sha256 must be 64 lowercase hex digits",
     ),
     (
         "explicit-packages/linux-64/0/sha256",
         1234,
-        "explicit-packages.linux-64[0].sha256: must be 64 lowercase hex digits",
+        f"explicit-packages.linux-64[0]: {Z}: sha256 must be 64 lowercase hex digits",
     ),
     (
         "explicit-packages/osx-arm64/0/sha256",
         ...,
-        "explicit-packages.osx-arm64[0]: needs a sha256",
+        "explicit-packages.osx-arm64[0]: package 'zlib-1.2.11-h1a28f6b_3.conda': has no sha256 "
+        "or md5",
     ),
     (
         "explicit-packages/linux-64/2/md5",
         "xyz",
-        "explicit-packages.linux-64[2].md5: must be 32 lowercase hex digits",
+        "explicit-packages.linux-64[2]: package 'tzdata-2024a-h0c530f3_0.conda': md5 must be 32 "
+        "lowercase hex digits",
     ),
     (
         "explicit-packages/linux-64/0/size",
         -1,
-        "explicit-packages.linux-64[0].size: must be a non-negative integer",
+        f"explicit-packages.linux-64[0]: {Z}: size must be a non-negative integer",
     ),
     (
         "explicit-packages/linux-64/0/size",
         True,
-        "explicit-packages.linux-64[0].size: must be a non-negative integer",
+        f"explicit-packages.linux-64[0]: {Z}: size must be a non-negative integer",
     ),
     (
         "explicit-packages/linux-64/0/size",
         "12",
-        "explicit-packages.linux-64[0].size: must be a non-negative integer",
+        f"explicit-packages.linux-64[0]: {Z}: size must be a non-negative integer",
     ),
     (
         "explicit-packages/linux-64/0/name",
@@ -403,17 +407,20 @@ INVALID = [
     (
         "explicit-packages/linux-64/0/resolved",
         f"{CHANNEL}/linux-64/zlib-1.2.11-h7b6447c_3.zip",
-        "explicit-packages.linux-64[0].resolved: must be a URL ending in a .conda or .tar.bz2 file",
+        "explicit-packages.linux-64[0]: package 'zlib-1.2.11-h7b6447c_3.zip': not an archive named "
+        "<name>-<version>-<build>.conda or .tar.bz2",
     ),
     (
         "explicit-packages/linux-64/0/resolved",
         "zlib.conda",
-        "explicit-packages.linux-64[0].resolved: must be a URL ending in a .conda or .tar.bz2 file",
+        "explicit-packages.linux-64[0]: package 'zlib.conda': URL 'zlib.conda' is not an http, "
+        "https or file URL",
     ),
     (
         "explicit-packages/linux-64/2/subdir",
         "Linux 64",
-        "explicit-packages.linux-64[2].subdir: must be noarch or a platform such as linux-64",
+        "explicit-packages.linux-64[2]: package 'tzdata-2024a-h0c530f3_0.conda': subdir 'Linux 64' "
+        "is not noarch or a platform such as linux-64",
     ),
     (
         "explicit-packages/linux-64/0",
@@ -455,10 +462,11 @@ def test_validation_errors_name_the_file_and_the_place(
 
 def test_without_subdir_the_url_must_name_it(tmp_path: Path) -> None:
     doc = _mutate("explicit-packages/linux-64/0/subdir", ...)(_valid())
-    doc = _mutate("explicit-packages/linux-64/0/resolved", "https://cdn.example/z-1-0.conda")(doc)
+    flat = "https://cdn.example/zlib-1.2.11-h7b6447c_3.conda"
+    doc = _mutate("explicit-packages/linux-64/0/resolved", flat)(doc)
     target = tmp_path / "env.lock.yml"
     target.write_text(json.dumps(doc))
-    with pytest.raises(LockfileError, match=r"\[0\]\.resolved: must be <channel>/<subdir>/<file>"):
+    with pytest.raises(LockfileError, match=r"\[0\]: package .*: its URL does not name a subdir"):
         explicit_v1.load(target)
 
 
@@ -493,12 +501,13 @@ def test_credentials_in_a_hand_edited_file_are_dropped_on_reading(tmp_path: Path
     [
         (
             f"{CHANNEL}/linux-64/zlib-1.2.12-h7b6447c_3.conda",
-            "[0].resolved: archive 'zlib-1.2.12-h7b6447c_3.conda' does not match its entry "
+            "[0]: archive 'zlib-1.2.12-h7b6447c_3.conda' does not match its entry "
             "(name 'zlib', version '1.2.11', build 'h7b6447c_3')",
         ),
         (
             "ftp://repo.example.com/chan/linux-64/zlib-1.2.11-h7b6447c_3.conda",
-            "[0].resolved: 'ftp://repo.example.com/chan/linux-64/zlib-1.2.11-h7b6447c_3.conda' "
+            f"[0]: {Z}: URL "
+            "'ftp://repo.example.com/chan/linux-64/zlib-1.2.11-h7b6447c_3.conda' "
             "is not an http, https or file URL",
         ),
     ],

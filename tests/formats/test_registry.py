@@ -56,7 +56,8 @@ def test_every_format_by_canonical_name_and_alias() -> None:
     assert formats.FORMATS["cep23"] is formats.FORMATS["explicit"]
     assert formats.FORMATS["conda-lock"].name == "conda-lock-v1"
     assert formats.FORMATS["pixi"].name == "pixi-lock-v7"  # an alias tracks the current version
-    assert {f.name for f in formats.FORMATS.values() if f.writes} == {"explicit-1.0", "explicit"}
+    assert {f.name for f in formats.FORMATS.values() if f.write} == {"explicit-1.0", "explicit"}
+    assert formats.WRITTEN == ("explicit-1.0", "explicit")
 
 
 def test_an_unknown_format_name_lists_the_names() -> None:

@@ -57,7 +57,13 @@ def locked_from_entry(upstream: str, subdir: str, fn: str, entry: dict[str, Any]
     )
 
 
-def vendor_bundle(served: Path, out: Path, channel: str, runs: list[tuple[str, list[str]]]) -> Path:
+def vendor_bundle(
+    served: Path,
+    out: Path,
+    channel: str,
+    runs: list[tuple[str, list[str]]],
+    extra: tuple[str, ...] = (),
+) -> Path:
     """Vendor each ``(name, deps)`` environment in turn (linux-64; a name again makes a
     new version) from the channel folder ``served/channel`` into bundle ``out``, over
     one loopback server that is stopped afterwards (so anything installed from ``out``
@@ -73,7 +79,7 @@ def vendor_bundle(served: Path, out: Path, channel: str, runs: list[tuple[str, l
     with ChannelServer(served) as srv:
         for name, deps in runs:
             env = write_env(out.parent / f"{name}.yml", [f"{srv.url}/{channel}"], deps, name=name)
-            argv = ["vendor", str(env), "--platform", "linux-64", "-o", str(out), "--json"]
+            argv = ["vendor", str(env), "--platform", "linux-64", "-o", str(out), "--json", *extra]
             with contextlib.redirect_stdout(io.StringIO()) as report:
                 rc = cli.main(argv)
             assert rc == 0, report.getvalue()

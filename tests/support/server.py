@@ -290,6 +290,8 @@ def _make_handler(server: ChannelServer) -> type[BaseHTTPRequestHandler]:
             if fault and self._special(path, fault):
                 return None
             target = (server.root / path.lstrip("/")).resolve()
+            if path.endswith("/") and (target / "index.html").is_file():
+                target = target / "index.html"  # a PEP 503 simple index page
             if server.root.resolve() not in target.parents or not target.is_file():
                 return self._plain(path, 404, b"not found")
             st = target.stat()
@@ -322,6 +324,8 @@ def _make_handler(server: ChannelServer) -> type[BaseHTTPRequestHandler]:
             else:
                 self.send_header("Content-Length", str(length))
             self.send_header("Accept-Ranges", "bytes")
+            if target.suffix == ".html":
+                self.send_header("Content-Type", "text/html; charset=utf-8")
             self.send_header("ETag", etag)
             self.send_header("Last-Modified", email.utils.formatdate(st.st_mtime, usegmt=True))
             if status == 206:

@@ -28,6 +28,7 @@ from ..records import PACKAGE_SUFFIXES
 from . import history
 from .channels import REPODATA
 from .history import Index
+from .installer import SCRIPT_PS1, SCRIPT_SH, WHEELS
 from .outputs import LOCKFILE, MANIFEST, TOOL, explicit_file_name
 from .sbom import SBOM
 from .verify import DELTA
@@ -154,6 +155,18 @@ def _install(root: Path, index: Index, delta: bool) -> list[str]:
         "",
     ]
     lines += [f"    {RUN} vendor install . {name} --prefix <prefix>" for name in index.environments]
+    if (root / SCRIPT_SH).is_file():
+        lines += [
+            "",
+            "With only a Python >= 3.10 (no conda, no network, this tool not installed: a "
+            f"throw-away virtualenv from the wheels in `{WHEELS}/`):",
+            "",
+        ]
+        lines += [f"    sh {SCRIPT_SH} {name} --prefix <prefix>" for name in index.environments]
+        lines += [
+            f"    powershell -File {SCRIPT_PS1} {name} --prefix <prefix>"
+            for name in index.environments
+        ]
     lines += [
         "",
         "With conda (run `vendor verify` first: conda checks no hash of a local package):",

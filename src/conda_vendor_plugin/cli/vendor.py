@@ -122,6 +122,21 @@ def add_vendor_options(p: argparse.ArgumentParser) -> None:
         "deleted; without --force the run refuses and lists them).",
     )
     p.add_argument(
+        "--with-installer",
+        action="store_true",
+        help="Add install.sh, install.ps1 and the wheels of this tool and its dependencies "
+        "(for the bundle's platforms) so that a machine with only Python >= 3.10 can run "
+        "'vendor install'; pip's configuration says where the wheels come from.",
+    )
+    p.add_argument(
+        "--installer-python",
+        action="append",
+        default=[],
+        metavar="X.Y",
+        help="With --with-installer: a Python version to fetch wheels for (repeatable; "
+        "default 3.10, 3.11, 3.12, 3.13).",
+    )
+    p.add_argument(
         "--allow-size-only",
         action="store_true",
         help="Vendor archives whose repodata entry gives a size but no sha256 or md5 "
@@ -216,6 +231,16 @@ def _check_nothing_before(
         )
 
 
+def _installer_pythons(args: argparse.Namespace) -> tuple[str, ...]:
+    if args.installer_python and not args.with_installer:
+        raise UsageError("--installer-python goes with --with-installer")
+    if not args.with_installer:
+        return ()
+    from ..bundle.installer import check_pythons
+
+    return check_pythons(args.installer_python)
+
+
 def run(args: argparse.Namespace, backend_factory: BackendFactory, reporter: Reporter) -> Any:
     """``vendor [ENV_FILE ... | -f FILE | --lockfile LOCK ...]``."""
     from ..vendor import VendorOptions, run_vendor
@@ -239,5 +264,6 @@ def run(args: argparse.Namespace, backend_factory: BackendFactory, reporter: Rep
         force=args.force,
         channels=channel_override(args),
         prefixes=(prefix,) if prefix else (),
+        installer_pythons=_installer_pythons(args),
     )
     return run_vendor(opts, backend_factory(), reporter)

@@ -16,7 +16,9 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-_MODULES = frozenset({"cep23", "conda_lock_v1", "explicit_v1", "pixi_lock", "registry"})
+from .registry import MODULES
+
+_MODULES = MODULES | {"registry"}
 
 
 def __getattr__(name: str) -> Any:

@@ -140,11 +140,14 @@ def locked_package(
     md5: Any = None,
     size: Any = None,
     depends: Sequence[str] = (),
+    size_only: bool = False,
 ) -> LockedPackage:
     """A checked package from the fields a reader found; ``None`` means "not given".
 
     ``url`` is ``<channel>/<subdir>/<file>``, or under a CEP 15 ``base_url``
     ``<base_url>/<file>`` when ``subdir`` (and ``channel``) are given separately.
+    ``size_only``: a package with no sha256 and no md5 is accepted (a bundle vendored
+    with ``--allow-size-only`` holds such a lockfile).
     """
     if not isinstance(url, str) or not url:
         raise fail(source, where, f"needs the package's URL, got {shown(url)}")
@@ -159,7 +162,7 @@ def locked_package(
     subdir = url_dir if subdir is None else subdir
     if not is_subdir(subdir):
         raise fail(source, where, _subdir_problem(label, subdir, url_dir, given=subdir != url_dir))
-    problem = _integrity_problem(sha256, md5, size)
+    problem = _integrity_problem(sha256, md5, size, size_only)
     if problem:
         raise fail(source, where, f"{label}: {problem}")
     return LockedPackage(
@@ -177,13 +180,15 @@ def locked_package(
     )
 
 
-def _integrity_problem(sha256: object, md5: object, size: object) -> str | None:
+def _integrity_problem(
+    sha256: object, md5: object, size: object, size_only: bool = False
+) -> str | None:
     """What is wrong with the hashes and size a package is verified by, or None."""
     for algorithm, value in (("sha256", sha256), ("md5", md5)):
         problem = None if value is None else hash_problem(value, algorithm)
         if problem:
             return problem
-    if sha256 is None and md5 is None:
+    if sha256 is None and md5 is None and not size_only:
         return "has no sha256 or md5, so it cannot be verified"
     if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 0):
         return f"size must be a non-negative integer, got {quoted(size)}"

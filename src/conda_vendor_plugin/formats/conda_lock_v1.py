@@ -8,7 +8,9 @@ its ``platform`` and ``manager`` (``conda`` or ``pip``).
   (the format has no build field) and the subdir from the URL's directory, never from
   ``platform:``, which names the *target* platform even for noarch packages;
   ``dependencies`` (``{name: spec}``) become ``"name spec"`` strings.
-* ``pip`` entries become :class:`ForeignPackage` (``manager="pip"``): listed, not vendored.
+* ``pip`` entries that are wheels with a sha256 become :class:`~..pypi.records.Wheel` in
+  ``Lockfile.pypi``; the others (sdists, VCS URLs) :class:`ForeignPackage`
+  (``manager="pip"``): listed, not vendored.
 * Every category is read (``main``, ``dev``, extras) and ``optional`` is ignored: the
   whole lock is vendored, so any category can be installed from the bundle later.
 * Packages keep the file's order (conda-lock sorts them by name: not an install order).
@@ -22,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import LockfileError, quoted
+from ..pypi.records import Wheel
 from ..records import ForeignPackage, LockedPackage, Lockfile
 from ._package import (
     check_platform,
@@ -32,6 +35,7 @@ from ._package import (
     stripped,
     unique,
 )
+from ._wheel import wheel_or_foreign
 
 NAME = "conda-lock-v1"
 VERSION = 1
@@ -63,10 +67,13 @@ def parse(data: Any, source: str = "<conda-lock>", path: Path | None = None) -> 
         raise fail(source, "package", "must be the list of locked packages")
     packages: dict[str, list[LockedPackage]] = {p: [] for p in _platforms(meta, source)}
     foreign: list[ForeignPackage] = []
+    wheels: dict[str, list[Wheel]] = {}
     for i, entry in enumerate(entries):
         item = _entry(entry, source, f"package[{i}]")
         if isinstance(item, ForeignPackage):
             foreign.append(item)
+        elif isinstance(item[1], Wheel):
+            wheels.setdefault(item[0], []).append(item[1])
         else:
             packages.setdefault(item[0], []).append(item[1])
     return Lockfile(
@@ -76,6 +83,7 @@ def parse(data: Any, source: str = "<conda-lock>", path: Path | None = None) -> 
         path=path,
         foreign=tuple(foreign),
         format=NAME,
+        pypi={platform: tuple(found) for platform, found in wheels.items()},
     )
 
 
@@ -112,8 +120,11 @@ def _req_str(entry: Mapping[str, Any], key: str, source: str, where: str) -> str
     return value
 
 
-def _entry(entry: Any, source: str, where: str) -> ForeignPackage | tuple[str, LockedPackage]:
-    """One ``package`` entry: a pip package, or a conda package with its target platform."""
+def _entry(
+    entry: Any, source: str, where: str
+) -> ForeignPackage | tuple[str, LockedPackage | Wheel]:
+    """One ``package`` entry: a conda package or a wheel with its target platform, or a
+    pip package that is not a wheel."""
     if not isinstance(entry, Mapping):
         raise fail(source, where, "must be a mapping with name, version, manager, platform, url")
     name = _req_str(entry, "name", source, where)
@@ -123,14 +134,24 @@ def _entry(entry: Any, source: str, where: str) -> ForeignPackage | tuple[str, L
     if problem:
         raise fail(source, f"{where}.platform", problem)
     manager = entry.get("manager")
-    if manager == "pip":
-        url = _req_str(entry, "url", source, where)
-        return ForeignPackage("pip", name, version, platform, stripped(url, source, where))
-    if manager != "conda":
+    if manager not in MANAGERS:
         raise fail(source, f"{where}.manager", f"{quoted(manager)} is not one of conda, pip")
     hashes = entry.get("hash") or {}
     if not isinstance(hashes, Mapping):
         raise fail(source, f"{where}.hash", "must be a mapping with md5 and/or sha256")
+    if manager == "pip":
+        url = _req_str(entry, "url", source, where)
+        found = wheel_or_foreign(
+            "pip",
+            source,
+            where,
+            name=name,
+            version=version,
+            platform=platform,
+            url=url,
+            sha256=hashes.get("sha256"),
+        )
+        return found if isinstance(found, ForeignPackage) else (platform, found)
     package = locked_package(
         source,
         where,

@@ -8,29 +8,31 @@ and ``docs/explicit-1.0.schema.json``.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from ..errors import LockfileError, VendorError, quoted
 from ..records import (
     CHANNEL_PRIORITIES,
-    PACKAGE_SUFFIXES,
     LockedPackage,
     Lockfile,
-    archive_name_problem,
 )
-from ..spec import is_subdir
 from ..transport.urls import redact_url
 from ..yamlfile import read_document, yaml_scalar
-from ._package import check_platform, load_document, platform_problem, stripped, url_problem
+from ._package import (
+    SHA256,
+    check_platform,
+    load_document,
+    locked_package,
+    platform_problem,
+    stripped,
+)
+from ._wheel import pypi_section, read_pypi_section
 
 NAME = "explicit-1.0"
 SPEC = NAME
 TOOL = "conda-vendor-plugin"
-
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
-_HEX32 = re.compile(r"^[0-9a-f]{32}$")
 
 
 # ---------------------------------------------------------------- writing
@@ -79,7 +81,23 @@ def write(lock: Lockfile) -> str:
     for platform, pkgs in lock.packages.items():
         parts.append(f"  {yaml_scalar(platform)}:" + ("\n" if pkgs else " []\n"))
         parts += map(_entry, pkgs)
-    return "".join(parts)
+    return "".join(parts + pypi_section(lock.pypi))
+
+
+def default_output(env_path: Path) -> str:
+    """Where ``lock`` writes by default: ``<file stem>.lock.yml`` beside the environment file."""
+    stem = env_path.name.split(".")[0] or "environment"
+    return str(env_path.with_name(f"{stem}.lock.yml"))
+
+
+def output_paths(output: str, platforms: Sequence[str]) -> dict[str, Path]:
+    """Every platform goes into the one file ``output``."""
+    return {p: Path(output) for p in platforms}
+
+
+def write_files(lock: Lockfile, paths: Mapping[str, Path]) -> dict[Path, str]:
+    """The text of the one file all of ``lock``'s platforms are written to."""
+    return {paths[lock.platforms[0]]: write(lock)}
 
 
 # ---------------------------------------------------------------- reading
@@ -109,7 +127,7 @@ def parse(
         got = quoted(meta.get("spec"))
         raise _err(source, "metadata.spec", f"expected {SPEC!r}, got {got}")
     input_hash = _req_str(meta, "input-hash", source, "metadata")
-    if not _HEX64.match(input_hash):
+    if not SHA256.fullmatch(input_hash):
         raise _err(source, "metadata.input-hash", "must be 64 lowercase hex digits (sha256)")
     channels = meta.get("channels", [])
     if not isinstance(channels, list) or not all(isinstance(c, str) for c in channels):
@@ -129,6 +147,7 @@ def parse(
     packages: dict[str, tuple[LockedPackage, ...]] = {}
     for platform, entries in explicit.items():
         packages[platform] = _parse_platform(platform, entries, source, size_only)
+    pypi = read_pypi_section(data.get("pypi-packages"), packages, source)
     return Lockfile(
         input_hash=input_hash,
         channels=tuple(stripped(c, source, "metadata.channels") for c in channels),
@@ -138,6 +157,7 @@ def parse(
         path=path,
         format=NAME,
         channel_priority=priority,
+        pypi=pypi,
     )
 
 
@@ -159,62 +179,25 @@ def _parse_platform(
 
 
 def _parse_entry(e: Any, source: str, where: str, size_only: bool = False) -> LockedPackage:
+    """One package entry: the fields explicit-1.0 requires, then the checks every reader
+    makes (:func:`~._package.locked_package`)."""
     if not isinstance(e, Mapping):
         raise _err(source, where, "must be a mapping with name, version, resolved and sha256")
-    name = _req_str(e, "name", source, where)
-    version = _req_str(e, "version", source, where)
-    build = _req_str(e, "build", source, where)
-    resolved = stripped(_req_str(e, "resolved", source, where), source, f"{where}.resolved")
-    base, _, fn = resolved.rstrip("/").rpartition("/")
-    if not base or not fn.endswith(PACKAGE_SUFFIXES):
-        raise _err(source, f"{where}.resolved", "must be a URL ending in a .conda or .tar.bz2 file")
-    # Usually <channel>/<subdir>/<file>; under a CEP 15 base_url, <base_url>/<file>.
-    url_channel, _, url_dir = base.rpartition("/")
-    url_channel = url_channel.rstrip("/")  # '' or 'https:' when the URL names no subdir
-    subdir = e.get("subdir")
-    if subdir is None:
-        if not url_channel or url_channel.endswith(":"):
-            raise _err(source, f"{where}.resolved", "must be <channel>/<subdir>/<file>")
-        subdir = url_dir
-    elif not is_subdir(subdir):
-        raise _err(source, f"{where}.subdir", "must be noarch or a platform such as linux-64")
-    problem = _resolved_problem(resolved, fn, name, version, build)
-    if problem:
-        raise _err(source, f"{where}.resolved", problem)
-    sha256 = e.get("sha256")
-    md5 = e.get("md5")
-    if sha256 is None and md5 is None and not size_only:
-        raise _err(source, where, "needs a sha256 (or, for old repodata without one, an md5)")
-    if sha256 is not None and not (isinstance(sha256, str) and _HEX64.match(sha256)):
-        raise _err(source, f"{where}.sha256", "must be 64 lowercase hex digits")
-    if md5 is not None and not (isinstance(md5, str) and _HEX32.match(md5)):
-        raise _err(source, f"{where}.md5", "must be 32 lowercase hex digits")
-    size = e.get("size")
-    if size is not None and not (
-        isinstance(size, int) and not isinstance(size, bool) and size >= 0
-    ):
-        raise _err(source, f"{where}.size", "must be a non-negative integer")
-    return LockedPackage(
-        name=name,
-        version=version,
-        build=build,
-        subdir=subdir,
-        channel=url_channel if url_dir == subdir else base,
-        fn=fn,
-        url=resolved,
-        sha256=sha256,
-        md5=md5,
-        size=size,
+    for key in ("name", "version", "build", "resolved"):
+        _req_str(e, key, source, where)
+    return locked_package(
+        source,
+        where,
+        e["resolved"],
+        name=e["name"],
+        version=e["version"],
+        build=e["build"],
+        subdir=e.get("subdir"),
+        sha256=e.get("sha256"),
+        md5=e.get("md5"),
+        size=e.get("size"),
+        size_only=size_only,
     )
-
-
-def _resolved_problem(resolved: str, fn: str, name: str, version: str, build: str) -> str | None:
-    """What stops ``resolved`` being fetched and its file named after the entry, or None."""
-    problem = url_problem(resolved)
-    if problem:
-        return f"{quoted(resolved)} {problem}"
-    problem = archive_name_problem(fn, name, version, build)
-    return f"archive {quoted(fn)} {problem}" if problem else None
 
 
 def read(

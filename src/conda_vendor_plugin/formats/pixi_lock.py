@@ -13,7 +13,9 @@ unless told otherwise).
   writes for ``file://`` URLs and which are read back as ``file://`` URLs.
 * Version 7 names its platforms in a top-level ``platforms`` list (``{name, subdir}``);
   a platform named otherwise than its subdir is locked under the subdir.
-* ``pypi`` entries become :class:`ForeignPackage` (``manager="pypi"``): listed, not vendored.
+* ``pypi`` entries that are wheels with a ``sha256`` become :class:`~..pypi.records.Wheel`
+  in ``Lockfile.pypi``; the others (sdists, paths, VCS, no hash) :class:`ForeignPackage`
+  (``manager="pypi"``): listed, not vendored.
 * Source packages (a ``conda:`` location that is not an archive, or the ``source:`` and
   ``conda_source:`` entries of newer files) are refused when the environment uses one:
   only built archives can be vendored. Entries no selected package uses are not read.
@@ -27,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import LockfileError, quoted
+from ..pypi.records import Wheel
 from ..records import PACKAGE_SUFFIXES, ForeignPackage, LockedPackage, Lockfile
 from ._package import (
     check_platform,
@@ -39,6 +42,7 @@ from ._package import (
     stripped,
     unique,
 )
+from ._wheel import wheel_or_foreign
 
 NAME_V6 = "pixi-lock-v6"
 NAME_V7 = "pixi-lock-v7"
@@ -79,7 +83,9 @@ def parse(
     subdirs = _subdirs(data.get("platforms") if version == 7 else None, source)
     index = _Index(data.get("packages"), source)
     where = f"environments.{environment}"
-    packages, foreign = _select(env.get("packages"), subdirs, index, source, f"{where}.packages")
+    packages, foreign, wheels = _select(
+        env.get("packages"), subdirs, index, source, f"{where}.packages"
+    )
     return Lockfile(
         input_hash=None,
         channels=_channels(env.get("channels"), source, f"{where}.channels"),
@@ -87,18 +93,23 @@ def parse(
         path=path,
         foreign=foreign,
         format=NAMES[version],
+        pypi=wheels,
     )
 
 
 def _select(
     selections: Any, subdirs: Mapping[str, str], index: _Index, source: str, where: str
-) -> tuple[dict[str, tuple[LockedPackage, ...]], tuple[ForeignPackage, ...]]:
-    """An environment's packages per subdir, and its pypi packages."""
+) -> tuple[
+    dict[str, tuple[LockedPackage, ...]], tuple[ForeignPackage, ...], dict[str, tuple[Wheel, ...]]
+]:
+    """An environment's packages per subdir, its pypi packages that are not wheels, and
+    its wheels per subdir."""
     selections = {} if selections is None else selections
     if not isinstance(selections, Mapping):
         raise fail(source, where, "must map each platform to its packages")
     packages: dict[str, tuple[LockedPackage, ...]] = {}
     foreign: list[ForeignPackage] = []
+    wheels: dict[str, tuple[Wheel, ...]] = {}
     seen: dict[str, str] = {}  # subdir -> the platform name that locked it
     for name, selectors in selections.items():
         at = f"{where}.{name}"
@@ -116,9 +127,14 @@ def _select(
         seen[subdir] = name
         if not isinstance(selectors, list):
             raise fail(source, at, "must be a list of {conda: ...} or {pypi: ...} entries")
-        conda = [index.select(s, subdir, foreign, f"{at}[{i}]") for i, s in enumerate(selectors)]
+        pypi: list[ForeignPackage | Wheel] = []
+        conda = [index.select(s, subdir, pypi, f"{at}[{i}]") for i, s in enumerate(selectors)]
         packages[subdir] = tuple(p for p in conda if p is not None)
-    return packages, tuple(foreign)
+        foreign += [f for f in pypi if isinstance(f, ForeignPackage)]
+        found = tuple(w for w in pypi if isinstance(w, Wheel))
+        if found:
+            wheels[subdir] = found
+    return packages, tuple(foreign), wheels
 
 
 def _environment(data: Mapping[str, Any], name: str, source: str) -> Mapping[str, Any]:
@@ -198,9 +214,9 @@ class _Index:
             self.by_location.setdefault((kind, e[kind]), i)
 
     def select(
-        self, selector: Any, subdir: str, foreign: list[ForeignPackage], where: str
+        self, selector: Any, subdir: str, pypi: list[ForeignPackage | Wheel], where: str
     ) -> LockedPackage | None:
-        """The conda package ``selector`` names, or None after adding a pypi one to ``foreign``."""
+        """The conda package ``selector`` names, or None after adding a pypi one to ``pypi``."""
         built = next(
             (k for k in SOURCE_KEYS if isinstance(selector, Mapping) and k in selector), None
         )
@@ -214,19 +230,27 @@ class _Index:
         if found is None:
             raise fail(self.source, where, f"{shown(location)} is not listed under packages")
         if kind == "pypi":
-            foreign.append(self._pypi(found, subdir))
+            pypi.append(self._pypi(found, subdir))
             return None
         package = self._conda(found)  # a built archive is one package wherever it is listed
         check_platform(package, subdir, self.source, where)
         return package
 
-    def _pypi(self, i: int, platform: str) -> ForeignPackage:
+    def _pypi(self, i: int, platform: str) -> ForeignPackage | Wheel:
         e, where = self.entries[i], f"packages[{i}]"
         name, version = e.get("name"), e.get("version")
         if not isinstance(name, str) or not isinstance(version, str) or not name or not version:
             raise fail(self.source, where, "a pypi package needs a name and a version")
-        return ForeignPackage(
-            "pypi", name, version, platform, stripped(e["pypi"], self.source, where)
+        return wheel_or_foreign(
+            "pypi",
+            self.source,
+            where,
+            name=name,
+            version=version,
+            platform=platform,
+            url=e["pypi"],
+            sha256=e.get("sha256"),
+            requires_python=e.get("requires_python"),
         )
 
     def _conda(self, i: int) -> LockedPackage:

@@ -1,51 +1,85 @@
-"""The registry of lockfile formats: by name and alias, detection by content, reading.
+"""The registry of lockfile formats, the one authority for reading and writing them:
+:class:`Format` by name and alias, detection by content, reading, and the writers ``lock``
+uses.
 
-Imported through :mod:`conda_vendor_plugin.formats` (``formats.detect``, ...) when first
-used, so that a command that writes one format does not import every reader."""
+A :class:`Format` names the module that implements it; the module is imported when one
+of its functions is first used, so ``lock`` writing explicit-1.0 imports no other format.
+A writable format's module offers ``write_files``, ``output_paths`` and ``default_output``."""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from ..errors import LockfileError, quoted
 from ..records import Lockfile
-from ..yamlfile import load_yaml, read_document
-from . import cep23, conda_lock_v1, explicit_v1, pixi_lock
-from ._package import load_document
 
 
 @dataclass(frozen=True)
 class Format:
-    """A format this package reads: its canonical name and its reader."""
+    """A lockfile format: canonical name, short aliases, its module, whether it is written."""
 
     name: str
-    read: Callable[[str, str, Path | None], Lockfile]
-    # for YAML formats, the reader of an already loaded document (one parse per file)
-    parse: Callable[[Any, str, Path | None], Lockfile] | None = None
+    module: str
+    aliases: tuple[str, ...] = ()
     writes: bool = False
+
+    @property
+    def implementation(self) -> ModuleType:
+        return importlib.import_module(f"{__package__}.{self.module}")
+
+    @property
+    def read(self) -> Callable[[str, str, Path | None], Lockfile]:
+        """``read(text, source, path)``: the reader of a file's text."""
+        return self.implementation.read
+
+    @property
+    def parse(self) -> Callable[[Any, str, Path | None], Lockfile] | None:
+        """For YAML formats, the reader of an already loaded document (one parse per file)."""
+        return getattr(self.implementation, "parse", None)
+
+    @property
+    def write(self) -> Callable[[Lockfile, Mapping[str, Path]], dict[Path, str]] | None:
+        """``write(lock, paths)`` -> text per file (None for a format only read here)."""
+        return self.implementation.write_files if self.writes else None
+
+    def output_paths(self, output: str, platforms: Sequence[str]) -> dict[str, Path]:
+        """The file each platform is written to (one shared file, or one each)."""
+        return self.implementation.output_paths(output, platforms)
+
+    def default_output(self, env_path: Path) -> str:
+        """Where ``lock`` writes when ``-o`` is not given."""
+        return self.implementation.default_output(env_path)
 
 
 _ALL = (
-    Format(explicit_v1.NAME, explicit_v1.read, explicit_v1.parse, writes=True),
-    Format(cep23.NAME, cep23.read, writes=True),
-    Format(conda_lock_v1.NAME, conda_lock_v1.read, conda_lock_v1.parse),
-    Format(pixi_lock.NAME_V6, pixi_lock.read, pixi_lock.parse),
-    Format(pixi_lock.NAME_V7, pixi_lock.read, pixi_lock.parse),
+    Format("explicit-1.0", "explicit_v1", writes=True),
+    Format("explicit", "cep23", aliases=("cep23",), writes=True),
+    Format("conda-lock-v1", "conda_lock_v1", aliases=("conda-lock",)),
+    Format("pixi-lock-v6", "pixi_lock"),
+    Format("pixi-lock-v7", "pixi_lock", aliases=("pixi",)),
 )
-ALIASES = {"cep23": cep23.NAME, "conda-lock": conda_lock_v1.NAME, "pixi": pixi_lock.NAME_V7}
+ALIASES = {alias: f.name for f in _ALL for alias in f.aliases}
 """Short names; an alias of a versioned format names its current version."""
 
 FORMATS: Mapping[str, Format] = {
     **{f.name: f for f in _ALL},
-    **{alias: next(f for f in _ALL if f.name == name) for alias, name in ALIASES.items()},
+    **{alias: f for f in _ALL for alias in f.aliases},
 }
 """Every format by canonical name and by alias."""
 
+MODULES = frozenset(f.module for f in _ALL)
+"""The modules that implement the formats."""
+
+WRITTEN = tuple(f.name for f in _ALL if f.writes)
+"""The formats ``lock`` writes, default first."""
+
 SUPPORTED = ", ".join(
-    f.name if f.name != cep23.NAME else f"{f.name} (CEP 23 @EXPLICIT)" for f in _ALL
+    f.name if f.name != "explicit" else f"{f.name} (CEP 23 @EXPLICIT)" for f in _ALL
 )
 """The formats read, for messages."""
 
@@ -64,6 +98,8 @@ def lookup(name: str, source: str = "--format") -> Format:
 def _sniff(data: Any) -> tuple[Format | None, bool]:
     """Which reader a loaded YAML document is for, and whether it reads that document's version
     (a reader given a version it does not read refuses it with a message naming it)."""
+    from . import conda_lock_v1, explicit_v1, pixi_lock
+
     if not isinstance(data, Mapping):
         return None, False
     meta = data.get("metadata")
@@ -87,6 +123,9 @@ def detect(text: str) -> str | None:
     conda-lock v1: ``version: 1``, a ``package`` list and ``metadata.content_hash``;
     pixi.lock: ``version: 6`` or ``7`` and ``environments``.
     """
+    from ..yamlfile import load_yaml
+    from . import cep23
+
     if cep23.is_explicit(text):
         return cep23.NAME
     try:
@@ -105,6 +144,9 @@ def read_text(
     Every failure is one :class:`LockfileError` line naming ``source``; text in no format
     read here is refused with the list of formats.
     """
+    from . import cep23
+    from ._package import load_document
+
     if fmt is not None:
         return lookup(fmt).read(text, source, path)
     if cep23.is_explicit(text):
@@ -121,6 +163,8 @@ def read_text(
 
 def read_path(path: str | Path, fmt: str | None = None) -> Lockfile:
     """Read one lockfile; an unreadable file is one :class:`LockfileError` line."""
+    from ..yamlfile import read_document
+
     p = Path(path)
     text = read_document(p, LockfileError, "lockfile", f"the formats read are: {SUPPORTED}")
     return read_text(text, source=str(p), path=p, fmt=fmt)
@@ -173,4 +217,5 @@ def merge(locks: Sequence[Lockfile]) -> Lockfile:
         path=first.path,
         foreign=tuple(f for lock in locks for f in lock.foreign),
         format=first.format,
+        pypi={p: lock.pypi[p] for p, lock in where.items() if p in lock.pypi},
     )

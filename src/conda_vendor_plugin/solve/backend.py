@@ -7,12 +7,13 @@ common to both; it never imports conda or rattler itself.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any, Protocol
 
 from ..errors import SpecError, UsageError
+from ..pypi.records import Wheel
 from ..records import CHANNEL_PRIORITIES, LockedPackage, Lockfile, Solution
 from ..spec import EnvironmentSpec, input_hash
 from ..transport.session import RetryPolicy
@@ -85,7 +86,10 @@ def solve_all(
 
 
 def to_lockfile(
-    spec: EnvironmentSpec, solutions: Sequence[Solution], channel_priority: str | None = None
+    spec: EnvironmentSpec,
+    solutions: Sequence[Solution],
+    channel_priority: str | None = None,
+    pypi: Mapping[str, tuple[Wheel, ...]] | None = None,
 ) -> Lockfile:
     return Lockfile(
         input_hash=input_hash(spec),
@@ -93,6 +97,7 @@ def to_lockfile(
         packages={s.platform: s.packages for s in solutions},
         name=spec.name,
         channel_priority=channel_priority,
+        pypi={p: w for p, w in (pypi or {}).items() if w},
     )
 
 

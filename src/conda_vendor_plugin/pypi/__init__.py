@@ -1,0 +1,2 @@
+"""``pip:`` requirements: resolved per target platform with pip's own resolver
+(:mod:`.resolve`), frozen as wheel records (:mod:`.records`)."""

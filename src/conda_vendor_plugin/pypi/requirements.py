@@ -1,0 +1,94 @@
+"""The ``pip:`` section of an environment file: requirements and index options.
+
+Only what can be vendored is accepted: requirements resolved to wheels from an index
+(``--index-url``, ``--extra-index-url``, ``--find-links``, ``--pre``). Editable (``-e``),
+VCS (``git+...``), local path and direct URL requirements, and other pip options, are
+refused with one line naming the entry: nothing could be carried across the gap for them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ..errors import PypiError, quoted
+from ..transport.urls import redact_text
+
+_OPTIONS = {
+    "-i": "--index-url",
+    "--index-url": "--index-url",
+    "--extra-index-url": "--extra-index-url",
+    "-f": "--find-links",
+    "--find-links": "--find-links",
+}
+_VCS = ("git+", "hg+", "svn+", "bzr+")
+_LOCAL = re.compile(r"^(\.|/|~|\\|[A-Za-z]:[\\/]|file:)")
+
+
+@dataclass(frozen=True)
+class PipSection:
+    """The requirements of a ``pip:`` section and the index options given with them
+    (as ``(option, value)`` pairs in file order; values may carry credentials)."""
+
+    requirements: tuple[str, ...] = ()
+    options: tuple[tuple[str, str], ...] = ()
+    pre: bool = False
+
+    def pip_arguments(self) -> list[str]:
+        """The index options as pip command-line arguments."""
+        args = [part for option, value in self.options for part in (option, value)]
+        return [*args, "--pre"] if self.pre else args
+
+
+def _refusal(entry: str, source: str, why: str) -> PypiError:
+    return PypiError(
+        f"{source}: pip: {quoted(redact_text(entry))} {why}; only requirements resolved "
+        "to wheels from an index can be vendored"
+    )
+
+
+def _option(entry: str) -> tuple[str, str] | None:
+    """``(option, value)`` of an index option line (``-i URL``, ``--index-url=URL``), or None."""
+    head, _, value = entry.partition(" ")
+    if head.startswith("--") and "=" in head:
+        head, _, value = entry.partition("=")
+    return (head, value.strip()) if head in _OPTIONS else None
+
+
+def _requirement_problem(entry: str) -> str | None:
+    """Why requirement ``entry`` cannot be vendored, or None."""
+    low = entry.lower()
+    if low.startswith(("-e ", "-e\t", "--editable")) or low == "-e":
+        return "is an editable requirement"
+    if any(v in low for v in _VCS):
+        return "is a VCS requirement"
+    if _LOCAL.match(entry) or " @ file:" in low or "@file:" in low:
+        return "is a local path"
+    if "://" in entry or re.search(r"\s@\s*\S", entry):
+        return "is a direct URL requirement"
+    if entry.startswith("-"):
+        return "is a pip option this tool does not pass on"
+    return None
+
+
+def parse_pip_section(entries: Sequence[str], source: str) -> PipSection:
+    """The :class:`PipSection` of ``entries``; one that cannot be vendored is refused."""
+    requirements: list[str] = []
+    options: list[tuple[str, str]] = []
+    pre = False
+    for entry in entries:
+        option = _option(entry)
+        if entry == "--pre":
+            pre = True
+        elif option is not None:
+            head, value = option
+            if not value or any(c.isspace() for c in value):
+                raise _refusal(entry, source, f"needs one value after {head}")
+            options.append((_OPTIONS[head], value))
+        else:
+            problem = _requirement_problem(entry)
+            if problem:
+                raise _refusal(entry, source, problem)
+            requirements.append(entry)
+    return PipSection(tuple(requirements), tuple(options), pre)
