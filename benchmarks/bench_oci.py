@@ -1,7 +1,8 @@
 """Benchmark: ``vendor push`` / ``vendor pull`` against ``curl --parallel`` moving the same
 blobs to and from the same registry, and a re-push of an unchanged bundle.
 
-Run as ``python benchmarks/bench_oci.py [--packages 300] [--total-mb 200] [--jobs 8]``.
+Run as ``python benchmarks/bench_oci.py [--packages 300] [--total-mb 200] [--jobs 8]
+[--format .conda|.tar.bz2]``.
 
 Set-up (one temporary directory, removed at the end): a channel of ``--packages`` packages
 (payload sizes as ``bench_vendor.py`` spreads them, built with ``tests/support/build.py``),
@@ -153,7 +154,7 @@ def curl_pull(reg: Registry, blobs: list[tuple[str, str]], work: Path, jobs: int
 
 
 def bench(args: argparse.Namespace, work: Path) -> int:
-    pkgs = make_main_pkgs(args.packages, int(args.total_mb * 1_000_000), ".tar.bz2")
+    pkgs = make_main_pkgs(args.packages, int(args.total_mb * 1_000_000), args.format)
     chan = build_channel(work / "chan", pkgs, subdirs=("linux-64",))
     env = write_env(work / "env.yml", chan.as_uri(), [p.name for p in pkgs])
     out = work / "OUT"
@@ -195,6 +196,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--packages", type=int, default=300)
     p.add_argument("--total-mb", type=float, default=200)
     p.add_argument("--jobs", type=int, default=8)
+    p.add_argument(
+        "--format",
+        choices=(".conda", ".tar.bz2"),
+        default=".conda",
+        help="archive format (.conda, as conda-forge ships; .tar.bz2 costs a bz2 block "
+        "per archive for its info layers)",
+    )
     args = p.parse_args(argv)
     if not available():
         print("docker-registry, htpasswd or openssl missing: apt-get install -y docker-registry")

@@ -4,6 +4,7 @@ Every answer is compared with a full :func:`json.load` of the same bytes: on eve
 of the real repodata in ``../shared/testdata`` (as written, compact and re-indented), on
 crafted files with the traps a raw search falls into, and on random documents. Files laid
 out as conda-index writes them are searched by bisection first: its own tests follow.
+Files msgspec refuses (a BOM, ``NaN``) are parsed whole by json, which accepts them.
 """
 
 from __future__ import annotations
@@ -18,21 +19,18 @@ from typing import Any
 import pytest
 
 from conda_vendor_plugin.channel import entries as entries_mod
-from conda_vendor_plugin.channel import jsonscan
 from conda_vendor_plugin.channel.entries import Entries, load_repodata, original_entry
 from conda_vendor_plugin.errors import ChannelError
 
 
-@pytest.fixture(autouse=True, params=["bisect", "msgspec", "scan"])
+@pytest.fixture(autouse=True, params=["bisect", "msgspec", "json"])
 def reader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Every test reads entries every way: as a run does (bisection where the file is laid
     out for it, else msgspec skipping the unwanted entries), with msgspec alone, and with
-    the pure-Python scan they fall back to."""
-    if request.param != "scan":
-        pytest.importorskip("msgspec")
+    the full parse by json they fall back to where msgspec refuses a file."""
     if request.param != "bisect":
         monkeypatch.setattr(entries_mod, "_bisected", lambda data, wanted: None)
-    if request.param == "scan":
+    if request.param == "json":
         monkeypatch.setattr(entries_mod, "_with_msgspec", lambda data, wanted: None)
     return request.param
 
@@ -49,25 +47,10 @@ def _header(path: Path) -> dict[str, Any]:
     return {k: v for k, v in json.loads(path.read_bytes()).items() if k not in SECTIONS}
 
 
-def _scanned(path: Path, fns: list[str]) -> dict[str, Any]:
-    """What the raw scan alone finds (no fallback to a full parse)."""
-    data = path.read_bytes()
-    found = jsonscan.scan(data, SECTIONS, fns)
-    sections = {
-        name: None if spans is None else {k: jsonscan.decode(data, v) for k, v in spans.items()}
-        for name, spans in found.sections.items()
-    }
-    assert {k: jsonscan.decode(data, v) for k, v in found.header.items()} == _header(path)
-    return {fn: original_entry(sections, fn) for fn in fns}
-
-
-def _check(path: Path, fns: Iterable[str], scannable: bool = True) -> int:
-    """Entries agrees with json.load on every ``fn`` (asked for together, then alone);
-    so does the raw scan by itself, which must not need the full parse."""
+def _check(path: Path, fns: Iterable[str]) -> int:
+    """Entries agrees with json.load on every ``fn`` (asked for together, then alone)."""
     fns = list(fns)
     expected = _expected(path, fns)
-    if scannable:
-        assert _scanned(path, fns) == expected
     together = Entries()
     together.expect(path, fns)
     assert {fn: together.find(path, fn) for fn in fns} == expected
@@ -190,13 +173,16 @@ def test_unicode_file_names(tmp_path: Path) -> None:
         assert Entries().find(path, fns[2]) == ("packages.conda", {"n": 1})
 
 
-def test_a_file_read_whole_when_the_scan_cannot_delimit_it(tmp_path: Path) -> None:
-    """UTF-8 with a byte-order mark and UTF-16 are JSON json.load reads: so do we."""
-    doc = {"packages": {B: {"name": "b"}}}
-    for encoding in ("utf-8-sig", "utf-16"):
+def test_a_file_msgspec_refuses_is_read_as_json_load_reads_it(tmp_path: Path) -> None:
+    """UTF-8 with a byte-order mark, UTF-16 and ``NaN`` are JSON json.load reads (msgspec
+    refuses them): so do we, with json.load's values."""
+    doc = {"packages": {B: {"name": "b", "x": float("nan")}}, "info": {"n": float("inf")}}
+    for encoding in ("utf-8", "utf-8-sig", "utf-16"):
         path = tmp_path / f"{encoding}.json"
         path.write_text(json.dumps(doc), encoding=encoding)
-        assert Entries().find(path, B) == ("packages", {"name": "b"})
+        section, entry = Entries().find(path, B) or ("", {})
+        assert section == "packages" and entry["name"] == "b" and entry["x"] != entry["x"]
+        assert Entries().header(path) == {"info": {"n": float("inf")}}
 
 
 @pytest.mark.parametrize(
@@ -284,7 +270,9 @@ def test_random_documents_read_as_json_load_reads_them(tmp_path: Path) -> None:
 # ------------------------------------------------------------------ memory
 
 
-def test_finding_entries_does_not_decode_the_whole_file(tmp_path: Path) -> None:
+def test_finding_entries_does_not_decode_the_whole_file(tmp_path: Path, reader: str) -> None:
+    if reader == "json":
+        pytest.skip("the full parse decodes the whole file: only for files msgspec refuses")
     records = {
         f"pkg{i}-1.0-py_{i}.tar.bz2": {
             "name": f"pkg{i}",

@@ -55,6 +55,7 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
         proc = run_module("conda", "vendor", env_yml, "-o", root / "OUT", "--platform", "linux-64",
                           env=env)  # fmt: skip
         assert proc.returncode == 0, proc.stdout + proc.stderr
+        (root / "vendor-report.txt").write_text(proc.stdout)  # what the user was told
     with pytest.raises(requests.ConnectionError):
         requests.get(f"{server.url}/chan/noarch/repodata.json", timeout=2)
     return root / "OUT"
@@ -130,6 +131,34 @@ def test_create_from_the_explicit_file(bundle: Path, tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert _installed(prefix, bundle) == _locked(bundle)
     assert "Solving environment" not in proc.stdout  # explicit: no solve
+
+
+def test_the_printed_next_steps_and_the_explicit_header_work_as_written(
+    bundle: Path, tmp_path: Path
+) -> None:
+    """After ``conda vendor``: the verify step and each install step it printed, and the
+    ``# Install:`` line of the explicit file, run as written from the bundle's folder
+    (``-n <name>`` made a prefix); every install is the locked packages, with no solve."""
+    printed = (bundle.parent / "vendor-report.txt").read_text()
+    steps = printed[printed.index("Next steps:") :].splitlines()
+    assert steps[2] == "  2. there, in that folder, check it: conda vendor verify ."
+    commands = [line.strip().split("  (")[0] for line in steps[4:]]
+    explicit = (current(bundle) / "linux-64.explicit.txt").read_text().splitlines()
+    (install,) = [line for line in explicit if line.startswith("# Install: ")]
+    assert install.startswith("# Install: cd <the bundle's root> && conda create ")
+    commands.append(install.split(" && ", 1)[1])
+    env = _conda_env(tmp_path / "home", "classic")
+    verify = run_module("conda", "vendor", "verify", ".", env=env, cwd=bundle)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    assert len(commands) == 3
+    for i, command in enumerate(commands):
+        prefix = tmp_path / f"env{i}"
+        argv = command.replace("-n <name>", f"-p {prefix}").split()
+        assert argv[0] == "conda", command
+        proc = run_module(*argv, env=env, cwd=bundle)
+        assert proc.returncode == 0, command + proc.stdout + proc.stderr
+        assert _installed(prefix, bundle) == _locked(bundle)
+        assert "Solving environment" not in proc.stdout, command
 
 
 @pytest.mark.parametrize("solver", SOLVERS)

@@ -249,7 +249,6 @@ def test_a_run_reads_a_conda_index_file_by_bisection_alone(
 
     for reader in ("_with_msgspec", "load_repodata"):
         monkeypatch.setattr(entries_mod, reader, walks)
-    monkeypatch.setattr(entries_mod.jsonscan, "scan", walks)
     entries = Entries()
     entries.expect(path, [A, C])
     assert entries.find(path, A) == ("packages", entry(A))

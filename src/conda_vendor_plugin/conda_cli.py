@@ -86,7 +86,7 @@ def _run(args: argparse.Namespace) -> int:
         result = run_command(args, CondaBackend, reporter)
     except VendorError as e:
         raise as_conda_error(e) from None
-    return finish(args.cvp_command.split()[0], result, reporter, context.json)
+    return finish(args.cvp_command.split()[0], result, reporter, context.json, prog="conda")
 
 
 def locate_in_conda(name: str) -> str:

@@ -11,6 +11,8 @@ from .errors import VendorError
 from .progress import Reporter, TextReporter
 from .transport.urls import redact_text
 
+RUN = "python -m conda_vendor_plugin"  # how the standalone tool is run
+
 
 def report_lock(result: dict[str, Any], reporter: Reporter) -> None:
     if "up_to_date" in result:
@@ -123,7 +125,7 @@ def _report_environments(result: dict[str, Any], reporter: Reporter) -> None:
             )
 
 
-def report_vendor(result: dict[str, Any], reporter: Reporter) -> None:
+def report_vendor(result: dict[str, Any], reporter: Reporter, prog: str = RUN) -> None:
     if _report_maintenance(result, reporter):
         return
     for name, c in result["channels"].items():
@@ -149,22 +151,43 @@ def report_vendor(result: dict[str, Any], reporter: Reporter) -> None:
     )
     for name, env in result["environments"].items():
         reporter.info(f"{name}: version {env['version']}, lockfile {env['lockfile']}")
-        for path in env["environment_files"]:
-            rel = Path(path).relative_to(result["output"]) if result["output"] else path
-            reporter.info(
-                f"  install offline: cd {result['output']} && conda env create -n <name> "
-                f"--offline -f {rel}"
+    for line in next_steps(result, prog):
+        reporter.info(line)
+
+
+def next_steps(result: dict[str, Any], prog: str) -> list[str]:
+    """What to do with a bundle ``vendor`` made: carry it, check it, install it with no
+    solve (from the bundle's folder, wherever it was carried)."""
+    out = Path(result["output"])
+    lines = [
+        "Next steps:",
+        f"  1. carry {out} (the whole folder) to the machine without network",
+        f"  2. there, in that folder, check it: {prog} vendor verify .",
+        "  3. there, in that folder, install with no solve:",
+    ]
+    for name, env in result["environments"].items():
+        lock = Path(env["lockfile"]).relative_to(out)
+        lines.append(
+            f"       conda env create -n <name> --offline -f {lock}  ({name}; with this plugin)"
+        )
+        for path in env.get("explicit_files", ()):
+            rel = Path(path).relative_to(out)
+            lines.append(
+                f"       conda create -n <name> --offline --file {rel}  ({name}; conda alone)"
             )
+    return lines
 
 
-def finish(command: str, result: dict[str, Any], reporter: Reporter, as_json: bool) -> int:
+def finish(
+    command: str, result: dict[str, Any], reporter: Reporter, as_json: bool, prog: str = RUN
+) -> int:
     """Print ``result`` (JSON, or lines for people) and return the exit code: 1 when
-    ``vendor verify`` found problems."""
+    ``vendor verify`` found problems. ``prog``: how the user runs this tool."""
     failed = bool(result.get("problems"))
     if as_json:
         emit_json({"success": not failed, **result})
     elif command == "vendor":
-        report_vendor(result, TextReporter(stream=sys.stdout))
+        report_vendor(result, TextReporter(stream=sys.stdout), prog)
     else:
         report_lock(result, reporter)
         if result.get("dry_run"):  # stdout is exactly the lockfile

@@ -330,6 +330,10 @@ def run_vendor(opts: VendorOptions, backend: Backend, reporter: Reporter) -> dic
         info["version"] = env.current
         info["lockfile"] = str(folder / LOCKFILE)
         info["environment_files"] = [str(folder / env_file_name(x)) for x in info["platforms"]]
+        version = history.version_dir(name, env.current)
+        info["explicit_files"] = [
+            str(out / version / explicit_file_name(x)) for x in info["platforms"]
+        ]
     summary.update(
         {
             "fetched_bytes": sum(r.bytes_fetched for r in results),

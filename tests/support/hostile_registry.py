@@ -33,6 +33,8 @@ class HostileRegistry:
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # connections kept, as a registry keeps them
+
             def log_message(self, *args: object) -> None:
                 pass
 
@@ -42,7 +44,12 @@ class HostileRegistry:
                     self.rfile.read(length)
                 path = self.path.split("?", 1)[0]
                 owner.seen.append(
-                    {"method": self.command, "path": path, "headers": dict(self.headers)}
+                    {
+                        "method": self.command,
+                        "path": path,
+                        "headers": dict(self.headers),
+                        "port": self.client_address[1],  # one per connection
+                    }
                 )
                 given = self.headers.get("Authorization")
                 if owner.require_basic and given != owner.require_basic:

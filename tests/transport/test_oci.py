@@ -144,6 +144,30 @@ def test_a_failed_chunk_goes_on_from_where_the_registry_says_the_upload_stands(
         ]
 
 
+def test_a_missing_manifest_keeps_the_connection_for_the_next_request() -> None:
+    """A first push asks for every package's tag (404): each on the same connection,
+    not one TLS handshake per package."""
+    with HostileRegistry() as registry:
+        for name in ("a", "b", "c"):
+            body = b'{"errors":[{"code":"MANIFEST_UNKNOWN"}]}'
+            registry.routes[("GET", f"/v2/ns/{name}/manifests/1.0-0")] = Answer(404, body)
+        client = Client(registry.netloc, insecure=True)
+        for name in ("a", "b", "c"):
+            assert client.get_manifest(f"ns/{name}", "1.0-0", missing_ok=True) is None
+        assert len({seen["port"] for seen in registry.seen}) == 1
+
+
+def test_a_blob_download_from_a_registry_that_went_away_is_one_download_error(
+    tmp_path: Path,
+) -> None:
+    port = reg.free_port()  # nothing listens there
+    client = Client(f"127.0.0.1:{port}", insecure=True)
+    digest = sha256_digest(b"gone")
+    job = DownloadJob(client.blob_url("ns", digest), tmp_path / "b", 4, digest[7:], None, "b")
+    with pytest.raises(DownloadError, match="connection refused"):
+        Downloader(client.blob_session, policy=RetryPolicy(tries=2, backoff=0.0)).run([job])
+
+
 # -- a hostile registry -----------------------------------------------------------------
 
 

@@ -75,12 +75,19 @@ def explicit_file_text(
     archives, as paths relative to the bundle (``./local_x/<subdir>/<file>``): conda
     installs them with no solve and no network when run from the bundle's root
     (``where`` is this file's folder there)."""
-    where = {vp.package: f"./{vp.relpath}" for vp in vendored}
+    in_bundle = {vp.package: f"./{vp.relpath}" for vp in vendored}
     local = replace(
-        lock, packages={platform: tuple(replace(p, url=where[p]) for p in lock.packages[platform])}
+        lock,
+        packages={platform: tuple(replace(p, url=in_bundle[p]) for p in lock.packages[platform])},
     )
+    return cep23.write(local, platform, install=explicit_install(where, platform))
+
+
+def explicit_install(where: str, platform: str) -> str:
+    """The command that installs the explicit file for ``platform`` in folder ``where``
+    of a bundle: plain conda, no solve, no network."""
     hint = "cd <the bundle's root> && conda create -n <name> --offline --file"
-    return cep23.write(local, platform, install=f"{hint} {where}/{explicit_file_name(platform)}")
+    return f"{hint} {where}/{explicit_file_name(platform)}"
 
 
 def manifest_text(

@@ -24,6 +24,7 @@ from typing import Any, BinaryIO
 
 from ..errors import VendorError, quoted
 from ..fsutil import (
+    CHUNK,
     MAX_METADATA_BYTES,
     atomic_write_text,
     open_nofollow,
@@ -158,7 +159,9 @@ def write_tar(bundle: Path, out: BinaryIO) -> tuple[int, int, str]:
     members = _members(bundle, items)
     sink = HashingWriter(out)
     size = 0
-    with tarfile.open(fileobj=sink, mode="w|", format=tarfile.GNU_FORMAT) as tf:
+    with tarfile.open(
+        fileobj=sink, mode="w|", format=tarfile.GNU_FORMAT, bufsize=CHUNK, copybufsize=CHUNK
+    ) as tf:
         for rel, link in members:
             if rel == MANIFEST:
                 info = _info(rel, mtime)

@@ -230,7 +230,7 @@ def scan(path: Path, sink: Sink) -> Scan:
     with raw:
         reader = HashingReader(raw)
         try:
-            with tarfile.open(fileobj=reader, mode="r|") as tf:
+            with tarfile.open(fileobj=reader, mode="r|", bufsize=CHUNK) as tf:
                 items, s.versions = _read_manifest(tf, path, sink)
                 _members(tf, items, s, sink)
         except tarfile.TarError as e:

@@ -2,9 +2,11 @@
 
 Local channels copy these entries untouched (hotfixes survive); a lockfile is checked
 against them. A conda-forge ``repodata.json`` holds hundreds of thousands of entries and a
-run needs a few dozen, so the file is not decoded whole: :mod:`.jsonscan` finds the
-entries asked for in the raw bytes and decodes only those (the values are exactly what
-:func:`json.load` gives; a file the scan cannot delimit is parsed whole instead). Callers
+run needs a few dozen, so the file is not decoded whole: it is searched by bisection
+where conda-index laid it out (:mod:`.sorted_repodata`), else msgspec skips every entry
+not asked for, and only the entries asked for are decoded (the values are exactly what
+:func:`json.load` gives; a file msgspec refuses, such as one with a BOM or ``NaN``, is
+parsed whole by :mod:`json`, which accepts it). Callers
 that know which archives they will look up say so first (:meth:`Entries.expect`), so that
 each file is read once per run.
 """
@@ -19,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ChannelError
-from . import jsonscan, sorted_repodata
+from . import sorted_repodata
 
 SECTIONS = sorted_repodata.SECTIONS
 
@@ -96,28 +98,12 @@ class Entries:
 
 def _read_entries(path: Path, wanted: set[str]) -> _File:
     """The ``wanted`` entries of the file at ``path`` and its header: by bisection or
-    msgspec over the mapped file (:func:`_mapped`), else by the raw scan where it can
-    delimit them, else from a full parse."""
+    msgspec over the mapped file (:func:`_mapped`), else from a full parse by :mod:`json`
+    (which also turns malformed JSON into one :class:`ChannelError` naming the file)."""
     fast = _mapped(path, wanted)
     if fast is not None:
         return fast
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise ChannelError(f"{path}: not a readable repodata.json: {e}") from None
-    try:
-        found = jsonscan.scan(data, SECTIONS, wanted)
-        header = {k: jsonscan.decode(data, span) for k, span in found.header.items()}
-        sections: dict[str, dict[str, Any] | None] = {
-            name: None
-            if spans is None
-            else {fn: jsonscan.decode(data, span) for fn, span in spans.items()}
-            for name, spans in found.sections.items()
-        }
-    except (jsonscan.Unscannable, ValueError):
-        del data
-        return _from_document(load_repodata(path), wanted)
-    return _File(header=header, sections=sections, asked=set(wanted))
+    return _from_document(load_repodata(path), wanted)
 
 
 def _mapped(path: Path, wanted: set[str]) -> _File | None:
@@ -128,7 +114,7 @@ def _mapped(path: Path, wanted: set[str]) -> _File | None:
         with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
             return _bisected(m, wanted) or _with_msgspec(m, wanted)  # neither keeps a view
     except (OSError, ValueError, BufferError):
-        return None  # an empty file cannot be mapped; read_bytes reports errors
+        return None  # an empty file cannot be mapped; load_repodata reports errors
 
 
 def _bisected(data: mmap.mmap, wanted: set[str]) -> _File | None:
@@ -144,12 +130,10 @@ def _bisected(data: mmap.mmap, wanted: set[str]) -> _File | None:
 def _with_msgspec(data: bytes | mmap.mmap, wanted: set[str]) -> _File | None:
     """The same answer with msgspec skipping the unwanted entries at C speed (each
     wanted entry, and the header, still decoded by :mod:`json`, so the values are
-    exactly what :func:`json.load` gives); None where msgspec is not installed or
-    stricter than :mod:`json` (a BOM, ``NaN``, invalid UTF-8...): the scan decides then."""
-    try:
-        import msgspec
-    except ImportError:
-        return None
+    exactly what :func:`json.load` gives); None where msgspec is stricter than
+    :mod:`json` (a BOM, ``NaN``...): :mod:`json` parses the file whole then."""
+    import msgspec  # a dependency; imported here, only by the runs that read entries
+
     names = sorted(wanted)
     section_type = msgspec.defstruct(
         "Section",

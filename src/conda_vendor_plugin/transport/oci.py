@@ -31,7 +31,7 @@ from ..errors import RegistryError, UsageError, quoted
 from .failures import cause, retryable_status, status_cause
 from .oci_auth import Authenticator, Credentials, basic_header, credentials_for
 from .session import Retryable, RetryPolicy, make_session, retry_after_seconds, with_retries
-from .urls import redact_text
+from .urls import origin, redact_text
 
 MANIFEST_MEDIA_TYPE = "application/vnd.oci.image.manifest.v1+json"
 MAX_MANIFEST = 4 << 20  # the size registries must accept; anything larger is refused
@@ -117,7 +117,7 @@ class Registry:
 
     def same_origin(self, url: str) -> str:
         full = urljoin(self.url + "/", url)
-        if _origin(full) != _origin(self.url):
+        if origin(full) != origin(self.url):
             raise RegistryError(
                 f"{self.url}: the registry points an upload at {quoted(redact_text(full))}, "
                 f"another host; refused (credentials stay with their registry)"
@@ -133,6 +133,7 @@ class Registry:
         extra = dict(kw.pop("headers", None) or {})
         kw.setdefault("allow_redirects", False)
         body: Callable[[], Any] | None = kw.pop("body", None)
+        passthrough = kw.pop("network_errors", False)
         for _ in range(3):
             headers = {**extra, **self.auth.header(scope)}
             data = body() if body is not None else None
@@ -149,6 +150,8 @@ class Registry:
             except requests.exceptions.SSLError as e:
                 raise RegistryError(self._tls_message(e)) from None
             except (requests.RequestException, OSError) as e:
+                if passthrough:
+                    raise  # the caller's own retry loop reads it (the Downloader's)
                 said, again = cause(e)
                 if not again:
                     raise RegistryError(f"{self.url}: {said}") from None
@@ -294,7 +297,7 @@ class Registry:
             def attempt(page_url: str = url) -> tuple[Any, str | None]:
                 r = self.request("GET", page_url, _pull(repo), stream=True)
                 if r.status_code == 404:
-                    r.close()
+                    drain(r)
                     return {"tags": []}, None
                 with self.expect(r, what, 200):
                     body = json.loads(read_bounded(r, MAX_TAGS_PAGE, f"{self.url}: {what}"))
@@ -316,7 +319,7 @@ class Registry:
         def attempt() -> bytes | None:
             r = self._manifest("GET", repo, reference, _pull(repo), stream=True)
             if r.status_code == 404:
-                r.close()
+                drain(r)
                 return None
             with self.expect(r, what, 200):
                 return read_bounded(r, MAX_MANIFEST, f"{self.url}: {what}")
@@ -350,7 +353,23 @@ class BlobSession:
     def get(self, url: str, **kw: Any) -> Any:
         kw["allow_redirects"] = True  # storage backends redirect; requests drops auth across hosts
         kw.pop("timeout", None)
-        return self.registry.request("GET", url, _pull(self.repo), **kw)
+        import requests
+
+        try:
+            return self.registry.request("GET", url, _pull(self.repo), network_errors=True, **kw)
+        except Retryable as e:  # the token service did not answer: the Downloader retries
+            raise requests.ConnectionError(str(e)) from None
+
+
+def drain(r: Any, limit: int = 1 << 16) -> None:
+    """Read a short answer's body to its end (the connection then stays open for the next
+    request), or close it: a long one is not worth reading."""
+    try:
+        read_bounded(r, limit, "")
+    except (RegistryError, OSError, ValueError):
+        pass
+    finally:
+        r.close()
 
 
 def read_bounded(r: Any, limit: int, what: str) -> bytes:
@@ -364,18 +383,6 @@ def read_bounded(r: Any, limit: int, what: str) -> bytes:
         if len(data) > limit:
             raise RegistryError(f"{what}: more than the {limit} bytes accepted; refused")
     return bytes(data)
-
-
-def _origin(url: str) -> tuple[str, str, int | None]:
-    """(scheme, host, port) with the scheme's default port filled in: ``https://h`` and
-    ``https://h:443`` are one origin."""
-    parts = urlsplit(url)
-    try:
-        port = parts.port
-    except ValueError:
-        return (parts.scheme, "", -1)
-    default = {"https": 443, "http": 80}.get(parts.scheme)
-    return (parts.scheme, (parts.hostname or "").lower(), port if port is not None else default)
 
 
 def push_scope(repo: str) -> str:
