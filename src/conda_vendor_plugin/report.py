@@ -106,6 +106,11 @@ def _report_maintenance(result: dict[str, Any], reporter: Reporter) -> bool:
             f"{len(result['installed'])} packages, every archive's sha256 checked, into "
             f"{result['prefix']}"
         )
+        if result.get("not_installed"):
+            reporter.info(
+                "warning: not installed (the bundle does not carry them): "
+                f"{', '.join(result['not_installed'])}"
+            )
     else:
         return False
     return True

@@ -216,3 +216,36 @@ def test_which_environment_must_be_said_when_there_are_several(
     rc, _, err = _install(run, bundle, "tools")
     assert rc == 2 and "--prefix PREFIX" in err
     assert not prefix.exists()
+
+
+def test_what_the_bundle_does_not_carry_is_named_not_dropped(tmp_path: Path, run) -> None:
+    """A lock whose pip: wheels the bundle does not carry (yet): the conda packages are
+    installed and the wheels named in a warning line."""
+    from dataclasses import replace
+
+    from conda_vendor_plugin.formats import explicit_v1
+    from conda_vendor_plugin.pypi.records import Wheel
+
+    from ..support.server import ChannelServer
+    from ..support.vendoring import write_env
+
+    build_channel(tmp_path / "served" / "chan", PKGS[:5], subdirs=("linux-64",))
+    wheel = Wheel(
+        "msgpack", "1.1.0", "https://example.invalid/msgpack-1.1.0-py3-none-any.whl", "0" * 64
+    )
+    with ChannelServer(tmp_path / "served") as srv:
+        env = write_env(tmp_path / "e.yml", [f"{srv.url}/chan"], ["data"], name="e")
+        assert run("lock", "-f", env, "-p", "linux-64")[0] == 0
+        lock = read_path(tmp_path / "e.lock.yml")
+        with_wheel = replace(lock, pypi={"linux-64": (wheel,)})
+        (tmp_path / "w.lock.yml").write_text(explicit_v1.write(with_wheel))
+        rc, out, err = run("vendor", "--lockfile", tmp_path / "w.lock.yml", "-o", tmp_path / "OUT")
+        assert rc == 0, out + err
+
+    rc, out, err = _install(run, tmp_path / "OUT", "--prefix", tmp_path / "p")
+
+    assert rc == 0, out + err
+    assert out.splitlines()[1] == (
+        "warning: not installed (the bundle does not carry them): msgpack 1.1.0 (pip)"
+    )
+    assert [r["name"] for r in _records(tmp_path / "p")] == ["data"]

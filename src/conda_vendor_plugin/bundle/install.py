@@ -202,6 +202,18 @@ def record_origins(prefix: Path, packages: Sequence[LockedPackage]) -> None:
         atomic_write_text(path, json.dumps(doc, indent=2, sort_keys=True) + "\n")
 
 
+def not_installed(chosen: Chosen) -> list[str]:
+    """What the version locks for this platform that the bundle does not carry (wheels
+    of a ``pip:`` part, other tools' pip entries), and its environment file's ``pip:``
+    entries: reported, never dropped silently."""
+    foreign = [
+        f"{f.get('name')} {f.get('version')} ({f.get('manager')})"
+        for f in chosen.version.not_vendored
+        if f.get("platform") == chosen.platform
+    ]
+    return foreign + [f"{entry} (pip:)" for entry in chosen.version.pip_not_vendored]
+
+
 def _install_wheels(bundle: Path, chosen: Chosen, prefix: Path) -> None:
     """The seam for a lock's wheels (``pip:`` dependencies): none are vendored yet."""
 
@@ -249,6 +261,7 @@ def install_environment(req: InstallRequest) -> dict[str, Any]:
         "version": chosen.version.id,
         "platform": chosen.platform,
         "installed": [p.dist for p in chosen.packages],
+        "not_installed": not_installed(chosen),
         "bytes": sum(p.size or 0 for p in chosen.packages),
     }
 
