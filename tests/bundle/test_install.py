@@ -235,7 +235,7 @@ def test_what_the_bundle_does_not_carry_is_named_not_dropped(tmp_path: Path, run
     )
     with ChannelServer(tmp_path / "served") as srv:
         env = write_env(tmp_path / "e.yml", [f"{srv.url}/chan"], ["data"], name="e")
-        assert run("lock", "-f", env, "-p", "linux-64")[0] == 0
+        assert run("lock", "-f", env, "--platform", "linux-64")[0] == 0
         lock = read_path(tmp_path / "e.lock.yml")
         with_wheel = replace(lock, pypi={"linux-64": (wheel,)})
         (tmp_path / "w.lock.yml").write_text(explicit_v1.write(with_wheel))
