@@ -84,10 +84,11 @@ def test_conda_env_help_lists_lock() -> None:
         assert option in out
 
 
-def test_env_lock_fallback_is_listed() -> None:
+def test_env_lock_fallback_is_listed_only_where_the_graft_failed() -> None:
+    """The graft worked (``conda env lock`` exists): ``conda --help`` offers no second way."""
     rc, out, err = conda("--help")
     assert rc == 0, err
-    assert "env-lock" in out
+    assert "env-lock" not in out and "vendor" in out
 
 
 # ------------------------------------------------------------------ conda env lock
@@ -134,15 +135,6 @@ def test_conda_env_lock_json(tmp_path: Path, pixi: list[Served]) -> None:
     assert doc["success"] is True
     assert doc["platforms"] == {"win-64": 2}
     assert doc["lockfiles"] == [str(tmp_path / "env.lock.yml")]
-
-
-def test_env_lock_fallback_writes_the_same_file(tmp_path: Path, pixi: list[Served]) -> None:
-    env = write_env(tmp_path / "env.yml", [c.url for c in pixi], PIXI_DEPS, ["linux-64"])
-    rc, _, err = conda("env", "lock", "-f", env, "-o", tmp_path / "a.yml")
-    assert rc == 0, err
-    rc, _, err = conda("env-lock", "-f", env, "-o", tmp_path / "b.yml")
-    assert rc == 0, err
-    assert (tmp_path / "a.yml").read_bytes() == (tmp_path / "b.yml").read_bytes()
 
 
 def test_explicit_format_inside_conda(tmp_path: Path, recipes_file: Served) -> None:
@@ -232,7 +224,7 @@ def test_conda_mode_and_standalone_write_the_same_bytes(
 def test_conda_mode_locks_pip_with_python_after_python(tmp_path: Path, recipes_file: Served):
     """conda's add_pip_as_python_dependency: pip comes with python, and is installed after it."""
     env = write_env(tmp_path / "env.yml", [recipes_file.url], ["sample_noarch_python"])
-    rc, _, err = conda("env", "lock", "-f", env, "-p", "linux-64")
+    rc, _, err = conda("env", "lock", "-f", env, "--platform", "linux-64")
     assert rc == 0, err
     lock = explicit_v1.load(tmp_path / "env.lock.yml")
     assert [p.name for p in lock.packages["linux-64"]] == ["python", "pip", "sample_noarch_python"]
@@ -248,7 +240,7 @@ def test_unsatisfiable_inside_conda(tmp_path: Path, recipes_file: Served) -> Non
     assert conda("env", "lock", "-f", env)[0] == 0
     previous = out.read_bytes()
     write_env(env, [recipes_file.url], ["unsatisfiable"], ["linux-64"])
-    for command in (("env", "lock"), ("env-lock",)):
+    for command in (("env", "lock"),):
         rc, _, err = conda(*command, "-f", env)
         assert rc != 0
         assert "cannot solve" in err and "linux-64" in err
@@ -284,43 +276,43 @@ def test_a_missing_environment_file_is_a_conda_error(tmp_path: Path) -> None:
 
 @pytest.fixture
 def builtin_parsers(monkeypatch: pytest.MonkeyPatch) -> dict:
-    """A private copy of conda's parser table, restored after the test."""
-    from conda.cli import conda_argparse
+    """A private copy of conda's parser table, and conda's own factory for ``env update``,
+    both restored after the test."""
+    from conda.cli import conda_argparse, main_env_update
 
     table = dict(conda_argparse.BUILTIN_COMMAND_PARSERS)
     monkeypatch.setattr(conda_argparse, "BUILTIN_COMMAND_PARSERS", table)
+    monkeypatch.setattr(main_env_update, "configure_parser", main_env_update.configure_parser)
     return table
 
 
-def _env_subcommands(configure) -> dict:
-    import argparse
+def _parse(*argv: str):
+    """``argv`` parsed by a conda parser built from the (private) table, as conda does."""
+    from conda.cli import conda_argparse
 
-    parser = argparse.ArgumentParser(prog="conda")
+    parser = conda_argparse.ArgumentParser(prog="conda")
     sub = parser.add_subparsers(dest="cmd")
-    env = configure(sub)
-    actions = [a for a in env._actions if isinstance(a, argparse._SubParsersAction)]
-    return actions[0].choices if actions else {}
+    for configure in conda_argparse.BUILTIN_COMMAND_PARSERS.values():
+        configure(sub)
+    return parser.parse_args(list(argv))
 
 
 def test_graft_adds_lock_to_conda_env(builtin_parsers: dict) -> None:
+    from conda.cli import main_env_update
+
     from conda_vendor_plugin.conda_cli import execute_env_lock, graft_env_lock
 
-    original = builtin_parsers["env"]
-    assert "lock" not in _env_subcommands(original)
     assert graft_env_lock() is True
-    grafted = builtin_parsers["env"]
-    assert grafted is not original
+    grafted = main_env_update.configure_parser
     assert graft_env_lock() is True, "grafting twice is harmless"
-    assert builtin_parsers["env"] is grafted, "and does not wrap twice"
-    choices = _env_subcommands(grafted)
-    assert "lock" in choices and "create" in choices
-    args = choices["lock"].parse_args(["-f", "e.yml", "-p", "win-64", "--format", "explicit"])
+    assert main_env_update.configure_parser is grafted, "and does not wrap twice"
+    args = _parse("env", "lock", "-f", "e.yml", "--platform", "win-64", "--format", "explicit")
     assert (args.file, args.platforms, args.format) == ("e.yml", ["win-64"], "explicit")
-    func = args.func
-    assert func == f"{execute_env_lock.__module__}.execute_env_lock"
+    assert args.func == f"{execute_env_lock.__module__}.execute_env_lock"
+    assert _parse("env", "update", "-f", "e.yml").func.endswith("main_env_update.execute")
 
 
-def test_graft_without_an_env_parser_does_nothing(builtin_parsers: dict) -> None:
+def test_graft_without_an_env_parser_says_so(builtin_parsers: dict) -> None:
     from conda_vendor_plugin.conda_cli import graft_env_lock
 
     del builtin_parsers["env"]
@@ -329,16 +321,19 @@ def test_graft_without_an_env_parser_does_nothing(builtin_parsers: dict) -> None
     assert builtin_parsers == before
 
 
-def test_graft_when_conda_env_has_no_sub_commands(builtin_parsers: dict) -> None:
-    """If conda's env parser ever changes shape, conda env still builds (without lock)."""
+def test_graft_when_conda_env_is_built_another_way(builtin_parsers: dict) -> None:
+    """If conda's env parser ever changes shape, conda env still builds (without lock) and
+    the graft says it failed (so that ``conda env-lock`` is offered)."""
     from conda_vendor_plugin.conda_cli import graft_env_lock
 
     def configure_env(sub_parsers, **kwargs):
-        return sub_parsers.add_parser("env")
+        p = sub_parsers.add_parser("env")
+        p.add_subparsers(dest="cmd").add_parser("list")
+        return p
 
     builtin_parsers["env"] = configure_env
-    assert graft_env_lock() is True
-    assert _env_subcommands(builtin_parsers["env"]) == {}
+    assert graft_env_lock() is False
+    assert _parse("env", "list").cmd == "list"
 
 
 def test_graft_without_the_parser_table(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -61,7 +61,7 @@ def test_a_lock_over_a_file_channel_imports_no_http_library(shared_channel, tmp_
     chan = shared_channel("conda-format-repo")
     env = tmp_path / "env.yml"
     env.write_text(f"channels: [{chan.as_uri()}]\ndependencies: [zlib]\n")
-    mods = _imported("lock", "-f", str(env), "-p", "linux-64", "--cache-dir", str(tmp_path))
+    mods = _imported("lock", "-f", str(env), "--platform", "linux-64", "--cache-dir", str(tmp_path))
     assert (tmp_path / "env.lock.yml").is_file()
     assert "rattler" in mods and not {"requests", "urllib3"} & {m.split(".")[0] for m in mods}
     # Writing explicit-1.0 reads no other format (the registry names them and imports a

@@ -124,13 +124,26 @@ def test_relocking_gives_the_same_bytes(tmp_path: Path, pixi: list[Served], run)
     assert out.read_bytes() == first
     # the same request written in another order locks to the same bytes
     write_env(env, [c.url for c in pixi], reversed(PIXI_DEPS), PLATFORMS[::-1], name="demo")
-    assert run("lock", "-f", env, "-p", "linux-64", "-p", "osx-arm64", "-p", "win-64")[0] == 0
+    assert (
+        run(
+            "lock",
+            "-f",
+            env,
+            "--platform",
+            "linux-64",
+            "--platform",
+            "osx-arm64",
+            "--platform",
+            "win-64",
+        )[0]
+        == 0
+    )
     assert out.read_bytes() == first
 
 
 def test_platform_option_overrides_the_file(tmp_path: Path, pixi: list[Served], run) -> None:
     env = pixi_env(tmp_path, pixi)
-    rc, _, err = run("lock", "-f", env, "-p", "win-64", "-o", tmp_path / "w.yml")
+    rc, _, err = run("lock", "-f", env, "--platform", "win-64", "-o", tmp_path / "w.yml")
     assert rc == 0, err
     lock = explicit_v1.load(tmp_path / "w.yml")
     assert lock.platforms == ("win-64",)
@@ -187,11 +200,13 @@ def test_check_compares_hashes_without_solving(
 
 def test_check_without_platforms_uses_the_lockfiles(tmp_path: Path, pixi: list[Served], run):
     env = write_env(tmp_path / "env.yml", [pixi[0].url], ["dummy-a"])  # no platforms:
-    assert run("lock", "-f", env, "-p", "win-64", "-p", "osx-arm64")[0] == 0
+    assert run("lock", "-f", env, "--platform", "win-64", "--platform", "osx-arm64")[0] == 0
     assert explicit_v1.load(tmp_path / "env.lock.yml").platforms == ("win-64", "osx-arm64")
     assert run("lock", "-f", env, "--check")[0] == 0
-    assert run("lock", "-f", env, "--check", "-p", "osx-arm64", "-p", "win-64")[0] == 0
-    rc, _, err = run("lock", "-f", env, "--check", "-p", "win-64")
+    assert (
+        run("lock", "-f", env, "--check", "--platform", "osx-arm64", "--platform", "win-64")[0] == 0
+    )
+    rc, _, err = run("lock", "-f", env, "--check", "--platform", "win-64")
     assert rc == 1 and "out of date" in err
 
 
@@ -201,7 +216,7 @@ def test_check_after_locking_some_of_the_files_platforms(
     """The lockfile answers for the platforms it locks: locking one of the file's two is
     up to date, with a note naming the other."""
     env = write_env(tmp_path / "env.yml", [pixi[0].url], ["dummy-a"], ["linux-64", "win-64"])
-    assert run("lock", "-f", env, "-p", "linux-64")[0] == 0
+    assert run("lock", "-f", env, "--platform", "linux-64")[0] == 0
     rc, out, err = run("lock", "-f", env, "--check")
     assert rc == 0 and "env.lock.yml: up to date" in err
     assert "also lists win-64, which the lockfile does not lock" in err
@@ -320,11 +335,21 @@ def test_a_platform_that_fails_leaves_every_file_untouched(
     monkeypatch.setenv("CONDA_OVERRIDE_CUDA", f"{minimum}.0")
     out = tmp_path / "env.lock.yml"
     out.write_text("previous\n")
-    rc, _, err = run("lock", "-f", env, "-p", "linux-64", "-p", "osx-arm64")
+    rc, _, err = run("lock", "-f", env, "--platform", "linux-64", "--platform", "osx-arm64")
     assert rc == 1
     assert "osx-arm64" in err
     assert out.read_text() == "previous\n"
-    rc, _, err = run("lock", "-f", env, "-p", "linux-64", "-p", "osx-arm64", "--format", "explicit")
+    rc, _, err = run(
+        "lock",
+        "-f",
+        env,
+        "--platform",
+        "linux-64",
+        "--platform",
+        "osx-arm64",
+        "--format",
+        "explicit",
+    )
     assert rc == 1
     assert not (tmp_path / "env.linux-64.explicit.txt").exists()
 
@@ -360,7 +385,7 @@ def test_unsatisfiable_explains_and_writes_nothing(tmp_path: Path, recipes: Serv
 def test_constrains_are_honoured(tmp_path: Path, recipes: Served, run) -> None:
     """run_constrained constrains dependency >=2.0, which dependent 1.* cannot have."""
     env = write_env(tmp_path / "env.yml", [recipes.url], ["dependent 1.*", "run_constrained"])
-    rc, _, err = run("lock", "-f", env, "-p", "linux-64")
+    rc, _, err = run("lock", "-f", env, "--platform", "linux-64")
     assert rc == 1
     assert "run_constrained" in err and "dependency" in err
 
@@ -396,7 +421,7 @@ def test_a_channel_with_no_repodata_at_all_is_an_error(
     tmp_path: Path, http_server: ChannelServer, run
 ) -> None:
     env = write_env(tmp_path / "env.yml", [f"{http_server.url}/nothing-here"], ["x"])
-    rc, _, err = run("lock", "-f", env, "-p", "linux-64")
+    rc, _, err = run("lock", "-f", env, "--platform", "linux-64")
     assert rc == 1
     assert "no repodata for linux-64 or noarch" in err
 
@@ -523,18 +548,18 @@ def test_offline_uses_the_cache_only(tmp_path: Path, shared_channel, run) -> Non
     shared_channel(RECIPES)
     with ChannelServer(tmp_path / "served") as server:
         env = write_env(tmp_path / "env.yml", [f"{server.url}/{RECIPES}"], ["dependent"])
-        rc, _, err = run("lock", "-f", env, "-p", "linux-64")
+        rc, _, err = run("lock", "-f", env, "--platform", "linux-64")
         assert rc == 0, err
         seen = len(server.requests)
     online = (tmp_path / "env.lock.yml").read_bytes()
     (tmp_path / "env.lock.yml").unlink()
     # the server is gone: --offline still locks, from the cache (linux-64's 404 included)
-    rc, _, err = run("lock", "-f", env, "-p", "linux-64", "--offline")
+    rc, _, err = run("lock", "-f", env, "--platform", "linux-64", "--offline")
     assert rc == 0, err
     assert (tmp_path / "env.lock.yml").read_bytes() == online
     assert len(server.requests) == seen
     # a platform never fetched is not in the cache
-    rc, _, err = run("lock", "-f", env, "-p", "osx-arm64", "--offline")
+    rc, _, err = run("lock", "-f", env, "--platform", "osx-arm64", "--offline")
     assert rc == 1
     assert "not in the cache and --offline was given" in err
 

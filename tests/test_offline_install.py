@@ -52,7 +52,7 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     env = _conda_env(root / "home", "classic")
     with ChannelServer(root / "served") as server:
         env_yml = write_env(root / "env.yml", [f"{server.url}/chan"], ["app"], name="offline")
-        proc = run_module("conda", "vendor", env_yml, "-o", root / "OUT", "-p", "linux-64",
+        proc = run_module("conda", "vendor", env_yml, "-o", root / "OUT", "--platform", "linux-64",
                           env=env)  # fmt: skip
         assert proc.returncode == 0, proc.stdout + proc.stderr
         (root / "vendor-report.txt").write_text(proc.stdout)  # what the user was told
@@ -224,7 +224,7 @@ def team_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
         tools = write_env(root / "tools.yml", chan, ["data"], name="tools")
         second = write_env(root / "v2" / "env.yml", chan, ["app", "libfoo 2.*"], name="analysis")
         for inputs in ((first, tools), (second,)):
-            args = ("vendor", *inputs, "-o", root / "OUT", "-p", "linux-64")
+            args = ("vendor", *inputs, "-o", root / "OUT", "--platform", "linux-64")
             proc = run_module("conda", *args, env=env)
             assert proc.returncode == 0, proc.stdout + proc.stderr
     return root / "OUT"

@@ -30,14 +30,13 @@ RECIPE = ROOT / "recipe" / "recipe.yaml"
 # plugin.py's environment specifier declares environment_format=EnvironmentFormat.lockfile;
 # EnvironmentFormat first shipped in conda 26.3.0 (conda commit da75911f0, conda#15763),
 # but `conda env create` calls a specifier's env_for, which installs the locked records,
-# only from 26.5.0 (b69acce7b, conda#15928). multiplatform_export is older: 25.9.0.
+# only from 26.5.0 (b69acce7b, conda#15928). Exporters are older: 25.9.0.
 CONDA_MIN = "26.5.0"
 
 # What the conda package's own test runs once installed.
 TEST_COMMANDS = {
     "conda vendor --help",
     "conda env lock --help",
-    "conda env-lock --help",
     "python -m conda_vendor_plugin --help",
 }
 

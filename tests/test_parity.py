@@ -44,7 +44,7 @@ def lock_both(tmp_path: Path):
             root = tmp_path / f"{mode}-{len(list(tmp_path.iterdir()))}"
             variables = {**conda_environ(root, "classic", condarc or "channels: []\n"), **environ}
             out = root / "out.lock.yml"
-            args = ("-f", env, "-p", platform, "-o", out, *extra)
+            args = ("-f", env, "--platform", platform, "-o", out, *extra)
             if mode == "standalone":
                 args += standalone
                 proc = run_module("conda_vendor_plugin", "lock", *args, env=variables)

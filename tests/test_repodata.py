@@ -148,7 +148,15 @@ def test_lock_from_zst_repodata_equals_lock_from_json(
             for subdir in ("noarch", "linux-64"):
                 _add_zst(chan, subdir)
         start = len(http_server.requests)
-        argv = ["lock", "-f", str(env), "-p", "linux-64", "--cache-dir", str(tmp_path / run)]
+        argv = [
+            "lock",
+            "-f",
+            str(env),
+            "--platform",
+            "linux-64",
+            "--cache-dir",
+            str(tmp_path / run),
+        ]
         assert cli.main(argv) == 0, capsys.readouterr().err
         texts.append((tmp_path / "env.lock.yml").read_text())
     assert texts[0] == texts[1]
@@ -181,7 +189,7 @@ def test_the_repodata_of_every_channel_and_subdir_is_fetched_at_once(tmp_path: P
         env = tmp_path / "env.yml"
         channels = ", ".join(f"{srv.url}/{n}" for n in names)
         env.write_text(f"channels: [{channels}]\ndependencies: [one-app]\n")
-        rc, _, err = run("lock", "-f", env, "-p", "linux-64", "--cache-dir", tmp_path / "c")
+        rc, _, err = run("lock", "-f", env, "--platform", "linux-64", "--cache-dir", tmp_path / "c")
         assert rc == 0, err
         fetched = {p for m, p, _, _ in srv.requests if p.endswith("repodata.json")}
         assert len(fetched) == 6
@@ -199,7 +207,7 @@ def test_several_failed_fetches_are_one_error_naming_each(tmp_path: Path, run) -
         env = tmp_path / "env.yml"
         channels = ", ".join(f"{srv.url}/{n}" for n in names)
         env.write_text(f"channels: [{channels}]\ndependencies: [one-app]\n")
-        argv = ("lock", "-f", env, "-p", "linux-64", "--cache-dir", tmp_path / "c")
+        argv = ("lock", "-f", env, "--platform", "linux-64", "--cache-dir", tmp_path / "c")
         rc, out, err = run(*argv)
         assert rc == 1 and out == ""
         error = err.strip().splitlines()[-1]  # after the "Solving ... failed" progress line

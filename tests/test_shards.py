@@ -47,7 +47,7 @@ def _entries(doc: dict) -> dict[str, dict]:
 
 
 def _lock(run, env: Path, out: Path, *platforms: str) -> Lockfile:
-    args = [a for p in platforms for a in ("-p", p)]
+    args = [a for p in platforms for a in ("--platform", p)]
     rc, _, err = run("lock", "-f", env, "-o", out, *args)
     assert rc == 0, err
     return explicit_v1.load(out)
@@ -134,7 +134,7 @@ def test_vendor_fetches_only_the_shards_it_reaches_and_bundles_the_same(
         tmp_path / "environment.yml", [url], ["another_dependent", "sample_noarch_python"]
     )
     out = tmp_path / "OUT"
-    rc, _, err = run("vendor", env, "-o", out, "-p", "linux-64", "-p", "osx-64")
+    rc, _, err = run("vendor", env, "-o", out, "--platform", "linux-64", "--platform", "osx-64")
     assert rc == 0, err
     names = _shard_names(chan, "noarch")
     fetched = sorted(
@@ -155,7 +155,7 @@ def test_vendor_fetches_only_the_shards_it_reaches_and_bundles_the_same(
 
     monkeypatch.setenv("CONDA_REPODATA_USE_SHARDS", "0")
     plain = tmp_path / "PLAIN"
-    rc, _, err = run("vendor", env, "-o", plain, "-p", "linux-64", "-p", "osx-64")
+    rc, _, err = run("vendor", env, "-o", plain, "--platform", "linux-64", "--platform", "osx-64")
     assert rc == 0, err
     assert (
         explicit_v1.load(current(out) / "environment.lock.yml").packages
@@ -193,7 +193,7 @@ def test_cached_shards_are_not_asked_again_and_the_index_is_revalidated(
     assert again == [(INDEX, 304)]  # shards are content-addressed: no round trip
 
     rc, _, err = run(
-        "lock", "-f", env, "-o", tmp_path / "c.lock.yml", "-p", "linux-64", "--offline"
+        "lock", "-f", env, "-o", tmp_path / "c.lock.yml", "--platform", "linux-64", "--offline"
     )
     assert rc == 0, err
     assert explicit_v1.load(tmp_path / "c.lock.yml").packages == first.packages
@@ -377,7 +377,7 @@ def test_the_fallback_line_in_a_real_process_has_no_traceback(
         "lock",
         "-f",
         env,
-        "-p",
+        "--platform",
         "linux-64",
         env={"XDG_CACHE_HOME": str(tmp_path / "cache")},
     )
@@ -479,7 +479,9 @@ def test_ctrl_c_while_a_shard_stalls_stops_before_the_stall_ends(
     with ChannelServer(chan.parent) as srv:  # its own server: the stall outlives the test
         srv.fail(f"conda-test-recipes/noarch/shards/{shard}", "stall:60")
         env = write_env(tmp_path / "env.yml", [f"{srv.url}/conda-test-recipes"], ["dependent"])
-        run = interrupt_when(["lock", "-f", env, "-p", "linux-64"], lambda: srv.holding == 1)
+        run = interrupt_when(
+            ["lock", "-f", env, "--platform", "linux-64"], lambda: srv.holding == 1
+        )
         # The command ended, and with it the connection, while the shard still stalled.
         assert srv.wait_holds(1) == ["hung up"]
     assert run.returncode == 130, run.stderr
@@ -496,7 +498,9 @@ def test_a_token_reaches_the_shards_but_no_file_or_message(
         srv.fail(f"conda-test-recipes/noarch/shards/{shard}", "corrupt")
         env = write_env(tmp_path / "env.yml", [f"{srv.url}/conda-test-recipes"], ["dependent"])
         caplog.set_level(logging.WARNING)
-        rc, out, err = run("lock", "-f", env, "-o", tmp_path / "env.lock.yml", "-p", "linux-64")
+        rc, out, err = run(
+            "lock", "-f", env, "-o", tmp_path / "env.lock.yml", "--platform", "linux-64"
+        )
         assert rc == 0, err
         assert all(status != 401 for *_, status in srv.requests)  # the token went everywhere
         assert srv.count(f"conda-test-recipes/noarch/shards/{shard}") == 1
@@ -527,7 +531,9 @@ def test_noarch_shards_of_every_platform_reach_the_bundle(
     for subdir in ("linux-64", "osx-64", "noarch"):
         shard_subdir(chan, subdir)
     env = write_env(tmp_path / "environment.yml", [f"{http_server.url}/ch"], ["app"])
-    rc, _, err = run("vendor", env, "-o", tmp_path / "OUT", "-p", "linux-64", "-p", "osx-64")
+    rc, _, err = run(
+        "vendor", env, "-o", tmp_path / "OUT", "--platform", "linux-64", "--platform", "osx-64"
+    )
     assert rc == 0, err
     local = load_json(tmp_path / "OUT" / "local_ch" / "noarch" / "repodata.json")
     upstream = load_json(chan / "noarch" / "repodata.json")

@@ -57,7 +57,7 @@ def test_two_channels_at_once(shared_channel, http_server, tmp_path: Path, run) 
         ["another_dependent", "run_constrained", "zlib"],
     )
     out = tmp_path / "OUT"
-    rc, stdout, stderr = run("vendor", env, "-o", out, "-p", "osx-64")
+    rc, stdout, stderr = run("vendor", env, "-o", out, "--platform", "osx-64")
     assert rc == 0, stderr
 
     locals_ = sorted(p.name for p in out.iterdir() if p.is_dir())
@@ -91,8 +91,8 @@ def test_two_channels_at_once(shared_channel, http_server, tmp_path: Path, run) 
         assert f"  - {p.name}=={p.version}={p.build}\n" in env_file
     check_manifest(out)
     assert "local_conda-test-recipes: 4 packages" in stdout
-    # staging swapped in: nothing left beside OUT but the (unlocked) lock file
-    assert [p.name for p in tmp_path.glob(".OUT.*")] == [".OUT.lock"]
+    # staging swapped in, the lock file removed: nothing of ours left beside OUT
+    assert [p.name for p in tmp_path.glob(".OUT*")] == []
 
 
 @pytest.mark.parametrize(
@@ -108,10 +108,10 @@ def test_listed_but_missing_archive_is_a_clear_404_and_keeps_the_previous_output
     shared_channel("conda-format-repo")
     env = write_env(tmp_path / "env.yml", [f"{http_server.url}/conda-format-repo"], ["zlib"])
     out = tmp_path / "OUT"
-    assert run("vendor", env, "-o", out, "-p", "osx-64")[0] == 0
+    assert run("vendor", env, "-o", out, "--platform", "osx-64")[0] == 0
     before = snapshot(out)
 
-    rc, stdout, stderr = run("vendor", env, "-o", out, "-p", platform)
+    rc, stdout, stderr = run("vendor", env, "-o", out, "--platform", platform)
     assert rc == 1
     assert "404" in stderr
     assert any(m in stderr for m in missing), stderr
@@ -129,7 +129,9 @@ def test_multi_platform_run_shares_noarch(shared_channel, http_server, tmp_path:
         ["dummy-a", "package4 0.1.*", "test-package"],
     )
     out = tmp_path / "OUT"
-    rc, _, stderr = run("vendor", env, "-o", out, "-p", "linux-64", "-p", "osx-arm64")
+    rc, _, stderr = run(
+        "vendor", env, "-o", out, "--platform", "linux-64", "--platform", "osx-arm64"
+    )
     assert rc == 0, stderr
     platforms = ["linux-64", "osx-arm64"]
     for c in chans:
@@ -178,7 +180,7 @@ def test_tar_bz2_and_conda_archives_land_in_their_sections(
     )
     env = write_env(tmp_path / "env.yml", [f"{http_server.url}/chan"], ["app"])
     out = tmp_path / "OUT"
-    rc, _, stderr = run("vendor", env, "-o", out, "-p", "linux-64")
+    rc, _, stderr = run("vendor", env, "-o", out, "--platform", "linux-64")
     assert rc == 0, stderr
     assert check_local_channel(out / "local_chan", root, ["linux-64"]) == 3
     linux = load_json(out / "local_chan" / "linux-64" / "repodata.json")
@@ -210,7 +212,7 @@ def test_hotfixed_repodata_fields_survive(http_server, tmp_path: Path, run) -> N
     set_repodata_info(root, "noarch", base_url=f"{http_server.url}/chan/noarch/", note="kept")
     env = write_env(tmp_path / "env.yml", [f"{http_server.url}/chan"], ["app"])
     out = tmp_path / "OUT"
-    rc, _, stderr = run("vendor", env, "-o", out, "-p", "linux-64")
+    rc, _, stderr = run("vendor", env, "-o", out, "--platform", "linux-64")
     assert rc == 0, stderr
     check_local_channel(out / "local_chan", root, ["linux-64"])
 
@@ -243,7 +245,7 @@ def test_archives_behind_base_url_on_another_host_come_from_there(tmp_path: Path
         cdn_base = f"http://127.0.0.1:{cdn.port}/flat/"
         move_archives_elsewhere(root, tmp_path / "cdn" / "flat", cdn_base)
         env = write_env(tmp_path / "env.yml", [f"{repo.url}/chan"], ["app"])
-        rc, stdout, stderr = run("vendor", env, "-o", out, "-p", "linux-64")
+        rc, stdout, stderr = run("vendor", env, "-o", out, "--platform", "linux-64")
     assert rc == 0, stderr
     assert _archive_gets(cdn) == ["/flat/app-1.0-0.conda", "/flat/lib-1.0-0.tar.bz2"]
     assert _archive_gets(repo) == []
@@ -275,7 +277,7 @@ def test_token_never_reaches_output_or_terminal(tmp_path: Path) -> None:
     out = tmp_path / "OUT"
 
     def vendor(env: Path, platform: str) -> subprocess.CompletedProcess[str]:
-        return run_module("conda_vendor_plugin", "vendor", env, "-o", out, "-p", platform)
+        return run_module("conda_vendor_plugin", "vendor", env, "-o", out, "--platform", platform)
 
     with ChannelServer(tmp_path / "served", token=token) as server:
         assert f"/t/{token}" in server.url  # the server answers 401 without it
@@ -311,7 +313,7 @@ def test_dry_run_writes_nothing_and_lists_per_channel(http_server, tmp_path: Pat
         tmp_path / "env.yml", [f"{http_server.url}/one", f"{http_server.url}/two"], ["a", "b2"]
     )
     out = tmp_path / "OUT"
-    rc, stdout, stderr = run("vendor", env, "-o", out, "-p", "linux-64", "--dry-run")
+    rc, stdout, stderr = run("vendor", env, "-o", out, "--platform", "linux-64", "--dry-run")
     assert rc == 0, stderr
     assert not out.exists()
     assert not list(tmp_path.glob(".OUT*"))
@@ -321,7 +323,7 @@ def test_dry_run_writes_nothing_and_lists_per_channel(http_server, tmp_path: Pat
     for path in ("one/noarch/a-1.0-0.tar.bz2", "one/noarch/b-1.0-0.tar.bz2", "two/noarch/b2-1.0-0"):
         assert f"would fetch {http_server.url}/{path}" in stdout
 
-    rc, stdout, _ = run("vendor", env, "-o", out, "-p", "linux-64", "--dry-run", "--json")
+    rc, stdout, _ = run("vendor", env, "-o", out, "--platform", "linux-64", "--dry-run", "--json")
     assert rc == 0
     doc = json.loads(stdout)
     assert doc["success"] is True and doc["dry_run"] is True
@@ -342,7 +344,7 @@ def test_json_output_is_one_valid_document(http_server, tmp_path: Path, run) -> 
     build_channel(tmp_path / "served" / "chan", [Pkg("a", depends=["b"]), Pkg("b")])
     env = write_env(tmp_path / "env.yml", [f"{http_server.url}/chan"], ["a"])
     out = tmp_path / "OUT"
-    rc, stdout, stderr = run("vendor", env, "-o", out, "-p", "linux-64", "--json")
+    rc, stdout, stderr = run("vendor", env, "-o", out, "--platform", "linux-64", "--json")
     assert rc == 0
     # Progress stays quiet in JSON mode. (Not 'stderr == ""': the loopback server's threads
     # may log a client's connection reset to the same captured stderr.)
@@ -379,7 +381,7 @@ def test_failed_run_keeps_the_previous_output_and_the_next_run_reuses_archives(
     )
     env = tmp_path / "env.yml"
     out = tmp_path / "OUT"
-    args = ("vendor", env, "-o", out, "-p", "linux-64", "-j", "1")
+    args = ("vendor", env, "-o", out, "--platform", "linux-64", "-j", "1")
     write_env(env, [f"{http_server.url}/chan"], ["a"])
     assert run(*args)[0] == 0
     before = snapshot(out)
@@ -411,7 +413,7 @@ def test_failed_run_keeps_the_previous_output_and_the_next_run_reuses_archives(
     assert _archive_gets(http_server) == ["/chan/noarch/c-1.0-0.tar.bz2"]
     assert sorted(archives(out)) == [f"local_chan/noarch/{n}-1.0-0.tar.bz2" for n in "abc"]
     assert run("vendor", "verify", out)[0] == 0
-    assert [p.name for p in tmp_path.glob(".OUT.*")] == [".OUT.lock"]
+    assert [p.name for p in tmp_path.glob(".OUT*")] == []
 
 
 def test_refuses_to_replace_a_directory_it_did_not_write(http_server, tmp_path: Path, run) -> None:
@@ -420,7 +422,7 @@ def test_refuses_to_replace_a_directory_it_did_not_write(http_server, tmp_path: 
     out = tmp_path / "precious"
     out.mkdir()
     (out / "thesis.tex").write_text("years of work\n")
-    rc, _, stderr = run("vendor", env, "-o", out, "-p", "linux-64")
+    rc, _, stderr = run("vendor", env, "-o", out, "--platform", "linux-64")
     assert rc == 1
     assert "not written by conda vendor" in stderr and str(out) in stderr
     assert snapshot(out) == {"thesis.tex": b"years of work\n"}
@@ -429,10 +431,10 @@ def test_refuses_to_replace_a_directory_it_did_not_write(http_server, tmp_path: 
 
     # A file in the way is refused too; an empty directory is fine.
     (tmp_path / "afile").write_text("x")
-    assert run("vendor", env, "-o", tmp_path / "afile", "-p", "linux-64")[0] == 1
+    assert run("vendor", env, "-o", tmp_path / "afile", "--platform", "linux-64")[0] == 1
     assert (tmp_path / "afile").read_text() == "x"
     (tmp_path / "empty").mkdir()
-    assert run("vendor", env, "-o", tmp_path / "empty", "-p", "linux-64")[0] == 0
+    assert run("vendor", env, "-o", tmp_path / "empty", "--platform", "linux-64")[0] == 0
 
 
 def test_verify_reports_missing_extra_and_corrupt_files(http_server, tmp_path: Path, run) -> None:
@@ -442,7 +444,7 @@ def test_verify_reports_missing_extra_and_corrupt_files(http_server, tmp_path: P
     )
     env = write_env(tmp_path / "env.yml", [f"{http_server.url}/chan"], ["a", "d"])
     out = tmp_path / "OUT"
-    assert run("vendor", env, "-o", out, "-p", "linux-64")[0] == 0
+    assert run("vendor", env, "-o", out, "--platform", "linux-64")[0] == 0
     rc, stdout, _ = run("vendor", "verify", out)
     assert rc == 0
     assert "4 archives checked, 1 environment versions, 0 problem(s)" in stdout
@@ -500,7 +502,7 @@ def test_archives_in_the_package_cache_are_copied_not_downloaded(
     monkeypatch.setenv("CONDA_PKGS_DIRS", str(pkgs))
     env = write_env(tmp_path / "env.yml", [f"{http_server.url}/chan"], ["a"])
     out = tmp_path / "OUT"
-    rc, stdout, _ = run("vendor", env, "-o", out, "-p", "linux-64", "--json")
+    rc, stdout, _ = run("vendor", env, "-o", out, "--platform", "linux-64", "--json")
     assert rc == 0
     assert json.loads(stdout)["archives"] == {"cached": 1, "downloaded": 1}
     assert _archive_gets(http_server) == ["/chan/noarch/b-1.0-0.tar.bz2"]
@@ -514,7 +516,7 @@ def test_python_m_entry_point_vendors(http_server, tmp_path: Path) -> None:
     """The real command line, in its own process, as a user runs it."""
     root = build_channel(tmp_path / "served" / "chan", [Pkg("a")])
     env = write_env(tmp_path / "env.yml", [f"{http_server.url}/chan"], ["a"])
-    proc = run_module("conda_vendor_plugin", "vendor", env, "-p", "linux-64", cwd=tmp_path)
+    proc = run_module("conda_vendor_plugin", "vendor", env, "--platform", "linux-64", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "Vendored 1 packages" in proc.stdout
     check_local_channel(tmp_path / "vendor" / "local_chan", root, ["linux-64"])  # default -o
@@ -531,7 +533,7 @@ def test_every_local_channel_has_noarch_and_each_platform_subdir(
         ["tool", "data"],
     )
     out = tmp_path / "OUT"
-    assert run("vendor", env, "-o", out, "-p", "linux-64")[0] == 0
+    assert run("vendor", env, "-o", out, "--platform", "linux-64")[0] == 0
     for chan, fn in (
         ("native", "linux-64/tool-1.0-0.tar.bz2"),
         ("pure", "noarch/data-1.0-0.tar.bz2"),
@@ -555,7 +557,7 @@ def test_interrupted_run_stops_promptly_and_keeps_the_previous_output(tmp_path: 
     out = tmp_path / "OUT"
     env = tmp_path / "env.yml"
     cmd = [sys.executable, "-m", "conda_vendor_plugin", "vendor", str(env), "-o", str(out)]
-    cmd += ["-p", "linux-64", "-j", "1"]
+    cmd += ["--platform", "linux-64", "-j", "1"]
     with ChannelServer(tmp_path / "served") as server:
         write_env(env, [f"{server.url}/chan"], ["p0"])
         assert subprocess.run(cmd, capture_output=True).returncode == 0

@@ -65,7 +65,7 @@ def test_conda_vendor_then_offline_env_create_installs_the_locked_packages(
     out = tmp_path / "OUT"
     with ChannelServer(tmp_path / "served") as server:
         env_yml = write_env(tmp_path / "env.yml", [f"{server.url}/{c}" for c in CHANNELS], DEPS)
-        proc = _conda(conda_env, "vendor", env_yml, "-o", out, "-p", "linux-64")
+        proc = _conda(conda_env, "vendor", env_yml, "-o", out, "--platform", "linux-64")
         assert proc.returncode == 0, proc.stderr
         assert "Vendored 7 packages" in proc.stdout
     with pytest.raises(requests.ConnectionError):  # the channels are gone
@@ -120,7 +120,7 @@ def test_conda_and_standalone_vendor_the_same_output(
     conda_env = {**conda_env, "SOURCE_DATE_EPOCH": "1700000000"}
     with ChannelServer(tmp_path / "served") as server:
         env_yml = write_env(tmp_path / "env.yml", [f"{server.url}/{c}" for c in CHANNELS], DEPS)
-        args = ("vendor", env_yml, "-p", "linux-64", "-p", "osx-64", "-o")
+        args = ("vendor", env_yml, "--platform", "linux-64", "--platform", "osx-64", "-o")
         by_conda = _conda(conda_env, *args, tmp_path / "by-conda")
         assert by_conda.returncode == 0, by_conda.stderr
         by_rattler = _standalone(conda_env, *args, tmp_path / "by-rattler")
@@ -139,11 +139,14 @@ def test_conda_vendor_verify_reports_problems_and_errors_exit_1(
     out = tmp_path / "OUT"
     with ChannelServer(tmp_path / "served") as server:
         env_yml = write_env(tmp_path / "env.yml", [f"{server.url}/{c}" for c in CHANNELS], DEPS)
-        assert _conda(conda_env, "vendor", env_yml, "-o", out, "-p", "linux-64").returncode == 0
+        assert (
+            _conda(conda_env, "vendor", env_yml, "-o", out, "--platform", "linux-64").returncode
+            == 0
+        )
         before = snapshot(out)
         # linux-64 zlib needs libgcc-ng, which the channel lists but does not serve.
         broken = write_env(tmp_path / "zlib.yml", [f"{server.url}/conda-format-repo"], ["zlib"])
-        proc = _conda(conda_env, "vendor", broken, "-o", out, "-p", "linux-64")
+        proc = _conda(conda_env, "vendor", broken, "-o", out, "--platform", "linux-64")
     assert proc.returncode == 1
     assert "libgcc-ng-8.2.0-hdf63c60_1" in proc.stderr and "404" in proc.stderr
     assert snapshot(out) == before
@@ -182,14 +185,16 @@ def test_conda_vendor_fetches_archives_from_a_cep15_base_url_on_another_host(
     with ChannelServer(tmp_path / "served") as repo, ChannelServer(tmp_path / "cdn") as cdn:
         move_archives_elsewhere(root, cdn_dir, f"{cdn.url}/flat/")
         env_yml = write_env(tmp_path / "env.yml", [f"{repo.url}/chan"], ["app"])
-        proc = _conda(conda_env, "vendor", env_yml, "-o", tmp_path / "OUT", "-p", "linux-64")
+        proc = _conda(
+            conda_env, "vendor", env_yml, "-o", tmp_path / "OUT", "--platform", "linux-64"
+        )
         assert proc.returncode == 0, proc.stderr
         gets = sorted(p for m, p, _, st in cdn.requests if m == "GET" and st == 200)
         assert gets == ["/flat/app-1.0-0.conda", "/flat/lib-1.0-0.tar.bz2"]
         standalone = None
         if importlib.util.find_spec("rattler") is not None:
             standalone = _standalone(
-                conda_env, "vendor", env_yml, "-o", tmp_path / "OUT2", "-p", "linux-64"
+                conda_env, "vendor", env_yml, "-o", tmp_path / "OUT2", "--platform", "linux-64"
             )
     out = tmp_path / "OUT"
     assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["envs", "local_chan"]
@@ -215,12 +220,14 @@ def test_conda_vendor_from_a_token_channel_keeps_the_token_out_of_everything(
     out = tmp_path / "OUT"
     with ChannelServer(tmp_path / "served", token=token) as server:
         env_yml = write_env(tmp_path / "env.yml", [f"{server.url}/chan"], ["app"])
-        proc = _conda(conda_env, "vendor", env_yml, "-o", out, "-p", "linux-64")
+        proc = _conda(conda_env, "vendor", env_yml, "-o", out, "--platform", "linux-64")
         assert proc.returncode == 0, proc.stdout + proc.stderr
         # An unsatisfiable request: the solver's message names the channel, not the token.
         bad = write_env(tmp_path / "bad.yml", [f"{server.url}/chan"], ["app >=9"])
-        failed = _conda(conda_env, "vendor", bad, "-o", tmp_path / "OUT2", "-p", "linux-64")
-        failed_json = _conda(conda_env, "env", "lock", "-f", bad, "-p", "linux-64", "--json")
+        failed = _conda(conda_env, "vendor", bad, "-o", tmp_path / "OUT2", "--platform", "linux-64")
+        failed_json = _conda(
+            conda_env, "env", "lock", "-f", bad, "--platform", "linux-64", "--json"
+        )
     assert token not in proc.stdout + proc.stderr
     check_local_channel(out / "local_chan", root, ["linux-64"])
     for rel, data in snapshot(out).items():
@@ -242,7 +249,7 @@ def test_conda_vendor_splits_defaults_into_one_local_channel_per_url(
             f"channels: []\ndefault_channels:\n  - {server.url}/main\n  - {server.url}/r\n"
         )
         env_yml = write_env(tmp_path / "env.yml", ["defaults"], ["app"])
-        proc = _conda(conda_env, "vendor", env_yml, "-o", out, "-p", "linux-64")
+        proc = _conda(conda_env, "vendor", env_yml, "-o", out, "--platform", "linux-64")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert sorted(p.name for p in out.iterdir() if p.is_dir()) == [
         "envs",
@@ -266,12 +273,15 @@ def test_json_inside_conda_is_exactly_one_document(
     with ChannelServer(tmp_path / "served") as server:
         env_yml = write_env(tmp_path / "env.yml", [f"{server.url}/chan"], ["p0", "p1", "p2"])
         if command == "vendor verify":
-            assert _conda(conda_env, "vendor", env_yml, "-o", out, "-p", "linux-64").returncode == 0
+            assert (
+                _conda(conda_env, "vendor", env_yml, "-o", out, "--platform", "linux-64").returncode
+                == 0
+            )
             args = ["vendor", "verify", out]
         elif command == "vendor":
-            args = ["vendor", env_yml, "-o", out, "-p", "linux-64"]
+            args = ["vendor", env_yml, "-o", out, "--platform", "linux-64"]
         else:
-            args = ["env", "lock", "-f", env_yml, "-p", "linux-64"]
+            args = ["env", "lock", "-f", env_yml, "--platform", "linux-64"]
         proc = _conda(conda_env, *args, "--json")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     doc = json.loads(proc.stdout)  # one document, nothing before or after it

@@ -45,7 +45,7 @@ def from_env(served: str, tmp_path: Path, run) -> Path:
     """The reference: the environment file vendored (a solve) for both platforms."""
     env = write_env(tmp_path / "env.yml", [served], ["app"])
     out = tmp_path / "FROM_ENV"
-    rc, _, err = run("vendor", env, "-o", out, "-p", "linux-64", "-p", "osx-arm64")
+    rc, _, err = run("vendor", env, "-o", out, "--platform", "linux-64", "--platform", "osx-arm64")
     assert rc == 0, err
     return out
 
@@ -61,7 +61,7 @@ def _channels(out: Path, platforms: tuple[str, ...] = ("linux-64", "osx-arm64"))
 def _vendor_lockfiles(run, tmp_path: Path, *locks: Path, platforms=()) -> dict:
     out = tmp_path / "OUT"
     args = [a for lock in locks for a in ("--lockfile", lock)]
-    args += [a for p in platforms for a in ("-p", p)]
+    args += [a for p in platforms for a in ("--platform", p)]
     rc, stdout, err = run("vendor", *args, "-o", out, "--json")
     assert rc == 0, err
     check_manifest(out)
@@ -119,7 +119,17 @@ def test_cep23_files_one_per_platform_are_one_input(
     served: str, from_env: Path, tmp_path: Path, run
 ) -> None:
     env = tmp_path / "env.yml"
-    args = ("lock", "-f", env, "--format", "explicit", "-p", "linux-64", "-p", "osx-arm64")
+    args = (
+        "lock",
+        "-f",
+        env,
+        "--format",
+        "explicit",
+        "--platform",
+        "linux-64",
+        "--platform",
+        "osx-arm64",
+    )
     assert run(*args)[0] == 0
     files = sorted(tmp_path.glob("env.*.explicit.txt"))
     assert [f.name for f in files] == ["env.linux-64.explicit.txt", "env.osx-arm64.explicit.txt"]

@@ -40,7 +40,9 @@ def locked(chan: Path, http_server: ChannelServer, tmp_path: Path, run) -> Path:
     """A lockfile of app=1.0 (an older app than the solver would pick alone) and tool."""
     env = write_env(tmp_path / "env.yml", [f"{http_server.url}/chan"], ["app 1.0.*", "tool"])
     lockfile = tmp_path / "env.lock.yml"
-    rc, _, err = run("lock", "-f", env, "-p", "linux-64", "-p", "osx-arm64", "-o", lockfile)
+    rc, _, err = run(
+        "lock", "-f", env, "--platform", "linux-64", "--platform", "osx-arm64", "-o", lockfile
+    )
     assert rc == 0, err
     return lockfile
 
@@ -53,8 +55,8 @@ def test_vendoring_a_lockfile_equals_vendoring_its_environment_file(
     chan: Path, locked: Path, tmp_path: Path, run
 ) -> None:
     from_env = tmp_path / "FROM_ENV"
-    rc, _, err = run("vendor", tmp_path / "env.yml", "-p", "linux-64", "-p", "osx-arm64",
-                     "-o", from_env)  # fmt: skip
+    rc, _, err = run("vendor", tmp_path / "env.yml", "--platform", "linux-64",
+                     "--platform", "osx-arm64", "-o", from_env)  # fmt: skip
     assert rc == 0, err
     out = tmp_path / "OUT"
     rc, stdout, err = run("vendor", "--lockfile", locked, "-o", out, "--json")
@@ -79,10 +81,12 @@ def test_no_solver_runs(chan: Path, locked: Path, tmp_path: Path, run) -> None:
     rd = load_json(rd_path)
     rd["packages"]["app-1.0-0.tar.bz2"]["depends"] = ["lib >=1", "nowhere-to-be-found"]
     rd_path.write_text(json.dumps(rd, indent=1))
-    rc, _, _ = run("vendor", tmp_path / "env.yml", "-p", "linux-64", "-o", tmp_path / "SOLVED")
+    rc, _, _ = run(
+        "vendor", tmp_path / "env.yml", "--platform", "linux-64", "-o", tmp_path / "SOLVED"
+    )
     assert rc == 1  # solving fails...
     out = tmp_path / "OUT"
-    rc, _, err = run("vendor", "--lockfile", locked, "-o", out, "-p", "linux-64")
+    rc, _, err = run("vendor", "--lockfile", locked, "-o", out, "--platform", "linux-64")
     assert rc == 0, err  # ...vendoring the lockfile does not solve
     local = load_json(out / "local_chan" / "noarch" / "repodata.json")
     assert local["packages"]["app-1.0-0.tar.bz2"]["depends"][-1] == "nowhere-to-be-found"
@@ -127,11 +131,13 @@ def test_a_hash_that_disagrees_is_refused_before_any_download(
 
 def test_platforms_are_picked_from_the_lockfile(locked: Path, tmp_path: Path, run) -> None:
     out = tmp_path / "OUT"
-    rc, stdout, _ = run("vendor", "--lockfile", locked, "-o", out, "-p", "osx-arm64", "--json")
+    rc, stdout, _ = run(
+        "vendor", "--lockfile", locked, "-o", out, "--platform", "osx-arm64", "--json"
+    )
     assert rc == 0
     assert env_report(json.loads(stdout))["platforms"] == {"osx-arm64": 3}
     assert not (current(out) / "environment-linux-64.yml").exists()
-    rc, stdout, _ = run("vendor", "--lockfile", locked, "-o", out, "-p", "win-64", "--json")
+    rc, stdout, _ = run("vendor", "--lockfile", locked, "-o", out, "--platform", "win-64", "--json")
     assert rc == 1
     assert "locks linux-64, osx-arm64" in json.loads(stdout)["error"]
 

@@ -7,10 +7,12 @@ sha256, md5 and size. A record lacking one of these gets it from conda's package
 (its ``repodata_record.json``, else the cached archive itself); failing that the export
 fails, naming the package.
 
-Only the prefix's own platform can be exported. For any other ``--platform`` conda
-re-solves the environment's history before calling an exporter (``Environment.
-extrapolate``): that is a new solve, not what is installed, so it is refused; a lock for
-several platforms comes from ``conda env lock -p ...``.
+Only the prefix's own platform can be exported, so the exporter registers as
+single-platform (``conda export --help`` does not offer it for several platforms, and
+conda refuses several ``--platform`` itself). For one other ``--platform`` conda re-solves
+the environment's history before calling the exporter (``Environment.extrapolate``): that
+is a new solve, not what is installed, so it is refused; a lock for several platforms
+comes from ``conda env lock --platform ...``.
 
 The input hash of an exported lockfile (there is no environment file): the input hash
 (:func:`.spec.input_hash`) of the environment file that would pin every exported
@@ -30,20 +32,22 @@ from typing import TYPE_CHECKING, Any
 from .conda_specifier import ALIASES, FORMAT
 from .formats import explicit_v1
 from .fsutil import iter_chunks
+from .installed import export_input_hash
 from .records import LockedPackage, Lockfile
 from .solve.order import install_order
-from .spec import EnvironmentSpec, input_hash
 from .transport.urls import redact_text, redact_url
 
 if TYPE_CHECKING:
     from conda.models.environment import Environment
     from conda.models.records import PackageRecord
 
-__all__ = ["ALIASES", "DEFAULT_FILENAMES", "FORMAT", "export_input_hash", "multiplatform_export"]
+__all__ = ["ALIASES", "DEFAULT_FILENAMES", "FORMAT", "export", "export_input_hash"]
 
-# conda's exporters match these against the --file name (fnmatch). No other exporter's:
-# environment.yml/.yaml, explicit.txt, requirements.txt, conda-lock.yml/.yaml, pixi.lock.
-DEFAULT_FILENAMES = ("*.lock.yml", "*.lock.yaml")
+# conda's exporters match these against the --file name (fnmatch): exact names that are
+# ours only (the names `conda vendor` writes), never a glob such as *.lock.yml, which any
+# other lockfile exporter may use too (conda then refuses `--file x.lock.yml` as claimed
+# twice). Other names take `--format explicit-1.0`.
+DEFAULT_FILENAMES = ("environment.lock.yml", "environment.lock.yaml")
 DESCRIPTION = "explicit-1.0 YAML lockfile of the installed packages (sha256, md5, size)"
 UNKNOWN_CHANNEL = "<unknown>"
 
@@ -52,15 +56,6 @@ def _error(message: str) -> Exception:
     from conda.exceptions import CondaValueError
 
     return CondaValueError(redact_text(message))
-
-
-def export_input_hash(
-    channels: Sequence[str], packages: Iterable[LockedPackage], platform: str
-) -> str:
-    """The input hash of an exported lock (see the module docstring)."""
-    pins = tuple(f"{p.name}=={p.version}={p.build}" for p in packages)
-    spec = EnvironmentSpec(channels=tuple(channels), dependencies=pins, platforms=(platform,))
-    return input_hash(spec)
 
 
 def _installed(envs: Sequence[Environment]) -> Environment:
@@ -79,7 +74,7 @@ def _installed(envs: Sequence[Environment]) -> Environment:
                 f"{FORMAT} exports the packages installed in {env.prefix} ({context.subdir}) "
                 f"only; for {env.platform} conda solved the environment again, which is not "
                 f"what is installed. Lock several platforms with 'conda env lock -f "
-                f"<environment file> -p {env.platform}'"
+                f"<environment file> --platform {env.platform}'"
             )
     env = envs[0]
     foreign = sorted({r.subdir for r in env.explicit_packages} - {env.platform, "noarch"})
@@ -178,9 +173,14 @@ def _name(env: Environment) -> str | None:
     return name if name and "/" not in name and os.sep not in name else None
 
 
-def multiplatform_export(envs: Iterable[Environment]) -> str:
-    """An installed environment (``conda export`` hands over one per platform) as
-    explicit-1.0 text."""
+def export(env: Environment) -> str:
+    """An installed environment as explicit-1.0 text. A single-platform exporter: conda
+    refuses several ``--platform`` itself, and one other platform (which conda solves
+    anew) is refused here."""
+    return _export([env])
+
+
+def _export(envs: Iterable[Environment]) -> str:
     env = _installed(list(envs))
     _warn_pip(env)
     packages = tuple(install_order(_locked(r) for r in env.explicit_packages))

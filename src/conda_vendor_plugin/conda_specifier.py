@@ -46,6 +46,16 @@ DESCRIPTION = "explicit-1.0 YAML lockfile (conda-vendor-plugin): exact packages,
 
 PROBE_BYTES = 1 << 20  # content detection reads at most this much of a file
 
+# The conda command running (told by the pre-command hook): `conda env update` installs
+# only the specs a file requests, and a lockfile requests none (only exact packages).
+_RUNNING: list[str] = []
+ENV_UPDATE = "env_update"
+
+
+def note_command(command: str) -> None:
+    """conda's pre-command hook: which command is about to read lockfiles."""
+    _RUNNING[:] = [command]
+
 
 def _head(path: str | os.PathLike[str], size: int) -> bytes | None:
     """The first ``size`` bytes of a regular file; None for anything else (a FIFO or a
@@ -117,7 +127,7 @@ class ExplicitV1Spec(EnvironmentSpecBase):
             raise _conda_error(
                 f"{self.filename}: no packages for {platform}; it locks "
                 f"{', '.join(lock.platforms)}. Lock it for {platform} with "
-                f"'conda env lock -f <environment file> -p {platform}'"
+                f"'conda env lock -f <environment file> --platform {platform}'"
             )
         return lock.packages[platform]  # each is its platform's or noarch: the reader checks
 
@@ -135,6 +145,13 @@ class ExplicitV1Spec(EnvironmentSpecBase):
         """``platform``'s locked packages as conda records, ready to install (no solve)."""
         from conda.base.context import context
 
+        if _RUNNING == [ENV_UPDATE]:
+            raise _conda_error(
+                f"{self.filename}: 'conda env update' installs only the specs a file requests "
+                f"and a lockfile requests none, so it would install nothing; to make an "
+                f"environment exactly this lock, run 'conda env create --yes -f "
+                f"{self.filename} -n NAME' (or -p PREFIX), which replaces it"
+            )
         pkgs = self.packages_for(platform)
         bundle = self._bundle()
         if context.dry_run:

@@ -51,6 +51,13 @@ class DownloadError(VendorError):
     """A package could not be fetched or did not verify."""
 
 
+class Interrupted(VendorError):
+    """Ctrl-C: the message says what was kept for the next run, and where (exit 130, as
+    a shell reports SIGINT)."""
+
+    exit_code = 130
+
+
 class StaleLockfile(VendorError):
     """``--check``: the lockfile does not match the environment file."""
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import formats, locked
@@ -15,10 +15,11 @@ from .bundle import history
 from .channel.entries import Entries
 from .errors import UsageError, VendorError
 from .fsutil import read_limited
+from .installed import check_platforms, read_installed
 from .progress import Reporter, solving_step
 from .records import Lockfile, Solution
 from .solve.backend import Backend, effective_spec, solve_all, to_lockfile
-from .spec import EnvironmentSpec, load_spec
+from .spec import NO_CHANNEL_OVERRIDE, ChannelOverride, EnvironmentSpec, load_spec
 from .transport.urls import merged_credentials
 from .yamlfile import MAX_DOCUMENT_BYTES
 
@@ -62,6 +63,40 @@ def lockfile_request(
     configuration alone)."""
     with reporter.step(f"Reading {', '.join(paths)}"):
         lock = formats.read_files(paths)
+    name = env_name(lock.name, paths[0], namespace)
+    return _locked_request(name, lock, platforms, backend, reporter, entries, paths, user)
+
+
+def installed_request(
+    prefix: str,
+    platforms: Sequence[str],
+    backend: Backend,
+    reporter: Reporter,
+    entries: Entries,
+    namespace: str | None = None,
+    user: locked.UserChannels | None = None,
+) -> Request:
+    """An installed environment as it is: its conda-meta records, each checked against
+    (and its original repodata entry taken from) the channel it came from."""
+    with reporter.step(f"Reading the packages installed in {prefix}"):
+        found = read_installed(prefix, backend.default_platform)
+    check_platforms(found, platforms)
+    lock = replace(found.lock, foreign=found.not_locked)
+    name = env_name(lock.name, prefix, namespace)
+    return _locked_request(name, lock, platforms, backend, reporter, entries, (), user)
+
+
+def _locked_request(
+    name: str,
+    lock: Lockfile,
+    platforms: Sequence[str],
+    backend: Backend,
+    reporter: Reporter,
+    entries: Entries,
+    paths: Sequence[str],
+    user: locked.UserChannels | None,
+) -> Request:
+    """A lock taken as it is: each package checked against its channel, no solve."""
     wanted = locked.lock_platforms(lock, platforms)
     user = user if user is not None else user_channels([], backend)
     sources = locked.channel_sources(lock, wanted, backend, user)
@@ -79,7 +114,6 @@ def lockfile_request(
         pypi={p: w for p, w in lock.pypi.items() if p in wanted},
         format=lock.format,
     )
-    name = env_name(lock.name, paths[0], namespace)
     return Request(name, spec, solutions, resolved, sources)
 
 
@@ -127,13 +161,20 @@ def requests(
     backend: Backend,
     reporter: Reporter,
     entries: Entries,
+    channels: ChannelOverride = NO_CHANNEL_OVERRIDE,
+    prefixes: Sequence[str] = (),
 ) -> list[Request]:
-    """Every environment of the run, each with a name no other takes."""
+    """Every environment of the run, each with a name no other takes; ``channels`` (-c)
+    apply to the environment files solved, not to lockfiles (they name their own)."""
     specs = {
-        path: effective_spec(load_spec(path), platforms, backend)
+        path: effective_spec(channels.apply(load_spec(path)), platforms, backend)
         for path in env_files
         if not is_lockfile(path)
     }
+    if (channels.channels or channels.override) and not specs:
+        raise UsageError(
+            "-c/--override-channels apply to environment files; a lockfile names its own channels"
+        )
     user = user_channels(list(specs.values()), backend)
     found: list[Request] = []
     for path in env_files:
@@ -148,8 +189,12 @@ def requests(
         found.append(
             lockfile_request(lockfiles, platforms, backend, reporter, entries, namespace, user)
         )
+    for prefix in prefixes:
+        found.append(
+            installed_request(prefix, platforms, backend, reporter, entries, namespace, user)
+        )
     if not found:
-        raise VendorError("vendor: name an environment file or pass --lockfile")
+        raise VendorError("vendor: name an environment file, a --lockfile or -n/-p")
     names = Counter(r.name for r in found)
     twice = sorted(n for n, k in names.items() if k > 1)
     if twice:

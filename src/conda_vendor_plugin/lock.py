@@ -15,12 +15,13 @@ from .errors import StaleLockfile, UsageError
 from .formats import cep23, explicit_v1
 from .formats.registry import WRITTEN, lookup
 from .fsutil import atomic_write_text
+from .installed import check_platforms, read_installed
 from .progress import Reporter, solving_step
 from .pypi.records import Wheel
 from .pypi.requirements import PipSection, parse_pip_section
 from .records import Lockfile, Solution
 from .solve.backend import Backend, effective_spec, solve_all, to_lockfile
-from .spec import EnvironmentSpec, input_hash, load_spec
+from .spec import NO_CHANNEL_OVERRIDE, ChannelOverride, EnvironmentSpec, input_hash, load_spec
 
 FORMATS = WRITTEN
 
@@ -34,6 +35,9 @@ class LockRequest:
     format: str = explicit_v1.NAME
     output: str | None = None
     check: bool = False
+    channels: ChannelOverride = NO_CHANNEL_OVERRIDE  # -c / --override-channels
+    dry_run: bool = False  # the lockfile's text in the result; nothing written
+    prefix: str | None = None  # lock this installed environment (no environment file)
 
 
 def default_output(env_path: Path, fmt: str) -> str:
@@ -95,7 +99,9 @@ def run_lock(
 
     ``--check`` never solves, so the backend is only built when it is needed.
     """
-    spec = load_spec(req.env_file)
+    if req.prefix:
+        return lock_installed(req, backend_factory)
+    spec = req.channels.apply(load_spec(req.env_file))
     if req.check:
         return check_lock(req, spec, backend_factory)
     backend = backend_factory()
@@ -106,19 +112,47 @@ def run_lock(
     solutions = solve_all(spec, backend, step=solving_step(spec, reporter))
     wheels = resolve_pip(spec, section, solutions, reporter)
     lock = to_lockfile(spec, solutions, backend.channel_priority(), wheels)
-    texts = writer(req.format)(lock, paths)
-    for path, text in texts.items():
-        atomic_write_text(path, text)
-    result = {
-        "input_hash": lock.input_hash,
-        "format": req.format,
-        "lockfiles": sorted({str(p) for p in paths.values()}),
-        "platforms": {s.platform: len(s.packages) for s in solutions},
-    }
+    result = _write(req, lock, writer(req.format)(lock, paths))
     if lock.pypi:
         result["pypi"] = {p: len(w) for p, w in lock.pypi.items()}
     if lock.pypi and req.format == cep23.NAME:
         result["warnings"] = [cep23.NO_WHEELS]
+    return result
+
+
+def _write(req: LockRequest, lock: Lockfile, texts: dict[Path, str]) -> dict[str, Any]:
+    """Write (unless ``--dry-run``) and say what was written."""
+    if not req.dry_run:
+        for path, text in texts.items():
+            atomic_write_text(path, text)
+    result: dict[str, Any] = {
+        "input_hash": lock.input_hash,
+        "format": req.format,
+        "lockfiles": sorted({str(p) for p in texts}),
+        "platforms": {p: len(lock.packages[p]) for p in lock.platforms},
+    }
+    if req.dry_run:
+        result.update(dry_run=True, text="".join(texts.values()))
+    return result
+
+
+def lock_installed(req: LockRequest, backend_factory: Callable[[], Backend]) -> dict[str, Any]:
+    """``lock -n NAME`` / ``-p PREFIX``: what is installed, exactly (no solve)."""
+    if req.check or req.channels.channels or req.channels.override:
+        raise UsageError(
+            "-n/-p lock what is installed: --check, -c and --override-channels "
+            "apply to environment files"
+        )
+    installed = read_installed(req.prefix, lambda: backend_factory().default_platform())
+    check_platforms(installed, req.platforms)
+    name = installed.lock.name or "environment"
+    output = req.output or default_output(Path(f"{name}.yml"), req.format)
+    paths = output_paths(output, req.format, installed.lock.platforms)
+    result = _write(req, installed.lock, writer(req.format)(installed.lock, paths))
+    result["prefix"] = str(installed.prefix)
+    result["not_locked"] = [
+        {"manager": f.manager, "name": f.name, "version": f.version} for f in installed.not_locked
+    ]
     return result
 
 

@@ -8,6 +8,7 @@ from conda.plugins import hookimpl
 from conda.plugins.types import (
     CondaEnvironmentExporter,
     CondaEnvironmentSpecifier,
+    CondaPreCommand,
     CondaSubcommand,
     EnvironmentFormat,
 )
@@ -18,14 +19,16 @@ def conda_subcommands() -> Iterator[CondaSubcommand]:
     from . import conda_cli
 
     # conda has no hook for `conda env <sub>`: graft `lock` while conda builds its parser.
-    conda_cli.graft_env_lock()
+    grafted = conda_cli.graft_env_lock()
     yield CondaSubcommand(
         name="vendor",
         summary="Download a solved environment into offline local channels (air gaps).",
         action=conda_cli.execute_vendor,
         configure_parser=conda_cli.configure_vendor,
     )
-    yield CondaSubcommand(
+    if grafted:
+        return
+    yield CondaSubcommand(  # only where `conda env lock` could not be added
         name="env-lock",
         summary="Write an explicit lockfile for an environment file (same as 'conda env lock').",
         action=conda_cli.execute_fallback,
@@ -57,7 +60,22 @@ def conda_environment_exporters() -> Iterator[CondaEnvironmentExporter]:
         name=conda_exporter.FORMAT,
         aliases=conda_exporter.ALIASES,
         default_filenames=conda_exporter.DEFAULT_FILENAMES,
-        multiplatform_export=conda_exporter.multiplatform_export,
+        export=conda_exporter.export,
         description=conda_exporter.DESCRIPTION,
         environment_format=EnvironmentFormat.lockfile,
+    )
+
+
+@hookimpl
+def conda_pre_commands() -> Iterator[CondaPreCommand]:
+    """``conda env update -f x.lock.yml`` refuses in one line instead of installing nothing
+    (the reader is imported only when conda env update runs)."""
+
+    def note(command: str) -> None:
+        from . import conda_specifier
+
+        conda_specifier.note_command(command)
+
+    yield CondaPreCommand(
+        name="conda-vendor-plugin-env-update", action=note, run_for={"env_update"}
     )

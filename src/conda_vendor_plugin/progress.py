@@ -1,9 +1,9 @@
-"""Progress reporting: a tiny interface with a plain-terminal and a conda implementation.
+"""Progress reporting: a tiny interface and its plain-terminal implementation.
 
 Long steps (solving, downloading) report through a :class:`Reporter`. Without conda
 it writes to stderr (and stays silent with ``--json`` or when quiet); inside conda,
-:class:`CondaReporter` uses conda's configured reporter backend (spinners, tqdm
-bars, or nothing in JSON mode).
+:class:`..conda_reporter.CondaReporter` uses conda's configured reporter backend. This
+module imports nothing of conda's.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def solving_step(spec: Any, reporter: Reporter) -> Any:
     return lambda platform: reporter.step(f"Solving {spec.source} for {platform}")
 
 
-class _NullBar:
+class NullBar:
     def update(self, done: int) -> None:
         pass
 
@@ -87,49 +87,9 @@ class TextReporter:
 
     def bar(self, description: str, total: int) -> Bar:
         if self.quiet or not self.stream.isatty():
-            return _NullBar()
+            return NullBar()
         return _TextBar(self.stream, description, total)
 
     def info(self, message: str) -> None:
         if not self.quiet:
             print(message, file=self.stream)
-
-
-class CondaReporter:
-    """Progress through conda's reporter backends (``conda.reporters``)."""
-
-    def __init__(self) -> None:
-        from conda.base.context import context
-
-        self.quiet = bool(context.json or context.quiet)
-
-    @contextmanager
-    def step(self, message: str) -> Iterator[None]:
-        # conda's solvers and fetchers draw their own spinners: announce, don't nest.
-        self.info(f"{message}:")
-        yield
-
-    def bar(self, description: str, total: int) -> Bar:
-        """conda's progress bar (tqdm on a terminal); none in JSON or quiet mode, where
-        conda's JSON reporter would print progress documents before the result."""
-        if self.quiet:
-            return _NullBar()
-        from conda.reporters import get_progress_bar
-
-        return _CondaBar(get_progress_bar(description), total)
-
-    def info(self, message: str) -> None:
-        if not self.quiet:
-            print(message, file=sys.stderr)
-
-
-class _CondaBar:
-    def __init__(self, pb: Any, total: int) -> None:
-        self.pb, self.total = pb, max(total, 1)
-
-    def update(self, done: int) -> None:
-        self.pb.update_to(min(1.0, done / self.total))
-
-    def close(self) -> None:
-        self.pb.finish()
-        self.pb.close()

@@ -20,7 +20,7 @@ def report_lock(result: dict[str, Any], reporter: Reporter) -> None:
         if result["missing_platforms"]:
             reporter.info(
                 f"note: the environment file also lists {', '.join(result['missing_platforms'])}, "
-                f"which the lockfile does not lock (lock with -p to add them)"
+                f"which the lockfile does not lock (lock with --platform to add them)"
             )
         return
     counts = ", ".join(f"{p}: {n} packages" for p, n in result["platforms"].items())
@@ -30,7 +30,13 @@ def report_lock(result: dict[str, Any], reporter: Reporter) -> None:
     for warning in result.get("warnings", ()):
         reporter.info(f"warning: {warning}")
     for path in result["lockfiles"]:
-        reporter.info(f"Wrote {path}")
+        verb = "Dry run: would write" if result.get("dry_run") else "Wrote"
+        reporter.info(f"{verb} {path}")
+    for f in result.get("not_locked", ()):
+        reporter.info(
+            f"note: {f['name']} {f['version']} was installed by {f['manager']}, not conda: "
+            f"not locked (install it again after creating the environment)"
+        )
 
 
 def _size(n: int) -> str:
@@ -189,6 +195,8 @@ def finish(
         report_vendor(result, TextReporter(stream=sys.stdout), prog)
     else:
         report_lock(result, reporter)
+        if result.get("dry_run"):  # stdout is exactly the lockfile
+            sys.stdout.write(result["text"])
     return 1 if failed else 0
 
 

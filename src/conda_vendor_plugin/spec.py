@@ -20,7 +20,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -81,6 +81,31 @@ class EnvironmentSpec:
     @property
     def source(self) -> str:
         return str(self.path) if self.path else "<environment>"
+
+
+@dataclass(frozen=True)
+class ChannelOverride:
+    """``-c CHANNEL`` (repeatable) and ``--override-channels``, as in conda: the channels
+    go before the file's, or replace them. The result is the spec's channels, so the
+    lockfile records them and the input hash covers them."""
+
+    channels: tuple[str, ...] = ()
+    override: bool = False
+
+    def apply(self, spec: EnvironmentSpec) -> EnvironmentSpec:
+        if self.override and not self.channels:
+            raise UsageError("--override-channels: name the channels to use with -c CHANNEL")
+        for c in self.channels:
+            problem = channel_problem(c)
+            if problem:
+                raise UsageError(f"-c {quoted(c)}: channel {problem}")
+        if not self.channels:
+            return spec
+        kept = () if self.override else spec.channels
+        return replace(spec, channels=tuple(dict.fromkeys([*self.channels, *kept])))
+
+
+NO_CHANNEL_OVERRIDE = ChannelOverride()
 
 
 def _fold(text: str) -> str:

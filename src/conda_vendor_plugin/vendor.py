@@ -38,7 +38,7 @@ from .pypi.records import Wheel, wheel_problem
 from .pypi.simple_index import wheel_path
 from .records import Lockfile
 from .solve.backend import Backend
-from .spec import load_spec
+from .spec import NO_CHANNEL_OVERRIDE, ChannelOverride, load_spec
 from .transport.download import Downloader, DownloadJob, DownloadResult
 from .transport.urls import merged_credentials, redact_url, with_credentials_of
 
@@ -58,6 +58,8 @@ class VendorOptions:
     dry_run: bool = False
     allow_size_only: bool = False
     force: bool = False  # replace an OUT (or .OUT.old) holding files this tool did not write
+    channels: ChannelOverride = NO_CHANNEL_OVERRIDE  # -c / --override-channels (env files)
+    prefixes: Sequence[str] = ()  # installed environments, each as it is (-n / -p)
     installer_pythons: Sequence[str] = ()  # --with-installer: wheels for these Pythons
 
 
@@ -318,6 +320,8 @@ def _settle(
         backend,
         reporter,
         entries,
+        channels=opts.channels,
+        prefixes=opts.prefixes,
     )
     return make_plan(reqs, entries, {**base_taken, **taken}, opts.allow_size_only, previous)
 

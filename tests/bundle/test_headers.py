@@ -38,7 +38,7 @@ def two_versions(tmp_path: Path, run) -> tuple[Path, list[str], str]:
     with ChannelServer(tmp_path / "served") as srv:
         for deps in (["app"], ["app", "tool"]):
             env = write_env(tmp_path / "env.yml", [f"{srv.url}/chan"], deps, name="env")
-            rc, stdout, err = run("vendor", env, "-o", out, "-p", "linux-64")
+            rc, stdout, err = run("vendor", env, "-o", out, "--platform", "linux-64")
             assert rc == 0, err
     index = json.loads((out / "bundle.json").read_text())
     versions = [v["id"] for v in index["environments"]["env"]["versions"]]

@@ -239,7 +239,7 @@ def test_what_is_not_installed_is_named_not_dropped(
     with ChannelServer(tmp_path / "served") as srv:
         wheel = Wheel("msgpack", "1.1.0", f"{srv.url}/files/{fn}", sha256)
         env = write_env(tmp_path / "e.yml", [f"{srv.url}/chan"], ["data"], name="e")
-        assert run("lock", "-f", env, "-p", "linux-64")[0] == 0
+        assert run("lock", "-f", env, "--platform", "linux-64")[0] == 0
         lock = read_path(tmp_path / "e.lock.yml")
         with_wheel = replace(lock, pypi={"linux-64": (wheel,)})
         (tmp_path / "w.lock.yml").write_text(explicit_v1.write(with_wheel))

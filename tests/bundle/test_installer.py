@@ -237,7 +237,7 @@ def test_wheels_pip_cannot_find_are_one_line_and_no_bundle(
         rc, _, err = run(
             "vendor",
             env,
-            "-p",
+            "--platform",
             "linux-64",
             "-o",
             tmp_path / "OUT",

@@ -253,7 +253,7 @@ def test_a_real_vendored_output(tmp_path: Path) -> None:
     out = tmp_path / "OUT"
     with ChannelServer(tmp_path / "served") as server:
         env = write_env(tmp_path / "env.yml", [f"{server.url}/chan"], ["app"])
-        assert cli.main(["vendor", str(env), "-o", str(out), "-p", "linux-64"]) == 0
+        assert cli.main(["vendor", str(env), "-o", str(out), "--platform", "linux-64"]) == 0
     lock = explicit_v1.load(current(out) / "environment.lock.yml")
     assert find_bundle(out) == out
     found = locate(out, lock.packages["linux-64"])

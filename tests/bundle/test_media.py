@@ -31,7 +31,7 @@ def bundle(http_server: ChannelServer, tmp_path: Path, run) -> Path:
     one = write_env(tmp_path / "a" / "one.yml", [url], ["data"], name="one")
     two = write_env(tmp_path / "b" / "two.yml", [url], ["tool"], name="two")
     out = tmp_path / "OUT"
-    rc, _, err = run("vendor", one, two, "-o", out, "-p", "linux-64")
+    rc, _, err = run("vendor", one, two, "-o", out, "--platform", "linux-64")
     assert rc == 0, err
     return out
 
@@ -119,7 +119,7 @@ def test_a_bundle_copied_without_links_is_updated_in_place(
     (tmp_path / "c").mkdir()
     update = write_env(tmp_path / "c" / "one.yml", [url], ["tool"], name="one")
     delta = tmp_path / "DELTA"
-    rc, _, err = run("vendor", update, "-o", delta, "--since", bundle, "-p", "linux-64")
+    rc, _, err = run("vendor", update, "-o", delta, "--since", bundle, "--platform", "linux-64")
     assert rc == 0, err
     for form, copy in (("directories", shutil.copytree), ("pointer files", _without_links)):
         out = tmp_path / form.replace(" ", "-")
@@ -144,7 +144,7 @@ def test_a_bundle_copied_without_links_is_updated_in_place(
 
         out = tmp_path / f"{form}-vendor".replace(" ", "-")
         copy(bundle, out)
-        rc, _, err = run("vendor", update, "-o", out, "-p", "linux-64")
+        rc, _, err = run("vendor", update, "-o", out, "--platform", "linux-64")
         assert rc == 0, (form, err)
         rc, doc = _verify(run, out)
         assert rc == 0 and doc["current_pointers"] == "links", (form, doc)

@@ -42,7 +42,7 @@ def channel(tmp_path: Path) -> str:
 
 def _vendor(run, tmp_path: Path, channel: str, deps: list[str], out: Path) -> None:
     env = write_env(tmp_path / "env.yml", [channel], deps, name="analysis")
-    rc, stdout, err = run("vendor", env, "-p", "linux-64", "-o", out, "--json")
+    rc, stdout, err = run("vendor", env, "--platform", "linux-64", "-o", out, "--json")
     assert rc == 0, stdout + err
 
 
@@ -290,7 +290,7 @@ def test_a_delta_bundle_is_not_pushed(
     out, delta = tmp_path / "OUT", tmp_path / "DELTA"
     _vendor(run, tmp_path, channel, ["tool"], out)
     env = write_env(tmp_path / "env2.yml", [channel], ["app", "tool"], name="analysis")
-    rc, stdout, err = run("vendor", env, "-p", "linux-64", "-o", delta, "--since", out)
+    rc, stdout, err = run("vendor", env, "--platform", "linux-64", "-o", delta, "--since", out)
     assert rc == 0, stdout + err
     rc, _, err = run(
         "vendor", "push", delta, registry.url("team/envs"), "--ca-cert", registry.certs.ca

@@ -67,7 +67,7 @@ def test_py_rattler_solves_and_installs_from_the_pushed_channel(tmp_path: Path, 
     chan = build_channel(tmp_path / "chan", pkgs, subdirs=("linux-64",)).as_uri()
     env = write_env(tmp_path / "env.yml", [chan], ["app", "tool"], name="analysis")
     out = tmp_path / "OUT"
-    assert run("vendor", env, "-p", "linux-64", "-o", out)[0] == 0
+    assert run("vendor", env, "--platform", "linux-64", "-o", out)[0] == 0
     certs = reg.make_certificates(tmp_path / "tls", host)
     with reg.running(tmp_path / "registry", host=host, port=443, certs=certs) as registry:
         url = f"oci://{host}/team/envs"  # no port: 443 is https's own

@@ -219,9 +219,9 @@ def test_a_delta_says_it_must_be_applied_and_apply_rewrites_the_bundle_readme(
     base, delta = tmp_path / "BASE", tmp_path / "DELTA"
     with ChannelServer(served) as srv:
         env = write_env(tmp_path / "t.yml", [f"{srv.url}/chan"], ["data"], "tools")
-        assert run("vendor", env, "-p", "linux-64", "-o", base)[0] == 0
+        assert run("vendor", env, "--platform", "linux-64", "-o", base)[0] == 0
         env = write_env(tmp_path / "t.yml", [f"{srv.url}/chan"], ["data", "app 1.0.*"], "tools")
-        rc, out, err = run("vendor", env, "-p", "linux-64", "-o", delta, "--since", base)
+        rc, out, err = run("vendor", env, "--platform", "linux-64", "-o", delta, "--since", base)
     assert rc == 0, out + err
     text = (delta / "README.md").read_text()
     assert text.split("## Install\n\n", 1)[1] == (

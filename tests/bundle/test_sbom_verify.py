@@ -45,7 +45,7 @@ def out(http_server: ChannelServer, tmp_path: Path, run) -> Path:
     (chan / "noarch" / "repodata.json").write_text(json.dumps(entries))
     env = write_env(tmp_path / "env.yml", [f"{http_server.url}/ch"], ["a"], name="team-env")
     out = tmp_path / "OUT"
-    rc, _, stderr = run("vendor", env, "-o", out, "-p", "linux-64")
+    rc, _, stderr = run("vendor", env, "-o", out, "--platform", "linux-64")
     assert rc == 0, stderr
     return out
 
@@ -99,7 +99,9 @@ def test_revendoring_the_same_inputs_gives_the_same_sbom_but_its_timestamp(
     out: Path, run, tmp_path: Path
 ) -> None:
     first = load_json(out / SBOM)
-    rc, _, stderr = run("vendor", tmp_path / "env.yml", "-o", tmp_path / "OUT2", "-p", "linux-64")
+    rc, _, stderr = run(
+        "vendor", tmp_path / "env.yml", "-o", tmp_path / "OUT2", "--platform", "linux-64"
+    )
     assert rc == 0, stderr
     second = load_json(tmp_path / "OUT2" / SBOM)
     assert first["serialNumber"] == second["serialNumber"]
@@ -115,7 +117,7 @@ def test_revendoring_into_the_same_output_keeps_it_byte_identical(
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
     _edit_sbom(out, lambda doc: doc["metadata"].update(timestamp="2001-02-03T04:05:06+00:00"))
     before = snapshot(out)
-    args = ("vendor", tmp_path / "env.yml", "-o", out, "-p", "linux-64")
+    args = ("vendor", tmp_path / "env.yml", "-o", out, "--platform", "linux-64")
     assert run(*args)[0] == 0
     assert snapshot(out) == before
 
@@ -277,7 +279,7 @@ def test_size_only_archives_get_the_sha256_of_their_file(
     (chan / "noarch" / "repodata.json").write_text(json.dumps(rd))
     env = write_env(tmp_path / "env.yml", [f"{http_server.url}/ch"], ["a"])
     out = tmp_path / "OUT"
-    rc, _, stderr = run("vendor", env, "-o", out, "-p", "linux-64", "--allow-size-only")
+    rc, _, stderr = run("vendor", env, "-o", out, "--platform", "linux-64", "--allow-size-only")
     assert rc == 0, stderr
     check_sbom(out)  # the true sha256, and no MD5 (the entry gives none)
     assert _verify(run, out)[0] == 0

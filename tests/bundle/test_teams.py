@@ -48,7 +48,7 @@ def _env(tmp_path: Path, url: str, name: str, deps: list[str]) -> Path:
 
 
 def _vendor(run, *args: object) -> dict:
-    rc, stdout, err = run("vendor", *args, "-p", "linux-64", "--json")
+    rc, stdout, err = run("vendor", *args, "--platform", "linux-64", "--json")
     assert rc == 0, stdout + err
     return json.loads(stdout)
 
@@ -315,7 +315,7 @@ def test_a_delta_is_never_written_over_the_bundle_it_is_made_against(
     (tmp_path / "new").mkdir()
     updated = _env(tmp_path / "new", url, "analysis", ["app 2.0.*"])
     for since in (base, base / "manifest.json"):
-        rc, _, err = run("vendor", updated, "-o", base, "--since", since, "-p", "linux-64")
+        rc, _, err = run("vendor", updated, "-o", base, "--since", since, "--platform", "linux-64")
         assert rc == 2, err
         assert "write the delta to another -o/--output" in err
     assert snapshot(base) == before
@@ -383,4 +383,4 @@ def test_prune_of_a_damaged_bundle_is_one_line_and_leaves_it_as_it_was(base: Pat
 
 
 def _vendor_raw(run, env: Path, out: Path) -> tuple[int, str, str]:
-    return run("vendor", env, "-o", out, "-p", "linux-64", "--json")
+    return run("vendor", env, "-o", out, "--platform", "linux-64", "--json")

@@ -63,7 +63,7 @@ def test_lock_install_export_gives_the_lock_back(
     served: Served, env: dict[str, str], tmp_path: Path
 ) -> None:
     env_file = write_env(tmp_path / "myenv.yml", [served.url], ["app"], name="myenv")
-    assert conda(env, "env", "lock", "-f", env_file, "-p", HOST).returncode == 0
+    assert conda(env, "env", "lock", "-f", env_file, "--platform", HOST).returncode == 0
     lock = explicit_v1.load(tmp_path / "myenv.lock.yml")
     assert (
         conda({**env, **NO_SOLVER}, "env", "create", "-f", tmp_path / "myenv.lock.yml").returncode
@@ -87,11 +87,14 @@ def test_lock_install_export_gives_the_lock_back(
     pinned.write_text(pinned.read_text() + f"platforms:\n  - {HOST}\n")
     assert exported.input_hash == input_hash(load_spec(pinned))
 
-    # A file name matching *.lock.yml picks this format; the text is the same.
-    out = tmp_path / "exported.lock.yml"
+    # environment.lock.yml, the name conda vendor writes, picks this format; same text.
+    out = tmp_path / "environment.lock.yml"
     proc = conda(env, "export", "-n", "myenv", "-f", out)
     assert proc.returncode == 0, proc.stderr
     assert out.read_text() == text
+    # Another *.lock.yml is not claimed (another exporter may use that pattern).
+    proc = conda(env, "export", "-n", "myenv", "-f", tmp_path / "my-project.lock.yml")
+    assert proc.returncode != 0 and not (tmp_path / "my-project.lock.yml").exists()
 
     # And the export installs the same packages again, without a solve.
     proc = conda({**env, **NO_SOLVER}, "env", "create", "-f", out, "-p", tmp_path / "again")
@@ -194,12 +197,23 @@ def test_platforms_other_than_the_prefixs_are_refused(
     assert conda(env, "create", "-p", prefix, "-c", served.url, "data").returncode == 0
     out = tmp_path / "x.lock.yml"
     args = [a for p in platforms for a in ("--platform", p)]
-    proc = conda(env, "export", "-p", prefix, "-f", out, *args)  # conda solves OTHER first
+    proc = conda(env, "export", "-p", prefix, "-f", out, "--format", "explicit-1.0", *args)
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr
-    assert f"exports the packages installed in {prefix} ({HOST}) only; for {OTHER}" in proc.stderr
-    assert f"conda env lock -f <environment file> -p {OTHER}" in proc.stderr
     assert not out.exists()
+    if len(platforms) > 1:  # a single-platform exporter: conda refuses, nothing solved
+        assert "Multiple platforms are not supported for the `explicit-1.0`" in proc.stderr
+        return
+    # one other platform: conda solves it first, the exporter refuses that solve
+    assert f"exports the packages installed in {prefix} ({HOST}) only; for {OTHER}" in proc.stderr
+    assert f"conda env lock -f <environment file> --platform {OTHER}" in proc.stderr
+
+
+def test_export_help_does_not_offer_several_platforms(env: dict[str, str]) -> None:
+    proc = conda(env, "export", "--help")
+    assert proc.returncode == 0, proc.stderr
+    assert "explicit-1.0" in proc.stdout  # listed as a format...
+    assert "--file *.lock.yml" not in proc.stdout  # ...not as a multi-platform one
 
 
 def test_a_prefix_exported_as_another_platform_is_refused(

@@ -19,7 +19,7 @@ def test_conda_vendor_install_gives_what_conda_list_shows(
 ) -> None:
     env_file = write_env(tmp_path / "myenv.yml", [served.url], ["app"], name="myenv")
     out = tmp_path / "OUT"
-    proc = conda(env, "vendor", env_file, "-p", HOST, "-o", out)
+    proc = conda(env, "vendor", env_file, "--platform", HOST, "-o", out)
     assert proc.returncode == 0, proc.stderr
     served.server.__exit__(None, None, None)  # the channel is gone from here on
     tar = tmp_path / "b.tar"

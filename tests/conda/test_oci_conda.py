@@ -22,7 +22,7 @@ def test_conda_vendor_push_and_pull(
     reg.require()
     env_file = write_env(tmp_path / "env.yml", [served.url], ["app"])
     out = tmp_path / "OUT"
-    assert conda(env, "vendor", env_file, "-o", out, "-p", HOST).returncode == 0
+    assert conda(env, "vendor", env_file, "-o", out, "--platform", HOST).returncode == 0
     certs = reg.certificates(tmp_path_factory)
     with reg.running(tmp_path / "registry", certs=certs) as registry:
         url = registry.url("team/envs")

@@ -31,7 +31,7 @@ def _vendor(
 ) -> list[str]:
     start = len(server.requests)
     env = {**env, "SOURCE_DATE_EPOCH": "1700000000"}  # the SBOM's time: the same bytes
-    proc = run_module(module, "vendor", env_file, "-p", "linux-64", "-o", out, env=env)
+    proc = run_module(module, "vendor", env_file, "--platform", "linux-64", "-o", out, env=env)
     assert proc.returncode == 0, proc.stderr
     return ["/".join(p.split("/")[-2:]) for m, p, _, _ in server.requests[start:] if m == "GET"]
 
@@ -91,7 +91,7 @@ def test_conda_vendor_of_a_lockfile_reads_only_the_locked_names_shards(
             "lock",
             "-f",
             env_file,
-            "-p",
+            "--platform",
             "linux-64",
             "-o",
             lockfile,
@@ -137,7 +137,7 @@ def test_noarch_shards_of_every_locked_platform_reach_the_bundle(
                 tmp_path / f"{name}.yml", [f"{server.url}/conda-test-recipes"], [name]
             )
             lock = tmp_path / f"{platform}.lock.yml"
-            args = ["lock", "-f", env_file, "-p", platform, "-o", lock]
+            args = ["lock", "-f", env_file, "--platform", platform, "-o", lock]
             proc = run_module("conda_vendor_plugin", *args, env=alone)
             assert proc.returncode == 0, proc.stderr
             one = explicit_v1.load(lock)

@@ -246,7 +246,7 @@ def test_a_lock_inside_a_bundle_installs_offline_from_the_bundle(
     url = served.url
     env_file = write_env(tmp_path / "env.yml", [url], ["app"])
     out = tmp_path / "OUT"
-    proc = conda(env, "vendor", env_file, "-o", out, "-p", HOST)
+    proc = conda(env, "vendor", env_file, "-o", out, "--platform", HOST)
     assert proc.returncode == 0, proc.stderr
     served.server.__exit__()  # the channels are gone
     lockfile = current(out) / "environment.lock.yml"
@@ -275,7 +275,7 @@ def test_a_tampered_archive_in_the_bundle_is_refused_before_conda_copies_it(
     bundle lookup checks it first."""
     env_file = write_env(tmp_path / "env.yml", [served.url], ["app"])
     out = tmp_path / "OUT"
-    assert conda(env, "vendor", env_file, "-o", out, "-p", HOST).returncode == 0
+    assert conda(env, "vendor", env_file, "-o", out, "--platform", HOST).returncode == 0
     _tamper(out / "local_chan" / HOST / "lib-1.0-0.tar.bz2")
     fresh = {**env, "CONDA_PKGS_DIRS": str(tmp_path / "fresh-pkgs")}
     prefix = tmp_path / "E"
@@ -309,7 +309,7 @@ def test_a_bundle_install_records_python_as_conda_reads_a_channel(
     out = tmp_path / "OUT"
     with ChannelServer(tmp_path / "served") as server:
         env_file = write_env(tmp_path / "env.yml", [f"{server.url}/chan"], ["python"])
-        assert conda(env, "vendor", env_file, "-o", out, "-p", HOST).returncode == 0
+        assert conda(env, "vendor", env_file, "-o", out, "--platform", HOST).returncode == 0
     by_lock, by_env_file = tmp_path / "by-lock", tmp_path / "by-env-file"
     proc = conda(
         env,
@@ -339,3 +339,23 @@ def test_a_bundle_install_records_python_as_conda_reads_a_channel(
     for name, record in conda_meta(by_lock).items():
         other = conda_meta(by_env_file)[name]
         assert {k: record.get(k) for k in fields} == {k: other.get(k) for k in fields}
+
+
+def test_env_update_from_a_lockfile_refuses_in_one_line(
+    served, env: dict[str, str], tmp_path: Path
+) -> None:
+    """``conda env update`` installs only requested specs; a lockfile has none, so it
+    would exit 0 having installed nothing: it refuses instead, naming what to run."""
+    env_file = write_env(tmp_path / "env.yml", [served.url], ["app"])
+    assert conda(env, "env", "lock", "-f", env_file, "--platform", HOST).returncode == 0
+    lock = tmp_path / "env.lock.yml"
+    prefix = tmp_path / "E"
+    assert conda(env, "create", "-y", "-p", prefix, "-c", served.url, "data").returncode == 0
+    before = installed(env, prefix)
+    proc = conda(env, "env", "update", "-f", lock, "-p", prefix)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if "conda env update" in line]
+    assert len(lines) == 1 and "installs only the specs a file requests" in lines[0]
+    assert f"conda env create --yes -f {lock} -n NAME" in lines[0]
+    assert installed(env, prefix) == before

@@ -43,7 +43,7 @@ def test_an_archive_body_stops_at_its_size_and_is_never_decoded(
     size = (tmp_path / "served" / ARCHIVE.lstrip("/")).stat().st_size
     http_server.fail(ARCHIVE, fault)
     out = tmp_path / "OUT"
-    rc, stdout, stderr = run("vendor", env, "-o", out, "-p", "linux-64", "--json")
+    rc, stdout, stderr = run("vendor", env, "-o", out, "--platform", "linux-64", "--json")
     assert rc == 1 and "Traceback" not in stderr
     doc = json.loads(stdout)
     assert doc["error_type"] == "DownloadError"
@@ -52,7 +52,7 @@ def test_an_archive_body_stops_at_its_size_and_is_never_decoded(
     assert sum(p.stat().st_size for p in staged.rglob("*") if p.is_file()) <= size
     assert not out.exists()
 
-    rc, _, stderr = run("vendor", env, "-o", out, "-p", "linux-64")  # the fault is gone
+    rc, _, stderr = run("vendor", env, "-o", out, "--platform", "linux-64")  # the fault is gone
     assert rc == 0, stderr
     assert not _partials(out) and run("vendor", "verify", out)[0] == 0
 
@@ -63,7 +63,7 @@ def test_an_archive_sent_gzip_encoded_is_not_inflated(
     """identity is asked for; an archive is compared byte for byte as sent, so a body
     encoded anyway fails verification instead of being decoded."""
     http_server.fail(ARCHIVE, "gzip")
-    rc, stdout, _ = run("vendor", env, "-o", tmp_path / "OUT", "-p", "linux-64", "--json")
+    rc, stdout, _ = run("vendor", env, "-o", tmp_path / "OUT", "--platform", "linux-64", "--json")
     assert rc == 1
     error = json.loads(stdout)["error"]  # gzip of random data is longer, or else differs
     assert "more than the" in error or "does not match its repodata entry" in error
@@ -86,11 +86,11 @@ def test_the_previous_output_survives_a_hostile_body(
     env: Path, http_server: ChannelServer, tmp_path: Path, run
 ) -> None:
     out = tmp_path / "OUT"
-    assert run("vendor", env, "-o", out, "-p", "linux-64")[0] == 0
+    assert run("vendor", env, "-o", out, "--platform", "linux-64")[0] == 0
     before = snapshot(out)
     (tmp_path / "served" / "chan" / "noarch" / "big-1.0-0.tar.bz2").unlink()  # force a fetch
     build_channel(tmp_path / "served" / "chan", [Pkg("big", payload_size=300_001)])
     http_server.fail(ARCHIVE, "endless")
-    rc, _, _ = run("vendor", env, "-o", out, "-p", "linux-64")
+    rc, _, _ = run("vendor", env, "-o", out, "--platform", "linux-64")
     assert rc == 1
     assert snapshot(out) == before

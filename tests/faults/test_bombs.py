@@ -104,7 +104,9 @@ def test_vendor_reports_the_bomb_in_one_line(tmp_path: Path, run) -> None:
     with ChannelServer(tmp_path / "served") as srv:
         env = tmp_path / "env.yml"
         env.write_text(f"channels: ['{srv.url}/ch']\ndependencies: [a]\n")
-        rc, stdout, stderr = run("vendor", env, "-o", tmp_path / "OUT", "-p", "linux-64", "--json")
+        rc, stdout, stderr = run(
+            "vendor", env, "-o", tmp_path / "OUT", "--platform", "linux-64", "--json"
+        )
     assert rc == 1 and "Traceback" not in stderr
     doc = json.loads(stdout)
     assert doc["error_type"] == "ChannelError" and "decompression bomb" in doc["error"]

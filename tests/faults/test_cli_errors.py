@@ -44,7 +44,7 @@ def test_an_invalid_channel_is_one_line_naming_it(
 ) -> None:
     env = write_env(tmp_path / "env.yml", [channel], ["a"])
     for argv in (["lock", "-f", env], ["vendor", env, "-o", tmp_path / "OUT"]):
-        error = _error(*run(*argv, "-p", "linux-64", "--json"))
+        error = _error(*run(*argv, "--platform", "linux-64", "--json"))
         assert error.startswith(f"{env} (line ") and repr(channel) in error and says in error
 
 
@@ -54,7 +54,7 @@ def test_an_over_long_output_name_is_one_line(
     build_channel(tmp_path / "served" / "ch", [Pkg("a")])
     env = write_env(tmp_path / "env.yml", [f"{http_server.url}/ch"], ["a"])
     out = tmp_path / ("x" * 300)
-    error = _error(*run("vendor", env, "-o", out, "-p", "linux-64", "--json"))
+    error = _error(*run("vendor", env, "-o", out, "--platform", "linux-64", "--json"))
     assert "too long" in error
 
 
@@ -66,7 +66,7 @@ def test_a_read_only_output_is_one_line(tmp_path: Path) -> None:
     with ChannelServer(tmp_path / "served") as srv:
         env = write_env(tmp_path / "env.yml", [f"{srv.url}/ch"], ["a"])
         vendor = [sys.executable, "-m", "conda_vendor_plugin", "vendor", str(env), "-o"]
-        vendor += [str(ro / "OUT"), "-p", "linux-64", "--json"]
+        vendor += [str(ro / "OUT"), "--platform", "linux-64", "--json"]
         script = f"mount -t tmpfs -o ro tmpfs {ro} || exit 99; exec " + " ".join(vendor)
         proc = subprocess.run(
             ["unshare", "-rm", "sh", "-c", script],
@@ -87,7 +87,15 @@ def test_vendoring_into_the_current_directory_is_refused(
     env = write_env(tmp_path / "env.yml", [f"{http_server.url}/ch"], ["a"])
     here = tmp_path / "here"
     here.mkdir()
-    cmd = [sys.executable, "-m", "conda_vendor_plugin", "vendor", str(env), "-p", "linux-64"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "conda_vendor_plugin",
+        "vendor",
+        str(env),
+        "--platform",
+        "linux-64",
+    ]
     environ = {**os.environ, "NO_PROXY": "127.0.0.1"}
     if where == "bundle":
         done = subprocess.run([*cmd, "-o", str(here)], capture_output=True, env=environ)
@@ -108,13 +116,13 @@ def test_a_message_quoting_a_url_with_credentials_shows_none(tmp_path: Path, run
     and inside conda alike."""
     channel = "https://user:s3cr3t-pw@repo.example.com:99999/t/tk-8c1d/chan"
     env = write_env(tmp_path / "env.yml", [channel], ["a"])
-    rc, stdout, stderr = run("lock", "-f", env, "-p", "linux-64", "--json")
+    rc, stdout, stderr = run("lock", "-f", env, "--platform", "linux-64", "--json")
     error = _error(rc, stdout, stderr)
     assert "Port out of range" in error
     assert "s3cr3t-pw" not in stdout + stderr and "tk-8c1d" not in stdout + stderr
     if importlib.util.find_spec("conda") is None:
         return
-    argv = [sys.executable, "-m", "conda", "env", "lock", "-f", str(env), "-p", "linux-64"]
+    argv = [sys.executable, "-m", "conda", "env", "lock", "-f", str(env), "--platform", "linux-64"]
     for as_json in ((), ("--json",)):
         proc = subprocess.run(
             [*argv, *as_json],

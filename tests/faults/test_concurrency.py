@@ -21,7 +21,7 @@ pytest.importorskip("rattler")
 
 def _start(env: Path, out: Path) -> subprocess.Popen[str]:
     environ = {**os.environ, "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"}
-    argv = ["vendor", str(env), "-o", str(out), "-p", "linux-64", "-j", "1"]
+    argv = ["vendor", str(env), "-o", str(out), "--platform", "linux-64", "-j", "1"]
     return subprocess.Popen(
         [sys.executable, "-m", "conda_vendor_plugin", *argv],
         stdout=subprocess.PIPE,
@@ -41,7 +41,7 @@ def test_a_second_run_fails_at_once_and_names_the_first(tmp_path: Path, run) -> 
         while srv.holding == 0:
             assert first.poll() is None, first.stderr.read() if first.stderr else ""
             time.sleep(0.02)
-        rc, stdout, _ = run("vendor", env, "-o", out, "-p", "linux-64", "--json")
+        rc, stdout, _ = run("vendor", env, "-o", out, "--platform", "linux-64", "--json")
         # At once: the first run is still held at the server, so it cannot have finished.
         assert srv.holding == 1 and first.poll() is None
         assert rc == 1

@@ -35,7 +35,7 @@ def env(chan: Path, http_server: ChannelServer, tmp_path: Path) -> Path:
 
 
 def _vendor(run, env: Path, out: Path, *extra: str) -> tuple[int, dict]:
-    rc, stdout, stderr = run("vendor", env, "-o", out, "-p", "linux-64", "--json", *extra)
+    rc, stdout, stderr = run("vendor", env, "-o", out, "--platform", "linux-64", "--json", *extra)
     assert "Traceback" not in stderr
     return rc, json.loads(stdout)
 

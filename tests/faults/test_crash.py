@@ -33,7 +33,7 @@ pytest.importorskip("rattler")
 
 
 def _vendor(run, *args: object) -> None:
-    rc, stdout, err = run("vendor", *args, "-p", "linux-64", "--json")
+    rc, stdout, err = run("vendor", *args, "--platform", "linux-64", "--json")
     assert rc == 0, stdout + err
 
 
@@ -60,7 +60,7 @@ def setup(http_server: ChannelServer, tmp_path: Path, run, monkeypatch: pytest.M
 
 
 COMMANDS: dict[str, tuple[str, Callable[[dict, Path], list[object]]]] = {
-    "vendor": ("BASE", lambda s, out: ["vendor", s["update"], "-o", out, "-p", "linux-64"]),
+    "vendor": ("BASE", lambda s, out: ["vendor", s["update"], "-o", out, "--platform", "linux-64"]),
     "apply": ("BASE", lambda s, out: ["vendor", "apply", s["delta"], "--to", out]),
     "prune": ("TWO", lambda s, out: ["vendor", "prune", out, "--keep", "1"]),
 }

@@ -80,7 +80,9 @@ def test_a_lockfile_url_on_another_host_gets_no_credentials(
     lock = write_lockfile(tmp_path / "lock", fmt, plain, evil_url, e, other)
     env = write_env(tmp_path / "env.yml", [secret], ["other"], name="mine")
     out = tmp_path / "OUT"
-    rc, stdout, err = run("vendor", env, "--lockfile", lock, "-o", out, "-p", "linux-64", "--json")
+    rc, stdout, err = run(
+        "vendor", env, "--lockfile", lock, "-o", out, "--platform", "linux-64", "--json"
+    )
     assert _leaks(evil, TOKEN, "pw-secret") == []
     assert _archive_gets(evil) == 0
     assert rc == 0, stdout + err
@@ -101,7 +103,7 @@ def test_the_env_file_credentials_survive_a_lockfile_naming_the_same_channel(
     env = write_env(tmp_path / "env.yml", [f"{private.url}/ch"], ["other"], name="mine")
     for args in ([lock, env], [env, lock]):
         out = tmp_path / f"OUT{len(private.requests)}"
-        rc, _, err = run("vendor", *args, "-o", out, "-p", "linux-64")
+        rc, _, err = run("vendor", *args, "-o", out, "--platform", "linux-64")
         assert rc == 0, err
         assert next(out.rglob(FN)).stat().st_size == e["size"]
     refused = [r for r in private.requests if r[3] == 401]
@@ -143,7 +145,9 @@ def test_a_local_channel_the_user_named_may_be_used(
     lock = write_lockfile(tmp_path / "lock", "explicit-1.0", chan.as_uri(),
                      f"{chan.as_uri()}/noarch/{FN}", e)  # fmt: skip
     env = write_env(tmp_path / "env.yml", [str(chan)], ["big"], name="mine")
-    rc, _, err = run("vendor", env, "--lockfile", lock, "-o", tmp_path / "A", "-p", "linux-64")
+    rc, _, err = run(
+        "vendor", env, "--lockfile", lock, "-o", tmp_path / "A", "--platform", "linux-64"
+    )
     assert rc == 0, err
     condarc = Path(tmp_path / "condarc")
     condarc.write_text(f"channels:\n  - {chan}\n")

@@ -39,7 +39,7 @@ pytestmark = pytest.mark.skipif(not _can_unshare(), reason="needs unshare -rm (n
 
 
 def _vendor_argv(mnt: Path, env: Path) -> list[str]:
-    return ["vendor", str(env), "-o", str(mnt / "OUT"), "-p", "linux-64", "--json"]
+    return ["vendor", str(env), "-o", str(mnt / "OUT"), "--platform", "linux-64", "--json"]
 
 
 def _vendor_on_small_disk(mnt: Path, size_mib: int, env: Path) -> subprocess.CompletedProcess[str]:
@@ -171,7 +171,7 @@ def test_apply_and_prune_on_a_full_disk_say_so_in_one_line(
         base = tmp_path / "mnt-after" / "OUT"  # copied onto the tmpfs by _on_small_disk
         app1 = write_env(tmp_path / "a" / "env.yml", [url], ["app 1.0.*"], name="env")
         tool = write_env(tmp_path / "b" / "tool.yml", [url], ["tool"], name="tool")
-        rc, _, err = run("vendor", app1, tool, "-o", base, "-p", "linux-64")
+        rc, _, err = run("vendor", app1, tool, "-o", base, "--platform", "linux-64")
         assert rc == 0, err
         app2 = write_env(tmp_path / "c" / "env.yml", [url], ["app 2.0.*"], name="env")
         rc, _, err = run("vendor", app2, "-o", tmp_path / "DELTA", "--since", base)

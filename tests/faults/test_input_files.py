@@ -41,7 +41,9 @@ def _deep(path: Path, key: str) -> Path:
 def lockfile(http_server: ChannelServer, tmp_path: Path, run) -> Path:
     build_channel(tmp_path / "served" / "ch", [Pkg("a")])
     env = write_env(tmp_path / "env.yml", [f"{http_server.url}/ch"], ["a"])
-    assert run("lock", "-f", env, "-p", "linux-64", "-o", tmp_path / "good.lock.yml")[0] == 0
+    assert (
+        run("lock", "-f", env, "--platform", "linux-64", "-o", tmp_path / "good.lock.yml")[0] == 0
+    )
     return tmp_path / "good.lock.yml"
 
 
@@ -67,7 +69,7 @@ def _one_line(rc: int, stdout: str, stderr: str, says: str) -> str:
 def test_a_hostile_environment_file_is_one_short_line(tmp_path: Path, run, make, says: str) -> None:
     env = make(tmp_path / "env.yml")
     for argv in (["lock", "-f", env], ["vendor", env, "-o", tmp_path / "OUT"]):
-        _one_line(*run(*argv, "-p", "linux-64", "--json"), says)
+        _one_line(*run(*argv, "--platform", "linux-64", "--json"), says)
     assert not (tmp_path / "OUT").exists()
 
 

@@ -68,7 +68,7 @@ def test_an_html_page_instead_of_repodata_is_one_line(
 ) -> None:
     _no_zst(http_server)
     http_server.fail(RD, "html")
-    rc, stdout, stderr = run("lock", "-f", env, "-p", "linux-64", "--json")
+    rc, stdout, stderr = run("lock", "-f", env, "--platform", "linux-64", "--json")
     assert rc == 1 and "Traceback" not in stderr
     doc = json.loads(stdout)
     assert doc["error_type"] == "ChannelError"
@@ -87,7 +87,9 @@ def test_a_malformed_record_names_channel_subdir_and_package(
     add_entry(chan, "noarch", "bad-1.0-0.tar.bz2", b"x", name="bad", version="1.0", build="0",
               **{field: value})  # fmt: skip
     env = write_env(tmp_path / "env.yml", [f"{http_server.url}/ch"], ["bad"])
-    rc, stdout, stderr = run("vendor", env, "-o", tmp_path / "OUT", "-p", "linux-64", "--json")
+    rc, stdout, stderr = run(
+        "vendor", env, "-o", tmp_path / "OUT", "--platform", "linux-64", "--json"
+    )
     assert rc == 1 and "Traceback" not in stderr
     error = json.loads(stdout)["error"]
     assert f"{http_server.url}/ch/noarch/repodata.json" in error and "'bad'" in error
@@ -99,7 +101,7 @@ def test_truncated_repodata_is_retried_and_never_cached(
 ) -> None:
     _no_zst(http_server)
     http_server.fail(RD, fault)
-    rc, _, stderr = run("lock", "-f", env, "-p", "linux-64")
+    rc, _, stderr = run("lock", "-f", env, "--platform", "linux-64")
     assert rc == 0, stderr
     assert _gets(http_server, RD) == [200, 200]  # the cut, then a whole document
 
@@ -110,7 +112,7 @@ def test_persistently_truncated_repodata_fails_and_the_next_run_refetches(
     _no_zst(http_server)
     for _ in range(4):
         http_server.fail(RD, "cutnolen:300")
-    rc, stdout, _ = run("lock", "-f", env, "-p", "linux-64", "--json")
+    rc, stdout, _ = run("lock", "-f", env, "--platform", "linux-64", "--json")
     assert rc == 1
     error = json.loads(stdout)["error"]
     assert "ended early" in error and "gave up after 4 tries" in error
@@ -118,7 +120,7 @@ def test_persistently_truncated_repodata_fails_and_the_next_run_refetches(
     # Nothing was cached with the server's ETag: the next run asks without one and works.
     start = len(http_server.requests)
     _no_zst(http_server)
-    rc, _, stderr = run("lock", "-f", env, "-p", "linux-64")
+    rc, _, stderr = run("lock", "-f", env, "--platform", "linux-64")
     assert rc == 0, stderr
     assert [st for _, p, _, st in http_server.requests[start:] if p == RD] == [200]
 
@@ -175,7 +177,7 @@ def test_retry_after_is_obeyed_within_its_cap_and_reported(
     env: Path, http_server: ChannelServer, tmp_path: Path, run, fast
 ) -> None:
     http_server.fail(ARCHIVE, "retry-after:1")
-    rc, _, stderr = run("vendor", env, "-o", tmp_path / "OUT", "-p", "linux-64")
+    rc, _, stderr = run("vendor", env, "-o", tmp_path / "OUT", "--platform", "linux-64")
     assert rc == 0, stderr
     assert "asks to retry after 1 s" in stderr
     # The server answers "too early" (503) to a retry within the second it asked for.
@@ -186,7 +188,9 @@ def test_a_retry_after_past_the_cap_ends_at_once(
     env: Path, http_server: ChannelServer, tmp_path: Path, run, fast
 ) -> None:
     http_server.fail(ARCHIVE, "retry-after:45")  # the cap is 30 s (all waits: 60 s)
-    rc, stdout, stderr = run("vendor", env, "-o", tmp_path / "OUT", "-p", "linux-64", "--json")
+    rc, stdout, stderr = run(
+        "vendor", env, "-o", tmp_path / "OUT", "--platform", "linux-64", "--json"
+    )
     assert rc == 1
     error = json.loads(stdout)["error"]
     assert "retry after 45 s" in error and "try again later" in error
@@ -198,7 +202,9 @@ def test_a_cut_without_content_length_is_resumed(
     env: Path, http_server: ChannelServer, tmp_path: Path, run, fast
 ) -> None:
     http_server.fail(ARCHIVE, "cutnolen:50000")
-    rc, stdout, stderr = run("vendor", env, "-o", tmp_path / "OUT", "-p", "linux-64", "--json")
+    rc, stdout, stderr = run(
+        "vendor", env, "-o", tmp_path / "OUT", "--platform", "linux-64", "--json"
+    )
     assert rc == 0, stderr
     ranges = [rng for m, p, rng, _ in http_server.requests if p == ARCHIVE]
     assert ranges == [None, "bytes=50000-"]
@@ -211,7 +217,7 @@ def test_persistent_5xx_makes_exactly_the_tries_it_reports(
     monkeypatch.setenv("CONDA_REMOTE_MAX_RETRIES", "2")
     for _ in range(5):
         http_server.fail(ARCHIVE, "500")
-    rc, stdout, _ = run("vendor", env, "-o", tmp_path / "OUT", "-p", "linux-64", "--json")
+    rc, stdout, _ = run("vendor", env, "-o", tmp_path / "OUT", "--platform", "linux-64", "--json")
     assert rc == 1
     assert "gave up after 3 tries" in json.loads(stdout)["error"]
     assert _gets(http_server, ARCHIVE) == [500, 500, 500]
@@ -223,7 +229,7 @@ def test_every_missing_archive_is_reported(http_server: ChannelServer, tmp_path:
     for n in ("p0", "p2", "p3"):
         (tmp_path / "served" / "ch" / "noarch" / f"{n}-1.0-0.tar.bz2").unlink()
     env = write_env(tmp_path / "env.yml", [f"{http_server.url}/ch"], names)
-    rc, stdout, _ = run("vendor", env, "-o", tmp_path / "OUT", "-p", "linux-64", "--json")
+    rc, stdout, _ = run("vendor", env, "-o", tmp_path / "OUT", "--platform", "linux-64", "--json")
     assert rc == 1
     doc = json.loads(stdout)
     assert doc["error"].startswith("3 of 4 archives failed")
@@ -249,7 +255,9 @@ def test_ctrl_c_in_a_stalled_read_stops_while_the_reads_are_stalled(tmp_path: Pa
         for fn in names:
             srv.fail(f"/ch/noarch/{fn}", "hold:50000")  # then nothing: every read blocks
         env = write_env(tmp_path / "env.yml", [f"{srv.url}/ch"], [f"p{i}" for i in range(3)])
-        run = interrupt_when(["vendor", env, "-o", out, "-p", "linux-64"], all_reading, settle=0)
+        run = interrupt_when(
+            ["vendor", env, "-o", out, "--platform", "linux-64"], all_reading, settle=0
+        )
         # The command ended, and so its connections, while the server still held every read.
         assert srv.wait_holds(3) == ["hung up"] * 3
     assert run.returncode == 130, run.stderr
@@ -298,7 +306,7 @@ def test_conda_vendor_makes_exactly_the_tries_it_reports(
         "CONDA_REMOTE_BACKOFF_FACTOR": "0",
         "NO_PROXY": "127.0.0.1",
     }
-    argv = ["vendor", str(env), "-o", str(tmp_path / "OUT"), "-p", "linux-64", "--json"]
+    argv = ["vendor", str(env), "-o", str(tmp_path / "OUT"), "--platform", "linux-64", "--json"]
     proc = subprocess.run([sys.executable, "-m", "conda", *argv], capture_output=True,
                           text=True, env=environ, timeout=300)  # fmt: skip
     assert proc.returncode == 1, proc.stdout + proc.stderr

@@ -60,7 +60,7 @@ def test_a_bundle_that_lost_its_manifest_and_index_is_still_verified(
     build_channel(tmp_path / "served" / "chan", [Pkg("data")])
     env = write_env(tmp_path / "env.yml", [f"{http_server.url}/chan"], ["data"], name="env")
     out = tmp_path / "OUT"
-    rc, _, err = run("vendor", env, "-o", out, "-p", "linux-64")
+    rc, _, err = run("vendor", env, "-o", out, "--platform", "linux-64")
     assert rc == 0, err
     os.unlink(out / "manifest.json")
     os.unlink(out / "bundle.json")

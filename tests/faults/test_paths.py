@@ -65,18 +65,18 @@ def test_a_hostile_archive_name_is_refused_and_nothing_is_written(
     out = tmp_path / "a" / "b" / "c" / "d" / "OUT"  # deep: an escape would land in tmp_path
     good = write_env(tmp_path / "good.yml", [f"{http_server.url}/ch"], ["good"])
     env = write_env(tmp_path / "env.yml", [f"{http_server.url}/ch"], ["good", "pwned"])
-    assert run("vendor", good, "-o", out, "-p", "linux-64")[0] == 0
+    assert run("vendor", good, "-o", out, "--platform", "linux-64")[0] == 0
     before = tree(tmp_path, skip={"served"})
 
     add_entry(channel, "noarch", fn, DATA, name="pwned", version="1.0", **fields)
     put(tmp_path / "served" / "pwned.conda", DATA)  # where a normalised URL would land
     requests_before = len(http_server.requests)
 
-    rc, stdout, stderr = run("vendor", env, "-o", out, "-p", "linux-64")
+    rc, stdout, stderr = run("vendor", env, "-o", out, "--platform", "linux-64")
     assert rc == 1
     (line,) = _error_lines(stderr)
     assert f"{http_server.url}/ch" in line and says in line
-    rc, stdout, _ = run("vendor", env, "-o", out, "-p", "linux-64", "--json")
+    rc, stdout, _ = run("vendor", env, "-o", out, "--platform", "linux-64", "--json")
     doc = json.loads(stdout)
     assert rc == 1 and doc["success"] is False and doc["error_type"] == "ChannelError"
 
@@ -91,7 +91,7 @@ def test_an_archive_name_that_differs_from_its_entry_is_refused(
     # The key says one package, the entry another; conda would install the entry's.
     add_entry(channel, "noarch", "pwned-1.0-0.conda", DATA, name="pwned", version="1.0", build="1")
     env = write_env(tmp_path / "env.yml", [f"{http_server.url}/ch"], ["pwned"])
-    rc, _, stderr = run("vendor", env, "-o", tmp_path / "OUT", "-p", "linux-64")
+    rc, _, stderr = run("vendor", env, "-o", tmp_path / "OUT", "--platform", "linux-64")
     assert rc == 1
     assert not (tmp_path / "OUT").exists()
     assert "Traceback" not in stderr
@@ -104,7 +104,7 @@ def _bundle(tmp_path: Path, http_server: ChannelServer, run) -> Path:
     build_channel(tmp_path / "served" / "ch", [Pkg("good")])
     env = write_env(tmp_path / "env.yml", [f"{http_server.url}/ch"], ["good"])
     out = tmp_path / "OUT"
-    assert run("vendor", env, "-o", out, "-p", "linux-64")[0] == 0
+    assert run("vendor", env, "-o", out, "--platform", "linux-64")[0] == 0
     assert run("vendor", "verify", out)[0] == 0
     return out
 
@@ -197,7 +197,18 @@ def test_conda_vendor_refuses_a_hostile_name_too(tmp_path: Path) -> None:
         env = write_env(tmp_path / "env.yml", [f"{srv.url}/ch"], ["pwned"])
         before = tree(tmp_path, skip={"served", "home"})
         proc = subprocess.run(
-            [sys.executable, "-m", "conda", "vendor", env, "-o", out, "-p", "linux-64", "--json"],
+            [
+                sys.executable,
+                "-m",
+                "conda",
+                "vendor",
+                env,
+                "-o",
+                out,
+                "--platform",
+                "linux-64",
+                "--json",
+            ],
             capture_output=True,
             text=True,
             timeout=300,

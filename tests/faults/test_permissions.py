@@ -26,8 +26,16 @@ def test_vendor_and_lock_honour_the_umask(tmp_path: Path, umask: int) -> None:
         env = write_env(tmp_path / "env.yml", [f"{srv.url}/ch"], ["a"])
         environ = {**os.environ, "NO_PROXY": "127.0.0.1"}
         for argv in (
-            ["vendor", str(env), "-o", str(out), "-p", "linux-64"],
-            ["lock", "-f", str(env), "-p", "linux-64", "-o", str(tmp_path / "env.lock.yml")],
+            ["vendor", str(env), "-o", str(out), "--platform", "linux-64"],
+            [
+                "lock",
+                "-f",
+                str(env),
+                "--platform",
+                "linux-64",
+                "-o",
+                str(tmp_path / "env.lock.yml"),
+            ],
         ):
             proc = subprocess.run(
                 [sys.executable, "-m", "conda_vendor_plugin", *argv],

@@ -68,7 +68,7 @@ def base(http_server: ChannelServer, tmp_path: Path, run) -> tuple[Path, str]:
     analysis = write_env(tmp_path / "a" / "analysis.yml", [url], ["app 1.0.*"], name="analysis")
     tools = write_env(tmp_path / "b" / "tools.yml", [url], ["tool"], name="tools")
     out = tmp_path / "BASE"
-    rc, _, err = run("vendor", analysis, tools, "-o", out, "-p", "linux-64")
+    rc, _, err = run("vendor", analysis, tools, "-o", out, "--platform", "linux-64")
     assert rc == 0, err
     build_channel(served, _pkgs(65))  # same file names; data-2024.1 has other bytes now
     return out, url
@@ -93,9 +93,9 @@ def test_vendor_refuses_other_bytes_under_a_name_the_bundle_locks(
     (tmp_path / "c").mkdir()
     update = write_env(tmp_path / "c" / "analysis.yml", [url], ["app 2.0.*"], name="analysis")
 
-    rc, _, err = run("vendor", update, "-o", out, "-p", "linux-64", "--dry-run")
+    rc, _, err = run("vendor", update, "-o", out, "--platform", "linux-64", "--dry-run")
     assert rc == 1 and "the channel now has sha256" in err, err  # a dry run says so too
-    rc, _, err = run("vendor", update, "-o", out, "-p", "linux-64")
+    rc, _, err = run("vendor", update, "-o", out, "--platform", "linux-64")
     assert rc == 1, err
     (line,) = [x for x in err.splitlines() if x.startswith("error: ")]  # after the progress
     _check_refusal(line, out, old, new.hexdigest())
@@ -115,7 +115,7 @@ def test_apply_refuses_a_delta_carrying_other_bytes_under_a_locked_name(
     (tmp_path / "c").mkdir()
     update = write_env(tmp_path / "c" / "analysis.yml", [url], ["app 2.0.*"], name="analysis")
     delta = tmp_path / "DELTA"
-    rc, _, err = run("vendor", update, "-o", delta, "--since", out, "-p", "linux-64")
+    rc, _, err = run("vendor", update, "-o", delta, "--since", out, "--platform", "linux-64")
     assert rc == 0, err  # the delta carries the new data-2024.1: its sha256 differs
     new = _locked_sha256(delta)
     before = tree_hash(out)

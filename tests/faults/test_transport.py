@@ -36,7 +36,9 @@ def test_a_remote_channel_cannot_point_at_local_files(
     env = write_env(tmp_path / "env.yml", [f"{http_server.url}/ch"], ["passwd"])
     before = tree(tmp_path, skip={"served"})
 
-    rc, stdout, stderr = run("vendor", env, "-o", tmp_path / "OUT", "-p", "linux-64", "--json")
+    rc, stdout, stderr = run(
+        "vendor", env, "-o", tmp_path / "OUT", "--platform", "linux-64", "--json"
+    )
     assert rc == 1 and "Traceback" not in stderr
     doc = json.loads(stdout)
     assert doc["error_type"] == "ChannelError"
@@ -58,7 +60,7 @@ def test_a_local_copy_stops_at_the_entry_size(tmp_path: Path) -> None:
     def cap_file_size() -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
-    argv = ["vendor", str(env), "-o", str(tmp_path / "OUT"), "-p", "linux-64", "--json"]
+    argv = ["vendor", str(env), "-o", str(tmp_path / "OUT"), "--platform", "linux-64", "--json"]
     proc = subprocess.run(
         [sys.executable, "-m", "conda_vendor_plugin", *argv],
         capture_output=True,

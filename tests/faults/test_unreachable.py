@@ -128,7 +128,7 @@ def test_a_stalled_channel_fails_a_solve_once_too(
     """Both subdirs are asked at once: the channel is still named once."""
     monkeypatch.setenv("CONDA_REPODATA_USE_SHARDS", shards)
     env = write_env(tmp_path / "env.yml", [f"{stalled.url}/ch"], ["big"])
-    rc, stdout, err = run("lock", "-f", env, "-p", "linux-64", "--json")
+    rc, stdout, err = run("lock", "-f", env, "--platform", "linux-64", "--json")
     assert rc == 1 and "Traceback" not in err
     _one_line_naming(json.loads(stdout)["error"], f"{stalled.url}/ch", "timed out")
     assert set(_paths(stalled)) <= {f"/ch/noarch/{first}", f"/ch/linux-64/{first}"}
@@ -149,7 +149,7 @@ def test_a_redirect_to_a_local_file_is_not_tried_again(
     """No other try can change a redirect to file://: asked once, then repodata.json."""
     http_server.fail(f"/ch/noarch/{INDEX}", "redirect:file:///etc/hostname")
     env = write_env(tmp_path / "env.yml", [f"{http_server.url}/ch"], ["big"])
-    rc, _, err = run("lock", "-f", env, "-p", "linux-64")
+    rc, _, err = run("lock", "-f", env, "--platform", "linux-64")
     assert rc == 0, err
     assert http_server.count(f"/ch/noarch/{INDEX}") == 1
 
@@ -208,7 +208,7 @@ def test_408_is_tried_again_and_other_4xx_are_final(
     http_server.fail(rd + ".zst", "404")
     http_server.fail(rd, status)
     env = write_env(tmp_path / "env.yml", [f"{http_server.url}/ch"], ["big"])
-    got, stdout, _ = run("lock", "-f", env, "-p", "linux-64", "--json")
+    got, stdout, _ = run("lock", "-f", env, "--platform", "linux-64", "--json")
     assert got == rc, stdout
     assert http_server.count(rd) == gets
     if rc:

@@ -25,7 +25,7 @@ def env(http_server: ChannelServer, tmp_path: Path) -> Path:
 
 
 def _refused(run, env: Path, out: Path, *names: str) -> str:
-    rc, stdout, stderr = run("vendor", env, "-o", out, "-p", "linux-64", "--json")
+    rc, stdout, stderr = run("vendor", env, "-o", out, "--platform", "linux-64", "--json")
     assert rc == 1 and "Traceback" not in stderr
     error = json.loads(stdout)["error"]
     assert "--force" in error and all(n in error for n in names), error
@@ -34,20 +34,20 @@ def _refused(run, env: Path, out: Path, *names: str) -> str:
 
 def test_files_a_user_added_to_the_output_stop_a_rerun(env: Path, tmp_path: Path, run) -> None:
     out = tmp_path / "OUT"
-    assert run("vendor", env, "-o", out, "-p", "linux-64")[0] == 0
+    assert run("vendor", env, "-o", out, "--platform", "linux-64")[0] == 0
     put(out / "notes.txt", b"my review notes\n")
     put(out / "local_ch" / "noarch" / "extra.bin", b"mine\n")
     before = tree(tmp_path, skip={"served"})
     _refused(run, env, out, "notes.txt", "local_ch/noarch/extra.bin")
     assert tree(tmp_path, skip={"served"}) == before
-    rc, _, stderr = run("vendor", env, "-o", out, "-p", "linux-64", "--force")
+    rc, _, stderr = run("vendor", env, "-o", out, "--platform", "linux-64", "--force")
     assert rc == 0, stderr
     assert not (out / "notes.txt").exists()
 
 
 def test_a_directory_where_the_old_copy_goes_is_not_deleted(env: Path, tmp_path: Path, run) -> None:
     out = tmp_path / "OUT"
-    assert run("vendor", env, "-o", out, "-p", "linux-64")[0] == 0
+    assert run("vendor", env, "-o", out, "--platform", "linux-64")[0] == 0
     put(tmp_path / ".OUT.old" / "backup.tar", b"someone's backup\n")
     _refused(run, env, out, ".OUT.old", "backup.tar")
     assert (tmp_path / ".OUT.old" / "backup.tar").read_bytes() == b"someone's backup\n"

@@ -79,7 +79,7 @@ def vendor_bundle(
     with ChannelServer(served) as srv:
         for name, deps in runs:
             env = write_env(out.parent / f"{name}.yml", [f"{srv.url}/{channel}"], deps, name=name)
-            argv = ["vendor", str(env), "-p", "linux-64", "-o", str(out), "--json", *extra]
+            argv = ["vendor", str(env), "--platform", "linux-64", "-o", str(out), "--json", *extra]
             with contextlib.redirect_stdout(io.StringIO()) as report:
                 rc = cli.main(argv)
             assert rc == 0, report.getvalue()

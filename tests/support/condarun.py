@@ -113,7 +113,7 @@ def lock_env(
 ) -> Path:
     """``conda env lock`` ``root/myenv.yml`` (name ``myenv``); returns ``root/myenv.lock.yml``."""
     env_file = write_env(root / "myenv.yml", [channel], deps, name="myenv")
-    proc = conda(env, "env", "lock", "-f", env_file, "-p", platform)
+    proc = conda(env, "env", "lock", "-f", env_file, "--platform", platform)
     assert proc.returncode == 0, proc.stderr
     return root / "myenv.lock.yml"
 

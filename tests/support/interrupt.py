@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 HANG = 300  # seconds: a guard against a hung command, not a measure of speed
@@ -17,19 +17,27 @@ HANG = 300  # seconds: a guard against a hung command, not a measure of speed
 class Interrupted:
     returncode: int
     stderr: str
+    stdout: str = ""
 
 
 def interrupt_when(
-    argv: Sequence[object], ready: Callable[[], bool], settle: float = 0.3
+    argv: Sequence[object],
+    ready: Callable[[], bool],
+    settle: float = 0.3,
+    module: str = "conda_vendor_plugin",
+    env: Mapping[str, str] | None = None,
 ) -> Interrupted:
-    """Run ``python -m conda_vendor_plugin ARGV``, wait until ``ready()`` (the command
-    reached the point under test), ``settle`` seconds more, then send SIGINT.
+    """Run ``python -m MODULE ARGV`` (default: this tool; ``conda`` for the conda side),
+    wait until ``ready()`` (the command reached the point under test), ``settle`` seconds
+    more, then send SIGINT.
 
     How soon it stops is for the test to show by events (the server saw the connection
     close while it was still holding the answer), never by a clock."""
-    cmd = [sys.executable, "-m", "conda_vendor_plugin", *map(str, argv)]
-    env = {**os.environ, "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"}
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    cmd = [sys.executable, "-m", module, *map(str, argv)]
+    environ = {**(env or os.environ), "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"}
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environ
+    )
     deadline = time.monotonic() + HANG
     while not ready():
         if proc.poll() is not None:
@@ -38,5 +46,5 @@ def interrupt_when(
         time.sleep(0.01)
     time.sleep(settle)
     proc.send_signal(signal.SIGINT)
-    _, stderr = proc.communicate(timeout=HANG)
-    return Interrupted(proc.returncode, stderr)
+    stdout, stderr = proc.communicate(timeout=HANG)
+    return Interrupted(proc.returncode, stderr, stdout)

@@ -8,13 +8,15 @@ staging -> ``OUT``, then the old copy is removed); a run that fails or is
 interrupted leaves the previous OUT as it was.
 
 A run holds an exclusive lock (``.OUT.lock``, holding its PID) from start to end, so
-two runs never write one OUT. Links are never followed for the staging directory or
-the old copy; an OUT that is a symbolic link to a directory is written through (the
-link stays, its target gets the new bundle).
+two runs never write one OUT; the lock file is removed when the run ends. Links are
+never followed for the staging directory or the old copy; an OUT that is a symbolic link
+to a directory is written through (the link stays, its target gets the new bundle).
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import shutil
@@ -105,7 +107,11 @@ def exclusive(output: Output) -> Iterator[None]:
     def record_pid(fd: int) -> None:
         os.ftruncate(fd, 0)
         os.lseek(fd, 0, os.SEEK_SET)
-        os.write(fd, f"{os.getpid()}\n".encode())
+        try:
+            os.write(fd, f"{os.getpid()}\n".encode())
+        except OSError as e:  # a full disk: held without a PID (the run may free room)
+            if e.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
 
     lock = FileLock(str(output.lock_path), timeout=0, on_acquired=record_pid)
     try:
@@ -116,6 +122,8 @@ def exclusive(output: Output) -> Iterator[None]:
             f"writing it; wait for it to finish, or stop it, and run again"
         ) from None
     except OSError as e:
+        if e.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise  # a full disk: the caller's one line says so (the lock file is new each run)
         raise VendorError(
             f"{output.lock_path}: cannot create the lock beside OUT ({e.strerror or e}); "
             f"check that {output.real.parent} is a writable directory and not a link"
@@ -123,6 +131,10 @@ def exclusive(output: Output) -> Iterator[None]:
     try:
         yield
     finally:
+        # Removed while still held (a run that opened it meanwhile finds it unlinked and
+        # does not count it as held): nothing of ours stays beside OUT but OUT.
+        with contextlib.suppress(OSError):
+            output.lock_path.unlink()
         lock.release()
 
 
