@@ -47,7 +47,7 @@ def tree_size(root: Path) -> tuple[int, int]:
 
 def vendor(*args: object, cache: Path) -> float:
     cmd = [sys.executable, "-m", "conda_vendor_plugin", "vendor", *map(str, args)]
-    cmd += ["-p", "linux-64", "--cache-dir", str(cache), "--json"]
+    cmd += ["--platform", "linux-64", "--cache-dir", str(cache), "--json"]
     started = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:

@@ -93,7 +93,9 @@ def main() -> None:
             lines = ["name: bench", "channels:", f"  - {srv.url}/chan", "dependencies:"]
             env_file.write_text("\n".join(lines + [f"  - {p.name}" for p in pkgs]) + "\n")
             out = root / "OUT"
-            timed(tool(env_file, "-p", "linux-64", "-o", out, "--cache-dir", root / "cache"))
+            timed(
+                tool(env_file, "--platform", "linux-64", "-o", out, "--cache-dir", root / "cache")
+            )
         files = bundle_files(out)
         size = sum((out / f).stat().st_size for f in files)
         print(f"bundle: {args.packages} packages, {len(files)} files, {size / 2**20:.0f} MiB")

@@ -205,7 +205,17 @@ def run_lock(env: Path, out: Path, cache_dir: Path) -> int:
     """``lock`` in-process (``--json``, output captured); returns the number of packages."""
     from conda_vendor_plugin.cli import main
 
-    argv = ["lock", "-f", str(env), "-o", str(out), "-p", PLATFORM, "--cache-dir", str(cache_dir)]
+    argv = [
+        "lock",
+        "-f",
+        str(env),
+        "-o",
+        str(out),
+        "--platform",
+        PLATFORM,
+        "--cache-dir",
+        str(cache_dir),
+    ]
     stdout, stderr = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
         rc = main([*argv, "--json"])
@@ -275,7 +285,7 @@ def run_process_level(channel_dir: Path, locks: dict[str, Path], repeat: int) ->
     for label, env_file in locks.items():
         d = env_file.parent
         argv = [sys.executable, "-m", "conda_vendor_plugin", "lock", "-f", str(env_file)]
-        argv += ["-o", str(d / "proc.lock.yml"), "-p", PLATFORM, "--json"]
+        argv += ["-o", str(d / "proc.lock.yml"), "--platform", PLATFORM, "--json"]
         argv += ["--cache-dir", str(d / "proc-cache")]
         variants.append(process_variant(f"lock process, {label}", argv))
     print()
@@ -354,7 +364,7 @@ def conda_variants(
         "create", "--dry-run", "--json", "-n", "bench", "--platform", PLATFORM,
         "--override-channels", "-c", channel, *SPECS,
     )  # fmt: skip
-    lock = ("env", "lock", "-f", str(env_file), "-p", PLATFORM, "-o", str(out), "--json")
+    lock = ("env", "lock", "-f", str(env_file), "--platform", PLATFORM, "-o", str(out), "--json")
     bare = Variant(
         f"conda create --dry-run ({solver})",
         lambda: len(conda_json(python, env, *create)["actions"]["LINK"]),

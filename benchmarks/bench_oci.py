@@ -158,7 +158,7 @@ def bench(args: argparse.Namespace, work: Path) -> int:
     chan = build_channel(work / "chan", pkgs, subdirs=("linux-64",))
     env = write_env(work / "env.yml", chan.as_uri(), [p.name for p in pkgs])
     out = work / "OUT"
-    timed(cli("vendor", env, "-p", "linux-64", "-o", out, "--cache-dir", work / "cache"))
+    timed(cli("vendor", env, "--platform", "linux-64", "-o", out, "--cache-dir", work / "cache"))
     nbytes = sum(f.stat().st_size for f in out.rglob("*") if f.is_file() and not f.is_symlink())
     certs = make_certificates(work / "tls")
     with Registry(work / "registry", certs=certs) as reg:

@@ -36,9 +36,9 @@ checkout's ``src`` goes first on its ``PYTHONPATH``), for each solver of
 ``--conda-solvers`` (default ``rattler``) and each environment, one process each, conda
 isolated in a temporary HOME (``channels: []``, its own package cache and envs, no CUDA):
 
-* ``python -m conda env lock -f ENV -p linux-64``, cold (conda's repodata cache empty),
+* ``python -m conda env lock -f ENV --platform linux-64``, cold (conda's repodata cache empty),
   then warm (the cache kept);
-* ``python -m conda vendor ENV -p linux-64 -o OUT`` into a fresh OUT (warm cache);
+* ``python -m conda vendor ENV --platform linux-64 -o OUT`` into a fresh OUT (warm cache);
 * ``curl --parallel`` for the archives that vendor fetched.
 
 Same targets against ``conda env lock``: vendor <= 1.3x (warm env lock + curl), vendor
@@ -186,7 +186,16 @@ def bare(url: str, specs: tuple[str, ...], cache: Path) -> Run:
 
 
 def ours(cmd: str, env: Path, cache: Path, out: Path, *extra: str) -> Run:
-    argv = [sys.executable, "-m", "conda_vendor_plugin", cmd, "-f", str(env), "-p", PLATFORM]
+    argv = [
+        sys.executable,
+        "-m",
+        "conda_vendor_plugin",
+        cmd,
+        "-f",
+        str(env),
+        "--platform",
+        PLATFORM,
+    ]
     argv += ["--cache-dir", str(cache), "-o", str(out), "--json", *extra]
     shutil.rmtree(out, ignore_errors=True)
     run = measured(argv, env.parent, child_env())
@@ -256,7 +265,17 @@ def profile_vendor(env: Path, cache: Path, out: Path, top: int = 18) -> None:
     shutil.rmtree(out, ignore_errors=True)
     stats = out.parent / "vendor.prof"
     argv = [sys.executable, "-m", "cProfile", "-o", str(stats), "-m", "conda_vendor_plugin"]
-    argv += ["vendor", "-f", str(env), "-p", PLATFORM, "--cache-dir", str(cache), "-o", str(out)]
+    argv += [
+        "vendor",
+        "-f",
+        str(env),
+        "--platform",
+        PLATFORM,
+        "--cache-dir",
+        str(cache),
+        "-o",
+        str(out),
+    ]
     subprocess.run(argv, env=child_env(), capture_output=True, check=True)
     import pstats
 
@@ -298,10 +317,10 @@ def bench_conda(label: str, env_file: Path, work: Path, python: str, solver: str
     root = work / f"conda-{solver}-{label}"
     environ = conda_environ(root, os.environ.get("PYTHONPATH", ""), solver)
     lock_out = root / "out.lock.yml"
-    lock = ("env", "lock", "-f", env_file, "-p", PLATFORM, "-o", lock_out, "--json")
+    lock = ("env", "lock", "-f", env_file, "--platform", PLATFORM, "-o", lock_out, "--json")
     out = root / "bundle"
     print(f"\n{label} environment inside conda ({python}, CONDA_SOLVER={solver}):")
-    vendor = ("vendor", env_file, "-p", PLATFORM, "-o", out, "--json")
+    vendor = ("vendor", env_file, "--platform", PLATFORM, "-o", out, "--json")
     runs: dict[str, Run] = {}
     for kind, args in (("env lock cold", lock), ("env lock warm", lock), ("vendor", vendor)):
         shutil.rmtree(out, ignore_errors=True)

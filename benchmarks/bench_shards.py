@@ -16,7 +16,7 @@ Set-up (one temporary directory, removed at the end):
   bytes, shards under ``shards/``).
 * served by ``tests/support/server.py`` on 127.0.0.1 (``--latency`` seconds a request).
 
-Measured: ``python -m conda_vendor_plugin vendor ENV -o OUT -p linux-64`` on a cold
+Measured: ``python -m conda_vendor_plugin vendor ENV -o OUT --platform linux-64`` on a cold
 cache, once with shards and once with ``CONDA_REPODATA_USE_SHARDS=0``; the bytes of
 every repodata file the server sent (index, shards, repodata.json[.zst]; the archives
 are the same in both runs and left out), and wall time.
@@ -125,7 +125,7 @@ def vendor(server: ChannelServer, chan: Path, work: Path, label: str, shards: bo
     t0 = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-m", "conda_vendor_plugin", "vendor", env_file, "-o",
-         work / f"out-{label}", "-p", PLATFORM],
+         work / f"out-{label}", "--platform", PLATFORM],
         capture_output=True, text=True, env=environ,
     )  # fmt: skip
     wall = time.perf_counter() - t0

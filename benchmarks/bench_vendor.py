@@ -20,7 +20,7 @@ Measured (each a subprocess: wall time, its own peak RSS and CPU time taken by G
 
 * ``python -m conda_vendor_plugin vendor ENV --dry-run`` twice: cold (fills the
   repodata cache) and warm (interpreter start, imports, 304 revalidation, solve).
-* ``python -m conda_vendor_plugin vendor ENV -o OUT -p linux-64 --jobs J`` into a
+* ``python -m conda_vendor_plugin vendor ENV -o OUT --platform linux-64 --jobs J`` into a
   fresh OUT with the warm repodata cache: the whole command a user runs.
 * ``curl --parallel --parallel-immediate --parallel-max J -K cfg``: the same URLs
   into a fresh directory (no hashing, no solve: a lower bound for the transfer).
@@ -212,7 +212,7 @@ def vendor_cmd(env_file: Path, out: Path, jobs: int, cache: Path, *extra: str) -
         str(env_file),
         "-o",
         str(out),
-        "-p",
+        "--platform",
         PLATFORM,
         "--jobs",
         str(jobs),
