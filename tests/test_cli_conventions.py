@@ -19,7 +19,6 @@ import pytest
 from conda_vendor_plugin import __version__
 
 from .support.build import Pkg, build_channel
-from .support.bundles import env_report
 from .support.condarun import conda_environ
 from .support.locking import run_module
 from .support.server import ChannelServer
@@ -282,19 +281,22 @@ def test_the_console_script_names_itself() -> None:
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_pip_entries_are_reported_as_not_vendored(
+def test_a_pip_entry_vendor_cannot_carry_is_refused_before_solving(
     http_server: ChannelServer, tmp_path: Path, invoke, mode: str
 ) -> None:
     build_channel(tmp_path / "served" / "ch", [Pkg("a")])
     env = tmp_path / "env.yml"
     env.write_text(
         f"channels: ['{http_server.url}/ch']\ndependencies:\n  - a\n"
-        "  - pip:\n    - requests>=2\n    - rich\n"
+        "  - pip:\n    - requests>=2\n    - git+https://example.invalid/x.git\n"
     )
     out = tmp_path / "OUT"
     proc = invoke(mode, "vendor", env, "-o", out, "--platform", "linux-64")
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "pip: entries are not vendored" in proc.stdout + proc.stderr
-    assert "requests>=2" in proc.stdout + proc.stderr
-    manifest = json.loads((out / "manifest.json").read_text())
-    assert env_report(manifest)["pip_not_vendored"] == ["requests>=2", "rich"]
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    said = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert said[-1].endswith(
+        f"{env}: pip: 'git+https://example.invalid/x.git' is a VCS requirement; only "
+        "requirements resolved to wheels from an index can be vendored"
+    )
+    assert not out.exists()
+    assert not [p for _, p, _, _ in http_server.requests if p.startswith("/ch/")]  # no solve

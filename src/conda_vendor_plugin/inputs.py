@@ -16,9 +16,10 @@ from .channel.entries import Entries
 from .errors import UsageError, VendorError
 from .fsutil import read_limited
 from .installed import check_platforms, read_installed
-from .progress import Reporter, solving_step
+from .lock import solve_spec
+from .progress import Reporter
 from .records import Lockfile, Solution
-from .solve.backend import Backend, effective_spec, solve_all, to_lockfile
+from .solve.backend import Backend, effective_spec
 from .spec import NO_CHANNEL_OVERRIDE, ChannelOverride, EnvironmentSpec, load_spec
 from .transport.urls import merged_credentials
 from .yamlfile import MAX_DOCUMENT_BYTES
@@ -38,14 +39,13 @@ class Request:
 def solve_request(
     name: str, spec: EnvironmentSpec, backend: Backend, reporter: Reporter
 ) -> Request:
-    """Solve every platform of an environment file."""
-    solutions = solve_all(spec, backend, step=solving_step(spec, reporter))
+    """Solve every platform of an environment file (its ``pip:`` section too)."""
+    solutions, lock = solve_spec(spec, backend, reporter)
     sources: list[tuple[str, str]] = []
     for platform in spec.platforms:
         for src in backend.channel_sources(spec, platform):
             if src not in sources:
                 sources.append(src)
-    lock = to_lockfile(spec, solutions, backend.channel_priority())
     return Request(name, spec, solutions, lock, sources)
 
 

@@ -108,10 +108,7 @@ def run_lock(
     spec = effective_spec(spec, req.platforms, backend)
     output = req.output or default_output(Path(req.env_file), req.format)
     paths = output_paths(output, req.format, spec.platforms)  # refuse bad -o before solving
-    section = parse_pip_section(spec.pip, spec.source)  # refuse what cannot be vendored first
-    solutions = solve_all(spec, backend, step=solving_step(spec, reporter))
-    wheels = resolve_pip(spec, section, solutions, reporter)
-    lock = to_lockfile(spec, solutions, backend.channel_priority(), wheels)
+    _, lock = solve_spec(spec, backend, reporter)
     result = _write(req, lock, writer(req.format)(lock, paths))
     if lock.pypi:
         result["pypi"] = {p: len(w) for p, w in lock.pypi.items()}
@@ -154,6 +151,19 @@ def lock_installed(req: LockRequest, backend_factory: Callable[[], Backend]) -> 
         {"manager": f.manager, "name": f.name, "version": f.version} for f in installed.not_locked
     ]
     return result
+
+
+def solve_spec(
+    spec: EnvironmentSpec, backend: Backend, reporter: Reporter
+) -> tuple[list[Solution], Lockfile]:
+    """Solve every platform of ``spec`` and resolve its ``pip:`` section against each
+    solution's Python: the solutions and their lock. A ``pip:`` entry that cannot be
+    vendored (editable, VCS, a local path) is refused before anything is solved. ``lock``
+    and ``vendor ENV_FILE`` both lock an environment file through here."""
+    section = parse_pip_section(spec.pip, spec.source)
+    solutions = solve_all(spec, backend, step=solving_step(spec, reporter))
+    wheels = resolve_pip(spec, section, solutions, reporter)
+    return solutions, to_lockfile(spec, solutions, backend.channel_priority(), wheels)
 
 
 def resolve_pip(

@@ -45,6 +45,31 @@ def _vendor(
     return stdout + err
 
 
+def test_vendor_of_an_environment_file_carries_its_pip_section(tmp_path: Path, served, run):
+    """``vendor ENV_FILE`` resolves the pip: section as ``lock`` does: the bundle carries
+    the same wheels as ``lock`` then ``vendor --lockfile``."""
+    channel, index, _ = served
+    env = env_file(
+        tmp_path / "demo.yml",
+        channel,
+        ["python 3.12.*"],
+        [f"--index-url {index}", "msgpack"],
+        PLATFORMS,
+    )
+    direct = tmp_path / "DIRECT"
+    rc, stdout, err = run("vendor", env, "-o", direct, "--cache-dir", tmp_path / "c")
+    assert rc == 0, err
+    assert "not vendored" not in stdout + err
+    via_lock = tmp_path / "VIA_LOCK"
+    _vendor(tmp_path, served, run, ["msgpack"], via_lock)
+    assert _wheel_files(direct) == _wheel_files(via_lock) and len(_wheel_files(direct)) == 2
+    assert _locked(direct) == _locked(via_lock)
+    manifest = json.loads((direct / "manifest.json").read_text())
+    assert env_report(manifest)["pip_not_vendored"] == []
+    rc, _, err = run("vendor", "verify", direct)
+    assert rc == 0, err
+
+
 def _locked(out: Path, lock: str = LOCK) -> dict[str, object]:
     """Bundle path -> locked wheel, over every platform of the bundle's lockfile."""
     wheels = explicit_v1.load(out / lock).pypi
