@@ -118,11 +118,6 @@ def _report_maintenance(result: dict[str, Any], reporter: Reporter) -> bool:
 
 def _report_environments(result: dict[str, Any], reporter: Reporter) -> None:
     for name, env in result["environments"].items():
-        if env.get("pip_not_vendored"):
-            reporter.info(
-                f"  warning: {name}: the environment file's pip: entries are not vendored "
-                f"(not conda packages): {', '.join(env['pip_not_vendored'])}"
-            )
         for f in env.get("not_vendored", ()):
             reporter.info(
                 f"  {name}: not vendored ({f['manager']}, not a conda package): {f['name']} "

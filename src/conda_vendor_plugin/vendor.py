@@ -151,11 +151,6 @@ def not_vendored(lock: Lockfile) -> list[dict[str, Any]]:
     return [asdict(f) for f in lock.foreign]
 
 
-def pip_not_vendored(r: inputs.Request) -> list[str]:
-    """The environment file's ``pip:`` entries when its lock has no wheels for them."""
-    return [] if any(r.lock.pypi.values()) else list(r.spec.pip)
-
-
 def summarize(p: VendorPlan, out: Path) -> dict[str, Any]:
     """The report's counts; per environment ``not_vendored`` lists locked packages that
     are not conda packages (pip/pypi entries of other tools' lockfiles)."""
@@ -170,7 +165,7 @@ def summarize(p: VendorPlan, out: Path) -> dict[str, Any]:
             r.name: {
                 "platforms": {s.platform: len(s.packages) for s in r.solutions},
                 "not_vendored": not_vendored(r.lock),
-                "pip_not_vendored": pip_not_vendored(r),
+                "pip_not_vendored": [],  # every pip: requirement is carried or refused
             }
             for r in p.requests
         },
@@ -245,7 +240,7 @@ def _write_environment(p: VendorPlan, r: inputs.Request, staging: Path) -> histo
         r.lock.input_hash,
         [s.platform for s in r.solutions],
         not_vendored(r.lock),
-        pip_not_vendored(r),
+        (),  # pip: requirements are carried as wheels or refused
         [vp.relpath for vp in mine],
     )
     folder = inside(staging, history.version_dir(r.name, env.current))

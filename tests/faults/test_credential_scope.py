@@ -197,3 +197,22 @@ def test_inside_conda_a_lockfile_may_not_read_an_unnamed_local_channel(
     lock.write_text(lock.read_text().replace("0" * 64, e["sha256"]))
     proc = conda(named, "vendor", "--lockfile", lock, "-o", tmp_path / "OUT")
     assert proc.returncode == 0, proc.stderr
+
+
+def test_a_pip_index_password_never_reaches_the_bundle_or_the_output(tmp_path: Path, run):
+    """A pip: section with an index URL and no requirement has nothing to vendor: the URL,
+    password and all, is written nowhere (it once went to manifest.json and bundle.json as
+    a 'not vendored' entry)."""
+    build_channel(tmp_path / "ch", [Pkg("a")])
+    env = tmp_path / "env.yml"
+    env.write_text(
+        f"channels: ['{(tmp_path / 'ch').as_uri()}']\ndependencies:\n  - a\n  - pip:\n"
+        "    - --index-url https://alice:s3cret@example.invalid/simple\n"
+        "platforms: [linux-64]\n"
+    )
+    out = tmp_path / "OUT"
+    rc, stdout, err = run("vendor", env, "-o", out, "--cache-dir", tmp_path / "cache")
+    assert rc == 0, err
+    assert "s3cret" not in stdout + err
+    written = [p for p in out.rglob("*") if p.is_file() and b"s3cret" in p.read_bytes()]
+    assert written == []

@@ -89,7 +89,7 @@ class Version:
     input_hash: str
     platforms: tuple[str, ...]
     not_vendored: tuple[Mapping[str, str], ...] = ()  # locked packages that are not conda's
-    pip_not_vendored: tuple[str, ...] = ()  # the environment file's pip: entries
+    pip_not_vendored: tuple[str, ...] = ()  # older bundles: pip: entries not vendored
     archives: tuple[str, ...] = ()  # every archive it installs, as a path in the bundle
 
     @property
