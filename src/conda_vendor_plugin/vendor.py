@@ -250,7 +250,9 @@ def _write_environment(p: VendorPlan, r: inputs.Request, staging: Path) -> histo
     for sol in r.solutions:
         in_solution = set(sol.packages)
         used = {vp.local_channel for vp in mine if vp.package in in_solution}
-        text = env_file_text(r.spec, sol, [n for n in p.local_order if n in used], where)
+        local_order = [n for n in p.local_order if n in used]
+        wheels = r.lock.pypi.get(sol.platform, ())
+        text = env_file_text(r.spec, sol, local_order, where, wheels)
         atomic_write_text(folder / env_file_name(sol.platform), text)
         explicit = explicit_file_text(r.lock, sol.platform, mine, where)
         atomic_write_text(folder / explicit_file_name(sol.platform), explicit)
