@@ -7,6 +7,7 @@ disk, and a run that fails at any step leaves the previous OUT as it was.
 
 from __future__ import annotations
 
+import os
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -35,12 +36,19 @@ from .formats import explicit_v1
 from .fsutil import UnsafePath, atomic_write_text, contained, is_plain_dir
 from .progress import Reporter
 from .pypi.records import Wheel, wheel_problem
+from .pypi.requirements import parse_pip_section
 from .pypi.simple_index import wheel_path
 from .records import Lockfile
 from .solve.backend import Backend
 from .spec import NO_CHANNEL_OVERRIDE, ChannelOverride, load_spec
 from .transport.download import Downloader, DownloadJob, DownloadResult
-from .transport.urls import merged_credentials, redact_url, with_credentials_of
+from .transport.urls import (
+    has_credentials,
+    merged_credentials,
+    redact_url,
+    with_credentials_of,
+    with_userinfo_of,
+)
 
 
 @dataclass(frozen=True)
@@ -75,6 +83,7 @@ class VendorPlan:
     credentials: Mapping[str, str]  # channel URL without credentials -> with them
     omitted: Mapping[str, Mapping[str, Any]]  # delta: archives the previous bundle has
     wheels: Mapping[str, Wheel]  # bundle path -> every locked wheel, once (all fetched)
+    indexes: Sequence[str] = ()  # package index URLs of the run that carry credentials
 
     @property
     def fetched(self) -> list[VendoredPackage]:
@@ -141,7 +150,24 @@ def make_plan(
         credentials=merged_credentials(url for _, url in sources),
         omitted=omitted,
         wheels=plan_wheels(reqs),
+        indexes=index_urls(reqs),
     )
+
+
+def index_urls(reqs: Sequence[inputs.Request]) -> list[str]:
+    """The package index URLs with credentials the run was given, for the wheels on
+    their hosts (:func:`~.transport.urls.with_userinfo_of`): the ``pip:`` sections'
+    ``--index-url``/``--extra-index-url``/``--find-links``, then ``PIP_INDEX_URL`` and
+    ``PIP_EXTRA_INDEX_URL`` (pip's own variables; ``~/.netrc`` serves every other case)."""
+    found = [
+        value
+        for r in reqs
+        for _, value in parse_pip_section(r.spec.pip, r.spec.source).options
+        if has_credentials(value)
+    ]
+    for name in ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL"):
+        found += [u for u in os.environ.get(name, "").split() if has_credentials(u)]
+    return found
 
 
 def not_vendored(lock: Lockfile) -> list[dict[str, Any]]:
@@ -195,7 +221,7 @@ def fetch(
         for vp in p.fetched
     ] + [
         DownloadJob(
-            url=w.url,
+            url=with_userinfo_of(w.url, p.indexes),
             dest=inside(staging, rel),
             size=w.size,
             sha256=w.sha256,
