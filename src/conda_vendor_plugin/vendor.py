@@ -19,6 +19,7 @@ from . import inputs
 from .bundle import delta as delta_mod
 from .bundle import history, installer, readme, transaction
 from .bundle import staging as staging_mod
+from .bundle import wheels as wheels_mod
 from .bundle.channels import repodata_documents, write_repodata
 from .bundle.outputs import (
     LOCKFILE,
@@ -361,6 +362,7 @@ def run_vendor(opts: VendorOptions, backend: Backend, reporter: Reporter) -> dic
         base = None if opts.since else _base_bundle(output)
         p = _settle(opts, base, backend, reporter)
         transaction.check_rewrites(base, {vp.relpath: vp.package for vp in p.vendored})
+        wheels_mod.check_rewrites(base, p.wheels)
         summary = summarize(p, opts.output)
         summary["dry_run"] = True
         summary["files"] = [
@@ -377,11 +379,14 @@ def run_vendor(opts: VendorOptions, backend: Backend, reporter: Reporter) -> dic
         base = tx.base if not opts.since else None
         p = _settle(opts, base, backend, reporter)
         transaction.check_rewrites(base, {vp.relpath: vp.package for vp in p.vendored})
+        wheels_mod.check_rewrites(base, p.wheels)
         # What an earlier plan left (partial downloads of other archives) goes first:
         # it must not hold the room this run needs.
         staging = tx.stage({vp.relpath for vp in p.fetched} | set(p.wheels))
         staging_mod.seed_from_previous(tx.output, staging, p.fetched)
-        staging_mod.check_free_space(tx.output, staging, p.fetched)
+        planned = [(vp.relpath, vp.package.size) for vp in p.fetched]
+        planned += [(rel, w.size) for rel, w in p.wheels.items()]
+        staging_mod.check_free_space(tx.output, staging, planned)
         results = fetch(p, staging, backend, opts.jobs, reporter)
         index = write_outputs(p, tx, base, opts.since)
 
