@@ -261,7 +261,7 @@ def test_ignore_pip_non_wheel_lists_what_was_left_out_in_bundle_json(tmp_path: P
     for n, args in enumerate(
         (
             [env, "--ignore-pip-non-wheel"],
-            ["--lockfile", _locked(tmp_path, run, env)],
+            ["--lockfile", _lock_ignoring(tmp_path, run, env)],
         )
     ):
         out = tmp_path / f"OUT{n}"
@@ -289,7 +289,7 @@ def test_ignore_pip_non_wheel_lists_what_was_left_out_in_bundle_json(tmp_path: P
         assert list((out / "pypi" / "simple").iterdir())  # msgpack is carried
 
 
-def _locked(tmp_path: Path, run, env: Path) -> Path:
+def _lock_ignoring(tmp_path: Path, run, env: Path) -> Path:
     rc, _, err = run("lock", "-f", env, "--cache-dir", tmp_path / "c", "--ignore-pip-non-wheel")
     assert rc == 0, err
     return env.with_name("demo.lock.yml")
