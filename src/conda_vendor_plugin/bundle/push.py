@@ -4,7 +4,9 @@ in the layout of :mod:`.oci_layout`.
 The bundle is verified first (a damaged bundle is never pushed) and its manifest gives
 every file's sha256, so nothing is hashed twice. Only what is new moves: a package whose
 tag already holds the same archive is left alone (one manifest ``GET``); every other blob
-is asked for (``HEAD``) before it is uploaded. Packages go up in parallel; the repodata
+is asked for before it is uploaded (the upload's ``POST`` asks the registry to mount it
+from the repository itself, or from another one this push saw holding it: the registry
+answers 201 for a blob it has, and nothing moves). Packages go up in parallel; the repodata
 artifacts next; the bundle's metadata artifact last, so its tags never name a state whose
 packages are not all there.
 """
@@ -36,14 +38,21 @@ class PushCounts:
     blobs_present: int = 0
     bytes_uploaded: int = 0
     lock: Lock = field(default_factory=Lock, repr=False)
+    holders: dict[str, str] = field(default_factory=dict, repr=False)  # digest -> a repo
 
-    def blob(self, uploaded: bool, size: int) -> None:
+    def blob(self, repo: str, digest: str, uploaded: bool, size: int) -> None:
         with self.lock:
+            self.holders.setdefault(digest, repo)
             if uploaded:
                 self.blobs_uploaded += 1
                 self.bytes_uploaded += size
             else:
                 self.blobs_present += 1
+
+    def holder(self, digest: str) -> str | None:
+        """A repository this push has seen holding ``digest`` (to mount it from)."""
+        with self.lock:
+            return self.holders.get(digest)
 
 
 @dataclass(frozen=True)
@@ -85,6 +94,11 @@ def push_bundle(
             f"{bundle}: a delta bundle (it leaves out archives its base holds); push the "
             f"bundle it was applied to (`vendor apply {bundle} --to BUNDLE`)"
         )
+    if _state_in_registry(bundle, ref.namespace, registry, jobs):
+        note("the registry holds this bundle state already: nothing sent")
+        files = BundleFiles.read(bundle)
+        counts = PushCounts(packages=len(_package_groups(bundle, ref.namespace, files.archives)))
+        return _report(bundle, ref, L.bundle_tag(files.manifest), counts)
     findings = verify_output(bundle)
     if findings["problems"]:
         raise VendorError(
@@ -105,6 +119,10 @@ def push_bundle(
     for item in files.repodata:
         _push_repodata(registry, bundle, ref.namespace, item, tag, counts)
     _push_metadata(registry, bundle, ref.namespace, files, tag, counts)
+    return _report(bundle, ref, tag, counts)
+
+
+def _report(bundle: Path, ref: OciReference, tag: str, counts: PushCounts) -> dict[str, Any]:
     return {
         "success": True,
         "bundle": str(bundle),
@@ -119,6 +137,37 @@ def push_bundle(
 
 
 Group = tuple[str, str]  # (repository, tag)
+
+
+def _state_in_registry(bundle: Path, namespace: str, registry: Registry, jobs: int) -> bool:
+    """True when the registry holds this bundle state whole: the state's metadata artifact
+    with this very ``manifest.json`` (the metadata goes up last, after everything it names),
+    ``latest`` on it, and every package's and repodata's tag still there (``HEAD`` each, in
+    parallel). Then nothing would be sent, so nothing is read or hashed (the registry
+    checked every blob's digest when it received it). Anything else: the full push."""
+    try:
+        files = BundleFiles.read(bundle)
+        groups = _package_groups(bundle, namespace, files.archives)
+        subdirs = [_repodata_repo(namespace, item) for item in files.repodata]
+    except (OSError, ValueError, LookupError, TypeError, VendorError):
+        return False  # the full push's verify names what is wrong
+    tag = L.bundle_tag(files.manifest)
+    found = registry.get_manifest(namespace, tag, missing_ok=True)
+    if found is None or registry.manifest_digest(namespace, L.LATEST) != found[1]:
+        return False
+    ours = L.sha256_digest(files.manifest)
+    if not any(_is_layer(layer, ours, MANIFEST) for layer in found[0].get("layers") or []):
+        return False
+    wanted = [*groups, *((repo, tag) for repo in subdirs)]
+    with ThreadPoolExecutor(max(1, jobs), thread_name_prefix="push-check") as pool:
+        there = pool.map(lambda g: registry.manifest_digest(*g) is not None, wanted)
+        return all(list(there))
+
+
+def _is_layer(layer: Any, digest: str, title: str) -> bool:
+    if not isinstance(layer, Mapping) or not isinstance(layer.get("annotations"), Mapping):
+        return False
+    return bool(layer.get("digest") == digest and layer["annotations"].get(L.TITLE) == title)
 
 
 def _package_groups(
@@ -183,11 +232,12 @@ def _holds(manifest: Mapping[str, Any], packages: list[L.Layer]) -> bool:
 
 
 def _ensure_blob(registry: Registry, repo: str, layer: L.Layer, counts: PushCounts) -> None:
-    if registry.has_blob(repo, layer.digest):
-        counts.blob(False, layer.size)
-        return
-    registry.put_blob(repo, layer.digest, layer.size, layer.source)
-    counts.blob(True, layer.size)
+    """Upload ``layer`` unless the registry has it in ``repo`` or can mount it there from
+    a repository this push saw holding it (the shared ``{}`` config blob, an archive in
+    two channels): one request, no bytes."""
+    source = counts.holder(layer.digest)
+    uploaded = registry.put_blob(repo, layer.digest, layer.size, layer.source, source)
+    counts.blob(repo, layer.digest, uploaded, layer.size)
 
 
 def _push_artifact(
@@ -215,13 +265,17 @@ def _push_repodata(
     tag: str,
     counts: PushCounts,
 ) -> None:
-    channel, subdir, _ = str(item["path"]).split("/")
-    repo = _repository(channel, L.repodata_repository, namespace, channel, subdir)
+    repo = _repodata_repo(namespace, item)
     path = contained(bundle, str(item["path"]))
     layer = L.Layer(
         f"sha256:{item['sha256']}", int(item["size"]), L.REPODATA_MEDIA_TYPE, "repodata.json", path
     )
     _push_artifact(registry, repo, [layer], L.empty_config(), [tag, L.LATEST], counts)
+
+
+def _repodata_repo(namespace: str, item: Mapping[str, Any]) -> str:
+    channel, subdir, _ = str(item["path"]).split("/")
+    return _repository(channel, L.repodata_repository, namespace, channel, subdir)
 
 
 def _push_metadata(

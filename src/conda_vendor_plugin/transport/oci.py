@@ -6,9 +6,9 @@ the registry's own ``Range`` after a cut), put and get a manifest, list tags, an
 for :class:`~.download.Downloader` to fetch blobs with (verified by their digest there,
 resumable, parallel). Nothing here knows conda packages or bundles.
 
-Requests go over https, verified with the system store (``REQUESTS_CA_BUNDLE`` where set)
-or ``ca_cert``, which is passed per request (that variable overrides a session's own
-``verify``); plain http only when ``insecure``. Authentication: :mod:`.oci_auth`.
+Requests go over https, verified with ``ca_cert``, else ``REQUESTS_CA_BUNDLE`` (or
+``CURL_CA_BUNDLE``) where set, else the system store; plain http only when ``insecure``.
+Proxies come from the environment, read once per session. Authentication: :mod:`.oci_auth`.
 Redirects are followed only for blob downloads, and ``requests`` drops the
 ``Authorization`` header when one leads to another host; an upload ``Location`` on another
 host is refused. Manifests are read up to :data:`MAX_MANIFEST` bytes. Retries follow
@@ -17,71 +17,33 @@ host is refused. Manifests are read up to :data:`MAX_MANIFEST` bytes. Retries fo
 
 from __future__ import annotations
 
-import hashlib
 import json
+import os
 import re
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from ..errors import RegistryError, UsageError, quoted
+from ..errors import RegistryError, quoted
 from .failures import cause, retryable_status, status_cause
 from .oci_auth import Authenticator, Credentials, basic_header, credentials_for
+from .oci_names import CHUNK_SIZE as CHUNK_SIZE
+from .oci_names import (
+    DIGEST,
+    MANIFEST_MEDIA_TYPE,
+    MAX_MANIFEST,
+    MAX_TAG_PAGES,
+    MAX_TAGS_PAGE,
+    TAG,
+    check_repository,
+    sha256_digest,
+)
+from .oci_names import REPOSITORY as REPOSITORY
+from .oci_names import OciReference as OciReference
 from .session import Retryable, RetryPolicy, make_session, retry_after_seconds, with_retries
 from .urls import origin, redact_text
-
-MANIFEST_MEDIA_TYPE = "application/vnd.oci.image.manifest.v1+json"
-MAX_MANIFEST = 4 << 20  # the size registries must accept; anything larger is refused
-MAX_TAGS_PAGE = 16 << 20
-MAX_TAG_PAGES = 1000
-CHUNK_SIZE = 32 << 20  # blobs larger than this go up in PATCH chunks of this size
-_COMPONENT = r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*"
-REPOSITORY = re.compile(rf"{_COMPONENT}(?:/{_COMPONENT})*")
-TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}")
-DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
-
-
-@dataclass(frozen=True)
-class OciReference:
-    """``oci://HOST[:PORT]/NAMESPACE[:TAG]``."""
-
-    netloc: str
-    namespace: str
-    tag: str | None = None
-
-    @classmethod
-    def parse(cls, url: str) -> OciReference:
-        parts = urlsplit(url)
-        if parts.scheme != "oci" or not parts.netloc or parts.query or parts.fragment:
-            raise UsageError(f"{quoted(url)}: expected oci://HOST[:PORT]/NAMESPACE[:TAG]")
-        if "@" in parts.netloc:
-            raise UsageError(
-                f"{redact_text(url)}: no credentials in the URL; put them in "
-                f"~/.docker/config.json or REGISTRY_AUTH_FILE (`docker login` writes them)"
-            )
-        path = parts.path.strip("/")
-        namespace, _, tag = path.rpartition(":") if ":" in path else (path, "", "")
-        if not REPOSITORY.fullmatch(namespace):
-            raise UsageError(
-                f"{quoted(url)}: {quoted(namespace)} is not a registry repository name "
-                f"(lowercase letters, digits, '.', '_', '-', separated by '/')"
-            )
-        if tag and not TAG.fullmatch(tag):
-            raise UsageError(f"{quoted(url)}: {quoted(tag)} is not a valid tag")
-        return cls(parts.netloc, namespace, tag or None)
-
-
-def sha256_digest(data: bytes) -> str:
-    return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
-def check_repository(name: str) -> str:
-    if len(name) > 255 or not REPOSITORY.fullmatch(name):
-        raise RegistryError(f"{quoted(name)} is not a valid registry repository name")
-    return name
 
 
 class Registry:
@@ -100,7 +62,7 @@ class Registry:
     ) -> None:
         self.netloc = netloc
         self.url = f"{'http' if insecure else 'https'}://{netloc}"
-        self.verify: str | bool = str(ca_cert) if ca_cert is not None else True
+        self.verify: str | bool = str(ca_cert) if ca_cert is not None else _ca_bundle()
         creds = credentials if credentials is not None else credentials_for(netloc, environ)
         self.auth = Authenticator(self.url, creds)
         self.policy = policy or RetryPolicy.from_environment(environ)
@@ -112,8 +74,20 @@ class Registry:
     @property
     def session(self) -> Any:
         if getattr(self._local, "session", None) is None:
-            self._local.session = make_session(4)
+            self._local.session = self._new_session()
         return self._local.session
+
+    def _new_session(self) -> Any:
+        """A session that reads the environment once, here, not on every request (as
+        ``requests`` does with ``trust_env``: a scan of ``os.environ`` for proxies per
+        request, a fifth of push's CPU). The proxies are those the environment gives for
+        this registry (``NO_PROXY`` honoured); no ``.netrc``: credentials are docker's."""
+        from requests.utils import get_environ_proxies
+
+        session = make_session(4)
+        session.trust_env = False
+        session.proxies = get_environ_proxies(self.url)
+        return session
 
     def same_origin(self, url: str) -> str:
         full = urljoin(self.url + "/", url)
@@ -173,7 +147,7 @@ class Registry:
             f"pass --ca-cert FILE with the registry's CA (--insecure: a plain-http lab registry)"
         )
 
-    def _token(self, realm: str, params: dict[str, str], creds: Credentials | None) -> Any:
+    def _token(self, realm: str, params: dict[str, Any], creds: Credentials | None) -> Any:
         import requests
 
         headers = basic_header(creds) if creds is not None else {}
@@ -233,11 +207,19 @@ class Registry:
 
         return bool(self.call(f"HEAD {repo}@{digest}", attempt))
 
-    def put_blob(self, repo: str, digest: str, size: int, source: Path | bytes) -> None:
-        """Upload one blob (:mod:`.oci_upload`); the registry checks it against ``digest``."""
+    def put_blob(
+        self,
+        repo: str,
+        digest: str,
+        size: int,
+        source: Path | bytes,
+        mount_from: str | None = None,
+    ) -> bool:
+        """Upload one blob unless the registry has it (:mod:`.oci_upload`); False when
+        nothing was sent. The registry checks what it receives against ``digest``."""
         from .oci_upload import upload_blob
 
-        upload_blob(self, repo, digest, size, source)
+        return upload_blob(self, repo, digest, size, source, mount_from)
 
     def blob_url(self, repo: str, digest: str) -> str:
         return f"{self.url}/v2/{repo}/blobs/{digest}"
@@ -295,7 +277,7 @@ class Registry:
                 return found
 
             def attempt(page_url: str = url) -> tuple[Any, str | None]:
-                r = self.request("GET", page_url, _pull(repo), stream=True)
+                r = self.request("GET", page_url, pull_scope(repo), stream=True)
                 if r.status_code == 404:
                     drain(r)
                     return {"tags": []}, None
@@ -317,7 +299,7 @@ class Registry:
         what = f"manifest {repo}:{reference}"
 
         def attempt() -> bytes | None:
-            r = self._manifest("GET", repo, reference, _pull(repo), stream=True)
+            r = self._manifest("GET", repo, reference, pull_scope(repo), stream=True)
             if r.status_code == 404:
                 drain(r)
                 return None
@@ -356,9 +338,16 @@ class BlobSession:
         import requests
 
         try:
-            return self.registry.request("GET", url, _pull(self.repo), network_errors=True, **kw)
+            return self.registry.request(
+                "GET", url, pull_scope(self.repo), network_errors=True, **kw
+            )
         except Retryable as e:  # the token service did not answer: the Downloader retries
             raise requests.ConnectionError(str(e)) from None
+
+
+def _ca_bundle() -> str | bool:
+    """The CA bundle ``requests`` would take from the environment, else the system store."""
+    return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
 
 
 def drain(r: Any, limit: int = 1 << 16) -> None:
@@ -389,5 +378,5 @@ def push_scope(repo: str) -> str:
     return f"repository:{repo}:pull,push"
 
 
-def _pull(repo: str) -> str:
+def pull_scope(repo: str) -> str:
     return f"repository:{repo}:pull"

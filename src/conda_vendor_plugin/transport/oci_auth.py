@@ -148,8 +148,10 @@ class Authenticator:
                 return True
         realm = challenge.params.get("realm", "")
         self._check_realm(realm)
-        params = {"service": challenge.params.get("service", ""), "scope": scope}
-        answer = get_token(realm, {k: v for k, v in params.items() if v}, self.credentials)
+        params: dict[str, str | list[str]] = {"scope": scope.split()}  # one param per scope
+        if challenge.params.get("service"):
+            params["service"] = challenge.params["service"]
+        answer = get_token(realm, params, self.credentials)
         token = (
             answer.get("token") or answer.get("access_token") if isinstance(answer, dict) else None
         )

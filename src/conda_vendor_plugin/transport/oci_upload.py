@@ -1,5 +1,7 @@
-"""One blob into a registry: ``POST`` an upload, then one ``PUT`` with the bytes, or, for
-a blob larger than the registry's ``chunk_size``, ``PATCH`` chunks then an empty ``PUT``.
+"""One blob into a registry: ``POST`` an upload (asking the registry to mount the blob
+from a repository that holds it instead: nothing then moves), then one ``PUT`` with the
+bytes, or, for a blob larger than the registry's ``chunk_size``, ``PATCH`` chunks then an
+empty ``PUT``.
 
 After a chunk fails (a cut, a 5xx, a 416) the upload's status is asked (``GET`` the upload:
 ``Range: 0-N``) and the next try sends from byte ``N+1``: the registry's word, not ours,
@@ -14,31 +16,64 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
-from .oci import Registry, push_scope
+from ..errors import RegistryError
+from .oci import Registry, pull_scope, push_scope
 from .session import Retryable
 
 OCTETS = {"Content-Type": "application/octet-stream"}
 
 
 def upload_blob(
-    registry: Registry, repo: str, digest: str, size: int, source: Path | bytes
-) -> None:
-    """Upload one blob from ``source`` (a file, or bytes up to one chunk)."""
+    registry: Registry,
+    repo: str,
+    digest: str,
+    size: int,
+    source: Path | bytes,
+    mount_from: str | None = None,
+) -> bool:
+    """Upload one blob from ``source`` (a file, or bytes up to one chunk), unless the
+    registry has it: False when nothing was sent.
+
+    The upload's ``POST`` asks the registry to mount the blob from ``mount_from`` (another
+    repository known to hold it; by default ``repo`` itself): a registry that has it there
+    answers 201 and no byte moves, one that has not (or does not mount) opens the upload.
+    A blob larger than one chunk is asked for with ``HEAD`` first."""
     what = f"upload {repo}@{digest}"
-    start = registry.call(what, lambda: _start(registry, repo, what))
+    if size > registry.chunk_size and registry.has_blob(repo, digest):
+        return False
+    start = _start(registry, repo, digest, mount_from or repo, what)
+    if start is None:
+        return False
     if size <= registry.chunk_size:
         registry.call(what, lambda: _finish(registry, start, digest, source, what))
-        return
+        return True
     if not isinstance(source, Path):
         raise TypeError("a blob larger than one chunk is uploaded from a file")
     location = _chunks(registry, start, source, size, what)
     registry.call(what, lambda: _finish(registry, location, digest, None, what))
+    return True
 
 
-def _start(registry: Registry, repo: str, what: str) -> str:
-    r = registry.request("POST", f"/v2/{repo}/blobs/uploads/", push_scope(repo))
+def _start(registry: Registry, repo: str, digest: str, source: str, what: str) -> str | None:
+    """The new upload's location, or None when the registry mounted the blob."""
+    try:
+        return registry.call(what, lambda: _post(registry, repo, digest, source, what))
+    except RegistryError:
+        if source == repo:
+            raise
+    # The credentials may not read ``source`` (a token scoped to ``repo`` alone).
+    return registry.call(what, lambda: _post(registry, repo, digest, repo, what))
+
+
+def _post(registry: Registry, repo: str, digest: str, source: str, what: str) -> str | None:
+    query = urlencode({"mount": digest, "from": source})
+    scope = push_scope(repo) if source == repo else f"{push_scope(repo)} {pull_scope(source)}"
+    r = registry.request("POST", f"/v2/{repo}/blobs/uploads/?{query}", scope)
+    if r.status_code == 201:
+        r.close()
+        return None
     registry.expect(r, what, 202).close()
     return registry.same_origin(r.headers.get("Location") or "")
 
