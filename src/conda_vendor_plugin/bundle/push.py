@@ -15,19 +15,23 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from threading import Lock
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import RegistryError, VendorError, quoted
 from ..fsutil import MAX_METADATA_BYTES, contained, read_limited
+from ..progress import TextReporter
 from ..transport.oci import OciReference, Registry
 from . import oci_layout as L
 from .local import LOCAL_PREFIX
 from .outputs import MANIFEST
 from .verify import DELTA, verify_output
+
+if TYPE_CHECKING:
+    from ..progress import Reporter
 
 
 @dataclass
@@ -86,20 +90,25 @@ def push_bundle(
     ref: OciReference,
     registry: Registry,
     jobs: int = 8,
-    note: Callable[[str], None] = lambda message: None,
+    reporter: Reporter | None = None,
 ) -> dict[str, Any]:
-    """Push ``bundle`` to ``ref``; returns what moved (for the report)."""
+    """Push ``bundle`` to ``ref``; returns what moved (for the report). Progress goes to
+    ``reporter``: a step per phase, a bar over the packages' archive bytes."""
+    reporter = reporter or TextReporter(quiet=True)
     if (bundle / DELTA).exists():
         raise VendorError(
             f"{bundle}: a delta bundle (it leaves out archives its base holds); push the "
             f"bundle it was applied to (`vendor apply {bundle} --to BUNDLE`)"
         )
-    if _state_in_registry(bundle, ref.namespace, registry, jobs):
-        note("the registry holds this bundle state already: nothing sent")
+    with reporter.step(f"Asking oci://{ref.netloc}/{ref.namespace} for this bundle state"):
+        there = _state_in_registry(bundle, ref.namespace, registry, jobs)
+    if there:
+        reporter.info("The registry holds this bundle state whole already: nothing to send.")
         files = BundleFiles.read(bundle)
         counts = PushCounts(packages=len(_package_groups(bundle, ref.namespace, files.archives)))
         return _report(bundle, ref, L.bundle_tag(files.manifest), counts)
-    findings = verify_output(bundle)
+    with reporter.step(f"Verifying {bundle}"):
+        findings = verify_output(bundle)
     if findings["problems"]:
         raise VendorError(
             f"{bundle}: {findings['problems']} problem(s) found; run `vendor verify {bundle}` "
@@ -110,16 +119,33 @@ def push_bundle(
     counts = PushCounts()
     groups = _package_groups(bundle, ref.namespace, files.archives)
     counts.packages = len(groups)
-    with ThreadPoolExecutor(max(1, jobs), thread_name_prefix="push") as pool:
-        for pushed in pool.map(lambda g: _push_package(registry, g, counts), groups.items()):
-            if pushed:
-                counts.packages_pushed += 1
-    kept = counts.packages - counts.packages_pushed
-    note(f"packages: {counts.packages_pushed} pushed, {kept} already in the registry")
-    for item in files.repodata:
-        _push_repodata(registry, bundle, ref.namespace, item, tag, counts)
-    _push_metadata(registry, bundle, ref.namespace, files, tag, counts)
+    _push_packages(registry, groups, counts, jobs, reporter)
+    with reporter.step("Pushing the repodata and the bundle's metadata"):
+        for item in files.repodata:
+            _push_repodata(registry, bundle, ref.namespace, item, tag, counts)
+        _push_metadata(registry, bundle, ref.namespace, files, tag, counts)
     return _report(bundle, ref, tag, counts)
+
+
+def _push_packages(
+    registry: Registry, groups: Groups, counts: PushCounts, jobs: int, reporter: Reporter
+) -> None:
+    """Every package in parallel; the bar counts their archives' bytes as each is done
+    (pushed, or found in the registry), updated from this thread only."""
+    sizes = {key: sum(int(item["size"]) for _, item in members) for key, members in groups.items()}
+    bar = reporter.bar("Pushing packages", sum(sizes.values()))
+    done = 0
+    try:
+        with ThreadPoolExecutor(max(1, jobs), thread_name_prefix="push") as pool:
+            futures = {
+                pool.submit(_push_package, registry, g, counts): g[0] for g in groups.items()
+            }
+            for future in as_completed(futures):
+                counts.packages_pushed += bool(future.result())
+                done += sizes[futures[future]]
+                bar.update(done)
+    finally:
+        bar.close()
 
 
 def _report(bundle: Path, ref: OciReference, tag: str, counts: PushCounts) -> dict[str, Any]:
@@ -137,6 +163,7 @@ def _report(bundle: Path, ref: OciReference, tag: str, counts: PushCounts) -> di
 
 
 Group = tuple[str, str]  # (repository, tag)
+Groups = dict[Group, list[tuple[Path, Mapping[str, Any]]]]
 
 
 def _state_in_registry(bundle: Path, namespace: str, registry: Registry, jobs: int) -> bool:
@@ -172,9 +199,9 @@ def _is_layer(layer: Any, digest: str, title: str) -> bool:
 
 def _package_groups(
     bundle: Path, namespace: str, archives: tuple[Mapping[str, Any], ...]
-) -> dict[Group, list[tuple[Path, Mapping[str, Any]]]]:
+) -> Groups:
     """Archives by (repository, tag): a ``.conda`` and a ``.tar.bz2`` of one build share one."""
-    groups: dict[Group, list[tuple[Path, Mapping[str, Any]]]] = {}
+    groups: Groups = {}
     for item in archives:
         channel, subdir, fn = str(item["path"]).split("/")
         name, version, build, _ = L.split_archive(fn)
