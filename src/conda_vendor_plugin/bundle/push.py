@@ -140,10 +140,15 @@ def _push_packages(
             futures = {
                 pool.submit(_push_package, registry, g, counts): g[0] for g in groups.items()
             }
-            for future in as_completed(futures):
-                counts.packages_pushed += bool(future.result())
-                done += sizes[futures[future]]
-                bar.update(done)
+            try:
+                for future in as_completed(futures):
+                    counts.packages_pushed += bool(future.result())
+                    done += sizes[futures[future]]
+                    bar.update(done)
+            except BaseException:  # Ctrl-C, a failure: the others stop at their next request
+                registry.cancelled.set()
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
     finally:
         bar.close()
 

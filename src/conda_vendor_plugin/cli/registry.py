@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -42,4 +43,8 @@ def registry_of(args: argparse.Namespace, reference: str) -> tuple[OciReference,
     if args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
     ref = OciReference.parse(reference)
-    return ref, Registry(ref.netloc, insecure=args.insecure, ca_cert=args.ca_cert)
+    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    state = Path(cache) / "conda-vendor-plugin" / "oci-uploads"  # for the next run to resume
+    return ref, Registry(
+        ref.netloc, insecure=args.insecure, ca_cert=args.ca_cert, upload_state=state
+    )

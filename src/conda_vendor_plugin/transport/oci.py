@@ -42,6 +42,7 @@ from .oci_names import (
 )
 from .oci_names import REPOSITORY as REPOSITORY
 from .oci_names import OciReference as OciReference
+from .oci_sessions import UploadSessions
 from .session import Retryable, RetryPolicy, make_session, retry_after_seconds, with_retries
 from .urls import origin, redact_text
 
@@ -59,7 +60,10 @@ class Registry:
         environ: Mapping[str, str] | None = None,
         policy: RetryPolicy | None = None,
         chunk_size: int = CHUNK_SIZE,
+        upload_state: Path | None = None,
     ) -> None:
+        """``upload_state``: a directory where interrupted chunked uploads are remembered
+        for the next run to resume (:mod:`.oci_sessions`); None: not remembered."""
         self.netloc = netloc
         self.url = f"{'http' if insecure else 'https'}://{netloc}"
         self.verify: str | bool = str(ca_cert) if ca_cert is not None else _ca_bundle()
@@ -67,6 +71,8 @@ class Registry:
         self.auth = Authenticator(self.url, creds)
         self.policy = policy or RetryPolicy.from_environment(environ)
         self.chunk_size = chunk_size
+        self.sessions = UploadSessions(upload_state, self.url) if upload_state else None
+        self.cancelled = threading.Event()  # set: every request from now on fails at once
         self._local = threading.local()
 
     # -- one request ---------------------------------------------------------------
@@ -103,6 +109,8 @@ class Registry:
         challenge's token or basic credentials), then the request is sent again."""
         import requests
 
+        if self.cancelled.is_set():
+            raise RegistryError(f"{self.url}: cancelled")
         url = self.same_origin(url)
         extra = dict(kw.pop("headers", None) or {})
         kw.setdefault("allow_redirects", False)
