@@ -13,8 +13,8 @@ import pytest
 
 from conda_vendor_plugin.bundle import oci_layout as L
 from conda_vendor_plugin.bundle.push import push_bundle
-from conda_vendor_plugin.transport.oci import OciReference
 from conda_vendor_plugin.transport.oci import Registry as Client
+from conda_vendor_plugin.transport.oci_names import OciReference
 
 from ..support.build import build_channel
 from ..support.registry import Registry

@@ -9,7 +9,7 @@ import json
 import os
 from pathlib import Path
 
-from conda_vendor_plugin.transport.oci import CHUNK_SIZE
+from conda_vendor_plugin.transport.oci_names import CHUNK_SIZE
 
 from ..support.build import Pkg, build_channel
 from ..support.interrupt import interrupt_when

@@ -13,9 +13,9 @@ import pytest
 
 from conda_vendor_plugin.errors import DownloadError, RegistryError
 from conda_vendor_plugin.transport.download import Downloader, DownloadJob
-from conda_vendor_plugin.transport.oci import MAX_MANIFEST, sha256_digest
 from conda_vendor_plugin.transport.oci import Registry as Client
 from conda_vendor_plugin.transport.oci_auth import Credentials, credentials_for
+from conda_vendor_plugin.transport.oci_names import MAX_MANIFEST, sha256_digest
 from conda_vendor_plugin.transport.session import RetryPolicy
 
 from ..support import registry as reg

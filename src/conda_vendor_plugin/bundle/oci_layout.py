@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import RegistryError, quoted
-from ..transport.oci import MANIFEST_MEDIA_TYPE, check_repository, sha256_digest
+from ..transport.oci_names import MANIFEST_MEDIA_TYPE, check_repository, sha256_digest
 
 PACKAGE_MEDIA_TYPES = {
     ".tar.bz2": "application/vnd.conda.package.v1",

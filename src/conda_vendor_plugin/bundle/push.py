@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING, Any
 from ..errors import RegistryError, VendorError, quoted
 from ..fsutil import MAX_METADATA_BYTES, contained, read_limited
 from ..progress import TextReporter
-from ..transport.oci import OciReference, Registry
+from ..transport.oci import Registry
+from ..transport.oci_names import OciReference
 from . import oci_layout as L
 from .local import LOCAL_PREFIX
 from .outputs import MANIFEST

@@ -11,7 +11,8 @@ from ..errors import UsageError
 from .common import add_json_argument
 
 if TYPE_CHECKING:
-    from ..transport.oci import OciReference, Registry
+    from ..transport.oci import Registry
+    from ..transport.oci_names import OciReference
 
 
 def add_registry_arguments(p: argparse.ArgumentParser) -> None:
@@ -33,7 +34,8 @@ def add_registry_arguments(p: argparse.ArgumentParser) -> None:
 
 def registry_of(args: argparse.Namespace, reference: str) -> tuple[OciReference, Registry]:
     """The reference and its registry, after the checks every registry command makes."""
-    from ..transport.oci import OciReference, Registry
+    from ..transport.oci import Registry
+    from ..transport.oci_names import OciReference
 
     if args.insecure and args.ca_cert:
         raise UsageError(

@@ -1,10 +1,10 @@
 """The OCI distribution protocol (Docker Registry HTTP API v2): blobs and manifests.
 
 What the bundle code asks for: does the repository have this blob (``HEAD``), put a blob
-(``POST`` then one ``PUT``, or ``PATCH`` chunks then ``PUT`` for large ones, resumed from
-the registry's own ``Range`` after a cut), put and get a manifest, list tags, and sessions
-for :class:`~.download.Downloader` to fetch blobs with (verified by their digest there,
-resumable, parallel). Nothing here knows conda packages or bundles.
+(:mod:`.oci_upload`), put and get a manifest and list tags (:mod:`.oci_manifests`), and
+sessions for :class:`~.download.Downloader` to fetch blobs with (verified by their digest
+there, resumable, parallel). Names and references: :mod:`.oci_names`. Nothing here knows
+conda packages or bundles.
 
 Requests go over https, verified with ``ca_cert``, else ``REQUESTS_CA_BUNDLE`` (or
 ``CURL_CA_BUNDLE``) where set, else the system store; plain http only when ``insecure``.
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -29,25 +28,19 @@ from urllib.parse import urljoin, urlsplit
 from ..errors import RegistryError, quoted
 from .failures import cause, retryable_status, status_cause
 from .oci_auth import Authenticator, Credentials, basic_header, credentials_for
-from .oci_names import CHUNK_SIZE as CHUNK_SIZE
+from .oci_manifests import Manifests, read_bounded
 from .oci_names import (
-    DIGEST,
-    MANIFEST_MEDIA_TYPE,
-    MAX_MANIFEST,
-    MAX_TAG_PAGES,
-    MAX_TAGS_PAGE,
-    TAG,
+    CHUNK_SIZE,
     check_repository,
-    sha256_digest,
+    pull_scope,
+    push_scope,
 )
-from .oci_names import REPOSITORY as REPOSITORY
-from .oci_names import OciReference as OciReference
 from .oci_sessions import UploadSessions
 from .session import Retryable, RetryPolicy, make_session, retry_after_seconds, with_retries
 from .urls import origin, redact_text
 
 
-class Registry:
+class Registry(Manifests):
     """One registry (``host:port``), its TLS settings, credentials and tokens."""
 
     def __init__(
@@ -237,101 +230,6 @@ class Registry:
         path = urlsplit(url).path.removeprefix("/v2/")
         return BlobSession(self, check_repository(path.split("/blobs/", 1)[0]))
 
-    # -- manifests and tags --------------------------------------------------------
-
-    def put_manifest(self, repo: str, reference: str, manifest: bytes) -> str:
-        what = f"put manifest {repo}:{reference}"
-        headers = {"Content-Type": MANIFEST_MEDIA_TYPE}
-
-        def attempt() -> None:
-            r = self.request(
-                "PUT",
-                f"/v2/{repo}/manifests/{reference}",
-                push_scope(repo),
-                body=lambda: manifest,
-                headers=headers,
-            )
-            self.expect(r, what, 201).close()
-
-        self.call(what, attempt)
-        return sha256_digest(manifest)
-
-    def _manifest(self, method: str, repo: str, reference: str, scope: str, **kw: Any) -> Any:
-        url = f"/v2/{repo}/manifests/{reference}"
-        return self.request(method, url, scope, headers={"Accept": MANIFEST_MEDIA_TYPE}, **kw)
-
-    def manifest_digest(self, repo: str, reference: str) -> str | None:
-        """The digest of ``repo:reference`` (HEAD), or None when there is none."""
-        what = f"HEAD manifest {repo}:{reference}"
-
-        def attempt() -> str | None:
-            r = self._manifest("HEAD", repo, reference, push_scope(repo))
-            r.close()
-            if r.status_code == 404:
-                return None
-            self.expect(r, what, 200)
-            digest = r.headers.get("Docker-Content-Digest", "")
-            return digest if DIGEST.fullmatch(digest) else None
-
-        return self.call(what, attempt)
-
-    def tags(self, repo: str) -> list[str]:
-        """The tags of ``repo`` (every page of ``/tags/list``; [] when it has none)."""
-        what = f"tags of {repo}"
-        found: list[str] = []
-        url: str | None = f"/v2/{repo}/tags/list?n=1000"
-        for _ in range(MAX_TAG_PAGES):
-            if url is None:
-                return found
-
-            def attempt(page_url: str = url) -> tuple[Any, str | None]:
-                r = self.request("GET", page_url, pull_scope(repo), stream=True)
-                if r.status_code == 404:
-                    drain(r)
-                    return {"tags": []}, None
-                with self.expect(r, what, 200):
-                    body = json.loads(read_bounded(r, MAX_TAGS_PAGE, f"{self.url}: {what}"))
-                    link = re.match(r"\s*<([^>]+)>", r.headers.get("Link", ""))
-                    return body, link.group(1) if link else None
-
-            body, url = self.call(what, attempt)
-            page = body.get("tags") if isinstance(body, dict) else None
-            found += [t for t in page or [] if isinstance(t, str) and TAG.fullmatch(t)]
-        raise RegistryError(f"{self.url}: {what}: more than {MAX_TAG_PAGES} pages; refused")
-
-    def get_manifest(
-        self, repo: str, reference: str, missing_ok: bool = False
-    ) -> tuple[dict[str, Any], str] | None:
-        """The manifest ``repo:reference`` (a tag or a digest) and its digest; at most
-        :data:`MAX_MANIFEST` bytes; checked against the digest when asked by one."""
-        what = f"manifest {repo}:{reference}"
-
-        def attempt() -> bytes | None:
-            r = self._manifest("GET", repo, reference, pull_scope(repo), stream=True)
-            if r.status_code == 404:
-                drain(r)
-                return None
-            with self.expect(r, what, 200):
-                return read_bounded(r, MAX_MANIFEST, f"{self.url}: {what}")
-
-        raw = self.call(what, attempt)
-        if raw is None and missing_ok:
-            return None
-        if raw is None:
-            raise RegistryError(f"{self.url}: {what}: not found (HTTP 404)")
-        digest = sha256_digest(raw)
-        if DIGEST.fullmatch(reference) and digest != reference:
-            raise RegistryError(
-                f"{self.url}: {what}: the registry sent a manifest of digest {digest}"
-            )
-        try:
-            doc = json.loads(raw)
-        except ValueError:
-            raise RegistryError(f"{self.url}: {what}: not JSON") from None
-        if not isinstance(doc, dict):
-            raise RegistryError(f"{self.url}: {what}: not a JSON object")
-        return doc, digest
-
 
 class BlobSession:
     """``get`` as :class:`~.download.Downloader` calls it, for one repository's blobs."""
@@ -356,35 +254,3 @@ class BlobSession:
 def _ca_bundle() -> str | bool:
     """The CA bundle ``requests`` would take from the environment, else the system store."""
     return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
-
-
-def drain(r: Any, limit: int = 1 << 16) -> None:
-    """Read a short answer's body to its end (the connection then stays open for the next
-    request), or close it: a long one is not worth reading."""
-    try:
-        read_bounded(r, limit, "")
-    except (RegistryError, OSError, ValueError):
-        pass
-    finally:
-        r.close()
-
-
-def read_bounded(r: Any, limit: int, what: str) -> bytes:
-    """A response body of at most ``limit`` bytes, else an error naming ``what``."""
-    length = r.headers.get("Content-Length")
-    if length and length.isdigit() and int(length) > limit:
-        raise RegistryError(f"{what}: {length} bytes, more than the {limit} accepted; refused")
-    data = bytearray()
-    for chunk in r.iter_content(1 << 16):
-        data += chunk
-        if len(data) > limit:
-            raise RegistryError(f"{what}: more than the {limit} bytes accepted; refused")
-    return bytes(data)
-
-
-def push_scope(repo: str) -> str:
-    return f"repository:{repo}:pull,push"
-
-
-def pull_scope(repo: str) -> str:
-    return f"repository:{repo}:pull"

@@ -60,3 +60,11 @@ def check_repository(name: str) -> str:
     if len(name) > 255 or not REPOSITORY.fullmatch(name):
         raise RegistryError(f"{quoted(name)} is not a valid registry repository name")
     return name
+
+
+def push_scope(repo: str) -> str:
+    return f"repository:{repo}:pull,push"
+
+
+def pull_scope(repo: str) -> str:
+    return f"repository:{repo}:pull"

@@ -22,7 +22,8 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from ..errors import RegistryError
-from .oci import Registry, pull_scope, push_scope
+from .oci import Registry
+from .oci_names import pull_scope, push_scope
 from .session import Retryable
 
 OCTETS = {"Content-Type": "application/octet-stream"}
