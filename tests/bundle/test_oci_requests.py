@@ -52,12 +52,19 @@ def test_a_new_blob_costs_one_post_and_one_put_and_the_empty_config_goes_up_once
     assert len(set(_repos(uploads + mounts))) == 7
 
 
-def test_a_re_push_of_a_state_the_registry_holds_touches_no_blob(
-    run, tmp_path: Path, channel: str, registry: Registry
-) -> None:
+@pytest.fixture
+def pushed(run, tmp_path: Path, channel: str, registry: Registry) -> Path:
+    """A bundle of 4 packages (2 subdirs), pushed once to ``team/envs``."""
     out = tmp_path / "OUT"
     _vendor(run, tmp_path, channel, ["app", "lib 1.5*", "tool"], out)
     _push(run, out, registry)
+    return out
+
+
+def test_a_re_push_of_a_state_the_registry_holds_touches_no_blob(
+    run, pushed: Path, registry: Registry
+) -> None:
+    out = pushed
     since = registry.log_size()
 
     again = _push(run, out, registry)
@@ -73,11 +80,9 @@ def test_a_re_push_of_a_state_the_registry_holds_touches_no_blob(
 
 
 def test_a_re_push_puts_back_a_package_the_registry_lost(
-    run, tmp_path: Path, channel: str, registry: Registry
+    run, pushed: Path, registry: Registry
 ) -> None:
-    out = tmp_path / "OUT"
-    _vendor(run, tmp_path, channel, ["app", "lib 1.5*", "tool"], out)
-    _push(run, out, registry)
+    out = pushed
     client = Client(registry.netloc, ca_cert=registry.certs.ca)
     repo = "team/envs/local_chan/noarch/tool"
     digest = client.manifest_digest(repo, "0.1-0")
