@@ -1,8 +1,9 @@
 """``vendor push BUNDLE oci://HOST[:PORT]/NAMESPACE``: a verified bundle into a registry,
 in the layout of :mod:`.oci_layout`.
 
-The bundle is verified first (a damaged bundle is never pushed) and its manifest gives
-every file's sha256, so nothing is hashed twice. Only what is new moves: a package whose
+A bundle state the registry already holds whole is not read at all (nothing would be
+sent). Otherwise the bundle is verified first (a damaged bundle is never pushed) and its
+manifest gives every file's sha256, so nothing is hashed twice. Only what is new moves: a package whose
 tag already holds the same archive is left alone (one manifest ``GET``); every other blob
 is asked for before it is uploaded (the upload's ``POST`` asks the registry to mount it
 from the repository itself, or from another one this push saw holding it: the registry
