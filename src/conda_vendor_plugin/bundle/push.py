@@ -3,13 +3,13 @@ in the layout of :mod:`.oci_layout`.
 
 A bundle state the registry already holds whole is not read at all (nothing would be
 sent). Otherwise the bundle is verified first (a damaged bundle is never pushed) and its
-manifest gives every file's sha256, so nothing is hashed twice. Only what is new moves: a package whose
-tag already holds the same archive is left alone (one manifest ``GET``); every other blob
-is asked for before it is uploaded (the upload's ``POST`` asks the registry to mount it
-from the repository itself, or from another one this push saw holding it: the registry
-answers 201 for a blob it has, and nothing moves). Packages go up in parallel; the repodata
-artifacts next; the bundle's metadata artifact last, so its tags never name a state whose
-packages are not all there.
+manifest gives every file's sha256, so nothing is hashed twice. Only what is new moves:
+a package whose tag already holds the same archive is left alone (one manifest ``GET``);
+every other blob is asked for before it is uploaded (the upload's ``POST`` asks the
+registry to mount it from the repository itself, or from another one this push saw
+holding it: the registry answers 201 for a blob it has, and nothing moves). Packages go
+up in parallel; the repodata artifacts next; the bundle's metadata artifact last, so its
+tags never name a state whose packages are not all there.
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ from ..progress import TextReporter
 from ..transport.oci import Registry
 from ..transport.oci_names import OciReference
 from . import oci_layout as L
-from .local import LOCAL_PREFIX
-from .outputs import MANIFEST
-from .verify import DELTA, verify_output
+
+# ``.local``, ``.outputs`` and ``.verify`` are imported where they are used: 40 ms of
+# imports that a re-push of a state the registry holds does not need.
 
 if TYPE_CHECKING:
     from ..progress import Reporter
@@ -72,6 +72,9 @@ class BundleFiles:
 
     @classmethod
     def read(cls, bundle: Path) -> BundleFiles:
+        from .local import LOCAL_PREFIX
+        from .outputs import MANIFEST
+
         raw = read_limited(bundle / MANIFEST, MAX_METADATA_BYTES)
         items = json.loads(raw)["files"]
         archives, repodata, metadata = [], [], []
@@ -96,6 +99,8 @@ def push_bundle(
 ) -> dict[str, Any]:
     """Push ``bundle`` to ``ref``; returns what moved (for the report). Progress goes to
     ``reporter``: a step per phase, a bar over the packages' archive bytes."""
+    from .verify import DELTA, verify_output
+
     reporter = reporter or TextReporter(quiet=True)
     if (bundle / DELTA).exists():
         raise VendorError(
@@ -189,6 +194,8 @@ def _state_in_registry(bundle: Path, namespace: str, registry: Registry, jobs: i
     found = registry.get_manifest(namespace, tag, missing_ok=True)
     if found is None or registry.manifest_digest(namespace, L.LATEST) != found[1]:
         return False
+    from .outputs import MANIFEST
+
     ours = L.sha256_digest(files.manifest)
     if not any(_is_layer(layer, ours, MANIFEST) for layer in found[0].get("layers") or []):
         return False
@@ -320,6 +327,8 @@ def _push_metadata(
     tag: str,
     counts: PushCounts,
 ) -> None:
+    from .outputs import MANIFEST
+
     layers = [L.Layer.of_bytes(files.manifest, L.BUNDLE_FILE_MEDIA_TYPE, MANIFEST)]
     for item in files.metadata:
         rel = str(item["path"])
