@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from pathlib import Path
+
+import pytest
 
 from conda_vendor_plugin.transport.oci_names import CHUNK_SIZE
 
@@ -66,21 +69,35 @@ def test_an_interrupted_push_resumes_the_large_blob_where_the_registry_has_it(
     assert _saved_sessions() == []  # done: forgotten
 
 
-def test_an_upload_the_registry_no_longer_knows_is_started_afresh(
-    run, tmp_path: Path, registry: Registry
+@pytest.mark.parametrize("saved_as", ["forgotten", "elsewhere"])
+def test_an_upload_the_registry_no_longer_knows_or_elsewhere_is_started_afresh(
+    run, tmp_path: Path, registry: Registry, saved_as: str
 ) -> None:
+    """A saved upload the registry answers 404 for, or one whose location names another
+    host (never asked: credentials stay with their registry), is dropped for a new one."""
     out, digest, _ = _big_bundle(run, tmp_path)
     argv = ["vendor", "push", out, registry.url("team/envs"), "--ca-cert", registry.certs.ca]
     interrupt_when(argv, lambda: bool(_accepted_chunks(registry)), settle=0)
     (saved,) = _saved_sessions()
     doc = json.loads(saved.read_text())
-    uuid = doc["location"].split("/blobs/uploads/")[1].split("?")[0]
-    doc["location"] = doc["location"].replace(uuid, "00000000-0000-0000-0000-000000000000")
+    if saved_as == "forgotten":
+        uuid = doc["location"].split("/blobs/uploads/")[1].split("?")[0]
+        doc["location"] = doc["location"].replace(uuid, "00000000-0000-0000-0000-000000000000")
+    else:  # a listener that counts who connects to it
+        elsewhere = socket.create_server(("127.0.0.1", 0))
+        elsewhere.settimeout(0.2)
+        doc["location"] = doc["location"].replace(
+            registry.netloc, f"127.0.0.1:{elsewhere.getsockname()[1]}"
+        )
     saved.write_text(json.dumps(doc))
 
     since = registry.log_size()
     pushed = _push(run, out, registry)
-    assert registry.requests("GET", rf"{REPO}/blobs/uploads/\S+", since)[0].endswith(" 404")
+    if saved_as == "elsewhere":
+        with pytest.raises(TimeoutError), elsewhere:
+            elsewhere.accept()  # nobody came
+    asked = registry.requests("GET", rf"{REPO}/blobs/uploads/\S+", since)
+    assert [a.rsplit(" ", 1)[1] for a in asked] == (["404"] if saved_as == "forgotten" else [])
     assert len(_accepted_chunks(registry, since)) == 3  # from its first byte
     assert digest in registry.stored_blobs() and pushed["packages_pushed"] == 1
     assert _saved_sessions() == []
