@@ -42,6 +42,9 @@ def test_a_new_blob_costs_one_post_and_one_put_and_the_empty_config_goes_up_once
     uploads, mounts = registry.uploads(), registry.mounts()
     puts = registry.requests("PUT", r"\S+/blobs/uploads/\S+")
     assert registry.requests("HEAD", r"\S+/blobs/\S+") == []  # asked by the POST itself
+    # A namespace without `latest` (no push completed there): no package tag asked for.
+    assert registry.requests("HEAD", "team/envs/manifests/latest")[0].endswith(" 404")
+    assert registry.requests("GET") == []
     assert len(uploads) == len(puts) == doc["blobs_uploaded"]
     assert all(line.endswith(" 201") for line in puts)
     # `{}` (every artifact's config) is uploaded once, then mounted into every other

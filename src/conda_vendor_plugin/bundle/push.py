@@ -109,7 +109,7 @@ def push_bundle(
         )
     with reporter.step(f"Asking oci://{ref.netloc}/{ref.namespace} for this bundle state"):
         there = _state_in_registry(bundle, ref.namespace, registry, jobs)
-    if there:
+    if there == "held":
         reporter.info("The registry holds this bundle state whole already: nothing to send.")
         files = BundleFiles.read(bundle)
         counts = PushCounts(packages=len(_package_groups(bundle, ref.namespace, files.archives)))
@@ -126,7 +126,7 @@ def push_bundle(
     counts = PushCounts()
     groups = _package_groups(bundle, ref.namespace, files.archives)
     counts.packages = len(groups)
-    _push_packages(registry, groups, counts, jobs, reporter)
+    _push_packages(registry, groups, counts, jobs, reporter, ask=there != "empty")
     with reporter.step("Pushing the repodata and the bundle's metadata"):
         for item in files.repodata:
             _push_repodata(registry, bundle, ref.namespace, item, tag, counts)
@@ -135,17 +135,23 @@ def push_bundle(
 
 
 def _push_packages(
-    registry: Registry, groups: Groups, counts: PushCounts, jobs: int, reporter: Reporter
+    registry: Registry,
+    groups: Groups,
+    counts: PushCounts,
+    jobs: int,
+    reporter: Reporter,
+    ask: bool,
 ) -> None:
     """Every package in parallel; the bar counts their archives' bytes as each is done
-    (pushed, or found in the registry), updated from this thread only."""
+    (pushed, or found in the registry), updated from this thread only. ``ask``: whether
+    each package's tag may be there already (not in a namespace no push completed in)."""
     sizes = {key: sum(int(item["size"]) for _, item in members) for key, members in groups.items()}
     bar = reporter.bar("Pushing packages", sum(sizes.values()))
     done = 0
     try:
         with ThreadPoolExecutor(max(1, jobs), thread_name_prefix="push") as pool:
             futures = {
-                pool.submit(_push_package, registry, g, counts): g[0] for g in groups.items()
+                pool.submit(_push_package, registry, g, counts, ask): g[0] for g in groups.items()
             }
             try:
                 for future in as_completed(futures):
@@ -178,31 +184,37 @@ Group = tuple[str, str]  # (repository, tag)
 Groups = dict[Group, list[tuple[Path, Mapping[str, Any]]]]
 
 
-def _state_in_registry(bundle: Path, namespace: str, registry: Registry, jobs: int) -> bool:
-    """True when the registry holds this bundle state whole: the state's metadata artifact
-    with this very ``manifest.json`` (the metadata goes up last, after everything it names),
-    ``latest`` on it, and every package's and repodata's tag still there (``HEAD`` each, in
-    parallel). Then nothing would be sent, so nothing is read or hashed (the registry
-    checked every blob's digest when it received it). Anything else: the full push."""
+def _state_in_registry(bundle: Path, namespace: str, registry: Registry, jobs: int) -> str:
+    """``"held"`` when the registry holds this bundle state whole: the state's metadata
+    artifact with this very ``manifest.json`` (the metadata goes up last, after everything
+    it names), ``latest`` on it, and every package's and repodata's tag still there
+    (``HEAD`` each, in parallel). Then nothing would be sent, so nothing is read or hashed
+    (the registry checked every blob's digest when it received it). ``"empty"`` when the
+    namespace has no ``latest``: no push completed there, so its package tags are not asked
+    for one by one (a package an interrupted push left is found blob by blob, each mounted
+    in one request). Else ``"other"``: the full push."""
+    latest = registry.manifest_digest(namespace, L.LATEST)
+    if latest is None:
+        return "empty"
     try:
         files = BundleFiles.read(bundle)
         groups = _package_groups(bundle, namespace, files.archives)
         subdirs = [_repodata_repo(namespace, item) for item in files.repodata]
     except (OSError, ValueError, LookupError, TypeError, VendorError):
-        return False  # the full push's verify names what is wrong
+        return "other"  # the full push's verify names what is wrong
     tag = L.bundle_tag(files.manifest)
     found = registry.get_manifest(namespace, tag, missing_ok=True)
-    if found is None or registry.manifest_digest(namespace, L.LATEST) != found[1]:
-        return False
+    if found is None or latest != found[1]:
+        return "other"
     from .outputs import MANIFEST
 
     ours = L.sha256_digest(files.manifest)
     if not any(_is_layer(layer, ours, MANIFEST) for layer in found[0].get("layers") or []):
-        return False
+        return "other"
     wanted = [*groups, *((repo, tag) for repo in subdirs)]
     with ThreadPoolExecutor(max(1, jobs), thread_name_prefix="push-check") as pool:
         there = pool.map(lambda g: registry.manifest_digest(*g) is not None, wanted)
-        return all(list(there))
+        return "held" if all(list(there)) else "other"
 
 
 def _is_layer(layer: Any, digest: str, title: str) -> bool:
@@ -246,11 +258,13 @@ def _push_package(
     registry: Registry,
     group: tuple[Group, list[tuple[Path, Mapping[str, Any]]]],
     counts: PushCounts,
+    ask: bool = True,
 ) -> bool:
-    """One package tag; False when the registry holds it already (nothing moved)."""
+    """One package tag; False when the registry holds it already (nothing moved).
+    ``ask``: whether to ask for the tag first (one manifest ``GET``)."""
     (repo, tag), members = group
     packages = [_package_layer(path, item) for path, item in members]
-    existing = registry.get_manifest(repo, tag, missing_ok=True)
+    existing = registry.get_manifest(repo, tag, missing_ok=True) if ask else None
     if existing is not None and _holds(existing[0], packages):
         return False
     first = members[0][0]
