@@ -14,16 +14,15 @@ tags never name a state whose packages are not all there.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from threading import Lock
 from typing import TYPE_CHECKING, Any
 
-from ..errors import RegistryError, VendorError, quoted
-from ..fsutil import MAX_METADATA_BYTES, contained, read_limited
+from ..errors import VendorError
+from ..fsutil import contained
 from ..progress import TextReporter
 from ..transport.oci import Registry
 from ..transport.oci_names import OciReference
@@ -61,35 +60,6 @@ class PushCounts:
             return self.holders.get(digest)
 
 
-@dataclass(frozen=True)
-class BundleFiles:
-    """A bundle's ``manifest.json`` sorted by where each file goes."""
-
-    manifest: bytes
-    archives: tuple[Mapping[str, Any], ...]  # local_<c>/<subdir>/<archive>
-    repodata: tuple[Mapping[str, Any], ...]  # local_<c>/<subdir>/repodata.json
-    metadata: tuple[Mapping[str, Any], ...]  # everything else but links
-
-    @classmethod
-    def read(cls, bundle: Path) -> BundleFiles:
-        from .local import LOCAL_PREFIX
-        from .outputs import MANIFEST
-
-        raw = read_limited(bundle / MANIFEST, MAX_METADATA_BYTES)
-        items = json.loads(raw)["files"]
-        archives, repodata, metadata = [], [], []
-        for item in items:
-            rel = str(item["path"])
-            parts = rel.split("/")
-            if "link" in item:
-                continue  # recorded in manifest.json itself
-            if len(parts) == 3 and parts[0].startswith(LOCAL_PREFIX):
-                (archives if "purl" in item else repodata).append(item)
-            else:
-                metadata.append(item)
-        return cls(raw, tuple(archives), tuple(repodata), tuple(metadata))
-
-
 def push_bundle(
     bundle: Path,
     ref: OciReference,
@@ -111,8 +81,8 @@ def push_bundle(
         there = _state_in_registry(bundle, ref.namespace, registry, jobs)
     if there == "held":
         reporter.info("The registry holds this bundle state whole already: nothing to send.")
-        files = BundleFiles.read(bundle)
-        counts = PushCounts(packages=len(_package_groups(bundle, ref.namespace, files.archives)))
+        files = L.BundleFiles.read(bundle)
+        counts = PushCounts(packages=len(L.package_groups(bundle, ref.namespace, files.archives)))
         return _report(bundle, ref, L.bundle_tag(files.manifest), counts)
     with reporter.step(f"Verifying {bundle}"):
         findings = verify_output(bundle)
@@ -121,10 +91,10 @@ def push_bundle(
             f"{bundle}: {findings['problems']} problem(s) found; run `vendor verify {bundle}` "
             f"and fix them before pushing (a damaged bundle is never pushed)"
         )
-    files = BundleFiles.read(bundle)
+    files = L.BundleFiles.read(bundle)
     tag = L.bundle_tag(files.manifest)
     counts = PushCounts()
-    groups = _package_groups(bundle, ref.namespace, files.archives)
+    groups = L.package_groups(bundle, ref.namespace, files.archives)
     counts.packages = len(groups)
     _push_packages(registry, groups, counts, jobs, reporter, ask=there != "empty")
     with reporter.step("Pushing the repodata and the bundle's metadata"):
@@ -136,7 +106,7 @@ def push_bundle(
 
 def _push_packages(
     registry: Registry,
-    groups: Groups,
+    groups: L.Groups,
     counts: PushCounts,
     jobs: int,
     reporter: Reporter,
@@ -180,10 +150,6 @@ def _report(bundle: Path, ref: OciReference, tag: str, counts: PushCounts) -> di
     }
 
 
-Group = tuple[str, str]  # (repository, tag)
-Groups = dict[Group, list[tuple[Path, Mapping[str, Any]]]]
-
-
 def _state_in_registry(bundle: Path, namespace: str, registry: Registry, jobs: int) -> str:
     """``"held"`` when the registry holds this bundle state whole: the state's metadata
     artifact with this very ``manifest.json`` (the metadata goes up last, after everything
@@ -197,9 +163,9 @@ def _state_in_registry(bundle: Path, namespace: str, registry: Registry, jobs: i
     if latest is None:
         return "empty"
     try:
-        files = BundleFiles.read(bundle)
-        groups = _package_groups(bundle, namespace, files.archives)
-        subdirs = [_repodata_repo(namespace, item) for item in files.repodata]
+        files = L.BundleFiles.read(bundle)
+        groups = L.package_groups(bundle, namespace, files.archives)
+        subdirs = [L.repodata_repository_of(namespace, item) for item in files.repodata]
     except (OSError, ValueError, LookupError, TypeError, VendorError):
         return "other"  # the full push's verify names what is wrong
     tag = L.bundle_tag(files.manifest)
@@ -223,32 +189,6 @@ def _is_layer(layer: Any, digest: str, title: str) -> bool:
     return bool(layer.get("digest") == digest and layer["annotations"].get(L.TITLE) == title)
 
 
-def _package_groups(
-    bundle: Path, namespace: str, archives: tuple[Mapping[str, Any], ...]
-) -> Groups:
-    """Archives by (repository, tag): a ``.conda`` and a ``.tar.bz2`` of one build share one."""
-    groups: Groups = {}
-    for item in archives:
-        channel, subdir, fn = str(item["path"]).split("/")
-        name, version, build, _ = L.split_archive(fn)
-        repo = _repository(channel, L.package_repository, namespace, channel, subdir, name)
-        key = (repo, L.escape_tag(f"{version}-{build}"))
-        groups.setdefault(key, []).append((contained(bundle, str(item["path"])), item))
-    for members in groups.values():
-        members.sort(key=lambda m: not m[0].name.endswith(".conda"))  # info from the .conda
-    return groups
-
-
-def _repository(channel: str, make: Callable[..., str], *args: str) -> str:
-    try:
-        return make(*args)
-    except RegistryError:
-        raise RegistryError(
-            f"local channel {quoted(channel)}: its name (or a package's) is not a valid "
-            f"registry repository name (lowercase letters, digits, '.', '_', '-')"
-        ) from None
-
-
 def _package_layer(path: Path, item: Mapping[str, Any]) -> L.Layer:
     media_type = next(t for ext, t in L.PACKAGE_MEDIA_TYPES.items() if path.name.endswith(ext))
     return L.Layer(f"sha256:{item['sha256']}", int(item["size"]), media_type, path.name, path)
@@ -256,7 +196,7 @@ def _package_layer(path: Path, item: Mapping[str, Any]) -> L.Layer:
 
 def _push_package(
     registry: Registry,
-    group: tuple[Group, list[tuple[Path, Mapping[str, Any]]]],
+    group: tuple[L.Group, list[tuple[Path, Mapping[str, Any]]]],
     counts: PushCounts,
     ask: bool = True,
 ) -> bool:
@@ -320,7 +260,7 @@ def _push_repodata(
     tag: str,
     counts: PushCounts,
 ) -> None:
-    repo = _repodata_repo(namespace, item)
+    repo = L.repodata_repository_of(namespace, item)
     path = contained(bundle, str(item["path"]))
     layer = L.Layer(
         f"sha256:{item['sha256']}", int(item["size"]), L.REPODATA_MEDIA_TYPE, "repodata.json", path
@@ -328,16 +268,11 @@ def _push_repodata(
     _push_artifact(registry, repo, [layer], L.empty_config(), [tag, L.LATEST], counts)
 
 
-def _repodata_repo(namespace: str, item: Mapping[str, Any]) -> str:
-    channel, subdir, _ = str(item["path"]).split("/")
-    return _repository(channel, L.repodata_repository, namespace, channel, subdir)
-
-
 def _push_metadata(
     registry: Registry,
     bundle: Path,
     namespace: str,
-    files: BundleFiles,
+    files: L.BundleFiles,
     tag: str,
     counts: PushCounts,
 ) -> None:
