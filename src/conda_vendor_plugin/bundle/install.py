@@ -12,8 +12,10 @@ the copies). A tar written by ``vendor pack`` is unpacked into the work folder
 first. The records under ``PREFIX/conda-meta`` name each package's locked URL
 and channel, as if conda had installed the lock.
 
-The wheels of a lock's ``pip:`` part (when bundles carry them) are installed after
-the conda packages, by :func:`_install_wheels`.
+The wheels of a lock's ``pip:`` part come from the bundle's ``pypi/simple/`` index: each
+is copied out and checked like an archive (before anything is linked), and once the conda
+packages are linked, the environment's own pip installs exactly them, with no index and
+``--require-hashes`` (:mod:`..pypi.install`). A failure there leaves no PREFIX either.
 """
 
 from __future__ import annotations
@@ -29,9 +31,11 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError, VendorError, quoted
-from ..fsutil import atomic_write_text
+from ..fsutil import atomic_write_text, contained
 from ..integrity import Expected, copy_verified
+from ..pypi import install as pip_install
 from ..pypi.records import Wheel
+from ..pypi.simple_index import wheel_path
 from ..records import LockedPackage
 from . import history
 from .local import LocalArchive, locate
@@ -206,22 +210,63 @@ def record_origins(prefix: Path, packages: Sequence[LockedPackage]) -> None:
 
 
 def not_installed(chosen: Chosen) -> list[str]:
-    """What the version locks for this platform that is not installed: its wheels (the
-    bundle carries them in ``pypi/simple``; not installed by this command yet), other
-    tools' pip entries the bundle does not carry, and its environment file's ``pip:``
-    entries: reported, never dropped silently."""
+    """What the version locks for this platform that is not installed: other tools' pip
+    entries the bundle does not carry, and an older bundle's ``pip:`` entries: reported,
+    never dropped silently."""
     foreign = [
         f"{f.get('name')} {f.get('version')} ({f.get('manager')})"
         for f in chosen.version.not_vendored
         if f.get("platform") == chosen.platform
     ]
-    wheels = [f"{w.name} {w.version} (wheel in pypi/simple)" for w in chosen.wheels]
-    return wheels + foreign + [f"{entry} (pip:)" for entry in chosen.version.pip_not_vendored]
+    return foreign + [f"{entry} (pip:)" for entry in chosen.version.pip_not_vendored]
 
 
-def _install_wheels(bundle: Path, chosen: Chosen, prefix: Path) -> None:
-    """The seam for a lock's wheels (``pip:`` dependencies): the bundle carries them in
-    ``pypi/simple``; installing them is to come (:func:`not_installed` names them)."""
+def pip_command(chosen: Chosen, prefix: Path) -> list[str]:
+    """How the new environment's own pip is run (its ``python -m pip``); one line before
+    anything is linked when the lock has wheels but no ``python`` or ``pip`` to install
+    them with."""
+    names = {p.name for p in chosen.packages}
+    missing = [n for n in ("python", "pip") if n not in names]
+    if chosen.wheels and missing:
+        n = len(chosen.wheels)
+        wheels, them = (f"{n} wheels", "them") if n > 1 else ("1 wheel", "it")
+        raise InstallError(
+            f"{chosen.name} {chosen.version.id} locks {wheels} for {chosen.platform} but no "
+            f"{' or '.join(missing)} conda package to install {them} with; add "
+            f"{' and '.join(missing)} to the environment file and vendor it again"
+        )
+    windows = chosen.platform.startswith("win-")
+    python = prefix / "python.exe" if windows else prefix / "bin" / "python"
+    return [str(python), "-m", "pip"]
+
+
+def stage_wheels(bundle: Path, wheels: Sequence[Wheel], into: Path) -> None:
+    """Copy every locked wheel out of the bundle's index into ``into``, checking its size
+    and sha256 against the lock as it is read (as :func:`stage` does for archives)."""
+    into.mkdir(parents=True, exist_ok=True)
+    for w in wheels:
+        rel = wheel_path(w)
+        verdict = copy_verified(
+            contained(bundle, rel),
+            into / w.filename,
+            Expected(w.size, w.sha256, None),
+            lambda n: None,
+        ).problem()
+        if verdict is not None:
+            raise InstallError(
+                f"{rel}: {verdict} (the lock's); nothing was installed. The bundle was "
+                f"altered: check it with 'vendor verify' and get an intact copy"
+            )
+
+
+def _install_wheels(pip: Sequence[str], chosen: Chosen, staged: Path, work: Path) -> None:
+    """The lock's wheels, already staged and checked, installed by the environment's pip."""
+    if not chosen.wheels:
+        return
+    try:
+        pip_install.install(pip, chosen.wheels, staged, work)
+    except pip_install.WheelInstallError as e:
+        raise InstallError(f"{e}; nothing was installed") from None
 
 
 @contextmanager
@@ -254,12 +299,14 @@ def install_environment(req: InstallRequest) -> dict[str, Any]:
         bundle = _bundle_dir(req.bundle, work)
         chosen = choose(bundle, req.environment, req.version, host_platform())
         found = locate(bundle, chosen.packages, read=False)
+        pip = pip_command(chosen, prefix)
         staged = stage(found, work / "archives")
+        stage_wheels(bundle, chosen.wheels, work / "wheels")
         records = rattler_records(found, staged)
         with _replacing(prefix, work):
             link(records, prefix, req.pkgs_dir or work / "pkgs")
             record_origins(prefix, chosen.packages)
-            _install_wheels(bundle, chosen, prefix)
+            _install_wheels(pip, chosen, work / "wheels", work)
     return {
         "bundle": str(req.bundle),
         "prefix": str(prefix),
@@ -267,6 +314,7 @@ def install_environment(req: InstallRequest) -> dict[str, Any]:
         "version": chosen.version.id,
         "platform": chosen.platform,
         "installed": [p.dist for p in chosen.packages],
+        "wheels": [w.filename for w in chosen.wheels],
         "not_installed": not_installed(chosen),
         "bytes": sum(p.size or 0 for p in chosen.packages),
     }
