@@ -14,6 +14,7 @@ import pytest
 from conda_vendor_plugin.errors import LockfileError
 from conda_vendor_plugin.formats import explicit_v1
 from conda_vendor_plugin.pypi.records import Wheel
+from conda_vendor_plugin.records import ForeignPackage
 from conda_vendor_plugin.yamlfile import load_yaml
 
 from ..support.locks import make_lock
@@ -98,3 +99,77 @@ def test_wheels_for_a_platform_the_lock_does_not_lock_are_refused():
     data["pypi-packages"]["linux-aarch64"] = data["pypi-packages"].pop("linux-64")
     with pytest.raises(LockfileError, match="'linux-aarch64' is not a platform of explicit-pack"):
         explicit_v1.read(json.dumps(data), source="env.lock.yml")
+
+
+# ------------------------------------------------------------------------- pypi-skipped
+
+LEFT_OUT = ForeignPackage(
+    "pip", "pathtools", "", "linux-64", "", "needs pathtools, which has no wheel for linux-64"
+)
+SDIST = ForeignPackage(
+    "pip", "pathtools", "0.1.2", "win-64", "https://files.example.org/pathtools-0.1.2.tar.gz"
+)
+
+
+def test_skipped_entries_are_written_per_platform_and_read_back_exactly():
+    lock = make_lock(foreign=(LEFT_OUT, SDIST))
+    text = explicit_v1.write(lock)
+    assert text.endswith(
+        "pypi-skipped:\n"
+        "  linux-64:\n"
+        "    - manager: pip\n"
+        "      name: pathtools\n"
+        '      reason: "needs pathtools, which has no wheel for linux-64"\n'
+        "  win-64:\n"
+        "    - manager: pip\n"
+        "      name: pathtools\n"
+        '      version: "0.1.2"\n'
+        "      url: https://files.example.org/pathtools-0.1.2.tar.gz\n"
+    )
+    again = explicit_v1.read(text)
+    assert again.foreign == lock.foreign
+    assert explicit_v1.write(again) == text
+    assert "pypi-skipped" not in explicit_v1.write(make_lock())
+
+
+def test_the_schema_describes_pypi_skipped():
+    jsonschema = pytest.importorskip("jsonschema")
+    data = load_yaml(explicit_v1.write(make_lock(foreign=(LEFT_OUT,))), "<t>", LockfileError)
+    jsonschema.Draft202012Validator(json.loads(SCHEMA.read_text())).validate(data)
+    assert "pypi-skipped" not in json.loads(SCHEMA.read_text())["required"]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d.update({"pypi-skipped": ["x"]}), "pypi-skipped: must map platforms"),
+        (
+            lambda d: d["pypi-skipped"].update({"linux-aarch64": []}),
+            "pypi-skipped.linux-aarch64: 'linux-aarch64' is not a platform",
+        ),
+        (
+            lambda d: d["pypi-skipped"].update({"linux-64": {"name": "x"}}),
+            "pypi-skipped.linux-64: must be a list of entries",
+        ),
+        (
+            lambda d: d["pypi-skipped"]["linux-64"][0].pop("name"),
+            "pypi-skipped.linux-64[0]: must be a mapping with at least a name",
+        ),
+        (
+            lambda d: d["pypi-skipped"]["linux-64"][0].update({"reason": 3}),
+            "pypi-skipped.linux-64[0]: reason must be a string, got 3",
+        ),
+    ],
+)
+def test_a_hostile_skipped_entry_is_one_line_naming_the_place(change, message):
+    data = load_yaml(explicit_v1.write(make_lock(foreign=(LEFT_OUT,))), "<t>", LockfileError)
+    change(data)
+    with pytest.raises(LockfileError) as err:
+        explicit_v1.read(json.dumps(data), source="env.lock.yml")
+    assert str(err.value).startswith(f"env.lock.yml: {message}"), str(err.value)
+
+
+def test_credentials_of_a_skipped_url_are_not_written():
+    secret = ForeignPackage("pip", "x", "1", "linux-64", "https://bob:hunter2@h.example/x.tgz")
+    text = explicit_v1.write(make_lock(foreign=(secret,)))
+    assert "hunter2" not in text and "bob" not in text

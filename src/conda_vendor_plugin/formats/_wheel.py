@@ -12,7 +12,7 @@ the wheel.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ..errors import quoted
@@ -123,21 +123,30 @@ def read_pypi_section(
     section: Any, platforms: Mapping[str, Any], source: str
 ) -> dict[str, tuple[Wheel, ...]]:
     """``pypi-packages``: platform -> wheels; each platform must be one of the lock's."""
+    return {
+        platform: tuple(_parse_wheel(e, source, f"{where}[{i}]") for i, e in enumerate(entries))
+        for platform, where, entries in _per_platform(
+            section, "pypi-packages", platforms, source, "wheels"
+        )
+    }
+
+
+def _per_platform(
+    section: Any, key: str, platforms: Mapping[str, Any], source: str, what: str
+) -> Iterator[tuple[str, str, list[Any]]]:
+    """``(platform, where, entries)`` of a section mapping platforms of the lock's
+    ``explicit-packages`` to lists (absent: none); anything else is one line."""
     if section is None:
-        return {}
+        return
     if not isinstance(section, Mapping):
-        raise fail(source, "pypi-packages", "must map platforms to their wheel lists")
-    found: dict[str, tuple[Wheel, ...]] = {}
+        raise fail(source, key, f"must map platforms to their lists of {what}")
     for platform, entries in section.items():
-        where = f"pypi-packages.{platform}"
+        where = f"{key}.{platform}"
         if platform not in platforms:
             raise fail(source, where, f"{quoted(platform)} is not a platform of explicit-packages")
         if not isinstance(entries, list):
-            raise fail(source, where, "must be a list of wheels")
-        found[platform] = tuple(
-            _parse_wheel(e, source, f"{where}[{i}]") for i, e in enumerate(entries)
-        )
-    return found
+            raise fail(source, where, f"must be a list of {what}")
+        yield platform, where, entries
 
 
 def _parse_wheel(e: Any, source: str, where: str) -> Wheel:
@@ -190,17 +199,8 @@ def read_skipped_section(
     section: Any, platforms: Mapping[str, Any], source: str
 ) -> tuple[ForeignPackage, ...]:
     """``pypi-skipped``: the entries of every platform, each checked to be strings."""
-    if section is None:
-        return ()
-    if not isinstance(section, Mapping):
-        raise fail(source, SKIPPED, "must map platforms to their lists of skipped entries")
     found = []
-    for platform, entries in section.items():
-        where = f"{SKIPPED}.{platform}"
-        if platform not in platforms:
-            raise fail(source, where, f"{quoted(platform)} is not a platform of explicit-packages")
-        if not isinstance(entries, list):
-            raise fail(source, where, "must be a list of entries")
+    for platform, where, entries in _per_platform(section, SKIPPED, platforms, source, "entries"):
         for i, e in enumerate(entries):
             here = f"{where}[{i}]"
             if not isinstance(e, Mapping) or not isinstance(e.get("name"), str) or not e["name"]:
