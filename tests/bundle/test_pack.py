@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import tarfile
 from datetime import datetime
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from ..support.build import Pkg, build_channel
-from ..support.bundles import vendor_bundle
+from ..support.bundles import current, vendor_bundle
 from ..support.vendoring import snapshot
 
 pytest.importorskip("rattler")
@@ -169,3 +170,66 @@ def test_unpack_gives_the_bundle_back_and_install_takes_the_tar(
     assert [
         p.name for p in tmp_path.iterdir() if ".unpack-" in p.name or ".install-" in p.name
     ] == []
+
+
+def _without_links(bundle: Path, dest: Path) -> Path:
+    """As a FAT stick keeps it: every file, no ``current`` link (``current.txt`` left)."""
+    shutil.copytree(bundle, dest, symlinks=True)
+    for link in dest.glob("envs/*/current"):
+        link.unlink()
+    return dest
+
+
+@pytest.mark.parametrize("medium", ["copytree", "no links"])
+def test_a_bundle_that_crossed_a_medium_packs_verifies_and_installs(
+    medium: str, bundle: Path, tmp_path: Path, run
+) -> None:
+    """Packed as found (the copies' files, or no pointer at all), reproducibly; the tar
+    then verifies, unpacks to the same bundle and installs."""
+    carried = tmp_path / "CARRIED"
+    if medium == "copytree":
+        shutil.copytree(bundle, carried, symlinks=False)  # current/ became directories
+    else:
+        _without_links(bundle, carried)
+    tar = tmp_path / "b.tar"
+    doc = _pack(run, carried, tar)
+    for path in carried.rglob("*"):
+        os.utime(path, (1, 1))
+    assert _pack(run, carried, tmp_path / "again.tar")["sha256"] == doc["sha256"]
+    assert (tmp_path / "again.tar").read_bytes() == tar.read_bytes()
+
+    with tarfile.open(tar) as tf:
+        members = {m.name: m for m in tf.getmembers()}
+    assert set(members) == set(snapshot(carried))
+    assert not any(m.issym() for m in members.values())
+    copies = sorted(n for n in members if n.startswith("envs/analysis/current/"))
+    assert copies == (
+        sorted(f"envs/analysis/current/{p.name}" for p in current(bundle, "analysis").iterdir())
+        if medium == "copytree"
+        else []
+    )
+
+    rc, out, _ = run("vendor", "verify", tar, "--json")
+    assert rc == 0 and json.loads(out)["problems"] == 0, out
+    dest = tmp_path / "far" / "bundle"
+    rc, out, err = run("vendor", "unpack", tar, "-o", dest)
+    assert rc == 0, out + err
+    assert snapshot(dest) == snapshot(carried)
+    prefix = tmp_path / "env"
+    rc, out, err = run("vendor", "install", tar, "analysis", "--prefix", prefix)
+    assert rc == 0, out + err
+    names = sorted(p.name for p in (prefix / "conda-meta").glob("*.json"))
+    assert names == ["app-1.0-0.json", "lib-1.5-0.json"]
+
+
+def test_a_copy_that_is_not_its_version_is_not_packed(bundle: Path, tmp_path: Path, run) -> None:
+    carried = tmp_path / "CARRIED"
+    shutil.copytree(bundle, carried, symlinks=False)
+    (lock,) = (carried / "envs" / "analysis" / "current").glob("environment.lock.yml")
+    lock.write_text(lock.read_text() + "# edited\n")
+
+    rc, _, err = run("vendor", "pack", carried, "-o", tmp_path / "b.tar")
+
+    assert rc == 1
+    assert err.startswith(f"error: {lock}: ") and "the manifest says" in err
+    assert sorted(p.name for p in tmp_path.iterdir() if "b.tar" in p.name) == []
