@@ -125,6 +125,7 @@ def test_verify_reads_a_tar_without_unpacking_it(bundle: Path, tmp_path: Path, r
     assert doc["problems"] == 0
     assert doc["archives"] == sum(1 for f in manifest["files"] if "purl" in f) == 3
     assert doc["environment_versions"] == 2
+    assert doc["current_pointers"] == "links"
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written
 
 
@@ -143,7 +144,9 @@ def test_verify_names_a_member_altered_in_the_tar(bundle: Path, tmp_path: Path, 
     lines = out.splitlines()
     assert lines[0].startswith("corrupt: local_chan/noarch/data-2024.1-0.tar.bz2: sha256 ")
     assert lines[1].startswith("corrupt: b.tar: sha256 ") and "b.tar.sha256 says" in lines[1]
-    assert lines[2] == f"{tar}: 3 archives checked, 2 environment versions, 2 problem(s)"
+    assert lines[2] == (
+        f"{tar}: 3 archives checked, 2 environment versions, 2 problem(s); current pointers: links"
+    )
 
 
 def test_unpack_gives_the_bundle_back_and_install_takes_the_tar(
@@ -209,8 +212,14 @@ def test_a_bundle_that_crossed_a_medium_packs_verifies_and_installs(
         else []
     )
 
+    form = "directories" if medium == "copytree" else "pointer files"
     rc, out, _ = run("vendor", "verify", tar, "--json")
     assert rc == 0 and json.loads(out)["problems"] == 0, out
+    assert json.loads(out)["current_pointers"] == form
+    rc, out, _ = run("vendor", "verify", tar)
+    assert rc == 0 and out.splitlines()[-1] == (
+        f"{tar}: 3 archives checked, 2 environment versions, 0 problem(s); current pointers: {form}"
+    )
     dest = tmp_path / "far" / "bundle"
     rc, out, err = run("vendor", "unpack", tar, "-o", dest)
     assert rc == 0, out + err
@@ -233,3 +242,18 @@ def test_a_copy_that_is_not_its_version_is_not_packed(bundle: Path, tmp_path: Pa
     assert rc == 1
     assert err.startswith(f"error: {lock}: ") and "the manifest says" in err
     assert sorted(p.name for p in tmp_path.iterdir() if "b.tar" in p.name) == []
+
+
+def test_verify_of_a_tar_names_mixed_pointers(bundle: Path, tmp_path: Path, run) -> None:
+    """One environment's link dropped, the other's kept: ``mixed``, as for a folder."""
+    carried = tmp_path / "CARRIED"
+    shutil.copytree(bundle, carried, symlinks=True)
+    (carried / "envs" / "tools" / "current").unlink()
+    tar = tmp_path / "b.tar"
+    _pack(run, carried, tar)
+
+    rc, out, _ = run("vendor", "verify", tar, "--json")
+
+    assert rc == 0 and json.loads(out)["current_pointers"] == "mixed", out
+    rc, out, _ = run("vendor", "verify", carried, "--json")
+    assert rc == 0 and json.loads(out)["current_pointers"] == "mixed", out

@@ -309,6 +309,7 @@ def verify_tar(path: Path) -> dict[str, Any]:
         "output": str(path),
         "archives": s.archives,
         "environment_versions": s.versions,
+        "current_pointers": s.pointers.form,
         "missing": s.missing,
         "extra": s.extra,
         "corrupt": s.corrupt,
