@@ -3,12 +3,13 @@ network and no conda.
 
 What is installed is exactly what the chosen version's lockfile locks for this
 machine's platform. Every archive is found in the bundle's local channels (matched by
-name, version, build and sha256, see :func:`.local.locate`), copied into a private
-work folder beside PREFIX while its size and sha256 are checked against the lock, and
+name, version, build and sha256, see :func:`.local.locate`), staged in a private
+work folder beside PREFIX (:func:`stage`: hard-linked when only this user may change
+the file, else copied) where its size and sha256 are checked against the lock, and
 only when every archive passed is anything linked: a tampered bundle is one line
 naming the archive, and PREFIX does not exist afterwards. py-rattler's installer then
-links the checked copies (it checks no hash of a ``file://`` archive itself, hence
-the copies). A tar written by ``vendor pack`` is unpacked into the work folder
+links the checked files (it checks no hash of a ``file://`` archive itself, hence
+the staging). A tar written by ``vendor pack`` is unpacked into the work folder
 first. The records under ``PREFIX/conda-meta`` name each package's locked URL
 and channel, as if conda had installed the lock.
 
@@ -21,8 +22,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,12 +33,14 @@ from typing import Any
 
 from ..errors import UsageError, VendorError, quoted
 from ..fsutil import atomic_write_text
-from ..integrity import Expected, copy_verified
+from ..integrity import Expected, copy_verified, file_problem
 from ..pypi.records import Wheel
 from ..records import LockedPackage
 from . import history
 from .local import LocalArchive, locate
 from .outputs import LOCKFILE
+
+STAGE_THREADS = 4  # archives staged (linked or copied, hashed), records rewritten at once
 
 
 class InstallError(VendorError):
@@ -133,41 +138,92 @@ def _work_dir(prefix: Path) -> Iterator[Path]:
 
 
 def stage(archives: Sequence[LocalArchive], into: Path) -> list[Path]:
-    """Copy every archive into ``into``, checking its size and hashes against the lock
-    as it is read; the first that differs is one :class:`InstallError` naming it."""
-    staged = []
-    for a in archives:
-        p = a.package
-        folder = into / a.local_channel / p.subdir
+    """Every archive into ``into`` (the private work folder), its size and hashes checked
+    against the lock there, where nothing but this process can swap it; the first that
+    differs, in the lock's order, is one :class:`InstallError` naming it. Archives are
+    staged in threads (hashlib releases the GIL), each by :func:`_stage_one`."""
+    jobs = [(a, into / a.local_channel / a.package.subdir / a.package.fn) for a in archives]
+    for folder in sorted({dest.parent for _, dest in jobs}):
         folder.mkdir(parents=True, exist_ok=True)
-        size = p.size if p.size is not None else a.entry.get("size")
-        expected = Expected(size if isinstance(size, int) else None, p.sha256, p.md5)
-        verdict = copy_verified(a.path, folder / p.fn, expected, lambda n: None).problem()
+    workers = max(1, min(STAGE_THREADS, len(jobs)))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        verdicts = list(pool.map(lambda job: _stage_one(*job), jobs))
+    for (a, _), verdict in zip(jobs, verdicts):
         if verdict is not None:
-            rel = f"{a.local_channel}/{p.subdir}/{p.fn}"
+            p = a.package
             raise InstallError(
-                f"{rel}: {verdict} (the lock's); nothing was installed. The bundle was "
-                f"altered: check it with 'vendor verify' and get an intact copy"
+                f"{a.local_channel}/{p.subdir}/{p.fn}: {verdict} (the lock's); nothing was "
+                f"installed. The bundle was altered: check it with 'vendor verify' and get "
+                f"an intact copy"
             )
-        staged.append(folder / p.fn)
-    return staged
+    return [dest for _, dest in jobs]
+
+
+def _expected(a: LocalArchive) -> Expected:
+    p = a.package
+    size = p.size if p.size is not None else a.entry.get("size")
+    return Expected(size if isinstance(size, int) else None, p.sha256, p.md5)
+
+
+def _stage_one(a: LocalArchive, dest: Path) -> str | None:
+    """Stage one archive at ``dest``; what is wrong with it (as :func:`file_problem`
+    says), or None. A hard link to the bundle's file when only this user can change
+    that file (:func:`_linked_privately`): its bytes are then hashed where they lie,
+    and what was hashed is what py-rattler reads. Else a copy, hashed as it is written
+    (the bundle on another file system, a read-only medium, a file others may write)."""
+    expected = _expected(a)
+    if _linked_privately(a.path, dest):
+        return file_problem(dest, expected)
+    return copy_verified(a.path, dest, expected, lambda n: None).problem()
+
+
+def _linked_privately(src: Path, dest: Path) -> bool:
+    """Hard-link ``src`` at ``dest`` and keep the link only when the inode it names is a
+    regular file owned by this user that neither its group nor others may write: then
+    no one else can change the checked bytes before py-rattler reads them (a hard link
+    shares the inode, so a change of the bundle's file would be a change of the staged
+    one). The check is of the linked inode, after the link: a file swapped in the
+    bundle meanwhile is judged by what was linked. False (and no ``dest``) otherwise,
+    and always where files have no owner to compare (Windows)."""
+    if not hasattr(os, "geteuid"):
+        return False
+    try:
+        os.link(src, dest, follow_symlinks=False)
+    except (OSError, NotImplementedError):  # another file system (EXDEV), EPERM, EROFS...
+        return False
+    st = os.lstat(dest)
+    private = (
+        stat.S_ISREG(st.st_mode)
+        and st.st_uid == os.geteuid()
+        and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+    )
+    if not private:
+        dest.unlink()
+    return private
 
 
 def rattler_records(archives: Sequence[LocalArchive], staged: Sequence[Path]) -> list[Any]:
     """py-rattler's records of the staged archives, built from the bundle's own
-    repodata entries (upstream's originals), each pointing at its checked copy."""
+    repodata entries (upstream's originals), each pointing at its checked copy: one
+    repodata document per staged channel and subdir, read once."""
     from rattler import Channel, RepoData
 
-    records = []
+    docs: dict[Path, dict[str, Any]] = {}
     for a, path in zip(archives, staged):
         section = "packages.conda" if a.package.fn.endswith(".conda") else "packages"
-        one = {"info": {"subdir": a.package.subdir}, "packages": {}, "packages.conda": {}}
-        one[section][a.package.fn] = dict(a.entry)
-        doc = path.parent.parent / f".{a.package.fn}.repodata.json"
-        doc.write_text(json.dumps(one))
-        (record,) = RepoData.from_path(doc).into_repo_data(Channel(path.parent.parent.as_uri()))
-        records.append(record)
-    return records
+        doc = docs.setdefault(
+            path.parent,
+            {"info": {"subdir": a.package.subdir}, "packages": {}, "packages.conda": {}},
+        )
+        doc[section][a.package.fn] = dict(a.entry)
+    by_path: dict[Path, Any] = {}
+    for folder, doc in docs.items():
+        source = folder.parent / f".{folder.name}.repodata.json"
+        source.write_text(json.dumps(doc))
+        channel = Channel(folder.parent.as_uri())
+        for record in RepoData.from_path(source).into_repo_data(channel):
+            by_path[folder / record.file_name] = record
+    return [by_path[path] for path in staged]
 
 
 def link(records: Sequence[Any], prefix: Path, cache: Path) -> None:
@@ -197,12 +253,18 @@ def link(records: Sequence[Any], prefix: Path, cache: Path) -> None:
 
 def record_origins(prefix: Path, packages: Sequence[LockedPackage]) -> None:
     """Each ``conda-meta`` record's ``url`` and ``channel`` become the lock's (the
-    installer wrote the private copy's), so the prefix says where its packages came from."""
-    for p in packages:
-        path = prefix / "conda-meta" / f"{p.dist}.json"
-        doc = json.loads(path.read_text(encoding="utf-8"))
-        doc.update(url=p.url, channel=p.channel)
-        atomic_write_text(path, json.dumps(doc, indent=2, sort_keys=True) + "\n")
+    installer wrote the private copy's), so the prefix says where its packages came from.
+    Written in threads: each is a small file replaced atomically, which costs a few
+    milliseconds of waiting on a busy disk."""
+    with ThreadPoolExecutor(max_workers=STAGE_THREADS) as pool:
+        list(pool.map(lambda p: _record_origin(prefix, p), packages))
+
+
+def _record_origin(prefix: Path, p: LockedPackage) -> None:
+    path = prefix / "conda-meta" / f"{p.dist}.json"
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    doc.update(url=p.url, channel=p.channel)
+    atomic_write_text(path, json.dumps(doc, indent=2, sort_keys=True) + "\n")
 
 
 def not_installed(chosen: Chosen) -> list[str]:
