@@ -291,3 +291,23 @@ def test_channels_of_one_environment_never_share_a_directory(a: str, b: str) -> 
 
     names = local_names([(a, url(a)), (b, url(b))])
     assert len(set(names.values())) == 2
+
+
+def test_an_index_s_credentials_go_to_its_host_only():
+    from conda_vendor_plugin.transport.urls import with_userinfo_of
+
+    indexes = ["https://alice:s3cret@pkgs.example.com/simple/", "https://other.example.com/"]
+    on_host = "https://pkgs.example.com/packages/ab/cd/idna-3.20-py3-none-any.whl"
+    assert with_userinfo_of(on_host, indexes) == (
+        "https://alice:s3cret@pkgs.example.com/packages/ab/cd/idna-3.20-py3-none-any.whl"
+    )
+    for elsewhere in (
+        "https://files.example.org/idna-3.20-py3-none-any.whl",  # another host
+        "http://pkgs.example.com/idna-3.20-py3-none-any.whl",  # another scheme
+        "https://pkgs.example.com:8443/idna-3.20-py3-none-any.whl",  # another port
+        "https://pkgs.example.com.evil.org/idna-3.20-py3-none-any.whl",
+    ):
+        assert with_userinfo_of(elsewhere, indexes) == elsewhere
+    assert with_userinfo_of("https://bob:pw@files.example.org/x.whl", indexes) == (
+        "https://files.example.org/x.whl"
+    )

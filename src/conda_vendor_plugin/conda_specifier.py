@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -29,6 +30,9 @@ from conda.plugins.types import EnvironmentSpecBase
 
 from .errors import VendorError
 from .formats import explicit_v1
+from .pypi.install import pip_lines, projects
+from .pypi.records import Wheel
+from .pypi.simple_index import ROOT as PYPI_ROOT
 from .records import LockedPackage, Lockfile
 from .transport.urls import redact_text
 
@@ -50,6 +54,45 @@ PROBE_BYTES = 1 << 20  # content detection reads at most this much of a file
 # only the specs a file requests, and a lockfile requests none (only exact packages).
 _RUNNING: list[str] = []
 ENV_UPDATE = "env_update"
+
+
+@dataclass(frozen=True)
+class PendingWheels:
+    """A lockfile's wheels, installed once conda has installed its conda packages."""
+
+    lockfile: str
+    count: int
+    lines: list[str]
+
+
+# conda 26.7 installs a file's exact packages and returns before its pip step (the
+# Environment's ``external_packages`` are not run for explicit packages), so the wheels
+# of the lockfiles read are installed by the post-command hook, with conda's own pip
+# installer, once the command has succeeded.
+_PENDING: list[PendingWheels] = []
+
+
+def install_pending_wheels(command: str) -> None:
+    """conda's post-command hook: the wheels of every lockfile this command installed
+    from, into the prefix it made; pip's refusal is one conda error."""
+    from conda.base.context import context
+
+    pending, _PENDING[:] = list(_PENDING), []
+    if not pending or context.dry_run or context.download_only:
+        return
+    from conda.env.installers import pip
+    from conda.exceptions import CondaEnvException
+
+    prefix = context.target_prefix
+    for p in pending:
+        try:
+            pip.install(prefix, p.lines, None, workdir=os.path.dirname(os.path.abspath(p.lockfile)))
+        except CondaEnvException:
+            raise _conda_error(
+                f"{p.lockfile}: the conda packages are installed in {prefix}, but pip "
+                f"refused its {p.count} locked wheels (pip's reason is above); get an "
+                f"intact bundle ('conda vendor verify') and create the environment again"
+            ) from None
 
 
 def note_command(command: str) -> None:
@@ -162,6 +205,9 @@ class ExplicitV1Spec(EnvironmentSpecBase):
                 _fetch(records)
         else:
             records = _fetched_records(pkgs)
+        wheels = self.lock.pypi.get(platform, ())
+        if wheels:
+            _PENDING.append(PendingWheels(self.filename, len(wheels), self._pip_lines(wheels)))
         return self._environment(platform, records)
 
     def _bundle(self) -> Path | None:
@@ -178,6 +224,15 @@ class ExplicitV1Spec(EnvironmentSpecBase):
             platform=platform,
             explicit_packages=list(records),
         )
+
+    def _pip_lines(self, wheels: Sequence[Wheel]) -> list[str]:
+        """What is installed after the conda packages: exactly the locked wheels,
+        hash-checked; from the bundle's index with no index contacted when the lockfile
+        is in a bundle, else from the index pip's configuration names."""
+        bundle = self._bundle()
+        if bundle is None:
+            return ["--require-hashes", *(w.requirement_line for w in wheels)]
+        return pip_lines(wheels, (str(bundle / PYPI_ROOT / p) for p in projects(wheels)))
 
 
 def _lock_record(p: LockedPackage) -> PackageRecord:

@@ -8,6 +8,7 @@ from conda.plugins import hookimpl
 from conda.plugins.types import (
     CondaEnvironmentExporter,
     CondaEnvironmentSpecifier,
+    CondaPostCommand,
     CondaPreCommand,
     CondaSubcommand,
     EnvironmentFormat,
@@ -78,4 +79,21 @@ def conda_pre_commands() -> Iterator[CondaPreCommand]:
 
     yield CondaPreCommand(
         name="conda-vendor-plugin-env-update", action=note, run_for={"env_update"}
+    )
+
+
+@hookimpl
+def conda_post_commands() -> Iterator[CondaPostCommand]:
+    """The wheels of a lockfile conda installed from (``conda env create -f
+    environment.lock.yml``), installed by conda's pip step once the conda packages are."""
+
+    def install_wheels(command: str) -> None:
+        from . import conda_specifier
+
+        conda_specifier.install_pending_wheels(command)
+
+    yield CondaPostCommand(
+        name="conda-vendor-plugin-lockfile-wheels",
+        action=install_wheels,
+        run_for={"env_create", "create", "install"},
     )

@@ -103,8 +103,8 @@ def _report_maintenance(result: dict[str, Any], reporter: Reporter) -> bool:
     elif "installed" in result:
         reporter.info(
             f"Installed {result['environment']} {result['version']} ({result['platform']}): "
-            f"{len(result['installed'])} packages, every archive's sha256 checked, into "
-            f"{result['prefix']}"
+            f"{len(result['installed'])} packages{_wheels(result.get('wheels', ()))}, every "
+            f"archive's sha256 checked, into {result['prefix']}"
         )
         if result.get("not_installed"):
             reporter.info(
@@ -114,6 +114,10 @@ def _report_maintenance(result: dict[str, Any], reporter: Reporter) -> bool:
     else:
         return False
     return True
+
+
+def _wheels(wheels: Any) -> str:
+    return f" and {len(wheels)} wheels (pip, --require-hashes)" if wheels else ""
 
 
 def _report_environments(result: dict[str, Any], reporter: Reporter) -> None:

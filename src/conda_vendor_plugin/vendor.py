@@ -7,6 +7,7 @@ disk, and a run that fails at any step leaves the previous OUT as it was.
 
 from __future__ import annotations
 
+import os
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -18,6 +19,7 @@ from . import inputs
 from .bundle import delta as delta_mod
 from .bundle import history, installer, readme, transaction
 from .bundle import staging as staging_mod
+from .bundle import wheels as wheels_mod
 from .bundle.channels import repodata_documents, write_repodata
 from .bundle.outputs import (
     LOCKFILE,
@@ -35,12 +37,19 @@ from .formats import explicit_v1
 from .fsutil import UnsafePath, atomic_write_text, contained, is_plain_dir
 from .progress import Reporter
 from .pypi.records import Wheel, wheel_problem
+from .pypi.requirements import parse_pip_section
 from .pypi.simple_index import wheel_path
 from .records import Lockfile
 from .solve.backend import Backend
 from .spec import NO_CHANNEL_OVERRIDE, ChannelOverride, load_spec
 from .transport.download import Downloader, DownloadJob, DownloadResult
-from .transport.urls import merged_credentials, redact_url, with_credentials_of
+from .transport.urls import (
+    has_credentials,
+    merged_credentials,
+    redact_url,
+    with_credentials_of,
+    with_userinfo_of,
+)
 
 
 @dataclass(frozen=True)
@@ -75,6 +84,7 @@ class VendorPlan:
     credentials: Mapping[str, str]  # channel URL without credentials -> with them
     omitted: Mapping[str, Mapping[str, Any]]  # delta: archives the previous bundle has
     wheels: Mapping[str, Wheel]  # bundle path -> every locked wheel, once (all fetched)
+    indexes: Sequence[str] = ()  # package index URLs of the run that carry credentials
 
     @property
     def fetched(self) -> list[VendoredPackage]:
@@ -141,7 +151,24 @@ def make_plan(
         credentials=merged_credentials(url for _, url in sources),
         omitted=omitted,
         wheels=plan_wheels(reqs),
+        indexes=index_urls(reqs),
     )
+
+
+def index_urls(reqs: Sequence[inputs.Request]) -> list[str]:
+    """The package index URLs with credentials the run was given, for the wheels on
+    their hosts (:func:`~.transport.urls.with_userinfo_of`): the ``pip:`` sections'
+    ``--index-url``/``--extra-index-url``/``--find-links``, then ``PIP_INDEX_URL`` and
+    ``PIP_EXTRA_INDEX_URL`` (pip's own variables; ``~/.netrc`` serves every other case)."""
+    found = [
+        value
+        for r in reqs
+        for _, value in parse_pip_section(r.spec.pip, r.spec.source).options
+        if has_credentials(value)
+    ]
+    for name in ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL"):
+        found += [u for u in os.environ.get(name, "").split() if has_credentials(u)]
+    return found
 
 
 def not_vendored(lock: Lockfile) -> list[dict[str, Any]]:
@@ -195,7 +222,7 @@ def fetch(
         for vp in p.fetched
     ] + [
         DownloadJob(
-            url=w.url,
+            url=with_userinfo_of(w.url, p.indexes),
             dest=inside(staging, rel),
             size=w.size,
             sha256=w.sha256,
@@ -250,7 +277,9 @@ def _write_environment(p: VendorPlan, r: inputs.Request, staging: Path) -> histo
     for sol in r.solutions:
         in_solution = set(sol.packages)
         used = {vp.local_channel for vp in mine if vp.package in in_solution}
-        text = env_file_text(r.spec, sol, [n for n in p.local_order if n in used], where)
+        local_order = [n for n in p.local_order if n in used]
+        wheels = r.lock.pypi.get(sol.platform, ())
+        text = env_file_text(r.spec, sol, local_order, where, wheels)
         atomic_write_text(folder / env_file_name(sol.platform), text)
         explicit = explicit_file_text(r.lock, sol.platform, mine, where)
         atomic_write_text(folder / explicit_file_name(sol.platform), explicit)
@@ -333,6 +362,7 @@ def run_vendor(opts: VendorOptions, backend: Backend, reporter: Reporter) -> dic
         base = None if opts.since else _base_bundle(output)
         p = _settle(opts, base, backend, reporter)
         transaction.check_rewrites(base, {vp.relpath: vp.package for vp in p.vendored})
+        wheels_mod.check_rewrites(base, p.wheels)
         summary = summarize(p, opts.output)
         summary["dry_run"] = True
         summary["files"] = [
@@ -349,11 +379,14 @@ def run_vendor(opts: VendorOptions, backend: Backend, reporter: Reporter) -> dic
         base = tx.base if not opts.since else None
         p = _settle(opts, base, backend, reporter)
         transaction.check_rewrites(base, {vp.relpath: vp.package for vp in p.vendored})
+        wheels_mod.check_rewrites(base, p.wheels)
         # What an earlier plan left (partial downloads of other archives) goes first:
         # it must not hold the room this run needs.
         staging = tx.stage({vp.relpath for vp in p.fetched} | set(p.wheels))
         staging_mod.seed_from_previous(tx.output, staging, p.fetched)
-        staging_mod.check_free_space(tx.output, staging, p.fetched)
+        planned = [(vp.relpath, vp.package.size) for vp in p.fetched]
+        planned += [(rel, w.size) for rel, w in p.wheels.items()]
+        staging_mod.check_free_space(tx.output, staging, planned)
         results = fetch(p, staging, backend, opts.jobs, reporter)
         index = write_outputs(p, tx, base, opts.since)
 

@@ -218,11 +218,12 @@ def test_which_environment_must_be_said_when_there_are_several(
     assert not prefix.exists()
 
 
-def test_what_is_not_installed_is_named_not_dropped(
+def test_wheels_with_no_python_to_install_them_are_refused_before_linking(
     tmp_path: Path, run, shared_testdata: Path
 ) -> None:
-    """A lock with pip: wheels (the bundle carries them; vendor install does not install
-    them yet): the conda packages are installed and the wheels named in a warning line."""
+    """A lock with pip: wheels but no python or pip among its conda packages (a lockfile
+    edited by hand): one line saying so, nothing installed, rather than an environment
+    that silently lacks its wheels. (Installing wheels: tests/pypi/test_install_wheels.py.)"""
     from dataclasses import replace
 
     from conda_vendor_plugin.formats import explicit_v1
@@ -248,9 +249,11 @@ def test_what_is_not_installed_is_named_not_dropped(
 
     rc, out, err = _install(run, tmp_path / "OUT", "--prefix", tmp_path / "p")
 
-    assert rc == 0, out + err
-    assert out.splitlines()[1] == (
-        "warning: not installed (vendor install does not install them): "
-        "msgpack 1.1.0 (wheel in pypi/simple)"
-    )
-    assert [r["name"] for r in _records(tmp_path / "p")] == ["data"]
+    assert rc == 1
+    assert err.strip().splitlines() == [
+        "error: e 1-"
+        + err.split("error: e 1-", 1)[1].split(" ", 1)[0]
+        + " locks 1 wheel for linux-64 but no python or pip conda package to install it "
+        "with; add python and pip to the environment file and vendor it again"
+    ]
+    assert not (tmp_path / "p").exists()

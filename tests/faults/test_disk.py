@@ -191,3 +191,40 @@ def test_apply_and_prune_on_a_full_disk_say_so_in_one_line(
     assert f"no space left on the filesystem at {mnt}" in doc["error"]
     assert ".OUT.staging" in doc["error"] and "Free some space and run again" in doc["error"]
     assert snapshot(base) == before  # the bundle, copied back from the tmpfs, unchanged
+
+
+def test_wheels_count_in_the_room_a_bundle_needs(tmp_path: Path) -> None:
+    """A lock whose wheels (with their sizes) cannot fit is refused before any download,
+    as archives are: the wheels' bytes count in the free-space check."""
+    import hashlib
+    from dataclasses import replace
+
+    from conda_vendor_plugin import cli
+    from conda_vendor_plugin.formats import explicit_v1
+    from conda_vendor_plugin.pypi.records import Wheel
+
+    build_channel(tmp_path / "served" / "chan", [Pkg("small")])
+    files = tmp_path / "served" / "files"
+    files.mkdir()
+    wheels = []
+    for n in range(2):
+        data = os.urandom(3 * MIB)
+        fn = f"big{n}-1.0-py3-none-any.whl"
+        (files / fn).write_bytes(data)
+        wheels.append((fn, hashlib.sha256(data).hexdigest(), len(data)))
+    with ChannelServer(tmp_path / "served") as srv:
+        env = write_env(tmp_path / "env.yml", [f"{srv.url}/chan"], ["small"])
+        assert cli.main(["lock", "-f", str(env), "--platform", "linux-64"]) == 0
+        lock = explicit_v1.load(tmp_path / "env.lock.yml")
+        locked = tuple(
+            Wheel(fn.split("-")[0], "1.0", f"{srv.url}/files/{fn}", sha, size)
+            for fn, sha, size in wheels
+        )
+        lockfile = tmp_path / "big.lock.yml"
+        lockfile.write_text(explicit_v1.write(replace(lock, pypi={"linux-64": locked})))
+        argv = ["vendor", "--lockfile", str(lockfile), "-o", str(tmp_path / "mnt" / "OUT")]
+        proc = _on_small_disk(tmp_path / "mnt", 4, [*argv, "--json"])
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["error_type"] == "DiskFull" and "MiB more" in doc["error"], doc
+    assert [p for m, p, _, _ in srv.requests if m == "GET" and p.endswith(".whl")] == []

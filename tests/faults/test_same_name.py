@@ -127,3 +127,52 @@ def test_apply_refuses_a_delta_carrying_other_bytes_under_a_locked_name(
     _check_refusal(doc["error"], out, old, new)
     assert "the delta now has" in doc["error"]
     assert tree_hash(out) == before
+
+
+def _lock_with_wheel(tmp_path: Path, run, srv: ChannelServer, name: str, data: bytes) -> Path:
+    """A lockfile of ``tool`` plus one wheel ``w-1.0-py3-none-any.whl`` holding ``data``
+    (served from a folder of its own, as another index would)."""
+    from dataclasses import replace
+
+    from conda_vendor_plugin.formats import explicit_v1
+    from conda_vendor_plugin.pypi.records import Wheel
+
+    folder = srv.root / f"index-{name}"
+    folder.mkdir()
+    (folder / "w-1.0-py3-none-any.whl").write_bytes(data)
+    env = write_env(tmp_path / f"{name}.yml", [f"{srv.url}/chan"], ["tool"], name=name)
+    assert run("lock", "-f", env, "--platform", "linux-64")[0] == 0
+    lock = explicit_v1.load(tmp_path / f"{name}.lock.yml")
+    url = f"{srv.url}/index-{name}/w-1.0-py3-none-any.whl"
+    wheel = Wheel("w", "1.0", url, hashlib.sha256(data).hexdigest(), len(data))
+    out = tmp_path / f"{name}-with-wheel.lock.yml"
+    out.write_text(explicit_v1.write(replace(lock, pypi={"linux-64": (wheel,)})))
+    return out
+
+
+def test_a_wheel_under_a_locked_name_with_other_bytes_is_refused_before_fetching(
+    http_server: ChannelServer, tmp_path: Path, run
+) -> None:
+    build_channel(http_server.root / "chan", _pkgs(64))
+    first = _lock_with_wheel(tmp_path, run, http_server, "first", b"first wheel bytes")
+    out = tmp_path / "OUT"
+    rc, _, err = run("vendor", "--lockfile", first, "-o", out)
+    assert rc == 0, err
+    before = tree_hash(out)
+    second = _lock_with_wheel(tmp_path, run, http_server, "second", b"other wheel bytes")
+    gets = len(http_server.requests)
+
+    rc, _, err = run("vendor", "--lockfile", second, "-o", out)
+
+    assert rc == 1
+    lines = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1, err
+    old, new = (hashlib.sha256(b).hexdigest() for b in (b"first wheel bytes", b"other wheel bytes"))
+    assert lines[0] == (
+        f"error: pypi/simple/w/w-1.0-py3-none-any.whl: the index now has sha256 {new} under "
+        f"this name, but the bundle's first lock sha256 {old}; refusing to replace those "
+        f"bytes ({out} is unchanged). Drop those versions first (vendor prune --drop / "
+        "--keep), or vendor into a new output"
+    )
+    assert not [p for m, p, _, _ in http_server.requests[gets:] if p.endswith(".whl")]
+    assert tree_hash(out) == before

@@ -244,3 +244,29 @@ def test_an_older_target_glibc_refuses_a_wheel_that_needs_a_newer_one(
     rc, _, err = run("lock", "-f", env, "--cache-dir", tmp_path / "cache")
     assert rc == 1
     assert "pip: msgpack has no wheel for linux-64 (CPython 3.12) on the index" in err
+
+
+def test_environment_markers_are_the_targets_not_this_machines(tmp_path: Path, served, run):
+    """``msgpack; sys_platform == "win32"`` is locked for win-64 only, ``idna;
+    platform_machine == "arm64"`` for osx-arm64 only, though the lock runs on linux."""
+    channel, index, _root = served
+    env = env_file(
+        tmp_path / "env.yml",
+        channel,
+        ["python 3.12.*"],
+        [
+            f"--index-url {index}",
+            "msgpack; sys_platform == 'win32'",
+            "idna; platform_machine == 'arm64' and platform_system == 'Darwin'",
+            "certifi; python_full_version >= '3.12.7'",
+        ],
+    )
+    rc, _, err = run("lock", "-f", env, "--cache-dir", tmp_path / "cache")
+    assert rc == 0, err
+    lock = explicit_v1.load(tmp_path / "env.lock.yml")
+    names = {p: sorted(w.name.lower() for w in ws) for p, ws in lock.pypi.items()}
+    assert names == {
+        "linux-64": ["certifi"],
+        "osx-arm64": ["certifi", "idna"],
+        "win-64": ["certifi", "msgpack"],
+    }

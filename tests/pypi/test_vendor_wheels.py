@@ -220,3 +220,32 @@ def test_a_wheel_name_with_path_separators_writes_nothing_outside(tmp_path: Path
     assert "msgpack-1.1.0-cp312-cp312-win_amd64.whl" in err and "Traceback" not in err
     after = sorted(p for p in tmp_path.rglob("*") if p.is_file() and p.name != ".OUT2.lock")
     assert after == before
+
+
+def test_wheels_from_an_index_that_needs_credentials(
+    tmp_path: Path, served, run, monkeypatch: pytest.MonkeyPatch
+):
+    """An index behind basic auth (user:pass in the pip: section's --index-url): pip
+    resolves with them, the wheels are downloaded with them (only from that index's host),
+    and they reach no file of the bundle and no output."""
+    from ..support.server import ChannelServer
+
+    channel, _, root = served
+    with ChannelServer(root, basic=("/pypi/", "alice", "s3cret")) as private:
+        index = f"http://alice:s3cret@127.0.0.1:{private.port}/pypi/simple/"
+        env = env_file(
+            tmp_path / "demo.yml",
+            channel,
+            ["python 3.12.*"],
+            [f"--index-url {index}", "idna"],
+            PLATFORMS,
+        )
+        out = tmp_path / "OUT"
+        rc, stdout, err = run("vendor", env, "-o", out, "--cache-dir", tmp_path / "c")
+        assert rc == 0, err
+        wheel_gets = [a for p, a in private.seen if p.endswith(".whl")]
+    assert wheel_gets and all(a and a.startswith("Basic ") for a in wheel_gets)
+    assert (out / "pypi/simple/idna").is_dir()
+    texts = [p.read_bytes() for p in out.rglob("*") if p.is_file()]
+    assert not [t for t in texts if b"s3cret" in t or b"alice" in t]
+    assert "s3cret" not in stdout + err and "alice" not in stdout + err

@@ -25,6 +25,7 @@ scripted faults so that failure handling is tested against real sockets:
 Each call queues one fault for the next request of ``path``. ``latency`` adds a delay
 to every request; ``token`` requires a ``/t/<token>/`` prefix on every path. ``seen``
 keeps every request's raw path and ``Authorization`` header (where credentials went).
+``basic=(prefix, user, password)`` requires those basic credentials for paths under prefix.
 ``max_in_flight`` is the most requests the server was answering at one time (how far
 a client's requests overlapped).
 
@@ -42,6 +43,7 @@ seconds, as a rate limiter would, so a client that comes back early is seen in
 
 from __future__ import annotations
 
+import base64
 import email.utils
 import hashlib
 import re
@@ -70,10 +72,17 @@ class _Server(ThreadingHTTPServer):
 
 
 class ChannelServer:
-    def __init__(self, root: str | Path, latency: float = 0.0, token: str | None = None):
+    def __init__(
+        self,
+        root: str | Path,
+        latency: float = 0.0,
+        token: str | None = None,
+        basic: tuple[str, str, str] | None = None,
+    ):
         self.root = Path(root)
         self.latency = latency
         self.token = token
+        self.basic = basic  # (path prefix, user, password): basic auth required under it
         self.requests: list[tuple[str, str, str | None, int]] = []  # method, path, range, status
         self.seen: list[tuple[str, str | None]] = []  # raw request path, Authorization header
         self.in_flight = 0
@@ -276,6 +285,11 @@ def _make_handler(server: ChannelServer) -> type[BaseHTTPRequestHandler]:
                 if not path.startswith(prefix):
                     return self._plain(path, 401, b"token required")
                 path = "/" + path[len(prefix) :]
+            if server.basic and path.startswith(server.basic[0]):
+                user_pass = f"{server.basic[1]}:{server.basic[2]}".encode()
+                wanted = "Basic " + base64.b64encode(user_pass).decode()
+                if self.headers.get("Authorization") != wanted:
+                    return self._plain(path, 401, b"credentials required")
             if time.monotonic() < server._not_before.get(path, 0.0):
                 return self._plain(path, 503, b"too early")
             fault = server._next_fault(path)

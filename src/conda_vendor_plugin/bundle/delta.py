@@ -29,6 +29,7 @@ from ..fsutil import (
 )
 from . import assemble, history, readme, transaction
 from . import staging as staging_mod
+from . import wheels as wheels_mod
 from .outputs import MANIFEST, TOOL
 from .sbom import SBOM, timestamp_of
 from .verify import first_problem, verify_output
@@ -183,6 +184,9 @@ def apply(delta: Path, bundle: Path) -> dict[str, Any]:
         _check_fits(base, omitted)
         incoming = assemble.needed_archives(delta, fresh)
         transaction.check_rewrites(base, {rel: p for rel, (p, _) in incoming.items()}, "the delta")
+        wheels_mod.check_rewrites(
+            base, {rel: w for rel, (w, _) in wheels_mod.locked(delta, fresh).items()}, "the delta"
+        )
         _stage_delta(delta, tx.stage())
         index, archives = tx.merge(fresh, base)
         tx.commit(index, archives, sbom_at=timestamp_of(delta / SBOM))

@@ -13,8 +13,10 @@ the staging). A tar written by ``vendor pack`` is unpacked into the work folder
 first. The records under ``PREFIX/conda-meta`` name each package's locked URL
 and channel, as if conda had installed the lock.
 
-The wheels of a lock's ``pip:`` part (when bundles carry them) are installed after
-the conda packages, by :func:`_install_wheels`.
+The wheels of a lock's ``pip:`` part come from the bundle's ``pypi/simple/`` index: each
+is copied out and checked like an archive (before anything is linked), and once the conda
+packages are linked, the environment's own pip installs exactly them, with no index and
+``--require-hashes`` (:mod:`..pypi.install`). A failure there leaves no PREFIX either.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import stat
 import tempfile
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -32,9 +33,11 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError, VendorError, quoted
-from ..fsutil import atomic_write_text
-from ..integrity import Expected, copy_verified, file_problem
+from ..fsutil import atomic_write_text, contained
+from ..integrity import Expected, copy_verified, stage_verified
+from ..pypi import install as pip_install
 from ..pypi.records import Wheel
+from ..pypi.simple_index import wheel_path
 from ..records import LockedPackage
 from . import history
 from .local import LocalArchive, locate
@@ -141,13 +144,16 @@ def stage(archives: Sequence[LocalArchive], into: Path) -> list[Path]:
     """Every archive into ``into`` (the private work folder), its size and hashes checked
     against the lock there, where nothing but this process can swap it; the first that
     differs, in the lock's order, is one :class:`InstallError` naming it. Archives are
-    staged in threads (hashlib releases the GIL), each by :func:`_stage_one`."""
+    staged in threads (hashlib releases the GIL), each by :func:`.integrity.stage_verified`
+    (a hard link where only this user may change the bundle's file, else a copy)."""
     jobs = [(a, into / a.local_channel / a.package.subdir / a.package.fn) for a in archives]
     for folder in sorted({dest.parent for _, dest in jobs}):
         folder.mkdir(parents=True, exist_ok=True)
     workers = max(1, min(STAGE_THREADS, len(jobs)))
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        verdicts = list(pool.map(lambda job: _stage_one(*job), jobs))
+        verdicts = list(
+            pool.map(lambda job: stage_verified(job[0].path, job[1], _expected(job[0])), jobs)
+        )
     for (a, _), verdict in zip(jobs, verdicts):
         if verdict is not None:
             p = a.package
@@ -163,43 +169,6 @@ def _expected(a: LocalArchive) -> Expected:
     p = a.package
     size = p.size if p.size is not None else a.entry.get("size")
     return Expected(size if isinstance(size, int) else None, p.sha256, p.md5)
-
-
-def _stage_one(a: LocalArchive, dest: Path) -> str | None:
-    """Stage one archive at ``dest``; what is wrong with it (as :func:`file_problem`
-    says), or None. A hard link to the bundle's file when only this user can change
-    that file (:func:`_linked_privately`): its bytes are then hashed where they lie,
-    and what was hashed is what py-rattler reads. Else a copy, hashed as it is written
-    (the bundle on another file system, a read-only medium, a file others may write)."""
-    expected = _expected(a)
-    if _linked_privately(a.path, dest):
-        return file_problem(dest, expected)
-    return copy_verified(a.path, dest, expected, lambda n: None).problem()
-
-
-def _linked_privately(src: Path, dest: Path) -> bool:
-    """Hard-link ``src`` at ``dest`` and keep the link only when the inode it names is a
-    regular file owned by this user that neither its group nor others may write: then
-    no one else can change the checked bytes before py-rattler reads them (a hard link
-    shares the inode, so a change of the bundle's file would be a change of the staged
-    one). The check is of the linked inode, after the link: a file swapped in the
-    bundle meanwhile is judged by what was linked. False (and no ``dest``) otherwise,
-    and always where files have no owner to compare (Windows)."""
-    if not hasattr(os, "geteuid"):
-        return False
-    try:
-        os.link(src, dest, follow_symlinks=False)
-    except (OSError, NotImplementedError):  # another file system (EXDEV), EPERM, EROFS...
-        return False
-    st = os.lstat(dest)
-    private = (
-        stat.S_ISREG(st.st_mode)
-        and st.st_uid == os.geteuid()
-        and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
-    )
-    if not private:
-        dest.unlink()
-    return private
 
 
 def rattler_records(archives: Sequence[LocalArchive], staged: Sequence[Path]) -> list[Any]:
@@ -268,22 +237,63 @@ def _record_origin(prefix: Path, p: LockedPackage) -> None:
 
 
 def not_installed(chosen: Chosen) -> list[str]:
-    """What the version locks for this platform that is not installed: its wheels (the
-    bundle carries them in ``pypi/simple``; not installed by this command yet), other
-    tools' pip entries the bundle does not carry, and its environment file's ``pip:``
-    entries: reported, never dropped silently."""
+    """What the version locks for this platform that is not installed: other tools' pip
+    entries the bundle does not carry, and an older bundle's ``pip:`` entries: reported,
+    never dropped silently."""
     foreign = [
         f"{f.get('name')} {f.get('version')} ({f.get('manager')})"
         for f in chosen.version.not_vendored
         if f.get("platform") == chosen.platform
     ]
-    wheels = [f"{w.name} {w.version} (wheel in pypi/simple)" for w in chosen.wheels]
-    return wheels + foreign + [f"{entry} (pip:)" for entry in chosen.version.pip_not_vendored]
+    return foreign + [f"{entry} (pip:)" for entry in chosen.version.pip_not_vendored]
 
 
-def _install_wheels(bundle: Path, chosen: Chosen, prefix: Path) -> None:
-    """The seam for a lock's wheels (``pip:`` dependencies): the bundle carries them in
-    ``pypi/simple``; installing them is to come (:func:`not_installed` names them)."""
+def pip_command(chosen: Chosen, prefix: Path) -> list[str]:
+    """How the new environment's own pip is run (its ``python -m pip``); one line before
+    anything is linked when the lock has wheels but no ``python`` or ``pip`` to install
+    them with."""
+    names = {p.name for p in chosen.packages}
+    missing = [n for n in ("python", "pip") if n not in names]
+    if chosen.wheels and missing:
+        n = len(chosen.wheels)
+        wheels, them = (f"{n} wheels", "them") if n > 1 else ("1 wheel", "it")
+        raise InstallError(
+            f"{chosen.name} {chosen.version.id} locks {wheels} for {chosen.platform} but no "
+            f"{' or '.join(missing)} conda package to install {them} with; add "
+            f"{' and '.join(missing)} to the environment file and vendor it again"
+        )
+    windows = chosen.platform.startswith("win-")
+    python = prefix / "python.exe" if windows else prefix / "bin" / "python"
+    return [str(python), "-m", "pip"]
+
+
+def stage_wheels(bundle: Path, wheels: Sequence[Wheel], into: Path) -> None:
+    """Copy every locked wheel out of the bundle's index into ``into``, checking its size
+    and sha256 against the lock as it is read (as :func:`stage` does for archives)."""
+    into.mkdir(parents=True, exist_ok=True)
+    for w in wheels:
+        rel = wheel_path(w)
+        verdict = copy_verified(
+            contained(bundle, rel),
+            into / w.filename,
+            Expected(w.size, w.sha256, None),
+            lambda n: None,
+        ).problem()
+        if verdict is not None:
+            raise InstallError(
+                f"{rel}: {verdict} (the lock's); nothing was installed. The bundle was "
+                f"altered: check it with 'vendor verify' and get an intact copy"
+            )
+
+
+def _install_wheels(pip: Sequence[str], chosen: Chosen, staged: Path, work: Path) -> None:
+    """The lock's wheels, already staged and checked, installed by the environment's pip."""
+    if not chosen.wheels:
+        return
+    try:
+        pip_install.install(pip, chosen.wheels, staged, work)
+    except pip_install.WheelInstallError as e:
+        raise InstallError(f"{e}; nothing was installed") from None
 
 
 @contextmanager
@@ -316,12 +326,14 @@ def install_environment(req: InstallRequest) -> dict[str, Any]:
         bundle = _bundle_dir(req.bundle, work)
         chosen = choose(bundle, req.environment, req.version, host_platform())
         found = locate(bundle, chosen.packages, read=False)
+        pip = pip_command(chosen, prefix)
         staged = stage(found, work / "archives")
+        stage_wheels(bundle, chosen.wheels, work / "wheels")
         records = rattler_records(found, staged)
         with _replacing(prefix, work):
             link(records, prefix, req.pkgs_dir or work / "pkgs")
             record_origins(prefix, chosen.packages)
-            _install_wheels(bundle, chosen, prefix)
+            _install_wheels(pip, chosen, work / "wheels", work)
     return {
         "bundle": str(req.bundle),
         "prefix": str(prefix),
@@ -329,6 +341,7 @@ def install_environment(req: InstallRequest) -> dict[str, Any]:
         "version": chosen.version.id,
         "platform": chosen.platform,
         "installed": [p.dist for p in chosen.packages],
+        "wheels": [w.filename for w in chosen.wheels],
         "not_installed": not_installed(chosen),
         "bytes": sum(p.size or 0 for p in chosen.packages),
     }

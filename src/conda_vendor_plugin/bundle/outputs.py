@@ -14,12 +14,14 @@ from .. import __version__
 from ..formats import cep23
 from ..fsutil import sha256_file, walk_files
 from ..integrity import Expected
+from ..pypi.install import pip_lines, projects
 from ..pypi.records import Wheel
+from ..pypi.simple_index import ROOT as PYPI_ROOT
 from ..records import LockedPackage, Lockfile, Solution
 from ..spec import EnvironmentSpec
 from ..transport.urls import redact_url
 from ..yamlfile import yaml_scalar
-from .history import Index
+from .history import POINTER, VERSIONS, Index, version_dir
 from .plan import VendoredPackage
 from .sbom import purl, wheel_purl
 
@@ -37,10 +39,16 @@ def explicit_file_name(platform: str) -> str:
 
 
 def env_file_text(
-    spec: EnvironmentSpec, solution: Solution, locals_in_order: Sequence[str], where: str
+    spec: EnvironmentSpec,
+    solution: Solution,
+    locals_in_order: Sequence[str],
+    where: str,
+    wheels: Sequence[Wheel] = (),
 ) -> str:
     """An environment file pinning every locked package, channels = the local channels
-    (paths relative to the bundle's root; ``where`` is this file's folder there).
+    (paths relative to the bundle's root; ``where`` is this file's folder there), and a
+    ``pip:`` part installing exactly the locked ``wheels`` from the bundle (see
+    :func:`wheel_lines`).
 
     No ``nodefaults``: conda 26.7 hands it to the solver as a channel, and
     conda-rattler-solver then fails offline on its uncached repodata. The header gives
@@ -57,16 +65,44 @@ def env_file_text(
         f"#   conda create -n <name> --offline --override-channels {channels} \\",
         f"#     --file {path}",
     ]
+    if wheels:
+        lines += wheels_header(where)
     if spec.name:
         lines.append(f"name: {yaml_scalar(spec.name)}")
     lines.append("channels:")
     lines += [f"  - ./{name}" for name in locals_in_order]
     lines.append("dependencies:")
     lines += [f"  - {yaml_scalar(f'{p.name}=={p.version}={p.build}')}" for p in solution.packages]
+    if wheels:
+        lines.append("  - pip:")
+        lines += [f"    - {yaml_scalar(line)}" for line in wheel_lines(wheels)]
     if spec.variables:
         lines.append("variables:")
         lines += [f"  {yaml_scalar(k)}: {yaml_scalar(v)}" for k, v in spec.variables]
     return "\n".join(lines) + "\n"
+
+
+def wheel_lines(wheels: Sequence[Wheel]) -> list[str]:
+    """The ``pip:`` lines of a version's environment file: the bundle's index folders as
+    ``file:`` URLs relative to the version's own folder. conda runs pip in the folder of
+    the environment file; pip resolves a relative ``file:`` URL from its working folder,
+    the real one (through the ``current`` link: ``envs/<env>/versions/<id>``), so the
+    lines hold through the link and from the version's folder itself."""
+    up = "../" * len(version_dir("<env>", "<id>").split("/"))
+    return pip_lines(wheels, (f"file:{up}{PYPI_ROOT}/{p}" for p in projects(wheels)))
+
+
+def wheels_header(where: str) -> list[str]:
+    """The header lines of an environment file with a ``pip:`` part (``where``: the
+    environment's ``current`` folder in the bundle)."""
+    env = where.rsplit("/", 1)[0]
+    versions = f"{env}/{VERSIONS}/<id>"
+    return [
+        f"# The pip: part then installs exactly the locked wheels from the bundle's {PYPI_ROOT}/",
+        f"# (no index; pip checks every sha256). Its paths are relative to {versions}/:",
+        f"# where {where} is a plain folder, not a link (the bundle was copied without",
+        f"# links), use {versions}/ instead ({env}/{POINTER} names it).",
+    ]
 
 
 def explicit_file_text(

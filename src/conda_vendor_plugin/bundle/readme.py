@@ -24,12 +24,13 @@ from typing import Any
 
 from .. import __version__
 from ..fsutil import MAX_METADATA_BYTES, atomic_write_text, read_json_file, sha256_file, walk_files
+from ..pypi.simple_index import ROOT as PYPI_ROOT
 from ..records import PACKAGE_SUFFIXES
 from . import history
 from .channels import REPODATA
 from .history import Index
 from .installer import SCRIPT_PS1, SCRIPT_SH, WHEELS
-from .outputs import LOCKFILE, MANIFEST, TOOL, explicit_file_name
+from .outputs import LOCKFILE, MANIFEST, TOOL, env_file_name, explicit_file_name
 from .sbom import SBOM
 from .verify import DELTA
 
@@ -87,8 +88,9 @@ def _channel_source(url: str) -> str:
     return "a local folder of the machine that made it" if url.startswith("file:") else url
 
 
-def _locked_counts(root: Path, name: str, vid: str) -> dict[str, int]:
-    """Packages per platform in one version's lockfile (empty when it cannot be read)."""
+def _locked_counts(root: Path, name: str, vid: str) -> dict[str, tuple[int, int]]:
+    """Packages and wheels per platform in one version's lockfile (empty when it cannot
+    be read)."""
     from ..errors import VendorError
     from ..formats.registry import read_path
 
@@ -96,7 +98,11 @@ def _locked_counts(root: Path, name: str, vid: str) -> dict[str, int]:
         lock = read_path(root / history.version_dir(name, vid) / LOCKFILE)
     except VendorError:
         return {}
-    return {platform: len(pkgs) for platform, pkgs in lock.packages.items()}
+    return {p: (len(pkgs), len(lock.pypi.get(p, ()))) for p, pkgs in lock.packages.items()}
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}{'s' * (n != 1)}"
 
 
 def _holds(root: Path, index: Index, sizes: Mapping[str, int]) -> list[str]:
@@ -106,7 +112,10 @@ def _holds(root: Path, index: Index, sizes: Mapping[str, int]) -> list[str]:
         kept = ", ".join(x.id for x in env.versions)
         counts = _locked_counts(root, name, v.id)
         size = sum(sizes.get(a, 0) for a in v.archives)
-        per = ", ".join(f"{p}: {n} package{'s' * (n != 1)}" for p, n in counts.items())
+        per = ", ".join(
+            f"{p}: {_count(n, 'package')}" + (f" + {_count(w, 'wheel')}" if w else "")
+            for p, (n, w) in counts.items()
+        )
         lines.append(
             f"- `{name}`: current version `{v.id}` ({per}; {_size(size)} of archives); "
             f"versions kept: {kept}"
@@ -118,6 +127,13 @@ def _holds(root: Path, index: Index, sizes: Mapping[str, int]) -> list[str]:
         )
         total = sum(s for rel, s in sizes.items() if rel.startswith(f"{local}/"))
         lines.append(f"- `{local}/`: {n} archives ({_size(total)}) from {_channel_source(url)}")
+    wheels = {rel: n for rel, n in sizes.items() if rel.startswith(f"{PYPI_ROOT}/")}
+    if wheels:
+        n = sum(1 for rel in wheels if rel.endswith(".whl"))
+        lines.append(
+            f"- `{PYPI_ROOT}/`: {n} wheels ({_size(sum(wheels.values()))}), the `pip:` "
+            f"dependencies, as a PEP 503 simple index"
+        )
     lines += ["", f"{len(sizes)} files in {SUMS}, {_size(sum(sizes.values()))}."]
     return lines
 
@@ -172,11 +188,25 @@ def _install(root: Path, index: Index, delta: bool) -> list[str]:
         "With conda (run `vendor verify` first: conda checks no hash of a local package):",
         "",
     ]
+    with_wheels = []
     for name, env in index.environments.items():
         folder = history.version_dir(name, env.current)
+        counts = _locked_counts(root, name, env.current)
         for platform in env.version(env.current).platforms:
-            explicit = f"{folder}/{explicit_file_name(platform)}"
-            lines.append(f"    conda create -p <prefix> --offline --file {explicit}")
+            if counts.get(platform, (0, 0))[1]:
+                env_file = f"{folder}/{env_file_name(platform)}"
+                lines.append(f"    conda env create -p <prefix> --offline -f {env_file}")
+                with_wheels.append(f"{name} ({platform})")
+            else:
+                explicit = f"{folder}/{explicit_file_name(platform)}"
+                lines.append(f"    conda create -p <prefix> --offline --file {explicit}")
+    if with_wheels:
+        lines += [
+            "",
+            f"{', '.join(with_wheels)}: the environment file, whose `pip:` part then installs "
+            f"the locked wheels from `{PYPI_ROOT}/` (no index, every sha256 checked by pip); "
+            "a CEP 23 explicit file cannot hold wheels.",
+        ]
     return lines
 
 

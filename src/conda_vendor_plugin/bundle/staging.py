@@ -20,7 +20,7 @@ import errno
 import json
 import os
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -223,13 +223,13 @@ def mount_point(path: Path) -> Path:
     return p
 
 
-def still_to_fetch(staging: Path, vendored: Sequence[VendoredPackage]) -> int:
-    """Bytes the planned archives still need in staging (complete files and the bytes
-    of partial downloads already there count as had)."""
+def still_to_fetch(staging: Path, planned: Iterable[tuple[str, int | None]]) -> int:
+    """Bytes the planned files (bundle path, size) still need in staging (complete files
+    and the bytes of partial downloads already there count as had)."""
     needed = 0
-    for vp in vendored:
-        size = vp.package.size or 0
-        path = staging / vp.relpath
+    for rel, size in planned:
+        size = size or 0
+        path = staging / rel
         partial = path.with_name(path.name + ".partial")
         have = 0
         for candidate in (path, partial):
@@ -239,9 +239,12 @@ def still_to_fetch(staging: Path, vendored: Sequence[VendoredPackage]) -> int:
     return needed
 
 
-def check_free_space(output: Output, staging: Path, vendored: Sequence[VendoredPackage]) -> None:
-    """Refuse to start downloads that cannot fit (one line: needed vs free, where)."""
-    needed = still_to_fetch(staging, vendored) + METADATA_MARGIN
+def check_free_space(
+    output: Output, staging: Path, planned: Iterable[tuple[str, int | None]]
+) -> None:
+    """Refuse to start downloads that cannot fit (one line: needed vs free, where);
+    ``planned``: every archive and wheel to fetch, as (bundle path, size)."""
+    needed = still_to_fetch(staging, planned) + METADATA_MARGIN
     free = shutil.disk_usage(staging).free
     if needed > free:
         raise DiskFull(

@@ -60,6 +60,28 @@ def _add(found: Wheels, w: Wheel, user: str, who: str, path: Path) -> None:
     found.setdefault(rel, (w, set()))[1].add(user)
 
 
+def check_rewrites(
+    bundle: Path | None, incoming: Mapping[str, Wheel], what: str = "the index"
+) -> None:
+    """Refuse, before anything is fetched, wheels this run would write under a file name
+    the bundle already locks with other bytes (``incoming``: bundle path -> wheel), as
+    :func:`.transaction.check_rewrites` does for archives: one line names the wheel,
+    both sha256 and the environments locking the old bytes."""
+    index = history.read_index(bundle) if bundle is not None else None
+    if bundle is None or index is None or not incoming:
+        return
+    have = locked(bundle, index)
+    for rel, w in sorted(incoming.items()):
+        old = have.get(rel)
+        if old is not None and old[0].sha256 != w.sha256:
+            raise BundleError(
+                f"{rel}: {what} now has sha256 {w.sha256} under this name, but the bundle's "
+                f"{', '.join(sorted(old[1]))} lock sha256 {old[0].sha256}; refusing to "
+                f"replace those bytes ({bundle} is unchanged). Drop those versions first "
+                f"(vendor prune --drop / --keep), or vendor into a new output"
+            )
+
+
 def settle(staging: Path, wheels: Mapping[str, tuple[Wheel, set[str]]]) -> None:
     """The index under staging holds exactly ``wheels`` and their pages."""
     if not wheels:

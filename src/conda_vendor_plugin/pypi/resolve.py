@@ -3,8 +3,10 @@
 pip runs as ``python -S -m pip install --dry-run --report -`` with the target's
 ``--platform`` tags, ``--python-version``, ``--implementation cp``, ``--abi`` and
 ``--only-binary=:all:`` (see :mod:`.target`), the section's index options, and pip's own
-configuration (``pip.conf``, ``PIP_*`` variables) as pip reads it. Its report (the JSON
-pip documents for ``--report``) becomes :class:`~.records.Wheel` records.
+configuration (``pip.conf``, ``PIP_*`` variables) as pip reads it. Environment markers
+are evaluated for the target too (pip has no option for that: see
+:data:`_WITH_TARGET_MARKERS`). Its report (the JSON pip documents for ``--report``)
+becomes :class:`~.records.Wheel` records.
 
 What the conda solve already provides is not resolved again: pip runs without the
 machine's ``site-packages`` (``-S``) and sees, as installed, one ``.dist-info`` per conda
@@ -70,13 +72,28 @@ def _installed_view(root: Path, names: Mapping[str, str]) -> Path:
     return view
 
 
+# pip evaluates environment markers (``; sys_platform == "win32"``) against the running
+# interpreter and has no option for a target's; this runs pip with packaging's marker
+# environment (the one ``Marker.evaluate`` reads) replaced by the target's (argv[1]).
+_WITH_TARGET_MARKERS = (
+    "import json, runpy, sys\n"
+    "from pip._vendor.packaging import markers\n"
+    "target = json.loads(sys.argv.pop(1))\n"
+    "markers.default_environment = lambda: dict(target)\n"
+    "sys.argv[0] = 'pip'\n"
+    "runpy.run_module('pip', run_name='__main__', alter_sys=True)\n"
+)
+
+
 def pip_command(section: PipSection, target: Target, report: str = "-") -> list[str]:
-    """The pip command line that resolves ``section`` for ``target``."""
+    """The pip command line that resolves ``section`` for ``target`` (its tags, Python
+    and environment markers)."""
     return [
         sys.executable,
         "-S",
-        "-m",
-        "pip",
+        "-c",
+        _WITH_TARGET_MARKERS,
+        json.dumps(target.markers()),
         "install",
         "--dry-run",
         "--quiet",

@@ -30,6 +30,13 @@ _LINUX_ARCH = {
 _MAC_ARCH = {"64": "x86_64", "arm64": "arm64"}
 _WIN = {"64": "win_amd64", "32": "win32", "arm64": "win_arm64"}
 _LEGACY_MANYLINUX = {17: "manylinux2014", 12: "manylinux2010", 5: "manylinux1"}
+# PEP 508 marker values per conda OS: os_name, sys_platform, platform_system
+_MARKER_OS = {
+    "linux": ("posix", "linux", "Linux"),
+    "osx": ("posix", "darwin", "Darwin"),
+    "win": ("nt", "win32", "Windows"),
+}
+_MACHINE = {"linux": _LINUX_ARCH, "osx": _MAC_ARCH, "win": {"64": "AMD64", "arm64": "ARM64"}}
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,29 @@ class Target:
     python_version: str  # "3.12"
     abi: str  # "cp312"
     tags: tuple[str, ...]
+    python_full_version: str = ""  # "3.12.7": the conda package's version
+
+    def markers(self) -> dict[str, str]:
+        """The PEP 508 marker environment of the target (``sys_platform``,
+        ``platform_machine``, ``python_full_version``, ...), for requirements such as
+        ``pywin32; sys_platform == "win32"``. The kernel's release and version are not
+        known for a target: empty."""
+        os_part, _, arch = self.platform.partition("-")
+        os_name, sys_platform, system = _MARKER_OS.get(os_part, ("posix", os_part, ""))
+        full = self.python_full_version or f"{self.python_version}.0"
+        return {
+            "implementation_name": "cpython",
+            "implementation_version": full,
+            "os_name": os_name,
+            "platform_machine": _MACHINE.get(os_part, {}).get(arch, arch),
+            "platform_python_implementation": "CPython",
+            "platform_release": "",
+            "platform_system": system,
+            "platform_version": "",
+            "python_full_version": full,
+            "python_version": self.python_version,
+            "sys_platform": sys_platform,
+        }
 
     def pip_arguments(self) -> list[str]:
         args = [f"--platform={tag}" for tag in self.tags]
@@ -101,4 +131,5 @@ def target_for(platform: str, packages: Iterable[LockedPackage], source: str) ->
         python_version=f"{m.group(1)}.{m.group(2)}",
         abi=f"cp{m.group(1)}{m.group(2)}{threaded}",
         tags=platform_tags(platform),
+        python_full_version=re.sub(r"^(\d+(?:\.\d+)*).*$", r"\1", python.version),
     )

@@ -86,6 +86,21 @@ def with_credentials_of(url: str, channel: str) -> str:
     return f"{channel.rstrip('/')}{tail}{query}"
 
 
+def with_userinfo_of(url: str, indexes: Iterable[str]) -> str:
+    """``url`` with the ``user:pass@`` of the first of ``indexes`` that carries one and
+    has ``url``'s scheme, host and port: pip's rule for a package index, whose files
+    live anywhere on its host (``/packages/...``, ``/+f/...``), not under its path.
+    Any other ``url`` is returned without credentials."""
+    plain = redact_url(url)
+    here = _origin(plain)
+    for index in indexes:
+        userinfo = urlsplit(index).netloc.rpartition("@")
+        if userinfo[1] and here is not None and _origin(redact_url(index)) == here:
+            parts = urlsplit(plain)
+            return parts._replace(netloc=f"{userinfo[0]}@{parts.netloc}").geturl()
+    return plain
+
+
 def has_credentials(url: str) -> bool:
     return redact_url(url) != url
 
