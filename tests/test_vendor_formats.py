@@ -107,7 +107,7 @@ def _solve(channel: str, platform: str, specs: list[str]) -> list:
     async def solve() -> list:
         return await rattler.solve(sources=[channel], specs=specs, platforms=[platform, "noarch"])
 
-    from conda_vendor_plugin.solve.rattler import _wait_for_handoff
+    from conda_vendor_plugin.solve.rattler_glue import _wait_for_handoff
 
     try:
         return asyncio.run(solve())

@@ -24,6 +24,7 @@ import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from conda.plugins.types import EnvironmentSpecBase
@@ -85,13 +86,16 @@ def install_pending_wheels(command: str) -> None:
 
     prefix = context.target_prefix
     for p in pending:
+        # conda's installer picks the lockfile's folder to work in, or none where that is
+        # not writable (a bundle on read-only media): the lines name absolute folders.
         try:
-            pip.install(prefix, p.lines, None, workdir=os.path.dirname(os.path.abspath(p.lockfile)))
+            pip.install(prefix, p.lines, SimpleNamespace(file=p.lockfile))
         except CondaEnvException:
+            wheels = f"{p.count} locked wheel{'s' * (p.count != 1)}"
             raise _conda_error(
                 f"{p.lockfile}: the conda packages are installed in {prefix}, but pip "
-                f"refused its {p.count} locked wheels (pip's reason is above); get an "
-                f"intact bundle ('conda vendor verify') and create the environment again"
+                f"refused its {wheels} (pip's reason is above); get an intact bundle "
+                f"('conda vendor verify') and create the environment again"
             ) from None
 
 

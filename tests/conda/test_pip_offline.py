@@ -139,3 +139,37 @@ def test_the_readmes_conda_command_installs_the_wheels(
     no_traceback(proc)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert _pip_list(tmp_path / "env") == _locked(bundle)
+
+
+def _can_unshare() -> bool:
+    if not shutil.which("unshare"):
+        return False
+    return subprocess.run(["unshare", "-rm", "true"], capture_output=True).returncode == 0
+
+
+@pytest.mark.skipif(not _can_unshare(), reason="needs unshare -rm (a read-only bind mount)")
+def test_the_lockfile_installs_its_wheels_from_a_read_only_bundle(
+    tmp_path: Path, env: dict[str, str], bundle: Path
+) -> None:
+    """A bundle on read-only media (a bind mount made read-only, in a private mount
+    namespace): conda cannot write its temporary requirements file beside the lockfile,
+    so pip works elsewhere, and the lockfile's lines (absolute folders) still find the
+    wheels."""
+    ro, prefix = tmp_path / "ro", tmp_path / "env"
+    ro.mkdir()
+    lock = ro / CURRENT / "environment.lock.yml"
+    command = [sys.executable, "-m", "conda", "env", "create", "--offline", "-p", prefix]
+    script = "; ".join(
+        [
+            f"mount --bind {bundle} {ro}",
+            f"mount -o remount,bind,ro {ro}",
+            f"touch {ro}/probe 2>/dev/null && exit 98",  # the mount is not read-only
+            " ".join(map(str, [*command, "-f", lock])),
+        ]
+    )
+    environ = {**env, "NO_PROXY": "127.0.0.1,localhost"}
+    proc = subprocess.run(
+        ["unshare", "-rm", "sh", "-c", script], capture_output=True, text=True, env=environ
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert _pip_list(prefix) == _locked(bundle)

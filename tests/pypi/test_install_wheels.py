@@ -253,3 +253,15 @@ def test_the_readme_counts_the_wheels_and_gives_the_install_that_runs_them(bundl
         "file cannot hold wheels."
     ) in readme
     assert ".explicit.txt" not in readme
+
+
+def test_vendor_install_help_text(capsys: pytest.CaptureFixture[str]):
+    from conda_vendor_plugin import cli
+
+    with pytest.raises(SystemExit):
+        cli.main(["vendor", "install", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert (
+        "the lock's wheels are installed after the conda packages by the environment's pip "
+        "(--no-index --require-hashes)."
+    ) in text

@@ -1,5 +1,5 @@
 """``vendor install BUNDLE [ENV] -p PREFIX``: an environment of a bundle (or of its tar)
-installed without conda and without network, every archive's sha256 checked."""
+installed without conda and without network, every archive's and wheel's sha256 checked."""
 
 from __future__ import annotations
 
@@ -17,7 +17,9 @@ NAME = "install"
 SUMMARY = "Install an environment of a bundle (no conda, no network)."
 HELP = (
     "Install an environment of a bundle (a directory or a tar written by 'vendor pack') into "
-    "a new PREFIX, without conda and without network; every archive's sha256 is checked."
+    "a new PREFIX, without conda and without network; every archive's sha256 is checked, "
+    "and the lock's wheels are installed after the conda packages by the environment's pip "
+    "(--no-index --require-hashes)."
 )
 
 
