@@ -11,8 +11,8 @@ vendored into a bundle from ``file://``; Debian's ``docker-registry`` started as
 
 Measured, each a subprocess timed by wall clock:
 
-* ``vendor push BUNDLE oci://.../a`` into an empty namespace (verify, info layers, HEAD per
-  blob, uploads, manifests);
+* ``vendor push BUNDLE oci://.../a`` into an empty namespace (verify, info layers, a
+  ``POST`` per blob asking to mount it, uploads, manifests);
 * ``curl --parallel``: every blob that push uploaded, into namespace ``b``, as ``POST``
   (one parallel batch, locations kept) then ``PUT ...?digest=`` (a second parallel batch);
   no hashing, no manifests: a lower bound for the transfer;

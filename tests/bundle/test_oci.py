@@ -240,7 +240,11 @@ def test_credentials_from_the_docker_config_and_never_in_any_output(
         for extra in ((), ("--json",)):
             rc, stdout, err = run("vendor", *args, *extra)
             assert rc == 1 and "not-the-password" not in stdout + err
-            said = json.loads(stdout)["error"] if extra else err.strip().removeprefix("error: ")
+            said = (
+                json.loads(stdout)["error"]
+                if extra
+                else err.splitlines()[-1].removeprefix("error: ")
+            )
             assert said == (
                 f"https://{registry.netloc}: the registry asks for authentication; "
                 f"the credentials from {config} (auths.{registry.netloc}) were refused"

@@ -190,15 +190,26 @@ class Registry:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def requests(self, method: str, path_pattern: str = ".*") -> list[str]:
-        """Access-log lines of ``method`` requests whose path matches ``path_pattern``."""
-        rx = re.compile(rf'"{method} (/v2/{path_pattern}) HTTP/[0-9.]+" (\d+)')
-        text = self.log.read_text(errors="replace")
-        return [f"{m.group(1)} {m.group(2)}" for m in rx.finditer(text)]
+    def log_size(self) -> int:
+        """Where the access log ends now (for :meth:`requests` ``since``)."""
+        return self.log.stat().st_size
+
+    def requests(self, method: str, path_pattern: str = ".*", since: int = 0) -> list[str]:
+        """Access-log lines of ``method`` requests whose path matches ``path_pattern``
+        (``method`` a regular expression too), logged after byte ``since`` of the log."""
+        rx = re.compile(rf'"({method}) (/v2/{path_pattern}) HTTP/[0-9.]+" (\d+)')
+        with open(self.log, "rb") as f:
+            f.seek(since)
+            text = f.read().decode(errors="replace")
+        return [f"{m.group(2)} {m.group(3)}" for m in rx.finditer(text)]
 
     def uploads(self) -> list[str]:
-        """Every blob upload started (``POST /v2/<repo>/blobs/uploads/``)."""
-        return self.requests("POST", r"\S+/blobs/uploads/\S*")
+        """Every blob upload started (``POST /v2/<repo>/blobs/uploads/`` answered 202)."""
+        return [r for r in self.requests("POST", r"\S+/blobs/uploads/\S*") if r.endswith(" 202")]
+
+    def mounts(self) -> list[str]:
+        """Every ``POST`` the registry answered by mounting a blob it had (201: no bytes)."""
+        return [r for r in self.requests("POST", r"\S+/blobs/uploads/\S*") if r.endswith(" 201")]
 
     def stored_blobs(self) -> set[str]:
         base = self.root / "storage" / "docker" / "registry" / "v2" / "blobs" / "sha256"

@@ -79,9 +79,10 @@ class TokenServer:
     def token(self, scope: str) -> str:
         header = {"typ": "JWT", "alg": "RS256", "x5c": [self.x5c]}
         access = []
-        if scope.startswith("repository:"):
-            _, name, actions = scope.split(":")
-            access = [{"type": "repository", "name": name, "actions": actions.split(",")}]
+        for one in scope.split():  # several ``scope`` parameters, as docker sends them
+            if one.startswith("repository:"):
+                _, name, actions = one.split(":")
+                access.append({"type": "repository", "name": name, "actions": actions.split(",")})
         now = int(time.time())
         claims = {
             "iss": ISSUER,
@@ -113,7 +114,7 @@ class TokenServer:
             def do_GET(self) -> None:
                 query = parse_qs(urlsplit(self.path).query)
                 auth = self.headers.get("Authorization")
-                scope = (query.get("scope") or [""])[0]
+                scope = " ".join(query.get("scope") or [])
                 server.requests.append({"scope": scope, "credentials": auth is not None})
                 if auth != expected:
                     self.send_response(401)

@@ -13,9 +13,9 @@ import pytest
 
 from conda_vendor_plugin.errors import DownloadError, RegistryError
 from conda_vendor_plugin.transport.download import Downloader, DownloadJob
-from conda_vendor_plugin.transport.oci import MAX_MANIFEST, sha256_digest
 from conda_vendor_plugin.transport.oci import Registry as Client
 from conda_vendor_plugin.transport.oci_auth import Credentials, credentials_for
+from conda_vendor_plugin.transport.oci_names import MAX_MANIFEST, sha256_digest
 from conda_vendor_plugin.transport.session import RetryPolicy
 
 from ..support import registry as reg
@@ -93,6 +93,13 @@ def test_the_token_flow_of_a_registry_with_token_auth(
                 "credentials": True,
             } in tokens.requests
             assert registry.requests("HEAD", r"team/pkg/blobs/\S+")[0].endswith(" 401")
+            # A mount from another repository asks for a token with both scopes.
+            digest = sha256_digest(b"payload")
+            assert not client.put_blob("team/other", digest, 7, b"payload", "team/pkg")
+            assert tokens.requests[-1]["scope"] == (
+                "repository:team/other:pull,push repository:team/pkg:pull"
+            )
+            assert registry.mounts()[-1].endswith(" 201")
 
             anonymous = Client(registry.netloc, ca_cert=certs.ca, environ={"HOME": str(tmp_path)})
             with pytest.raises(RegistryError, match="docker login"):
@@ -135,6 +142,7 @@ def test_a_failed_chunk_goes_on_from_where_the_registry_says_the_upload_stands(
         client.put_blob("ns", sha256_digest(b"x" * 2500), 2500, source)
         asked = [(s["method"], s["headers"].get("Content-Range")) for s in flaky.seen]
         assert asked == [
+            ("HEAD", None),  # a blob of more than one chunk: asked for first (404)
             ("POST", None),
             ("PATCH", "0-999"),
             ("PATCH", "1000-1999"),  # answered 500

@@ -18,7 +18,9 @@ Under ``oci://HOST/NAMESPACE``:
   ``NAMESPACE`` itself, tags ``latest`` and ``bundle-<first 16 hex of manifest.json's
   sha256>``, one layer per file titled with its path in the bundle.
 
-Every layer carries ``org.opencontainers.image.title``.
+Every layer carries ``org.opencontainers.image.title``. :class:`BundleFiles` sorts a
+bundle's ``manifest.json`` by where each file goes, :func:`package_groups` its archives
+by package repository and tag.
 """
 
 from __future__ import annotations
@@ -28,12 +30,14 @@ import io
 import json
 import tarfile
 import zipfile
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import RegistryError, quoted
-from ..transport.oci import MANIFEST_MEDIA_TYPE, check_repository, sha256_digest
+from ..fsutil import MAX_METADATA_BYTES, contained, read_limited
+from ..transport.oci_names import MANIFEST_MEDIA_TYPE, check_repository, sha256_digest
 
 PACKAGE_MEDIA_TYPES = {
     ".tar.bz2": "application/vnd.conda.package.v1",
@@ -189,3 +193,65 @@ def _zstd_reader(raw: Any) -> Any:
             continue
         return module.ZstdFile(raw)
     raise RegistryError("reading a .conda archive needs zstd (pip install backports.zstd)")
+
+
+@dataclass(frozen=True)
+class BundleFiles:
+    """A bundle's ``manifest.json`` sorted by where each file goes."""
+
+    manifest: bytes
+    archives: tuple[Mapping[str, Any], ...]  # local_<c>/<subdir>/<archive>
+    repodata: tuple[Mapping[str, Any], ...]  # local_<c>/<subdir>/repodata.json
+    metadata: tuple[Mapping[str, Any], ...]  # everything else but links
+
+    @classmethod
+    def read(cls, bundle: Path) -> BundleFiles:
+        from .local import LOCAL_PREFIX
+        from .outputs import MANIFEST
+
+        raw = read_limited(bundle / MANIFEST, MAX_METADATA_BYTES)
+        items = json.loads(raw)["files"]
+        archives, repodata, metadata = [], [], []
+        for item in items:
+            rel = str(item["path"])
+            parts = rel.split("/")
+            if "link" in item:
+                continue  # recorded in manifest.json itself
+            if len(parts) == 3 and parts[0].startswith(LOCAL_PREFIX):
+                (archives if "purl" in item else repodata).append(item)
+            else:
+                metadata.append(item)
+        return cls(raw, tuple(archives), tuple(repodata), tuple(metadata))
+
+
+Group = tuple[str, str]  # (repository, tag)
+Groups = dict[Group, list[tuple[Path, Mapping[str, Any]]]]
+
+
+def package_groups(bundle: Path, namespace: str, archives: tuple[Mapping[str, Any], ...]) -> Groups:
+    """Archives by (repository, tag): a ``.conda`` and a ``.tar.bz2`` of one build share one."""
+    groups: Groups = {}
+    for item in archives:
+        channel, subdir, fn = str(item["path"]).split("/")
+        name, version, build, _ = split_archive(fn)
+        repo = repository_of(channel, package_repository, namespace, channel, subdir, name)
+        key = (repo, escape_tag(f"{version}-{build}"))
+        groups.setdefault(key, []).append((contained(bundle, str(item["path"])), item))
+    for members in groups.values():
+        members.sort(key=lambda m: not m[0].name.endswith(".conda"))  # info from the .conda
+    return groups
+
+
+def repository_of(channel: str, make: Callable[..., str], *args: str) -> str:
+    try:
+        return make(*args)
+    except RegistryError:
+        raise RegistryError(
+            f"local channel {quoted(channel)}: its name (or a package's) is not a valid "
+            f"registry repository name (lowercase letters, digits, '.', '_', '-')"
+        ) from None
+
+
+def repodata_repository_of(namespace: str, item: Mapping[str, Any]) -> str:
+    channel, subdir, _ = str(item["path"]).split("/")
+    return repository_of(channel, repodata_repository, namespace, channel, subdir)

@@ -31,7 +31,8 @@ from ..fsutil import (
     walk_files,
 )
 from ..transport.download import Downloader, DownloadJob
-from ..transport.oci import MAX_MANIFEST, OciReference, Registry
+from ..transport.oci import Registry
+from ..transport.oci_names import MAX_MANIFEST, OciReference
 from . import history, transaction
 from . import oci_layout as L
 from . import staging as staging_mod

@@ -1,31 +1,38 @@
 """``vendor push BUNDLE oci://HOST[:PORT]/NAMESPACE``: a verified bundle into a registry,
 in the layout of :mod:`.oci_layout`.
 
-The bundle is verified first (a damaged bundle is never pushed) and its manifest gives
-every file's sha256, so nothing is hashed twice. Only what is new moves: a package whose
-tag already holds the same archive is left alone (one manifest ``GET``); every other blob
-is asked for (``HEAD``) before it is uploaded. Packages go up in parallel; the repodata
-artifacts next; the bundle's metadata artifact last, so its tags never name a state whose
-packages are not all there.
+A bundle state the registry already holds whole is not read at all (nothing would be
+sent). Otherwise the bundle is verified first (a damaged bundle is never pushed) and its
+manifest gives every file's sha256, so nothing is hashed twice. Only what is new moves:
+a package whose tag already holds the same archive is left alone (one manifest ``GET``);
+every other blob is asked for before it is uploaded (the upload's ``POST`` asks the
+registry to mount it from the repository itself, or from another one this push saw
+holding it: the registry answers 201 for a blob it has, and nothing moves). Packages go
+up in parallel; the repodata artifacts next; the bundle's metadata artifact last, so its
+tags never name a state whose packages are not all there.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from threading import Lock
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..errors import RegistryError, VendorError, quoted
-from ..fsutil import MAX_METADATA_BYTES, contained, read_limited
-from ..transport.oci import OciReference, Registry
+from ..errors import VendorError
+from ..fsutil import contained
+from ..progress import TextReporter
+from ..transport.oci import Registry
+from ..transport.oci_names import OciReference
 from . import oci_layout as L
-from .local import LOCAL_PREFIX
-from .outputs import MANIFEST
-from .verify import DELTA, verify_output
+
+# ``.local``, ``.outputs`` and ``.verify`` are imported where they are used: 40 ms of
+# imports that a re-push of a state the registry holds does not need.
+
+if TYPE_CHECKING:
+    from ..progress import Reporter
 
 
 @dataclass
@@ -36,40 +43,21 @@ class PushCounts:
     blobs_present: int = 0
     bytes_uploaded: int = 0
     lock: Lock = field(default_factory=Lock, repr=False)
+    holders: dict[str, str] = field(default_factory=dict, repr=False)  # digest -> a repo
 
-    def blob(self, uploaded: bool, size: int) -> None:
+    def blob(self, repo: str, digest: str, uploaded: bool, size: int) -> None:
         with self.lock:
+            self.holders.setdefault(digest, repo)
             if uploaded:
                 self.blobs_uploaded += 1
                 self.bytes_uploaded += size
             else:
                 self.blobs_present += 1
 
-
-@dataclass(frozen=True)
-class BundleFiles:
-    """A bundle's ``manifest.json`` sorted by where each file goes."""
-
-    manifest: bytes
-    archives: tuple[Mapping[str, Any], ...]  # local_<c>/<subdir>/<archive>
-    repodata: tuple[Mapping[str, Any], ...]  # local_<c>/<subdir>/repodata.json
-    metadata: tuple[Mapping[str, Any], ...]  # everything else but links
-
-    @classmethod
-    def read(cls, bundle: Path) -> BundleFiles:
-        raw = read_limited(bundle / MANIFEST, MAX_METADATA_BYTES)
-        items = json.loads(raw)["files"]
-        archives, repodata, metadata = [], [], []
-        for item in items:
-            rel = str(item["path"])
-            parts = rel.split("/")
-            if "link" in item:
-                continue  # recorded in manifest.json itself
-            if len(parts) == 3 and parts[0].startswith(LOCAL_PREFIX):
-                (archives if "purl" in item else repodata).append(item)
-            else:
-                metadata.append(item)
-        return cls(raw, tuple(archives), tuple(repodata), tuple(metadata))
+    def holder(self, digest: str) -> str | None:
+        """A repository this push has seen holding ``digest`` (to mount it from)."""
+        with self.lock:
+            return self.holders.get(digest)
 
 
 def push_bundle(
@@ -77,34 +65,78 @@ def push_bundle(
     ref: OciReference,
     registry: Registry,
     jobs: int = 8,
-    note: Callable[[str], None] = lambda message: None,
+    reporter: Reporter | None = None,
 ) -> dict[str, Any]:
-    """Push ``bundle`` to ``ref``; returns what moved (for the report)."""
+    """Push ``bundle`` to ``ref``; returns what moved (for the report). Progress goes to
+    ``reporter``: a step per phase, a bar over the packages' archive bytes."""
+    from .verify import DELTA, verify_output
+
+    reporter = reporter or TextReporter(quiet=True)
     if (bundle / DELTA).exists():
         raise VendorError(
             f"{bundle}: a delta bundle (it leaves out archives its base holds); push the "
             f"bundle it was applied to (`vendor apply {bundle} --to BUNDLE`)"
         )
-    findings = verify_output(bundle)
+    with reporter.step(f"Asking oci://{ref.netloc}/{ref.namespace} for this bundle state"):
+        there = _state_in_registry(bundle, ref.namespace, registry, jobs)
+    if there == "held":
+        reporter.info("The registry holds this bundle state whole already: nothing to send.")
+        files = L.BundleFiles.read(bundle)
+        counts = PushCounts(packages=len(L.package_groups(bundle, ref.namespace, files.archives)))
+        return _report(bundle, ref, L.bundle_tag(files.manifest), counts)
+    with reporter.step(f"Verifying {bundle}"):
+        findings = verify_output(bundle)
     if findings["problems"]:
         raise VendorError(
             f"{bundle}: {findings['problems']} problem(s) found; run `vendor verify {bundle}` "
             f"and fix them before pushing (a damaged bundle is never pushed)"
         )
-    files = BundleFiles.read(bundle)
+    files = L.BundleFiles.read(bundle)
     tag = L.bundle_tag(files.manifest)
     counts = PushCounts()
-    groups = _package_groups(bundle, ref.namespace, files.archives)
+    groups = L.package_groups(bundle, ref.namespace, files.archives)
     counts.packages = len(groups)
-    with ThreadPoolExecutor(max(1, jobs), thread_name_prefix="push") as pool:
-        for pushed in pool.map(lambda g: _push_package(registry, g, counts), groups.items()):
-            if pushed:
-                counts.packages_pushed += 1
-    kept = counts.packages - counts.packages_pushed
-    note(f"packages: {counts.packages_pushed} pushed, {kept} already in the registry")
-    for item in files.repodata:
-        _push_repodata(registry, bundle, ref.namespace, item, tag, counts)
-    _push_metadata(registry, bundle, ref.namespace, files, tag, counts)
+    _push_packages(registry, groups, counts, jobs, reporter, ask=there != "empty")
+    with reporter.step("Pushing the repodata and the bundle's metadata"):
+        for item in files.repodata:
+            _push_repodata(registry, bundle, ref.namespace, item, tag, counts)
+        _push_metadata(registry, bundle, ref.namespace, files, tag, counts)
+    return _report(bundle, ref, tag, counts)
+
+
+def _push_packages(
+    registry: Registry,
+    groups: L.Groups,
+    counts: PushCounts,
+    jobs: int,
+    reporter: Reporter,
+    ask: bool,
+) -> None:
+    """Every package in parallel; the bar counts their archives' bytes as each is done
+    (pushed, or found in the registry), updated from this thread only. ``ask``: whether
+    each package's tag may be there already (not in a namespace no push completed in)."""
+    sizes = {key: sum(int(item["size"]) for _, item in members) for key, members in groups.items()}
+    bar = reporter.bar("Pushing packages", sum(sizes.values()))
+    done = 0
+    try:
+        with ThreadPoolExecutor(max(1, jobs), thread_name_prefix="push") as pool:
+            futures = {
+                pool.submit(_push_package, registry, g, counts, ask): g[0] for g in groups.items()
+            }
+            try:
+                for future in as_completed(futures):
+                    counts.packages_pushed += bool(future.result())
+                    done += sizes[futures[future]]
+                    bar.update(done)
+            except BaseException:  # Ctrl-C, a failure: the others stop at their next request
+                registry.cancelled.set()
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
+    finally:
+        bar.close()
+
+
+def _report(bundle: Path, ref: OciReference, tag: str, counts: PushCounts) -> dict[str, Any]:
     return {
         "success": True,
         "bundle": str(bundle),
@@ -118,33 +150,43 @@ def push_bundle(
     }
 
 
-Group = tuple[str, str]  # (repository, tag)
-
-
-def _package_groups(
-    bundle: Path, namespace: str, archives: tuple[Mapping[str, Any], ...]
-) -> dict[Group, list[tuple[Path, Mapping[str, Any]]]]:
-    """Archives by (repository, tag): a ``.conda`` and a ``.tar.bz2`` of one build share one."""
-    groups: dict[Group, list[tuple[Path, Mapping[str, Any]]]] = {}
-    for item in archives:
-        channel, subdir, fn = str(item["path"]).split("/")
-        name, version, build, _ = L.split_archive(fn)
-        repo = _repository(channel, L.package_repository, namespace, channel, subdir, name)
-        key = (repo, L.escape_tag(f"{version}-{build}"))
-        groups.setdefault(key, []).append((contained(bundle, str(item["path"])), item))
-    for members in groups.values():
-        members.sort(key=lambda m: not m[0].name.endswith(".conda"))  # info from the .conda
-    return groups
-
-
-def _repository(channel: str, make: Callable[..., str], *args: str) -> str:
+def _state_in_registry(bundle: Path, namespace: str, registry: Registry, jobs: int) -> str:
+    """``"held"`` when the registry holds this bundle state whole: the state's metadata
+    artifact with this very ``manifest.json`` (the metadata goes up last, after everything
+    it names), ``latest`` on it, and every package's and repodata's tag still there
+    (``HEAD`` each, in parallel). Then nothing would be sent, so nothing is read or hashed
+    (the registry checked every blob's digest when it received it). ``"empty"`` when the
+    namespace has no ``latest``: no push completed there, so its package tags are not asked
+    for one by one (a package an interrupted push left is found blob by blob, each mounted
+    in one request). Else ``"other"``: the full push."""
+    latest = registry.manifest_digest(namespace, L.LATEST)
+    if latest is None:
+        return "empty"
     try:
-        return make(*args)
-    except RegistryError:
-        raise RegistryError(
-            f"local channel {quoted(channel)}: its name (or a package's) is not a valid "
-            f"registry repository name (lowercase letters, digits, '.', '_', '-')"
-        ) from None
+        files = L.BundleFiles.read(bundle)
+        groups = L.package_groups(bundle, namespace, files.archives)
+        subdirs = [L.repodata_repository_of(namespace, item) for item in files.repodata]
+    except (OSError, ValueError, LookupError, TypeError, VendorError):
+        return "other"  # the full push's verify names what is wrong
+    tag = L.bundle_tag(files.manifest)
+    found = registry.get_manifest(namespace, tag, missing_ok=True)
+    if found is None or latest != found[1]:
+        return "other"
+    from .outputs import MANIFEST
+
+    ours = L.sha256_digest(files.manifest)
+    if not any(_is_layer(layer, ours, MANIFEST) for layer in found[0].get("layers") or []):
+        return "other"
+    wanted = [*groups, *((repo, tag) for repo in subdirs)]
+    with ThreadPoolExecutor(max(1, jobs), thread_name_prefix="push-check") as pool:
+        there = pool.map(lambda g: registry.manifest_digest(*g) is not None, wanted)
+        return "held" if all(list(there)) else "other"
+
+
+def _is_layer(layer: Any, digest: str, title: str) -> bool:
+    if not isinstance(layer, Mapping) or not isinstance(layer.get("annotations"), Mapping):
+        return False
+    return bool(layer.get("digest") == digest and layer["annotations"].get(L.TITLE) == title)
 
 
 def _package_layer(path: Path, item: Mapping[str, Any]) -> L.Layer:
@@ -154,13 +196,15 @@ def _package_layer(path: Path, item: Mapping[str, Any]) -> L.Layer:
 
 def _push_package(
     registry: Registry,
-    group: tuple[Group, list[tuple[Path, Mapping[str, Any]]]],
+    group: tuple[L.Group, list[tuple[Path, Mapping[str, Any]]]],
     counts: PushCounts,
+    ask: bool = True,
 ) -> bool:
-    """One package tag; False when the registry holds it already (nothing moved)."""
+    """One package tag; False when the registry holds it already (nothing moved).
+    ``ask``: whether to ask for the tag first (one manifest ``GET``)."""
     (repo, tag), members = group
     packages = [_package_layer(path, item) for path, item in members]
-    existing = registry.get_manifest(repo, tag, missing_ok=True)
+    existing = registry.get_manifest(repo, tag, missing_ok=True) if ask else None
     if existing is not None and _holds(existing[0], packages):
         return False
     first = members[0][0]
@@ -183,11 +227,12 @@ def _holds(manifest: Mapping[str, Any], packages: list[L.Layer]) -> bool:
 
 
 def _ensure_blob(registry: Registry, repo: str, layer: L.Layer, counts: PushCounts) -> None:
-    if registry.has_blob(repo, layer.digest):
-        counts.blob(False, layer.size)
-        return
-    registry.put_blob(repo, layer.digest, layer.size, layer.source)
-    counts.blob(True, layer.size)
+    """Upload ``layer`` unless the registry has it in ``repo`` or can mount it there from
+    a repository this push saw holding it (the shared ``{}`` config blob, an archive in
+    two channels): one request, no bytes."""
+    source = counts.holder(layer.digest)
+    uploaded = registry.put_blob(repo, layer.digest, layer.size, layer.source, source)
+    counts.blob(repo, layer.digest, uploaded, layer.size)
 
 
 def _push_artifact(
@@ -215,8 +260,7 @@ def _push_repodata(
     tag: str,
     counts: PushCounts,
 ) -> None:
-    channel, subdir, _ = str(item["path"]).split("/")
-    repo = _repository(channel, L.repodata_repository, namespace, channel, subdir)
+    repo = L.repodata_repository_of(namespace, item)
     path = contained(bundle, str(item["path"]))
     layer = L.Layer(
         f"sha256:{item['sha256']}", int(item["size"]), L.REPODATA_MEDIA_TYPE, "repodata.json", path
@@ -228,10 +272,12 @@ def _push_metadata(
     registry: Registry,
     bundle: Path,
     namespace: str,
-    files: BundleFiles,
+    files: L.BundleFiles,
     tag: str,
     counts: PushCounts,
 ) -> None:
+    from .outputs import MANIFEST
+
     layers = [L.Layer.of_bytes(files.manifest, L.BUNDLE_FILE_MEDIA_TYPE, MANIFEST)]
     for item in files.metadata:
         rel = str(item["path"])

@@ -33,4 +33,4 @@ def run(args: argparse.Namespace, backend_factory: BackendFactory, reporter: Rep
     ref, registry = registry_of(args, args.reference)
     if ref.tag:
         raise UsageError("vendor push: no :TAG; the bundle state names its own tag")
-    return push_bundle(Path(args.bundle), ref, registry, jobs=args.jobs)
+    return push_bundle(Path(args.bundle), ref, registry, jobs=args.jobs, reporter=reporter)

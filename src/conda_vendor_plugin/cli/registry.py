@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -10,7 +11,8 @@ from ..errors import UsageError
 from .common import add_json_argument
 
 if TYPE_CHECKING:
-    from ..transport.oci import OciReference, Registry
+    from ..transport.oci import Registry
+    from ..transport.oci_names import OciReference
 
 
 def add_registry_arguments(p: argparse.ArgumentParser) -> None:
@@ -32,7 +34,8 @@ def add_registry_arguments(p: argparse.ArgumentParser) -> None:
 
 def registry_of(args: argparse.Namespace, reference: str) -> tuple[OciReference, Registry]:
     """The reference and its registry, after the checks every registry command makes."""
-    from ..transport.oci import OciReference, Registry
+    from ..transport.oci import Registry
+    from ..transport.oci_names import OciReference
 
     if args.insecure and args.ca_cert:
         raise UsageError(
@@ -42,4 +45,8 @@ def registry_of(args: argparse.Namespace, reference: str) -> tuple[OciReference,
     if args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
     ref = OciReference.parse(reference)
-    return ref, Registry(ref.netloc, insecure=args.insecure, ca_cert=args.ca_cert)
+    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    state = Path(cache) / "conda-vendor-plugin" / "oci-uploads"  # for the next run to resume
+    return ref, Registry(
+        ref.netloc, insecure=args.insecure, ca_cert=args.ca_cert, upload_state=state
+    )

@@ -1,14 +1,14 @@
 """The OCI distribution protocol (Docker Registry HTTP API v2): blobs and manifests.
 
 What the bundle code asks for: does the repository have this blob (``HEAD``), put a blob
-(``POST`` then one ``PUT``, or ``PATCH`` chunks then ``PUT`` for large ones, resumed from
-the registry's own ``Range`` after a cut), put and get a manifest, list tags, and sessions
-for :class:`~.download.Downloader` to fetch blobs with (verified by their digest there,
-resumable, parallel). Nothing here knows conda packages or bundles.
+(:mod:`.oci_upload`), put and get a manifest and list tags (:mod:`.oci_manifests`), and
+sessions for :class:`~.download.Downloader` to fetch blobs with (verified by their digest
+there, resumable, parallel). Names and references: :mod:`.oci_names`. Nothing here knows
+conda packages or bundles.
 
-Requests go over https, verified with the system store (``REQUESTS_CA_BUNDLE`` where set)
-or ``ca_cert``, which is passed per request (that variable overrides a session's own
-``verify``); plain http only when ``insecure``. Authentication: :mod:`.oci_auth`.
+Requests go over https, verified with ``ca_cert``, else ``REQUESTS_CA_BUNDLE`` (or
+``CURL_CA_BUNDLE``) where set, else the system store; plain http only when ``insecure``.
+Proxies come from the environment, read once per session. Authentication: :mod:`.oci_auth`.
 Redirects are followed only for blob downloads, and ``requests`` drops the
 ``Authorization`` header when one leads to another host; an upload ``Location`` on another
 host is refused. Manifests are read up to :data:`MAX_MANIFEST` bytes. Retries follow
@@ -17,74 +17,30 @@ host is refused. Manifests are read up to :data:`MAX_MANIFEST` bytes. Retries fo
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
+import os
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from ..errors import RegistryError, UsageError, quoted
+from ..errors import RegistryError, quoted
 from .failures import cause, retryable_status, status_cause
 from .oci_auth import Authenticator, Credentials, basic_header, credentials_for
+from .oci_manifests import Manifests, read_bounded
+from .oci_names import (
+    CHUNK_SIZE,
+    check_repository,
+    pull_scope,
+    push_scope,
+)
+from .oci_sessions import UploadSessions
 from .session import Retryable, RetryPolicy, make_session, retry_after_seconds, with_retries
 from .urls import origin, redact_text
 
-MANIFEST_MEDIA_TYPE = "application/vnd.oci.image.manifest.v1+json"
-MAX_MANIFEST = 4 << 20  # the size registries must accept; anything larger is refused
-MAX_TAGS_PAGE = 16 << 20
-MAX_TAG_PAGES = 1000
-CHUNK_SIZE = 32 << 20  # blobs larger than this go up in PATCH chunks of this size
-_COMPONENT = r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*"
-REPOSITORY = re.compile(rf"{_COMPONENT}(?:/{_COMPONENT})*")
-TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}")
-DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 
-
-@dataclass(frozen=True)
-class OciReference:
-    """``oci://HOST[:PORT]/NAMESPACE[:TAG]``."""
-
-    netloc: str
-    namespace: str
-    tag: str | None = None
-
-    @classmethod
-    def parse(cls, url: str) -> OciReference:
-        parts = urlsplit(url)
-        if parts.scheme != "oci" or not parts.netloc or parts.query or parts.fragment:
-            raise UsageError(f"{quoted(url)}: expected oci://HOST[:PORT]/NAMESPACE[:TAG]")
-        if "@" in parts.netloc:
-            raise UsageError(
-                f"{redact_text(url)}: no credentials in the URL; put them in "
-                f"~/.docker/config.json or REGISTRY_AUTH_FILE (`docker login` writes them)"
-            )
-        path = parts.path.strip("/")
-        namespace, _, tag = path.rpartition(":") if ":" in path else (path, "", "")
-        if not REPOSITORY.fullmatch(namespace):
-            raise UsageError(
-                f"{quoted(url)}: {quoted(namespace)} is not a registry repository name "
-                f"(lowercase letters, digits, '.', '_', '-', separated by '/')"
-            )
-        if tag and not TAG.fullmatch(tag):
-            raise UsageError(f"{quoted(url)}: {quoted(tag)} is not a valid tag")
-        return cls(parts.netloc, namespace, tag or None)
-
-
-def sha256_digest(data: bytes) -> str:
-    return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
-def check_repository(name: str) -> str:
-    if len(name) > 255 or not REPOSITORY.fullmatch(name):
-        raise RegistryError(f"{quoted(name)} is not a valid registry repository name")
-    return name
-
-
-class Registry:
+class Registry(Manifests):
     """One registry (``host:port``), its TLS settings, credentials and tokens."""
 
     def __init__(
@@ -97,14 +53,19 @@ class Registry:
         environ: Mapping[str, str] | None = None,
         policy: RetryPolicy | None = None,
         chunk_size: int = CHUNK_SIZE,
+        upload_state: Path | None = None,
     ) -> None:
+        """``upload_state``: a directory where interrupted chunked uploads are remembered
+        for the next run to resume (:mod:`.oci_sessions`); None: not remembered."""
         self.netloc = netloc
         self.url = f"{'http' if insecure else 'https'}://{netloc}"
-        self.verify: str | bool = str(ca_cert) if ca_cert is not None else True
+        self.verify: str | bool = str(ca_cert) if ca_cert is not None else _ca_bundle()
         creds = credentials if credentials is not None else credentials_for(netloc, environ)
         self.auth = Authenticator(self.url, creds)
         self.policy = policy or RetryPolicy.from_environment(environ)
         self.chunk_size = chunk_size
+        self.sessions = UploadSessions(upload_state, self.url) if upload_state else None
+        self.cancelled = threading.Event()  # set: every request from now on fails at once
         self._local = threading.local()
 
     # -- one request ---------------------------------------------------------------
@@ -112,8 +73,20 @@ class Registry:
     @property
     def session(self) -> Any:
         if getattr(self._local, "session", None) is None:
-            self._local.session = make_session(4)
+            self._local.session = self._new_session()
         return self._local.session
+
+    def _new_session(self) -> Any:
+        """A session that reads the environment once, here, not on every request (as
+        ``requests`` does with ``trust_env``: a scan of ``os.environ`` for proxies per
+        request, a fifth of push's CPU). The proxies are those the environment gives for
+        this registry (``NO_PROXY`` honoured); no ``.netrc``: credentials are docker's."""
+        from requests.utils import get_environ_proxies
+
+        session = make_session(4)
+        session.trust_env = False
+        session.proxies = get_environ_proxies(self.url)
+        return session
 
     def same_origin(self, url: str) -> str:
         full = urljoin(self.url + "/", url)
@@ -129,6 +102,8 @@ class Registry:
         challenge's token or basic credentials), then the request is sent again."""
         import requests
 
+        if self.cancelled.is_set():
+            raise RegistryError(f"{self.url}: cancelled")
         url = self.same_origin(url)
         extra = dict(kw.pop("headers", None) or {})
         kw.setdefault("allow_redirects", False)
@@ -173,7 +148,7 @@ class Registry:
             f"pass --ca-cert FILE with the registry's CA (--insecure: a plain-http lab registry)"
         )
 
-    def _token(self, realm: str, params: dict[str, str], creds: Credentials | None) -> Any:
+    def _token(self, realm: str, params: dict[str, Any], creds: Credentials | None) -> Any:
         import requests
 
         headers = basic_header(creds) if creds is not None else {}
@@ -233,11 +208,19 @@ class Registry:
 
         return bool(self.call(f"HEAD {repo}@{digest}", attempt))
 
-    def put_blob(self, repo: str, digest: str, size: int, source: Path | bytes) -> None:
-        """Upload one blob (:mod:`.oci_upload`); the registry checks it against ``digest``."""
+    def put_blob(
+        self,
+        repo: str,
+        digest: str,
+        size: int,
+        source: Path | bytes,
+        mount_from: str | None = None,
+    ) -> bool:
+        """Upload one blob unless the registry has it (:mod:`.oci_upload`); False when
+        nothing was sent. The registry checks what it receives against ``digest``."""
         from .oci_upload import upload_blob
 
-        upload_blob(self, repo, digest, size, source)
+        return upload_blob(self, repo, digest, size, source, mount_from)
 
     def blob_url(self, repo: str, digest: str) -> str:
         return f"{self.url}/v2/{repo}/blobs/{digest}"
@@ -246,101 +229,6 @@ class Registry:
         """A session for :class:`~.download.Downloader` to GET a blob URL of this registry."""
         path = urlsplit(url).path.removeprefix("/v2/")
         return BlobSession(self, check_repository(path.split("/blobs/", 1)[0]))
-
-    # -- manifests and tags --------------------------------------------------------
-
-    def put_manifest(self, repo: str, reference: str, manifest: bytes) -> str:
-        what = f"put manifest {repo}:{reference}"
-        headers = {"Content-Type": MANIFEST_MEDIA_TYPE}
-
-        def attempt() -> None:
-            r = self.request(
-                "PUT",
-                f"/v2/{repo}/manifests/{reference}",
-                push_scope(repo),
-                body=lambda: manifest,
-                headers=headers,
-            )
-            self.expect(r, what, 201).close()
-
-        self.call(what, attempt)
-        return sha256_digest(manifest)
-
-    def _manifest(self, method: str, repo: str, reference: str, scope: str, **kw: Any) -> Any:
-        url = f"/v2/{repo}/manifests/{reference}"
-        return self.request(method, url, scope, headers={"Accept": MANIFEST_MEDIA_TYPE}, **kw)
-
-    def manifest_digest(self, repo: str, reference: str) -> str | None:
-        """The digest of ``repo:reference`` (HEAD), or None when there is none."""
-        what = f"HEAD manifest {repo}:{reference}"
-
-        def attempt() -> str | None:
-            r = self._manifest("HEAD", repo, reference, push_scope(repo))
-            r.close()
-            if r.status_code == 404:
-                return None
-            self.expect(r, what, 200)
-            digest = r.headers.get("Docker-Content-Digest", "")
-            return digest if DIGEST.fullmatch(digest) else None
-
-        return self.call(what, attempt)
-
-    def tags(self, repo: str) -> list[str]:
-        """The tags of ``repo`` (every page of ``/tags/list``; [] when it has none)."""
-        what = f"tags of {repo}"
-        found: list[str] = []
-        url: str | None = f"/v2/{repo}/tags/list?n=1000"
-        for _ in range(MAX_TAG_PAGES):
-            if url is None:
-                return found
-
-            def attempt(page_url: str = url) -> tuple[Any, str | None]:
-                r = self.request("GET", page_url, _pull(repo), stream=True)
-                if r.status_code == 404:
-                    drain(r)
-                    return {"tags": []}, None
-                with self.expect(r, what, 200):
-                    body = json.loads(read_bounded(r, MAX_TAGS_PAGE, f"{self.url}: {what}"))
-                    link = re.match(r"\s*<([^>]+)>", r.headers.get("Link", ""))
-                    return body, link.group(1) if link else None
-
-            body, url = self.call(what, attempt)
-            page = body.get("tags") if isinstance(body, dict) else None
-            found += [t for t in page or [] if isinstance(t, str) and TAG.fullmatch(t)]
-        raise RegistryError(f"{self.url}: {what}: more than {MAX_TAG_PAGES} pages; refused")
-
-    def get_manifest(
-        self, repo: str, reference: str, missing_ok: bool = False
-    ) -> tuple[dict[str, Any], str] | None:
-        """The manifest ``repo:reference`` (a tag or a digest) and its digest; at most
-        :data:`MAX_MANIFEST` bytes; checked against the digest when asked by one."""
-        what = f"manifest {repo}:{reference}"
-
-        def attempt() -> bytes | None:
-            r = self._manifest("GET", repo, reference, _pull(repo), stream=True)
-            if r.status_code == 404:
-                drain(r)
-                return None
-            with self.expect(r, what, 200):
-                return read_bounded(r, MAX_MANIFEST, f"{self.url}: {what}")
-
-        raw = self.call(what, attempt)
-        if raw is None and missing_ok:
-            return None
-        if raw is None:
-            raise RegistryError(f"{self.url}: {what}: not found (HTTP 404)")
-        digest = sha256_digest(raw)
-        if DIGEST.fullmatch(reference) and digest != reference:
-            raise RegistryError(
-                f"{self.url}: {what}: the registry sent a manifest of digest {digest}"
-            )
-        try:
-            doc = json.loads(raw)
-        except ValueError:
-            raise RegistryError(f"{self.url}: {what}: not JSON") from None
-        if not isinstance(doc, dict):
-            raise RegistryError(f"{self.url}: {what}: not a JSON object")
-        return doc, digest
 
 
 class BlobSession:
@@ -356,38 +244,13 @@ class BlobSession:
         import requests
 
         try:
-            return self.registry.request("GET", url, _pull(self.repo), network_errors=True, **kw)
+            return self.registry.request(
+                "GET", url, pull_scope(self.repo), network_errors=True, **kw
+            )
         except Retryable as e:  # the token service did not answer: the Downloader retries
             raise requests.ConnectionError(str(e)) from None
 
 
-def drain(r: Any, limit: int = 1 << 16) -> None:
-    """Read a short answer's body to its end (the connection then stays open for the next
-    request), or close it: a long one is not worth reading."""
-    try:
-        read_bounded(r, limit, "")
-    except (RegistryError, OSError, ValueError):
-        pass
-    finally:
-        r.close()
-
-
-def read_bounded(r: Any, limit: int, what: str) -> bytes:
-    """A response body of at most ``limit`` bytes, else an error naming ``what``."""
-    length = r.headers.get("Content-Length")
-    if length and length.isdigit() and int(length) > limit:
-        raise RegistryError(f"{what}: {length} bytes, more than the {limit} accepted; refused")
-    data = bytearray()
-    for chunk in r.iter_content(1 << 16):
-        data += chunk
-        if len(data) > limit:
-            raise RegistryError(f"{what}: more than the {limit} bytes accepted; refused")
-    return bytes(data)
-
-
-def push_scope(repo: str) -> str:
-    return f"repository:{repo}:pull,push"
-
-
-def _pull(repo: str) -> str:
-    return f"repository:{repo}:pull"
+def _ca_bundle() -> str | bool:
+    """The CA bundle ``requests`` would take from the environment, else the system store."""
+    return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True

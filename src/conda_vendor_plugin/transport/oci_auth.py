@@ -4,8 +4,10 @@ Credentials come from ``REGISTRY_AUTH_FILE`` (podman's), else ``$DOCKER_CONFIG/c
 else ``~/.docker/config.json``: the ``auths`` entry of the registry's host (``host:port``,
 also written ``https://host:port`` or ``https://host:port/v1/``), as ``auth`` (base64
 ``user:password``) or ``username`` / ``password``. Credential helpers (``credsStore``,
-``credHelpers``) are not run. Credentials are never printed: :class:`Credentials` hides the
-password in its ``repr``, and messages name the file, never its content.
+``credHelpers``) are run as docker runs them (:mod:`.oci_credhelper`): the registry's
+``credHelpers`` entry first, else ``credsStore``, else ``auths``. Credentials are never
+printed: :class:`Credentials` hides the password in its ``repr``, and messages name the
+file (or helper), never its content.
 
 A ``401`` answer's ``WWW-Authenticate`` says how to authenticate: ``Basic`` (send the
 credentials to the registry itself) or ``Bearer realm=...,service=...,scope=...`` (ask the
@@ -67,13 +69,43 @@ def credentials_for(netloc: str, environ: Mapping[str, str] | None = None) -> Cr
         raise RegistryError(
             f"{path}: unreadable registry credentials file ({type(e).__name__})"
         ) from None
-    auths = doc.get("auths") if isinstance(doc, Mapping) else None
+    if not isinstance(doc, Mapping):
+        return None
+    helper = _helper_of(doc, netloc, path)
+    if helper is not None:
+        return _from_helper(*helper, netloc, environ)
+    auths = doc.get("auths")
     if not isinstance(auths, Mapping):
         return None
     for key, entry in auths.items():
         if isinstance(key, str) and _host_of(key) == netloc and isinstance(entry, Mapping):
             return _entry_credentials(entry, f"{path} (auths.{netloc})")
     return None
+
+
+def _helper_of(doc: Mapping[str, Any], netloc: str, path: Path) -> tuple[str, str] | None:
+    """(helper name, where it is configured) for ``netloc``, as docker picks it: the
+    registry's own ``credHelpers`` entry, else ``credsStore``; None: use ``auths``."""
+    helpers = doc.get("credHelpers")
+    if isinstance(helpers, Mapping):
+        for key, name in helpers.items():
+            if isinstance(key, str) and _host_of(key) == netloc and isinstance(name, str):
+                return name, f"{path} (credHelpers.{netloc})"
+    store = doc.get("credsStore")
+    if isinstance(store, str) and store:
+        return store, f"{path} (credsStore)"
+    return None
+
+
+def _from_helper(
+    name: str, source: str, netloc: str, environ: Mapping[str, str] | None
+) -> Credentials | None:
+    from .oci_credhelper import helper_credentials
+
+    found = helper_credentials(name, netloc, source, environ)
+    if found is None:
+        return None
+    return Credentials(found[0], found[1], f"docker-credential-{name} of {source}")
 
 
 def _entry_credentials(entry: Mapping[str, Any], source: str) -> Credentials | None:
@@ -148,8 +180,10 @@ class Authenticator:
                 return True
         realm = challenge.params.get("realm", "")
         self._check_realm(realm)
-        params = {"service": challenge.params.get("service", ""), "scope": scope}
-        answer = get_token(realm, {k: v for k, v in params.items() if v}, self.credentials)
+        params: dict[str, str | list[str]] = {"scope": scope.split()}  # one param per scope
+        if challenge.params.get("service"):
+            params["service"] = challenge.params["service"]
+        answer = get_token(realm, params, self.credentials)
         token = (
             answer.get("token") or answer.get("access_token") if isinstance(answer, dict) else None
         )
