@@ -37,10 +37,14 @@ class Request:
 
 
 def solve_request(
-    name: str, spec: EnvironmentSpec, backend: Backend, reporter: Reporter
+    name: str,
+    spec: EnvironmentSpec,
+    backend: Backend,
+    reporter: Reporter,
+    skip_non_wheel: bool = False,
 ) -> Request:
     """Solve every platform of an environment file (its ``pip:`` section too)."""
-    solutions, lock = solve_spec(spec, backend, reporter)
+    solutions, lock = solve_spec(spec, backend, reporter, skip_non_wheel)
     sources: list[tuple[str, str]] = []
     for platform in spec.platforms:
         for src in backend.channel_sources(spec, platform):
@@ -163,6 +167,7 @@ def requests(
     entries: Entries,
     channels: ChannelOverride = NO_CHANNEL_OVERRIDE,
     prefixes: Sequence[str] = (),
+    skip_non_wheel: bool = False,
 ) -> list[Request]:
     """Every environment of the run, each with a name no other takes; ``channels`` (-c)
     apply to the environment files solved, not to lockfiles (they name their own)."""
@@ -184,7 +189,8 @@ def requests(
                 lockfile_request([path], platforms, backend, reporter, entries, namespace, user)
             )
             continue
-        found.append(solve_request(env_name(spec.name, path, namespace), spec, backend, reporter))
+        name = env_name(spec.name, path, namespace)
+        found.append(solve_request(name, spec, backend, reporter, skip_non_wheel))
     if lockfiles:
         found.append(
             lockfile_request(lockfiles, platforms, backend, reporter, entries, namespace, user)

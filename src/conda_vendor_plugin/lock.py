@@ -7,7 +7,7 @@ every platform solved, each atomically.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ from .installed import check_platforms, read_installed
 from .progress import Reporter, solving_step
 from .pypi.records import Wheel
 from .pypi.requirements import PipSection, parse_pip_section
-from .records import Lockfile, Solution
+from .records import ForeignPackage, Lockfile, Solution
 from .solve.backend import Backend, effective_spec, solve_all, to_lockfile
 from .spec import NO_CHANNEL_OVERRIDE, ChannelOverride, EnvironmentSpec, input_hash, load_spec
 
@@ -38,6 +38,7 @@ class LockRequest:
     channels: ChannelOverride = NO_CHANNEL_OVERRIDE  # -c / --override-channels
     dry_run: bool = False  # the lockfile's text in the result; nothing written
     prefix: str | None = None  # lock this installed environment (no environment file)
+    skip_non_wheel: bool = False  # --ignore-pip-non-wheel
 
 
 def default_output(env_path: Path, fmt: str) -> str:
@@ -108,8 +109,13 @@ def run_lock(
     spec = effective_spec(spec, req.platforms, backend)
     output = req.output or default_output(Path(req.env_file), req.format)
     paths = output_paths(output, req.format, spec.platforms)  # refuse bad -o before solving
-    _, lock = solve_spec(spec, backend, reporter)
+    _, lock = solve_spec(spec, backend, reporter, req.skip_non_wheel)
     result = _write(req, lock, writer(req.format)(lock, paths))
+    if lock.foreign:
+        result["pip_left_out"] = [
+            {"requirement": f.name, "platform": f.platform, "reason": f.reason}
+            for f in lock.foreign
+        ]
     if lock.pypi:
         result["pypi"] = {p: len(w) for p, w in lock.pypi.items()}
     if lock.pypi and req.format == cep23.NAME:
@@ -154,27 +160,40 @@ def lock_installed(req: LockRequest, backend_factory: Callable[[], Backend]) -> 
 
 
 def solve_spec(
-    spec: EnvironmentSpec, backend: Backend, reporter: Reporter
+    spec: EnvironmentSpec, backend: Backend, reporter: Reporter, skip_non_wheel: bool = False
 ) -> tuple[list[Solution], Lockfile]:
     """Solve every platform of ``spec`` and resolve its ``pip:`` section against each
     solution's Python: the solutions and their lock. A ``pip:`` entry that cannot be
-    vendored (editable, VCS, a local path) is refused before anything is solved. ``lock``
-    and ``vendor ENV_FILE`` both lock an environment file through here."""
-    section = parse_pip_section(spec.pip, spec.source)
+    vendored (editable, VCS, a local path, a project with no wheel) is refused before
+    anything is solved or written, or with ``skip_non_wheel`` (``--ignore-pip-non-wheel``)
+    left out and kept in the lock's ``foreign`` entries, per platform, with the reason.
+    ``lock`` and ``vendor ENV_FILE`` both lock an environment file through here."""
+    section = parse_pip_section(spec.pip, spec.source, skip=skip_non_wheel)
     solutions = solve_all(spec, backend, step=solving_step(spec, reporter))
-    wheels = resolve_pip(spec, section, solutions, reporter)
-    return solutions, to_lockfile(spec, solutions, backend.channel_priority(), wheels)
+    wheels, skipped = resolve_pip(spec, section, solutions, reporter, skip_non_wheel)
+    lock = to_lockfile(spec, solutions, backend.channel_priority(), wheels)
+    left_out = tuple(
+        ForeignPackage("pip", requirement, "", platform, "", why)
+        for platform, entries in skipped.items()
+        for requirement, why in entries
+    )
+    return solutions, replace(lock, foreign=left_out) if left_out else lock
 
 
 def resolve_pip(
-    spec: EnvironmentSpec, section: PipSection, solutions: Sequence[Solution], reporter: Reporter
-) -> dict[str, tuple[Wheel, ...]]:
-    """The ``pip:`` section's wheels per platform (none when it has no requirements)."""
+    spec: EnvironmentSpec,
+    section: PipSection,
+    solutions: Sequence[Solution],
+    reporter: Reporter,
+    skip: bool = False,
+) -> tuple[dict[str, tuple[Wheel, ...]], dict[str, tuple[tuple[str, str], ...]]]:
+    """The ``pip:`` section's wheels per platform (none when it has no requirements), and
+    with ``skip`` the requirements left out per platform."""
     if not section.requirements:
-        return {}
+        return {}, {s.platform: section.skipped for s in solutions if section.skipped}
     from .pypi.resolve import resolve_solutions
 
     def step(platform: str) -> Any:
         return reporter.step(f"Resolving the pip: section of {spec.source} for {platform}")
 
-    return resolve_solutions(section, solutions, spec.source, step)
+    return resolve_solutions(section, solutions, spec.source, step, skip)

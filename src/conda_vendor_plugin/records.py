@@ -78,15 +78,17 @@ class Solution:
 
 @dataclass(frozen=True)
 class ForeignPackage:
-    """A locked package that is not a conda package (``pip``/``pypi`` entries of
-    conda-lock and pixi lockfiles): listed in reports and manifests as not vendored,
-    never dropped silently."""
+    """A locked package that is not a conda package and not a vendorable wheel (``pip``/
+    ``pypi`` entries of conda-lock and pixi lockfiles that are sdists, VCS or local; a
+    ``pip:`` requirement left out by ``--ignore-pip-non-wheel``): listed in reports and
+    manifests as not vendored, never dropped silently."""
 
-    manager: str  # "pip" (conda-lock) or "pypi" (pixi)
-    name: str
-    version: str
+    manager: str  # "pip" (conda-lock, or a pip: requirement left out) or "pypi" (pixi)
+    name: str  # a project name, or the pip: requirement as written (credentials stripped)
+    version: str  # "" when not known (a requirement left out before it was resolved)
     platform: str
-    url: str  # credentials stripped
+    url: str  # credentials stripped; "" when none
+    reason: str = ""  # why it is not a vendored wheel, when known
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,11 @@ def report_lock(result: dict[str, Any], reporter: Reporter) -> None:
         reporter.info(f"Locked {platform}: {n} wheels for the pip: section")
     for warning in result.get("warnings", ()):
         reporter.info(f"warning: {warning}")
+    for f in result.get("pip_left_out", ()):
+        reporter.info(
+            f"warning: pip: {f['requirement']} left out for {f['platform']} "
+            f"(--ignore-pip-non-wheel): {f['reason']}"
+        )
     for path in result["lockfiles"]:
         verb = "Dry run: would write" if result.get("dry_run") else "Wrote"
         reporter.info(f"{verb} {path}")
@@ -123,10 +128,16 @@ def _wheels(wheels: Any) -> str:
 def _report_environments(result: dict[str, Any], reporter: Reporter) -> None:
     for name, env in result["environments"].items():
         for f in env.get("not_vendored", ()):
-            reporter.info(
-                f"  {name}: not vendored ({f['manager']}, not a conda package): {f['name']} "
-                f"{f['version']} ({f['platform']})"
-            )
+            reporter.info(f"  {name}: not vendored {foreign_line(f)}")
+
+
+def foreign_line(f: Any) -> str:
+    """One not-vendored entry (a dict of :class:`~.records.ForeignPackage`) in words."""
+    what = " ".join(x for x in (f["name"], f["version"]) if x)
+    if f.get("reason"):
+        how = f"({f['manager']}, left out by --ignore-pip-non-wheel)"
+        return f"{how}: {what} ({f['platform']}): {f['reason']}"
+    return f"({f['manager']}, not a conda package): {what} ({f['platform']})"
 
 
 def report_vendor(result: dict[str, Any], reporter: Reporter, prog: str = RUN) -> None:

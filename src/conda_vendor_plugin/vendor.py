@@ -70,6 +70,7 @@ class VendorOptions:
     channels: ChannelOverride = NO_CHANNEL_OVERRIDE  # -c / --override-channels (env files)
     prefixes: Sequence[str] = ()  # installed environments, each as it is (-n / -p)
     installer_pythons: Sequence[str] = ()  # --with-installer: wheels for these Pythons
+    skip_non_wheel: bool = False  # --ignore-pip-non-wheel
 
 
 @dataclass(frozen=True)
@@ -175,7 +176,7 @@ def not_vendored(lock: Lockfile) -> list[dict[str, Any]]:
     """The locked packages a bundle does not carry, as the report and ``bundle.json`` list
     them: other tools' pip/pypi entries that are not wheels (the lock's wheels, from a
     lockfile's ``pypi-packages``, conda-lock pip or pixi pypi entries, are vendored)."""
-    return [asdict(f) for f in lock.foreign]
+    return [{k: v for k, v in asdict(f).items() if k != "reason" or v} for f in lock.foreign]
 
 
 def summarize(p: VendorPlan, out: Path) -> dict[str, Any]:
@@ -346,6 +347,7 @@ def _settle(
         entries,
         channels=opts.channels,
         prefixes=opts.prefixes,
+        skip_non_wheel=opts.skip_non_wheel,
     )
     return make_plan(reqs, entries, {**base_taken, **taken}, opts.allow_size_only, previous)
 

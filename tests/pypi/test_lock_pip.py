@@ -127,7 +127,8 @@ def test_an_sdist_only_project_is_refused_naming_it_and_the_platform(tmp_path: P
     assert err.strip().splitlines()[-1] == (
         f"error: {env}: pip: pathtools has no wheel for linux-64 (CPython 3.12) on the index "
         "(a project with only source distributions cannot be vendored; build a wheel and "
-        "publish it to an index or a --find-links location)"
+        "publish it to an index or a --find-links location, or leave it out with "
+        "--ignore-pip-non-wheel)"
     )
     assert "Traceback" not in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cache", "env.yml", "served"]
@@ -270,3 +271,58 @@ def test_environment_markers_are_the_targets_not_this_machines(tmp_path: Path, s
         "osx-arm64": ["certifi", "idna"],
         "win-64": ["certifi", "msgpack"],
     }
+
+
+def test_ignore_pip_non_wheel_leaves_out_what_cannot_be_carried_and_says_so(
+    tmp_path: Path, served, run
+):
+    """With --ignore-pip-non-wheel: the sdist-only project and the VCS requirement are
+    left out on every platform, with a warning each, and recorded in the lockfile's
+    pypi-skipped (credentials of the VCS URL stripped); the rest is locked as usual."""
+    channel, index, _ = served
+    vcs = "git+https://alice:s3cret@example.com/psf/requests@v2.32.3"
+    pip = [f"--index-url {index}", "msgpack", "pathtools", vcs]
+    env = env_file(tmp_path / "env.yml", channel, ["python 3.12.*"], pip, ["linux-64", "win-64"])
+    rc, out, err = run(
+        "lock", "-f", env, "--cache-dir", tmp_path / "cache", "--ignore-pip-non-wheel"
+    )
+    assert rc == 0, err
+    lock = explicit_v1.load(tmp_path / "env.lock.yml")
+    assert {p: files(w) for p, w in lock.pypi.items()} == {
+        "linux-64": ["msgpack-1.1.0-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"],
+        "win-64": ["msgpack-1.1.0-cp312-cp312-win_amd64.whl"],
+    }
+    left = sorted((f.platform, f.name, f.reason) for f in lock.foreign)
+    assert left == [
+        (p, name, why)
+        for p in ("linux-64", "win-64")
+        for name, why in sorted(
+            [
+                (
+                    "git+https://example.com/psf/requests@v2.32.3",
+                    "is a VCS requirement, not a wheel from an index",
+                ),
+                ("pathtools", f"needs pathtools, which has no wheel for {p} (CPython 3.12)"),
+            ]
+        )
+    ]
+    text = (tmp_path / "env.lock.yml").read_text()
+    assert "s3cret" not in text + out + err and "pypi-skipped:" in text
+    warnings = [line for line in err.splitlines() if line.startswith("warning: pip:")]
+    assert (
+        "warning: pip: pathtools left out for win-64 (--ignore-pip-non-wheel): needs "
+        "pathtools, which has no wheel for win-64 (CPython 3.12)"
+    ) in warnings
+    assert len(warnings) == 4
+    # the lockfile reads back the same; a reader of explicit-1.0 that knows nothing of
+    # pypi-skipped still reads the conda part (it is one more top-level key)
+    assert explicit_v1.load(tmp_path / "env.lock.yml").foreign == lock.foreign
+
+
+def test_ignore_pip_non_wheel_does_not_pass_an_unknown_pip_option(tmp_path: Path, served, run):
+    channel, index, _ = served
+    pip = [f"--index-url {index}", "msgpack", "-r requirements.txt"]
+    env = env_file(tmp_path / "env.yml", channel, ["python 3.12.*"], pip)
+    rc, _, err = run("lock", "-f", env, "--ignore-pip-non-wheel")
+    assert rc == 1
+    assert "'-r requirements.txt' is a pip option this tool does not pass on" in err

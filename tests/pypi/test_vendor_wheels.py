@@ -249,3 +249,47 @@ def test_wheels_from_an_index_that_needs_credentials(
     texts = [p.read_bytes() for p in out.rglob("*") if p.is_file()]
     assert not [t for t in texts if b"s3cret" in t or b"alice" in t]
     assert "s3cret" not in stdout + err and "alice" not in stdout + err
+
+
+def test_ignore_pip_non_wheel_lists_what_was_left_out_in_bundle_json(tmp_path: Path, served, run):
+    """``vendor ENV --ignore-pip-non-wheel``, and ``vendor --lockfile`` of a lock made
+    with it: the sdist-only requirement is named in the report and in bundle.json's
+    not_vendored (and the bundle's lockfile's pypi-skipped), per platform, with why."""
+    channel, index, _ = served
+    pip = [f"--index-url {index}", "msgpack", "pathtools"]
+    env = env_file(tmp_path / "demo.yml", channel, ["python 3.12.*"], pip, PLATFORMS)
+    for n, args in enumerate(
+        (
+            [env, "--ignore-pip-non-wheel"],
+            ["--lockfile", _lock_ignoring(tmp_path, run, env)],
+        )
+    ):
+        out = tmp_path / f"OUT{n}"
+        rc, stdout, err = run("vendor", *args, "-o", out, "--cache-dir", tmp_path / "c")
+        assert rc == 0, err
+        doc = json.loads((out / "bundle.json").read_text())
+        (version,) = doc["environments"]["demo"]["versions"]
+        assert version["not_vendored"] == [
+            {
+                "manager": "pip",
+                "name": "pathtools",
+                "platform": p,
+                "reason": f"needs pathtools, which has no wheel for {p} (CPython 3.12)",
+                "url": "",
+                "version": "",
+            }
+            for p in PLATFORMS
+        ]
+        assert (
+            "  demo: not vendored (pip, left out by --ignore-pip-non-wheel): pathtools "
+            "(win-64): needs pathtools, which has no wheel for win-64 (CPython 3.12)"
+        ) in (stdout + err).splitlines()
+        lock = explicit_v1.load(out / LOCK)
+        assert sorted(f.platform for f in lock.foreign) == PLATFORMS
+        assert list((out / "pypi" / "simple").iterdir())  # msgpack is carried
+
+
+def _lock_ignoring(tmp_path: Path, run, env: Path) -> Path:
+    rc, _, err = run("lock", "-f", env, "--cache-dir", tmp_path / "c", "--ignore-pip-non-wheel")
+    assert rc == 0, err
+    return env.with_name("demo.lock.yml")

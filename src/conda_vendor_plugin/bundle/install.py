@@ -241,7 +241,7 @@ def not_installed(chosen: Chosen) -> list[str]:
     entries the bundle does not carry, and an older bundle's ``pip:`` entries: reported,
     never dropped silently."""
     foreign = [
-        f"{f.get('name')} {f.get('version')} ({f.get('manager')})"
+        " ".join(x for x in (f.get("name"), f.get("version")) if x) + f" ({f.get('manager')})"
         for f in chosen.version.not_vendored
         if f.get("platform") == chosen.platform
     ]

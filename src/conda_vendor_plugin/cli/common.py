@@ -125,6 +125,14 @@ def add_solve_arguments(p: argparse.ArgumentParser) -> None:
         default=argparse.SUPPRESS,  # inside conda, its context takes it as conda's own
         help="Use cached repodata only (inside conda: conda's offline mode).",
     )
+    p.add_argument(
+        "--ignore-pip-non-wheel",
+        dest="skip_non_wheel",
+        action="store_true",
+        help="Leave out, with a warning, a pip: requirement that cannot be carried as wheels "
+        "(editable, VCS, a local path, a project with no wheel for a platform) instead of "
+        "refusing; the lockfile and bundle.json list it as not vendored.",
+    )
     add_json_argument(p)
 
 

@@ -74,6 +74,7 @@ def run(args: argparse.Namespace, backend_factory: BackendFactory, reporter: Rep
         channels=channel_override(args),
         dry_run=args.dry_run,
         prefix=installed_prefix(args),
+        skip_non_wheel=args.skip_non_wheel,
     )
     if not args.dry_run:
         return run_lock(request, backend_factory, reporter)

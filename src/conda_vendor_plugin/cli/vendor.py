@@ -261,6 +261,7 @@ def run(args: argparse.Namespace, backend_factory: BackendFactory, reporter: Rep
         jobs=args.jobs,
         dry_run=args.dry_run,
         allow_size_only=args.allow_size_only,
+        skip_non_wheel=args.skip_non_wheel,
         force=args.force,
         channels=channel_override(args),
         prefixes=(prefix,) if prefix else (),

@@ -153,3 +153,71 @@ def _parse_wheel(e: Any, source: str, where: str) -> Wheel:
         size=e.get("size"),
         requires_python=e.get("requires-python"),
     )
+
+
+# ---------------------------------------------------------------- explicit-1.0's pypi-skipped
+
+SKIPPED = "pypi-skipped"
+_SKIPPED_FIELDS = ("manager", "name", "version", "url", "reason")
+
+
+def skipped_section(foreign: tuple[ForeignPackage, ...], platforms: tuple[str, ...]) -> list[str]:
+    """explicit-1.0's ``pypi-skipped`` section: per platform, the pip entries the lock
+    names but holds no wheel for (a requirement left out by ``--ignore-pip-non-wheel``,
+    another tool's sdist, VCS or local entry), so no reader forgets them."""
+    if not foreign:
+        return []
+    parts = [f"{SKIPPED}:\n"]
+    for platform in platforms:
+        mine = [f for f in foreign if f.platform == platform]
+        if not mine:
+            continue
+        parts.append(f"  {yaml_scalar(platform)}:\n")
+        for f in mine:
+            values = {
+                "manager": f.manager,
+                "name": f.name,
+                "version": f.version,
+                "url": redact_url(f.url) if f.url else "",
+                "reason": f.reason,
+            }
+            lines = [f"{k}: {yaml_scalar(v)}" for k, v in values.items() if v]
+            parts.append("    - " + "\n      ".join(lines) + "\n")
+    return parts
+
+
+def read_skipped_section(
+    section: Any, platforms: Mapping[str, Any], source: str
+) -> tuple[ForeignPackage, ...]:
+    """``pypi-skipped``: the entries of every platform, each checked to be strings."""
+    if section is None:
+        return ()
+    if not isinstance(section, Mapping):
+        raise fail(source, SKIPPED, "must map platforms to their lists of skipped entries")
+    found = []
+    for platform, entries in section.items():
+        where = f"{SKIPPED}.{platform}"
+        if platform not in platforms:
+            raise fail(source, where, f"{quoted(platform)} is not a platform of explicit-packages")
+        if not isinstance(entries, list):
+            raise fail(source, where, "must be a list of entries")
+        for i, e in enumerate(entries):
+            here = f"{where}[{i}]"
+            if not isinstance(e, Mapping) or not isinstance(e.get("name"), str) or not e["name"]:
+                raise fail(source, here, "must be a mapping with at least a name")
+            values = {k: e.get(k, "") for k in _SKIPPED_FIELDS}
+            bad = [k for k, v in values.items() if not isinstance(v, str)]
+            if bad:
+                raise fail(source, here, f"{bad[0]} must be a string, got {quoted(values[bad[0]])}")
+            url = stripped(values["url"], source, f"{here}.url") if values["url"] else ""
+            found.append(
+                ForeignPackage(
+                    values["manager"] or "pip",
+                    values["name"],
+                    values["version"],
+                    platform,
+                    url,
+                    values["reason"],
+                )
+            )
+    return tuple(found)

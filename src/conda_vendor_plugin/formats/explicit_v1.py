@@ -28,7 +28,13 @@ from ._package import (
     platform_problem,
     stripped,
 )
-from ._wheel import pypi_section, read_pypi_section
+from ._wheel import (
+    SKIPPED,
+    pypi_section,
+    read_pypi_section,
+    read_skipped_section,
+    skipped_section,
+)
 
 NAME = "explicit-1.0"
 SPEC = NAME
@@ -81,7 +87,8 @@ def write(lock: Lockfile) -> str:
     for platform, pkgs in lock.packages.items():
         parts.append(f"  {yaml_scalar(platform)}:" + ("\n" if pkgs else " []\n"))
         parts += map(_entry, pkgs)
-    return "".join(parts + pypi_section(lock.pypi))
+    skipped = skipped_section(lock.foreign, lock.platforms)
+    return "".join(parts + pypi_section(lock.pypi) + skipped)
 
 
 def default_output(env_path: Path) -> str:
@@ -148,6 +155,7 @@ def parse(
     for platform, entries in explicit.items():
         packages[platform] = _parse_platform(platform, entries, source, size_only)
     pypi = read_pypi_section(data.get("pypi-packages"), packages, source)
+    foreign = read_skipped_section(data.get(SKIPPED), packages, source)
     return Lockfile(
         input_hash=input_hash,
         channels=tuple(stripped(c, source, "metadata.channels") for c in channels),
@@ -158,6 +166,7 @@ def parse(
         format=NAME,
         channel_priority=priority,
         pypi=pypi,
+        foreign=foreign,
     )
 
 

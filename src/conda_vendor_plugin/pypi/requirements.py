@@ -34,11 +34,15 @@ class PipSection:
     requirements: tuple[str, ...] = ()
     options: tuple[tuple[str, str], ...] = ()
     pre: bool = False
+    skipped: tuple[tuple[str, str], ...] = ()  # (entry, why) left out by --ignore-pip-non-wheel
 
     def pip_arguments(self) -> list[str]:
         """The index options as pip command-line arguments."""
         args = [part for option, value in self.options for part in (option, value)]
         return [*args, "--pre"] if self.pre else args
+
+
+_UNKNOWN_OPTION = "is a pip option this tool does not pass on"
 
 
 def _refusal(entry: str, source: str, why: str) -> PypiError:
@@ -68,14 +72,17 @@ def _requirement_problem(entry: str) -> str | None:
     if "://" in entry or re.search(r"\s@\s*\S", entry):
         return "is a direct URL requirement"
     if entry.startswith("-"):
-        return "is a pip option this tool does not pass on"
+        return _UNKNOWN_OPTION
     return None
 
 
-def parse_pip_section(entries: Sequence[str], source: str) -> PipSection:
-    """The :class:`PipSection` of ``entries``; one that cannot be vendored is refused."""
+def parse_pip_section(entries: Sequence[str], source: str, skip: bool = False) -> PipSection:
+    """The :class:`PipSection` of ``entries``; a requirement that cannot be vendored is
+    refused, or with ``skip`` (``--ignore-pip-non-wheel``) left out and listed in
+    :attr:`PipSection.skipped`. A malformed option is refused either way."""
     requirements: list[str] = []
     options: list[tuple[str, str]] = []
+    skipped: list[tuple[str, str]] = []
     pre = False
     for entry in entries:
         option = _option(entry)
@@ -88,7 +95,10 @@ def parse_pip_section(entries: Sequence[str], source: str) -> PipSection:
             options.append((_OPTIONS[head], value))
         else:
             problem = _requirement_problem(entry)
-            if problem:
+            if problem is None:
+                requirements.append(entry)
+            elif skip and problem != _UNKNOWN_OPTION:
+                skipped.append((redact_text(entry), f"{problem}, not a wheel from an index"))
+            else:
                 raise _refusal(entry, source, problem)
-            requirements.append(entry)
-    return PipSection(tuple(requirements), tuple(options), pre)
+    return PipSection(tuple(requirements), tuple(options), pre, tuple(skipped))

@@ -27,6 +27,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,19 @@ from .requirements import PipSection
 from .target import Target, target_for
 
 _NO_MATCH = re.compile(r"No matching distribution found for (\S+)")
+
+
+class NoWheel(PypiError):
+    """A project the resolution needs has no wheel for the target (only an sdist, or
+    nothing) on the index: the one refusal ``--ignore-pip-non-wheel`` may turn into a
+    skipped requirement."""
+
+    def __init__(self, message: str, project: str, where: str) -> None:
+        super().__init__(message)
+        self.project = project
+        self.where = where
+
+
 _NETWORK = ("NewConnectionError", "Max retries exceeded", "Could not fetch URL")
 
 
@@ -119,10 +133,13 @@ def _failure(stderr: str, target: Target, source: str) -> PypiError:
             f"{redact_text(lines[-1].strip())[:300]}"
         )
     if m:
-        return PypiError(
+        return NoWheel(
             f"{source}: pip: {m.group(1)} has no wheel for {where} on the index (a project "
             "with only source distributions cannot be vendored; build a wheel and publish "
-            "it to an index or a --find-links location)"
+            "it to an index or a --find-links location, or leave it out with "
+            "--ignore-pip-non-wheel)",
+            m.group(1),
+            where,
         )
     errors = [ln for ln in stderr.splitlines() if ln.startswith("ERROR:")] or stderr.splitlines()
     last = errors[-1].removeprefix("ERROR:").strip() if errors else "pip failed"
@@ -198,17 +215,50 @@ def resolve(
     return wheels_from_report(report, target, conda, source)
 
 
+Skipped = tuple[tuple[str, str], ...]  # (requirement, why) left out for one platform
+
+
 def resolve_solutions(
     section: PipSection,
     solutions: Iterable[Solution],
     source: str,
     step: Callable[[str], AbstractContextManager[Any]] = lambda platform: nullcontext(),
-) -> dict[str, tuple[Wheel, ...]]:
+    skip: bool = False,
+) -> tuple[dict[str, tuple[Wheel, ...]], dict[str, Skipped]]:
     """Platform -> wheels: ``section`` resolved for each conda solution's platform,
-    against the Python that solution holds; ``step(platform)`` wraps each resolution."""
+    against the Python that solution holds; ``step(platform)`` wraps each resolution.
+    With ``skip`` (``--ignore-pip-non-wheel``), a requirement that needs a project with
+    no wheel for a platform is left out there: platform -> (requirement, why) as well."""
     found: dict[str, tuple[Wheel, ...]] = {}
+    left_out: dict[str, Skipped] = {}
     for solution in solutions:
         with step(solution.platform):
             target = target_for(solution.platform, solution.packages, source)
-            found[solution.platform] = resolve(section, target, provided(solution.packages), source)
-    return found
+            conda = provided(solution.packages)
+            if skip:
+                found[solution.platform], missed = _resolve_skipping(section, target, conda, source)
+                left_out[solution.platform] = section.skipped + missed
+            else:
+                found[solution.platform] = resolve(section, target, conda, source)
+    return found, left_out
+
+
+def _resolve_skipping(
+    section: PipSection, target: Target, conda: Mapping[str, str], source: str
+) -> tuple[tuple[Wheel, ...], Skipped]:
+    """``section`` resolved for ``target`` without the requirements that need a project
+    with no wheel there (found by resolving each requirement alone, only when the whole
+    section fails for that reason)."""
+    try:
+        return resolve(section, target, conda, source), ()
+    except NoWheel:
+        pass
+    missed = []
+    for requirement in section.requirements:
+        try:
+            resolve(replace(section, requirements=(requirement,)), target, conda, source)
+        except NoWheel as e:
+            missed.append((requirement, f"needs {e.project}, which has no wheel for {e.where}"))
+    out = {r for r, _ in missed}
+    rest = replace(section, requirements=tuple(r for r in section.requirements if r not in out))
+    return resolve(rest, target, conda, source), tuple(missed)
