@@ -9,9 +9,11 @@ archives (``tests/support/build.py``, sizes spread as in ``bench_vendor.py``, on
 environment listing them all), served on 127.0.0.1 and vendored into a bundle; the server
 is then stopped. Each command is a whole process, as a user runs it, one run each:
 
-* ``vendor install OUT bench --prefix P1`` (every archive copied and sha256-checked, then
-  linked by py-rattler) against ``conda create -p P2 --offline --override-channels -c
-  ./local_<chan> <every package pinned name==version=build>`` from the bundle's root with
+* ``vendor install OUT bench --prefix P1`` (every archive staged in a private folder and
+  sha256-checked there, then linked by py-rattler; the bundle is this user's, mode 0644,
+  on the prefix's file system, so staging hard-links: see ``bundle/install.py``) against
+  ``conda create -p P2 --offline --override-channels -c ./local_<chan> <every package
+  pinned name==version=build>`` from the bundle's root with
   the classic solver (its own empty package cache: it extracts every archive too; conda
   checks no hash of a local archive);
 * ``vendor verify OUT`` against ``sha256sum`` of every file of the bundle;
@@ -19,7 +21,8 @@ is then stopped. Each command is a whole process, as a user runs it, one run eac
   for ``x.tar.sha256``, fsync) against ``tar -cf y.tar -C OUT .`` (no hash), and against
   that plus ``sha256sum y.tar``.
 
-Printed: seconds of each, and the ratios (install: vendor / conda, the lower the better;
+Printed: seconds of each (and the CPU seconds of both installs, steadier than wall time on
+a shared machine), and the ratios (install: vendor / conda, the lower the better;
 verify and pack: throughput of the tool / throughput of the reference, the higher the better).
 """
 
@@ -28,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -44,13 +48,24 @@ from bench_vendor import make_main_pkgs  # noqa: E402
 from tests.support.build import build_channel  # noqa: E402
 from tests.support.server import ChannelServer  # noqa: E402
 
+CPU: list[float] = [0.0]  # user + system seconds of the last command timed (its children too)
+
+
+def children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
 
 def timed(cmd: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> float:
+    """Wall seconds of ``cmd``; its CPU seconds in ``CPU[0]`` (steadier on a busy machine)."""
+    cpu = children_cpu()
     started = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=cwd)
     if proc.returncode != 0:
         raise SystemExit(f"failed: {' '.join(cmd)}\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
-    return time.perf_counter() - started
+    wall = time.perf_counter() - started
+    CPU[0] = children_cpu() - cpu
+    return wall
 
 
 def tool(*args: object) -> list[str]:
@@ -101,6 +116,7 @@ def main() -> None:
         print(f"bundle: {args.packages} packages, {len(files)} files, {size / 2**20:.0f} MiB")
 
         t_install = timed(tool("install", out, "bench", "--prefix", root / "P1"))
+        c_install = CPU[0]
         index = json.loads((out / "bundle.json").read_text())
         current = index["environments"]["bench"]["current"]
         lock = out / "envs" / "bench" / "versions" / current / "environment.lock.yml"
@@ -113,11 +129,16 @@ def main() -> None:
         for c in locals_:
             conda_cmd += ["-c", c]
         t_conda = timed([*conda_cmd, *pins], env=conda_env(root), cwd=out)
+        c_conda = CPU[0]
         n1 = len(list((root / "P1" / "conda-meta").glob("*.json")))
         n2 = len(list((root / "P2" / "conda-meta").glob("*.json")))
         print(
             f"install: vendor install {t_install:.2f}s ({n1} records), conda create --offline "
             f"(classic) {t_conda:.2f}s ({n2} records); vendor / conda = {t_install / t_conda:.2f}"
+        )
+        print(
+            f"install CPU (user + system): vendor install {c_install:.2f}s, conda create "
+            f"{c_conda:.2f}s; vendor / conda = {c_install / c_conda:.2f}"
         )
 
         t_verify = timed(tool("verify", out))

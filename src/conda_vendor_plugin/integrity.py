@@ -125,3 +125,40 @@ def copy_verified(
             if limit is not None and v.size >= limit:
                 break
     return v
+
+
+def stage_verified(src: Path, dest: Path, expected: Expected) -> str | None:
+    """Put the file ``src`` at ``dest`` (in a private folder) and check it there: what is
+    wrong with it (as :func:`file_problem` says), or None. A hard link when only this
+    user can change the file (:func:`_linked_privately`): its bytes are then hashed where
+    they lie, and what was hashed is what a later reader of ``dest`` reads. Else a copy,
+    hashed as it is written (another file system, a read-only medium, a file others may
+    write, no file owners)."""
+    if _linked_privately(src, dest):
+        return file_problem(dest, expected)
+    return copy_verified(src, dest, expected, lambda n: None).problem()
+
+
+def _linked_privately(src: Path, dest: Path) -> bool:
+    """Hard-link ``src`` at ``dest`` and keep the link only when the inode it names is a
+    regular file owned by this user that neither its group nor others may write: then
+    no one else can change the checked bytes before they are read (a hard link shares
+    the inode, so a change of the source would be a change of ``dest``). The check is of
+    the linked inode, after the link: a file swapped at ``src`` meanwhile is judged by
+    what was linked. False (and no ``dest``) otherwise, and always where files have no
+    owner to compare (Windows)."""
+    if not hasattr(os, "geteuid"):
+        return False
+    try:
+        os.link(src, dest, follow_symlinks=False)
+    except (OSError, NotImplementedError):  # another file system (EXDEV), EPERM, EROFS...
+        return False
+    st = os.lstat(dest)
+    private = (
+        stat.S_ISREG(st.st_mode)
+        and st.st_uid == os.geteuid()
+        and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+    )
+    if not private:
+        dest.unlink()
+    return private

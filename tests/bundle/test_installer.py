@@ -13,6 +13,7 @@ reached.
 from __future__ import annotations
 
 import functools
+import hashlib
 import http.server
 import itertools
 import json
@@ -22,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -257,3 +259,91 @@ def test_wheels_pip_cannot_find_are_one_line_and_no_bundle(
     assert rc == 1 and "installer Python '3.9' is not 3.10 or later" in err
     rc, _, err = run("vendor", env, "--installer-python", "3.12")
     assert rc == 2 and "--installer-python goes with --with-installer" in err
+
+
+def _stand_in_wheel(folder: Path) -> Path:
+    """A wheel named as this package's, with no dependencies: pip's real download picks it
+    from a folder (``PIP_FIND_LINKS``) in a second, where the real wheels need an index."""
+    folder.mkdir()
+    dist = f"conda_vendor_plugin-{__version__}.dist-info"
+    path = folder / f"conda_vendor_plugin-{__version__}-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr(
+            f"{dist}/METADATA",
+            f"Metadata-Version: 2.1\nName: conda-vendor-plugin\nVersion: {__version__}\n"
+            "Provides-Extra: rattler\n",
+        )
+        zf.writestr(
+            f"{dist}/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+        )
+        zf.writestr(f"{dist}/RECORD", "")
+    return path
+
+
+def _edit(out: Path, name: str, edit) -> None:
+    """Edit a JSON file of the bundle and the manifest's record of it to match, as an
+    attacker who controls the bundle would (only the SBOM check can tell)."""
+    doc = json.loads((out / name).read_text())
+    edit(doc)
+    data = (json.dumps(doc, indent=1) + "\n").encode()
+    (out / name).write_bytes(data)
+    manifest = json.loads((out / "manifest.json").read_text())
+    (item,) = [f for f in manifest["files"] if f["path"] == name]
+    item["sha256"], item["size"] = hashlib.sha256(data).hexdigest(), len(data)
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+
+
+def test_the_installer_wheels_are_in_the_sbom_and_verified(
+    tmp_path: Path, run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each wheel --with-installer carries is a pkg:pypi component with its file's sha256
+    (as the lock's wheels are); verify names a component that lies about one, or is gone."""
+    from ..support.server import ChannelServer
+    from ..support.vendoring import validate_cyclonedx, write_env
+
+    build_channel(tmp_path / "served" / "chan", [Pkg("app")])
+    wheel = _stand_in_wheel(tmp_path / "wheels")
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(wheel.parent))
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    out = tmp_path / "OUT"
+    with ChannelServer(tmp_path / "served") as srv:
+        env = write_env(tmp_path / "e.yml", [f"{srv.url}/chan"], ["app"])
+        rc, _, err = run(
+            "vendor", env, "--platform", "linux-64", "-o", out, "--with-installer",
+            "--installer-python", "3.12",
+        )  # fmt: skip
+    assert rc == 0, err
+    rel = f"{installer.WHEELS}/{wheel.name}"
+    text = (out / "sbom.cdx.json").read_text()
+    validate_cyclonedx(text)
+    (component,) = [c for c in json.loads(text)["components"] if c["bom-ref"] == rel]
+    sha256 = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    assert component == {
+        "bom-ref": rel,
+        "hashes": [{"alg": "SHA-256", "content": sha256}],
+        "name": "conda_vendor_plugin",
+        "properties": [{"name": "conda-vendor:path", "value": rel}],
+        "purl": f"pkg:pypi/conda-vendor-plugin@{__version__}",
+        "type": "library",
+        "version": __version__,
+    }
+
+    def lie(doc: dict) -> None:
+        (c,) = [c for c in doc["components"] if c["bom-ref"] == rel]
+        c["hashes"][0]["content"] = "0" * 64
+
+    _edit(out, "sbom.cdx.json", lie)
+    rc, stdout, _ = run("vendor", "verify", out, "--json")
+    assert rc == 1
+    assert json.loads(stdout)["corrupt"] == [
+        f"sbom.cdx.json: {rel}: its SHA-256 is not {sha256}, the wheel's"
+    ]
+
+    def drop(doc: dict) -> None:
+        doc["components"] = [c for c in doc["components"] if c["bom-ref"] != rel]
+
+    _edit(out, "sbom.cdx.json", drop)
+    rc, stdout, _ = run("vendor", "verify", out, "--json")
+    assert rc == 1
+    assert json.loads(stdout)["corrupt"] == [f"sbom.cdx.json: {rel} has no component"]

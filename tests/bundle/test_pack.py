@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import tarfile
 from datetime import datetime
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from ..support.build import Pkg, build_channel
-from ..support.bundles import vendor_bundle
+from ..support.bundles import current, vendor_bundle
 from ..support.vendoring import snapshot
 
 pytest.importorskip("rattler")
@@ -124,6 +125,7 @@ def test_verify_reads_a_tar_without_unpacking_it(bundle: Path, tmp_path: Path, r
     assert doc["problems"] == 0
     assert doc["archives"] == sum(1 for f in manifest["files"] if "purl" in f) == 3
     assert doc["environment_versions"] == 2
+    assert doc["current_pointers"] == "links"
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written
 
 
@@ -142,7 +144,9 @@ def test_verify_names_a_member_altered_in_the_tar(bundle: Path, tmp_path: Path, 
     lines = out.splitlines()
     assert lines[0].startswith("corrupt: local_chan/noarch/data-2024.1-0.tar.bz2: sha256 ")
     assert lines[1].startswith("corrupt: b.tar: sha256 ") and "b.tar.sha256 says" in lines[1]
-    assert lines[2] == f"{tar}: 3 archives checked, 2 environment versions, 2 problem(s)"
+    assert lines[2] == (
+        f"{tar}: 3 archives checked, 2 environment versions, 2 problem(s); current pointers: links"
+    )
 
 
 def test_unpack_gives_the_bundle_back_and_install_takes_the_tar(
@@ -169,3 +173,87 @@ def test_unpack_gives_the_bundle_back_and_install_takes_the_tar(
     assert [
         p.name for p in tmp_path.iterdir() if ".unpack-" in p.name or ".install-" in p.name
     ] == []
+
+
+def _without_links(bundle: Path, dest: Path) -> Path:
+    """As a FAT stick keeps it: every file, no ``current`` link (``current.txt`` left)."""
+    shutil.copytree(bundle, dest, symlinks=True)
+    for link in dest.glob("envs/*/current"):
+        link.unlink()
+    return dest
+
+
+@pytest.mark.parametrize("medium", ["copytree", "no links"])
+def test_a_bundle_that_crossed_a_medium_packs_verifies_and_installs(
+    medium: str, bundle: Path, tmp_path: Path, run
+) -> None:
+    """Packed as found (the copies' files, or no pointer at all), reproducibly; the tar
+    then verifies, unpacks to the same bundle and installs."""
+    carried = tmp_path / "CARRIED"
+    if medium == "copytree":
+        shutil.copytree(bundle, carried, symlinks=False)  # current/ became directories
+    else:
+        _without_links(bundle, carried)
+    tar = tmp_path / "b.tar"
+    doc = _pack(run, carried, tar)
+    for path in carried.rglob("*"):
+        os.utime(path, (1, 1))
+    assert _pack(run, carried, tmp_path / "again.tar")["sha256"] == doc["sha256"]
+    assert (tmp_path / "again.tar").read_bytes() == tar.read_bytes()
+
+    with tarfile.open(tar) as tf:
+        members = {m.name: m for m in tf.getmembers()}
+    assert set(members) == set(snapshot(carried))
+    assert not any(m.issym() for m in members.values())
+    copies = sorted(n for n in members if n.startswith("envs/analysis/current/"))
+    assert copies == (
+        sorted(f"envs/analysis/current/{p.name}" for p in current(bundle, "analysis").iterdir())
+        if medium == "copytree"
+        else []
+    )
+
+    form = "directories" if medium == "copytree" else "pointer files"
+    rc, out, _ = run("vendor", "verify", tar, "--json")
+    assert rc == 0 and json.loads(out)["problems"] == 0, out
+    assert json.loads(out)["current_pointers"] == form
+    rc, out, _ = run("vendor", "verify", tar)
+    assert rc == 0 and out.splitlines()[-1] == (
+        f"{tar}: 3 archives checked, 2 environment versions, 0 problem(s); current pointers: {form}"
+    )
+    dest = tmp_path / "far" / "bundle"
+    rc, out, err = run("vendor", "unpack", tar, "-o", dest)
+    assert rc == 0, out + err
+    assert snapshot(dest) == snapshot(carried)
+    prefix = tmp_path / "env"
+    rc, out, err = run("vendor", "install", tar, "analysis", "--prefix", prefix)
+    assert rc == 0, out + err
+    names = sorted(p.name for p in (prefix / "conda-meta").glob("*.json"))
+    assert names == ["app-1.0-0.json", "lib-1.5-0.json"]
+
+
+def test_a_copy_that_is_not_its_version_is_not_packed(bundle: Path, tmp_path: Path, run) -> None:
+    carried = tmp_path / "CARRIED"
+    shutil.copytree(bundle, carried, symlinks=False)
+    (lock,) = (carried / "envs" / "analysis" / "current").glob("environment.lock.yml")
+    lock.write_text(lock.read_text() + "# edited\n")
+
+    rc, _, err = run("vendor", "pack", carried, "-o", tmp_path / "b.tar")
+
+    assert rc == 1
+    assert err.startswith(f"error: {lock}: ") and "the manifest says" in err
+    assert sorted(p.name for p in tmp_path.iterdir() if "b.tar" in p.name) == []
+
+
+def test_verify_of_a_tar_names_mixed_pointers(bundle: Path, tmp_path: Path, run) -> None:
+    """One environment's link dropped, the other's kept: ``mixed``, as for a folder."""
+    carried = tmp_path / "CARRIED"
+    shutil.copytree(bundle, carried, symlinks=True)
+    (carried / "envs" / "tools" / "current").unlink()
+    tar = tmp_path / "b.tar"
+    _pack(run, carried, tar)
+
+    rc, out, _ = run("vendor", "verify", tar, "--json")
+
+    assert rc == 0 and json.loads(out)["current_pointers"] == "mixed", out
+    rc, out, _ = run("vendor", "verify", carried, "--json")
+    assert rc == 0 and json.loads(out)["current_pointers"] == "mixed", out

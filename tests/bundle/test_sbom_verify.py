@@ -201,7 +201,7 @@ def test_verify_catches_an_extra_component(out: Path, run) -> None:
     assert sorted(_sbom_findings(report)) == sorted(
         [
             f"{SBOM}: components[2] names 'local_ch/noarch/backdoor-1.0-0.tar.bz2', which is "
-            f"not an archive of the bundle's local channels",
+            f"not an archive of the bundle's local channels nor a wheel it carries",
             f"{SBOM}: {B} has more than one component",
             f"{SBOM}: components[4] has no single conda-vendor:path property",
         ]

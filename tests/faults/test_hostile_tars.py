@@ -55,6 +55,18 @@ def _listed(*extra: tuple[tarfile.TarInfo, io.BytesIO | None], links: dict | Non
     return [_file("manifest.json", manifest), _file("ok.txt", OK), *extra]
 
 
+VERSION = "envs/e/versions/1"
+POINTER = "envs/e/current"
+
+
+def _versioned(*extra: tuple[tarfile.TarInfo, io.BytesIO | None]):
+    """A manifest listing a version of two files and its ``current`` link, the version's
+    files, then ``extra`` (where the link or a copy of the version would come)."""
+    files = {f"{VERSION}/a.txt": OK, f"{VERSION}/b.txt": b"other\n"}
+    manifest = _manifest(files, {POINTER: "versions/1"})
+    return [_file("manifest.json", manifest), *(_file(p, d) for p, d in files.items()), *extra]
+
+
 HOSTILE: dict[str, tuple[Callable[[], list], str]] = {
     "dot-dot": (lambda: _listed(_file("../escaped.txt", b"x")), "'../escaped.txt'"),
     "absolute": (lambda: _listed(_file("/tmp/escaped-abs.txt", b"x")), "is absolute"),
@@ -91,6 +103,24 @@ HOSTILE: dict[str, tuple[Callable[[], list], str]] = {
         "ok.txt: appears twice in the tar",
     ),
     "unlisted": (lambda: _listed(_file("extra.sh", b"rm -rf ~\n")), "extra.sh (not in the"),
+    "copy-then-link": (
+        lambda: _versioned(
+            _file(f"{POINTER}/a.txt", OK),
+            _file(f"{POINTER}/b.txt", b"other\n"),
+            _special(POINTER, tarfile.SYMTYPE, "versions/1"),
+        ),
+        f"{POINTER}: a link where a copy of its version came before",
+    ),
+    "copy-altered": (
+        lambda: _versioned(
+            _file(f"{POINTER}/a.txt", b"evil\n"), _file(f"{POINTER}/b.txt", b"other\n")
+        ),
+        f"{POINTER}/a.txt: sha256 ",
+    ),
+    "copy-incomplete": (
+        lambda: _versioned(_file(f"{POINTER}/a.txt", OK)),
+        f"{POINTER}/b.txt: missing from the copy of {VERSION}",
+    ),
     "altered": (
         lambda: [_file("manifest.json", _manifest({"ok.txt": OK}, {})), _file("ok.txt", b"evil\n")],
         "ok.txt: sha256 ",

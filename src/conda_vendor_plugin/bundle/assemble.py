@@ -32,7 +32,7 @@ from ..fsutil import (
 from ..pypi.records import Wheel
 from ..records import LockedPackage, archive_name_problem
 from ..spec import is_subdir
-from . import history
+from . import history, installer
 from . import wheels as wheels_mod
 from .channels import REPODATA
 from .history import BundleError, Index
@@ -254,8 +254,8 @@ def write_sbom(
     at: datetime | None = None,
     wheels: Mapping[str, tuple[Wheel, set[str]]] | None = None,
 ) -> None:
-    """The SBOM of every archive (and wheel) of the bundle in ``root``, with the
-    environments using each. Made at SOURCE_DATE_EPOCH when set, else at ``at``
+    """The SBOM of every archive and wheel (locked, and the installer's) of the bundle in
+    ``root``, with the environments using each. Made at SOURCE_DATE_EPOCH when set, else at ``at``
     (``vendor apply``: when the delta was made), else now; an earlier SBOM of
     ``previous`` saying the same keeps its time, so vendoring the same inputs again
     leaves the bundle byte-identical."""
@@ -267,7 +267,7 @@ def write_sbom(
     both = {**archives, **(wheels or {})}
     used_by = {rel: sorted(users) for rel, (_, users) in both.items()}
     licenses = licenses_from_repodata(documents(root))
-    pypi = {rel: w for rel, (w, _) in (wheels or {}).items()}
+    pypi = {rel: w for rel, (w, _) in (wheels or {}).items()} | installer.carried(root)
 
     def text_at(when: datetime) -> str:
         return sbom_text(listed, used_by, licenses, TOOL, __version__, when, pypi)

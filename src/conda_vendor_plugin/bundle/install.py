@@ -3,12 +3,13 @@ network and no conda.
 
 What is installed is exactly what the chosen version's lockfile locks for this
 machine's platform. Every archive is found in the bundle's local channels (matched by
-name, version, build and sha256, see :func:`.local.locate`), copied into a private
-work folder beside PREFIX while its size and sha256 are checked against the lock, and
+name, version, build and sha256, see :func:`.local.locate`), staged in a private
+work folder beside PREFIX (:func:`stage`: hard-linked when only this user may change
+the file, else copied) where its size and sha256 are checked against the lock, and
 only when every archive passed is anything linked: a tampered bundle is one line
 naming the archive, and PREFIX does not exist afterwards. py-rattler's installer then
-links the checked copies (it checks no hash of a ``file://`` archive itself, hence
-the copies). A tar written by ``vendor pack`` is unpacked into the work folder
+links the checked files (it checks no hash of a ``file://`` archive itself, hence
+the staging). A tar written by ``vendor pack`` is unpacked into the work folder
 first. The records under ``PREFIX/conda-meta`` name each package's locked URL
 and channel, as if conda had installed the lock.
 
@@ -25,6 +26,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +34,7 @@ from typing import Any
 
 from ..errors import UsageError, VendorError, quoted
 from ..fsutil import atomic_write_text, contained
-from ..integrity import Expected, copy_verified
+from ..integrity import Expected, copy_verified, stage_verified
 from ..pypi import install as pip_install
 from ..pypi.records import Wheel
 from ..pypi.simple_index import wheel_path
@@ -40,6 +42,8 @@ from ..records import LockedPackage
 from . import history
 from .local import LocalArchive, locate
 from .outputs import LOCKFILE
+
+STAGE_THREADS = 4  # archives staged (linked or copied, hashed), records rewritten at once
 
 
 class InstallError(VendorError):
@@ -137,41 +141,58 @@ def _work_dir(prefix: Path) -> Iterator[Path]:
 
 
 def stage(archives: Sequence[LocalArchive], into: Path) -> list[Path]:
-    """Copy every archive into ``into``, checking its size and hashes against the lock
-    as it is read; the first that differs is one :class:`InstallError` naming it."""
-    staged = []
-    for a in archives:
-        p = a.package
-        folder = into / a.local_channel / p.subdir
+    """Every archive into ``into`` (the private work folder), its size and hashes checked
+    against the lock there, where nothing but this process can swap it; the first that
+    differs, in the lock's order, is one :class:`InstallError` naming it. Archives are
+    staged in threads (hashlib releases the GIL), each by :func:`.integrity.stage_verified`
+    (a hard link where only this user may change the bundle's file, else a copy)."""
+    jobs = [(a, into / a.local_channel / a.package.subdir / a.package.fn) for a in archives]
+    for folder in sorted({dest.parent for _, dest in jobs}):
         folder.mkdir(parents=True, exist_ok=True)
-        size = p.size if p.size is not None else a.entry.get("size")
-        expected = Expected(size if isinstance(size, int) else None, p.sha256, p.md5)
-        verdict = copy_verified(a.path, folder / p.fn, expected, lambda n: None).problem()
+    workers = max(1, min(STAGE_THREADS, len(jobs)))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        verdicts = list(
+            pool.map(lambda job: stage_verified(job[0].path, job[1], _expected(job[0])), jobs)
+        )
+    for (a, _), verdict in zip(jobs, verdicts):
         if verdict is not None:
-            rel = f"{a.local_channel}/{p.subdir}/{p.fn}"
+            p = a.package
             raise InstallError(
-                f"{rel}: {verdict} (the lock's); nothing was installed. The bundle was "
-                f"altered: check it with 'vendor verify' and get an intact copy"
+                f"{a.local_channel}/{p.subdir}/{p.fn}: {verdict} (the lock's); nothing was "
+                f"installed. The bundle was altered: check it with 'vendor verify' and get "
+                f"an intact copy"
             )
-        staged.append(folder / p.fn)
-    return staged
+    return [dest for _, dest in jobs]
+
+
+def _expected(a: LocalArchive) -> Expected:
+    p = a.package
+    size = p.size if p.size is not None else a.entry.get("size")
+    return Expected(size if isinstance(size, int) else None, p.sha256, p.md5)
 
 
 def rattler_records(archives: Sequence[LocalArchive], staged: Sequence[Path]) -> list[Any]:
     """py-rattler's records of the staged archives, built from the bundle's own
-    repodata entries (upstream's originals), each pointing at its checked copy."""
+    repodata entries (upstream's originals), each pointing at its checked copy: one
+    repodata document per staged channel and subdir, read once."""
     from rattler import Channel, RepoData
 
-    records = []
+    docs: dict[Path, dict[str, Any]] = {}
     for a, path in zip(archives, staged):
         section = "packages.conda" if a.package.fn.endswith(".conda") else "packages"
-        one = {"info": {"subdir": a.package.subdir}, "packages": {}, "packages.conda": {}}
-        one[section][a.package.fn] = dict(a.entry)
-        doc = path.parent.parent / f".{a.package.fn}.repodata.json"
-        doc.write_text(json.dumps(one))
-        (record,) = RepoData.from_path(doc).into_repo_data(Channel(path.parent.parent.as_uri()))
-        records.append(record)
-    return records
+        doc = docs.setdefault(
+            path.parent,
+            {"info": {"subdir": a.package.subdir}, "packages": {}, "packages.conda": {}},
+        )
+        doc[section][a.package.fn] = dict(a.entry)
+    by_path: dict[Path, Any] = {}
+    for folder, doc in docs.items():
+        source = folder.parent / f".{folder.name}.repodata.json"
+        source.write_text(json.dumps(doc))
+        channel = Channel(folder.parent.as_uri())
+        for record in RepoData.from_path(source).into_repo_data(channel):
+            by_path[folder / record.file_name] = record
+    return [by_path[path] for path in staged]
 
 
 def link(records: Sequence[Any], prefix: Path, cache: Path) -> None:
@@ -201,12 +222,18 @@ def link(records: Sequence[Any], prefix: Path, cache: Path) -> None:
 
 def record_origins(prefix: Path, packages: Sequence[LockedPackage]) -> None:
     """Each ``conda-meta`` record's ``url`` and ``channel`` become the lock's (the
-    installer wrote the private copy's), so the prefix says where its packages came from."""
-    for p in packages:
-        path = prefix / "conda-meta" / f"{p.dist}.json"
-        doc = json.loads(path.read_text(encoding="utf-8"))
-        doc.update(url=p.url, channel=p.channel)
-        atomic_write_text(path, json.dumps(doc, indent=2, sort_keys=True) + "\n")
+    installer wrote the private copy's), so the prefix says where its packages came from.
+    Written in threads: each is a small file replaced atomically, which costs a few
+    milliseconds of waiting on a busy disk."""
+    with ThreadPoolExecutor(max_workers=STAGE_THREADS) as pool:
+        list(pool.map(lambda p: _record_origin(prefix, p), packages))
+
+
+def _record_origin(prefix: Path, p: LockedPackage) -> None:
+    path = prefix / "conda-meta" / f"{p.dist}.json"
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    doc.update(url=p.url, channel=p.channel)
+    atomic_write_text(path, json.dumps(doc, indent=2, sort_keys=True) + "\n")
 
 
 def not_installed(chosen: Chosen) -> list[str]:

@@ -7,7 +7,9 @@
   --only-binary=:all: --platform ... --python-version ... --implementation cp --abi
   ...``); pip's configuration (``PIP_INDEX_URL``, ``PIP_FIND_LINKS``, ``pip.conf``)
   decides where from. Each wheel is checked to be a whole zip (every member's CRC) and
-  is listed, with its sha256, in the manifest and ``SHA256SUMS`` like every file.
+  is listed, with its sha256, in the manifest and ``SHA256SUMS`` like every file, and
+  in the SBOM as a ``pkg:pypi`` component with its sha256 (:func:`carried` when it is
+  written, :func:`listed` when ``vendor verify`` checks it against the manifest).
 * ``install.sh`` (POSIX sh) and ``install.ps1`` at the root: a throw-away virtualenv,
   ``pip install --no-index --find-links installer/wheels``, then ``vendor install`` of
   this bundle with the script's arguments.
@@ -26,12 +28,13 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from .. import __version__
 from ..errors import VendorError
-from ..fsutil import atomic_write_text
+from ..fsutil import atomic_write_text, is_plain_dir, sha256_file
+from ..pypi.records import Wheel
 from ..transport.urls import redact_text
 from .history import Index
 
@@ -124,6 +127,36 @@ def fetch_wheels(folder: Path, platforms: Sequence[str], pythons: Sequence[str])
             _check_wheel(path)
             shutil.copyfile(path, folder / path.name)
     return sorted(p.name for p in folder.iterdir())
+
+
+def as_wheel(fn: str, sha256: str) -> Wheel:
+    """An installer wheel as the SBOM names it: project and version from its file name
+    (PEP 427: ``{name}-{version}-...whl``), no source URL (pip's configuration chose)."""
+    name, _, rest = fn.partition("-")
+    return Wheel(name=name, version=rest.partition("-")[0], url="", sha256=sha256)
+
+
+def carried(root: Path) -> dict[str, Wheel]:
+    """The installer's wheels in the bundle at ``root``, by bundle path, each with the
+    sha256 of its file (none without ``--with-installer``)."""
+    folder = root / WHEELS
+    if not is_plain_dir(folder):
+        return {}
+    return {
+        f"{WHEELS}/{p.name}": as_wheel(p.name, sha256_file(p))
+        for p in sorted(folder.iterdir())
+        if p.name.endswith(".whl") and p.is_file() and not p.is_symlink()
+    }
+
+
+def listed(files: Mapping[str, object]) -> dict[str, Wheel]:
+    """The installer's wheels a manifest lists (``files``: path -> its sha256, untrusted),
+    as :func:`carried` gives them when the files match the manifest."""
+    return {
+        rel: as_wheel(rel.rpartition("/")[2], str(sha256))
+        for rel, sha256 in files.items()
+        if rel.startswith(f"{WHEELS}/") and rel.endswith(".whl") and rel.count("/") == 2
+    }
 
 
 def sh_text() -> str:

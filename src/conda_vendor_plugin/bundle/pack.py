@@ -2,9 +2,11 @@
 
 The tar holds ``manifest.json`` first (so a reader can check every later member as it
 streams by, without unpacking), then every other file and ``current`` link of the
-bundle in sorted order; no directories. Owners are ``0:0`` with no names, files are
-mode 0644, links 0777, and every member's time is ``SOURCE_DATE_EPOCH`` when set, else
-the bundle's own (its SBOM's timestamp): two packs of one bundle are byte-identical.
+bundle in sorted order; no directories. A ``current`` link that became a directory or
+was dropped on the way (:mod:`.pointers`) is packed as found: the copy's files, or
+nothing. Owners are ``0:0`` with no names, files are mode 0644, links 0777, and every
+member's time is ``SOURCE_DATE_EPOCH`` when set, else the bundle's own (its SBOM's
+timestamp): two packs of one bundle are byte-identical.
 GNU tar format (long names as ``././@LongLink``), no compression (the archives are
 compressed already). Beside it, ``FILE.tar.sha256`` in ``sha256sum`` form.
 
@@ -27,11 +29,13 @@ from ..fsutil import (
     CHUNK,
     MAX_METADATA_BYTES,
     atomic_write_text,
+    is_plain_dir,
     open_nofollow,
     read_json_file,
     walk_files,
 )
 from .outputs import MANIFEST
+from .pointers import copy_of
 from .sbom import SBOM, source_date_epoch, timestamp_of
 
 FILE_MODE = 0o644
@@ -129,6 +133,27 @@ def _add_link(tf: tarfile.TarFile, bundle: Path, rel: str, item: Mapping[str, An
     tf.addfile(info)
 
 
+def expected_members(
+    bundle: Path, items: Mapping[str, Mapping[str, Any]]
+) -> dict[str, Mapping[str, Any]]:
+    """What the tar holds besides the manifest, each with the manifest's item it must
+    match: every file and link the manifest lists, but a ``current`` link that became a
+    directory on some medium as the files of that copy (each checked against its
+    version's file) and one that was dropped as nothing (``current.txt`` says the same):
+    the forms :mod:`.pointers` accepts, packed as found."""
+    expected = dict(items)
+    for rel, item in items.items():
+        path = bundle / rel
+        if "link" not in item or path.is_symlink():
+            continue
+        if is_plain_dir(path):
+            expected.update(copy_of(rel, str(item["link"]), items))
+        elif os.path.lexists(path):
+            raise PackError(f"{path}: neither a link nor a copy of {item['link']}")
+        del expected[rel]
+    return expected
+
+
 def _members(bundle: Path, items: Mapping[str, Mapping[str, Any]]) -> list[tuple[str, bool]]:
     """The bundle's files and links, the manifest first, each checked to be listed."""
     found = [(rel, link) for rel, link in walk_files(bundle) if rel != MANIFEST]
@@ -154,7 +179,7 @@ def write_tar(bundle: Path, out: BinaryIO) -> tuple[int, int, str]:
         raise PackError(f"{bundle}: not a bundle (no {MANIFEST})") from None
     except ValueError as e:
         raise PackError(f"{bundle / MANIFEST}: {e}") from None
-    items = manifest_items(manifest, str(bundle / MANIFEST))
+    items = expected_members(bundle, manifest_items(manifest, str(bundle / MANIFEST)))
     mtime = pack_time(bundle)
     members = _members(bundle, items)
     sink = HashingWriter(out)

@@ -13,12 +13,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from ..fsutil import is_plain_dir, sha256_file, walk_files
 
 LINKS = "links"
 DIRECTORIES = "directories"
 POINTER_FILES = "pointer files"
+T = TypeVar("T")
 
 
 @dataclass
@@ -47,7 +49,7 @@ def check_pointers(out: Path, links: Mapping[str, str], listed: Mapping[str, obj
             found.forms[rel] = LINKS  # its target is checked against the manifest
         elif is_plain_dir(path):
             found.forms[rel] = DIRECTORIES
-            _check_copy(out, rel, f"{rel.rpartition('/')[0]}/{target}", listed, found)
+            _check_copy(out, rel, target, listed, found)
         elif path.exists():
             found.corrupt.append(f"{rel}: neither a link nor a copy of {target}")
         else:
@@ -55,19 +57,38 @@ def check_pointers(out: Path, links: Mapping[str, str], listed: Mapping[str, obj
     return found
 
 
+def version_of(rel: str, target: str) -> str:
+    """The bundle path of the version a ``current`` link at ``rel`` points to (``target``,
+    ``versions/<id>``, as the manifest lists it)."""
+    return f"{rel.rpartition('/')[0]}/{target}"
+
+
+def copy_of(rel: str, target: str, listed: Mapping[str, T]) -> dict[str, T]:
+    """What a copy of the version the ``current`` link at ``rel`` points to holds: each
+    file ``listed`` (the manifest's paths) has under that version, by its path in the
+    copy, with its value in ``listed``. Paths are compared, never opened."""
+    version = version_of(rel, target)
+    return {
+        f"{rel}/{p[len(version) + 1 :]}": v
+        for p, v in listed.items()
+        if p.startswith(f"{version}/")
+    }
+
+
 def _check_copy(
-    out: Path, rel: str, version: str, listed: Mapping[str, object], found: Pointers
+    out: Path, rel: str, target: str, listed: Mapping[str, object], found: Pointers
 ) -> None:
-    """``rel`` (a directory) must hold the files the manifest lists under ``version``,
-    byte for byte, and nothing else."""
-    want = {p[len(version) + 1 :]: sha for p, sha in listed.items() if p.startswith(f"{version}/")}
-    have = dict(walk_files(out / rel))
-    for name, is_link in sorted(have.items()):
-        copy = f"{rel}/{name}"
+    """``rel`` (a directory) must hold the files the manifest lists under the version it
+    copies, byte for byte, and nothing else."""
+    version = version_of(rel, target)
+    want = copy_of(rel, target, listed)
+    have = {f"{rel}/{name}": is_link for name, is_link in walk_files(out / rel)}
+    for copy, is_link in sorted(have.items()):
         found.copies.add(copy)
-        if is_link or name not in want:
+        name = copy[len(rel) + 1 :]
+        if is_link or copy not in want:
             found.corrupt.append(f"{copy}: not in {version}, which {rel} copies")
-        elif sha256_file(out / copy) != want[name]:
+        elif sha256_file(out / copy) != want[copy]:
             found.corrupt.append(f"{copy}: differs from {version}/{name}, which {rel} copies")
-    for name in sorted(set(want) - set(have)):
-        found.corrupt.append(f"{rel}/{name}: missing from the copy of {version}")
+    for copy in sorted(set(want) - set(have)):
+        found.corrupt.append(f"{copy}: missing from the copy of {version}")

@@ -1,6 +1,6 @@
 """The bundle's SBOM: ``sbom.cdx.json``, a CycloneDX 1.6 JSON document, the one
-cyclonedx-python-lib writes (see :func:`sbom_text`), one component per archive, and its
-check in ``vendor verify``.
+cyclonedx-python-lib writes (see :func:`sbom_text`), one component per archive and wheel
+(its check in ``vendor verify`` is :mod:`.sbom_check`).
 
 A component holds the archive's name, version, ``pkg:conda/...`` purl (qualifiers
 ``build``, ``channel``, ``subdir``, ``type`` as the purl spec's conda type defines them;
@@ -22,7 +22,7 @@ import json
 import os
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -77,7 +77,7 @@ def wheel_purl(w: Wheel) -> str:
 def _wheel_component(rel: str, w: Wheel, environments: Iterable[str]) -> dict:
     """The component of one wheel, keys as :func:`_component` writes them."""
     component: dict[str, Any] = {"bom-ref": rel}
-    url = _distribution_url(w.url)
+    url = _distribution_url(w.url) if w.url else None  # the installer's: pip chose
     if url is not None:
         component["externalReferences"] = [{"type": "distribution", "url": url}]
     component["hashes"] = [{"alg": "SHA-256", "content": w.sha256}]
@@ -315,105 +315,3 @@ def sbom_text(
     doc["bomFormat"] = "CycloneDX"
     doc["specVersion"] = SPEC_VERSION
     return json.dumps(doc, indent=1) + "\n"
-
-
-@dataclass(frozen=True)
-class Archive:
-    """What ``vendor verify`` knows of an archive in a local channel, from its repodata
-    entry: its identity and the sha256 the file has (None when that is unknown)."""
-
-    name: str
-    version: str
-    build: str
-    subdir: str
-    fn: str
-    sha256: str | None
-
-
-def sbom_problems(
-    doc: Any, archives: Mapping[str, Archive], wheels: Mapping[str, Wheel] | None = None
-) -> list[str]:
-    """What is wrong with a bundle's SBOM (parsed JSON, untrusted) for a bundle whose
-    local channels hold ``archives`` (by bundle path), one line each: every archive must
-    have exactly one component, with its purl and sha256, and every component an
-    archive; the same for the ``wheels`` the bundle's lockfiles lock (by bundle path).
-    Paths in the SBOM are compared, never opened."""
-    wheels = wheels or {}
-    if not isinstance(doc, Mapping) or doc.get("bomFormat") != "CycloneDX":
-        return [f"{SBOM}: not a CycloneDX document"]
-    if doc.get("specVersion") != SPEC_VERSION:
-        return [f"{SBOM}: specVersion {quoted(doc.get('specVersion'))}, expected {SPEC_VERSION}"]
-    components = doc.get("components", [])
-    if not isinstance(components, list):
-        return [f"{SBOM}: 'components' is not a list"]
-    problems: list[str] = []
-    seen: dict[str, int] = {}
-    for i, c in enumerate(components):
-        rel = _path_of(c)
-        if rel is None:
-            problems.append(f"{SBOM}: components[{i}] has no single {PATH_PROPERTY} property")
-        elif rel not in archives and rel not in wheels:
-            problems.append(
-                f"{SBOM}: components[{i}] names {quoted(rel)}, which is not an archive of "
-                f"the bundle's local channels"
-            )
-        else:
-            seen[rel] = seen.get(rel, 0) + 1
-            if seen[rel] == 2:
-                problems.append(f"{SBOM}: {rel} has more than one component")
-            found = _wheel_differences(c, wheels[rel]) if rel in wheels else None
-            found = found if found is not None else _differences(c, archives[rel])
-            problems += [f"{SBOM}: {rel}: {p}" for p in found]
-    every = set(archives) | set(wheels)
-    problems += [f"{SBOM}: {rel} has no component" for rel in sorted(every - set(seen))]
-    return problems
-
-
-def _path_of(component: Any) -> str | None:
-    """The one ``conda-vendor:path`` of a component, or None."""
-    props = component.get("properties") if isinstance(component, Mapping) else None
-    if not isinstance(props, list):
-        return None
-    paths = [
-        p.get("value") for p in props if isinstance(p, Mapping) and p.get("name") == PATH_PROPERTY
-    ]
-    return paths[0] if len(paths) == 1 and isinstance(paths[0], str) else None
-
-
-def _sha256_of(component: Mapping[str, Any]) -> list[Any]:
-    hashes = component.get("hashes")
-    return [
-        h.get("content")
-        for h in (hashes if isinstance(hashes, list) else [])
-        if isinstance(h, Mapping) and h.get("alg") == "SHA-256"
-    ]
-
-
-def _wheel_differences(component: Mapping[str, Any], w: Wheel) -> list[str]:
-    """How a component disagrees with the locked wheel it names: sha256, purl."""
-    found = []
-    if _sha256_of(component) != [w.sha256]:
-        found.append(f"its SHA-256 is not the locked {w.sha256}")
-    if component.get("purl") != wheel_purl(w):
-        found.append(f"purl {quoted(component.get('purl'))} is not {wheel_purl(w)}")
-    return found
-
-
-def _differences(component: Mapping[str, Any], a: Archive) -> list[str]:
-    """How a component disagrees with the archive it names: sha256, purl."""
-    found = []
-    sha256 = _sha256_of(component)
-    if len(sha256) != 1 or not isinstance(sha256[0], str):
-        found.append("no single SHA-256 hash")
-    elif a.sha256 is not None and sha256[0].lower() != a.sha256.lower():
-        found.append(f"sha256 {quoted(sha256[0])} in the SBOM, the archive's is {a.sha256}")
-    text = component.get("purl")
-    try:
-        p = PackageURL.from_string(text) if isinstance(text, str) else None
-    except ValueError:
-        p = None
-    q = p.qualifiers if p is not None and isinstance(p.qualifiers, Mapping) else {}
-    want = ("conda", a.name, a.version, a.build, a.subdir, archive_type(a.fn))
-    if p is None or (p.type, p.name, p.version, *map(q.get, ("build", "subdir", "type"))) != want:
-        found.append(f"purl {quoted(text)} does not name {a.fn} ({a.subdir})")
-    return found

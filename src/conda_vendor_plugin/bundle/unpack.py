@@ -30,6 +30,7 @@ from ..errors import quoted
 from ..fsutil import CHUNK, contained, open_nofollow, read_limited, relpath_problem
 from .outputs import MANIFEST
 from .pack import SHA256_SUFFIX, HashingReader, PackError, manifest_items
+from .pointers import DIRECTORIES, LINKS, POINTER_FILES, Pointers, copy_of, version_of
 
 MAX_MANIFEST_BYTES = 1 << 30
 
@@ -46,6 +47,7 @@ class Scan:
     versions: int = 0
     members: int = 0
     sha256: str = ""
+    pointers: Pointers = field(default_factory=Pointers)  # the ``current`` forms found
 
     @property
     def problems(self) -> list[str]:
@@ -135,17 +137,43 @@ class _NoDigest:
         pass
 
 
+@dataclass(frozen=True)
+class Expected:
+    """What the members may be: the manifest's files and links by path, and the files
+    of a copy a ``current`` link may have become (:mod:`.pointers`), each with the
+    pointer it stands for and its version's item."""
+
+    items: Mapping[str, Any]
+    copies: Mapping[str, tuple[str, Any]]
+
+    @classmethod
+    def of(cls, items: Mapping[str, Any]) -> Expected:
+        copies = {
+            copy: (rel, version_item)
+            for rel, item in items.items()
+            if "link" in item
+            for copy, version_item in copy_of(rel, str(item["link"]), items).items()
+        }
+        return cls(items, copies)
+
+    def item(self, rel: str) -> Any:
+        return self.items[rel] if rel in self.items else self.copies.get(rel, (None, None))[1]
+
+
 def _member(
     tf: tarfile.TarFile,
     m: tarfile.TarInfo,
-    items: Mapping[str, Any],
+    want: Expected,
     s: Scan,
     links: set[str],
     sink: Sink,
 ) -> None:
     rel = m.name
-    item = items.get(rel)
+    item = want.item(rel)
+    forms = s.pointers.forms
     if m.isdir():
+        if "link" in (item or {}):
+            forms[rel] = DIRECTORIES  # its copy's files must follow
         sink.directory(rel)
     elif m.issym():
         problem = link_target_problem(m.linkname)
@@ -155,9 +183,12 @@ def _member(
             s.corrupt.append(
                 f"{rel}: a link to {quoted(m.linkname)}, which the manifest does not list"
             )
+        elif rel in forms:
+            s.unsafe.append(f"{rel}: a link where a copy of its version came before; not extracted")
         else:
             sink.link(rel, m.linkname)
             links.add(rel)
+            forms[rel] = LINKS
     elif m.islnk():
         s.unsafe.append(f"{rel}: a hard link to {quoted(m.linkname)}; not extracted")
     elif not m.isreg():
@@ -165,6 +196,9 @@ def _member(
     elif item is None or "link" in item:
         s.extra.append(f"{rel} (not in the manifest; not extracted)")
     else:
+        if rel in want.copies:
+            forms[want.copies[rel][0]] = DIRECTORIES
+            s.pointers.copies.add(rel)
         digest = hashlib.sha256()
         sink.file(rel, _chunks(tf, m, digest))
         if (
@@ -179,6 +213,7 @@ def _member(
 def _members(tf: tarfile.TarFile, items: Mapping[str, Any], s: Scan, sink: Sink) -> None:
     seen: set[str] = {MANIFEST}
     links: set[str] = set()
+    want = Expected.of(items)
     while (m := tf.next()) is not None:
         s.members += 1
         rel = m.name
@@ -196,11 +231,29 @@ def _members(tf: tarfile.TarFile, items: Mapping[str, Any], s: Scan, sink: Sink)
         else:
             seen.add(rel)
             try:
-                _member(tf, m, items, s, links, sink)
+                _member(tf, m, want, s, links, sink)
             except (OSError, ValueError) as e:  # ValueError: fsutil.UnsafePath
                 s.unsafe.append(f"{rel}: cannot be written ({e}); not extracted")
-    s.missing += sorted(set(items) - seen)
+    pointers = _pointer_forms(want, seen, s)
+    s.missing += sorted(set(items) - seen - pointers)
     s.archives = sum(1 for i in items.values() if "purl" in i)
+
+
+def _pointer_forms(want: Expected, seen: set[str], s: Scan) -> set[str]:
+    """Each ``current`` link the manifest lists as the tar holds it: the link, a copy of
+    its version (every file of which must be there), or nothing (``current.txt`` says
+    the same). Returns those links' paths (never missing: each form is whole)."""
+    pointers = {rel for rel, item in want.items.items() if "link" in item}
+    for rel in sorted(pointers):
+        form = s.pointers.forms.setdefault(rel, POINTER_FILES)
+        if form == DIRECTORIES:
+            target = str(want.items[rel]["link"])
+            s.corrupt += [
+                f"{copy}: missing from the copy of {version_of(rel, target)}"
+                for copy, (of, _) in sorted(want.copies.items())
+                if of == rel and copy not in seen
+            ]
+    return pointers
 
 
 def _check_sidecar(path: Path, digest: str, s: Scan) -> None:
@@ -256,6 +309,7 @@ def verify_tar(path: Path) -> dict[str, Any]:
         "output": str(path),
         "archives": s.archives,
         "environment_versions": s.versions,
+        "current_pointers": s.pointers.form,
         "missing": s.missing,
         "extra": s.extra,
         "corrupt": s.corrupt,

@@ -35,12 +35,13 @@ from ..fsutil import (
 from ..integrity import Expected, file_problem
 from ..pypi.records import Wheel
 from ..records import archive_name_problem
-from . import assemble, history
+from . import assemble, history, installer
 from . import wheels as wheels_mod
 from .channels import REPODATA
 from .outputs import MANIFEST, TOOL
 from .pointers import check_pointers
-from .sbom import SBOM, Archive, sbom_problems
+from .sbom import SBOM
+from .sbom_check import Archive, sbom_problems
 
 DELTA = "delta.json"
 
@@ -259,7 +260,8 @@ def _check_wheels(out: Path, locked: wheels_mod.Wheels, f: Findings) -> None:
 
 
 def _check_sbom(out: Path, f: Findings) -> None:
-    """The SBOM against the archives the local channels hold (after _check_channels)."""
+    """The SBOM against the archives the local channels hold (after _check_channels), the
+    wheels the lockfiles lock and the installer's wheels the manifest lists."""
     try:
         doc = _read_json(out / SBOM)
     except FileNotFoundError:
@@ -268,7 +270,7 @@ def _check_sbom(out: Path, f: Findings) -> None:
     except ValueError as e:
         f.corrupt.append(f"{SBOM}: {e}")
         return
-    f.corrupt += sbom_problems(doc, f.archives, f.wheels)
+    f.corrupt += sbom_problems(doc, f.archives, f.wheels | installer.listed(f.listed))
 
 
 def first_problem(found: Mapping[str, Any]) -> str:
