@@ -34,7 +34,7 @@ from typing import Any
 
 from ..errors import UsageError, VendorError, quoted
 from ..fsutil import atomic_write_text, contained
-from ..integrity import Expected, copy_verified, stage_verified
+from ..integrity import Expected, stage_verified
 from ..pypi import install as pip_install
 from ..pypi.records import Wheel
 from ..pypi.simple_index import wheel_path
@@ -268,17 +268,13 @@ def pip_command(chosen: Chosen, prefix: Path) -> list[str]:
 
 
 def stage_wheels(bundle: Path, wheels: Sequence[Wheel], into: Path) -> None:
-    """Copy every locked wheel out of the bundle's index into ``into``, checking its size
-    and sha256 against the lock as it is read (as :func:`stage` does for archives)."""
+    """Put every locked wheel of the bundle's index into ``into`` and check its size and
+    sha256 against the lock there (:func:`~..integrity.stage_verified`, as for archives)."""
     into.mkdir(parents=True, exist_ok=True)
     for w in wheels:
         rel = wheel_path(w)
-        verdict = copy_verified(
-            contained(bundle, rel),
-            into / w.filename,
-            Expected(w.size, w.sha256, None),
-            lambda n: None,
-        ).problem()
+        dest = into / w.filename
+        verdict = stage_verified(contained(bundle, rel), dest, Expected(w.size, w.sha256, None))
         if verdict is not None:
             raise InstallError(
                 f"{rel}: {verdict} (the lock's); nothing was installed. The bundle was "
