@@ -20,7 +20,6 @@ from typing import Any
 
 from .. import __version__
 from ..errors import quoted
-from ..formats import explicit_v1
 from ..fsutil import (
     MAX_METADATA_BYTES,
     UnsafePath,
@@ -30,13 +29,14 @@ from ..fsutil import (
     read_json_file,
 )
 from ..pypi.records import Wheel
-from ..records import LockedPackage, archive_name_problem
+from ..records import LockedPackage, Lockfile, archive_name_problem
 from ..spec import is_subdir
 from . import history, installer
 from . import wheels as wheels_mod
 from .channels import REPODATA
 from .history import BundleError, Index
-from .outputs import LOCKFILE, TOOL
+from .locks import read_version_lock
+from .outputs import TOOL
 from .plan import VendoredPackage
 from .sbom import (
     SBOM,
@@ -52,17 +52,21 @@ Known = Mapping[tuple[str, str], Sequence[LockedPackage]]  # (name, input hash) 
 
 
 def needed_archives(
-    root: Path, index: Index, known: Known | None = None
+    root: Path,
+    index: Index,
+    known: Known | None = None,
+    locks: Mapping[str, Lockfile] | None = None,
 ) -> dict[str, tuple[LockedPackage, set[str]]]:
     """Every archive a kept version of an environment installs, as a path in the
     bundle, with its locked record and the environments that use it (the paths from
-    the index, each checked; the records from each version's lockfile, or from
-    ``known`` for the versions this run wrote)."""
+    the index, each checked; the records from each version's lockfile, from ``known``
+    for the versions this run wrote, or from ``locks`` read already)."""
     used: dict[str, tuple[LockedPackage, set[str]]] = {}
     for name, version, rel in history.version_paths(index):
         packages = (known or {}).get((name, version.input_hash))
         if packages is None:
-            packages = _locked_packages(contained(root, f"{rel}/{LOCKFILE}"))
+            lock = locks[rel] if locks is not None else read_version_lock(root, rel)
+            packages = [p for pkgs in lock.packages.values() for p in pkgs]
         by_file = {(p.subdir, p.fn): p for p in packages}
         for archive in version.archives:
             parts = archive.split("/")
@@ -81,14 +85,6 @@ def needed_archives(
             p = replace(p, channel=index.channels[parts[0]])
             used.setdefault(archive, (p, set()))[1].add(name)
     return used
-
-
-def _locked_packages(path: Path) -> list[LockedPackage]:
-    try:
-        lock = explicit_v1.load(path, size_only=True)
-    except OSError as e:
-        raise BundleError(f"{path}: {e.strerror or e}; the bundle is incomplete") from None
-    return [p for packages in lock.packages.values() for p in packages]
 
 
 def link_or_copy(src: Path, dst: Path) -> None:

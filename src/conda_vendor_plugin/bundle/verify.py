@@ -38,6 +38,7 @@ from ..records import archive_name_problem
 from . import assemble, history, installer
 from . import wheels as wheels_mod
 from .channels import REPODATA
+from .locks import version_locks
 from .outputs import MANIFEST, TOOL
 from .pointers import check_pointers
 from .sbom import SBOM
@@ -217,8 +218,9 @@ def _check_environments(out: Path, f: Findings) -> int:
         index = history.read_index(out)
         if index is None:
             return 0  # a bundle of an earlier release: one environment at the top
-        needed = assemble.needed_archives(out, index)
-        locked_wheels = wheels_mod.locked(out, index)
+        locks = version_locks(out, index)  # each lockfile read once for both
+        needed = assemble.needed_archives(out, index, locks=locks)
+        locked_wheels = wheels_mod.locked(out, index, locks)
     except VendorError as e:
         f.corrupt.append(str(e))
         return 0

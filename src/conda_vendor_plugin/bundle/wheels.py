@@ -15,30 +15,29 @@ import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
-from ..formats import explicit_v1
 from ..fsutil import atomic_write_text, contained, is_plain_dir, walk_files
 from ..integrity import Expected, file_problem
 from ..pypi.records import Wheel, wheel_problem
 from ..pypi.simple_index import ROOT, pages, wheel_path
+from ..records import Lockfile
 from . import history
 from .history import BundleError, Index
+from .locks import read_version_lock
 from .outputs import LOCKFILE
 
 TOP = ROOT.split("/", 1)[0]  # pypi
 Wheels = dict[str, tuple[Wheel, set[str]]]  # bundle path -> (locked wheel, environments)
 
 
-def locked(root: Path, index: Index) -> Wheels:
+def locked(root: Path, index: Index, locks: Mapping[str, Lockfile] | None = None) -> Wheels:
     """Every wheel a kept version of ``index`` locks, by its path in the bundle, read from
-    each version's lockfile under ``root`` (untrusted: each is checked before it names a
-    path; one file name with two different sha256 is refused)."""
+    each version's lockfile under ``root`` (or taken from ``locks``, read already by
+    :func:`.locks.version_locks`; untrusted: each is checked before it names a path; one
+    file name with two different sha256 is refused)."""
     found: Wheels = {}
     for name, version, rel in history.version_paths(index):
-        path = contained(root, f"{rel}/{LOCKFILE}")
-        try:
-            lock = explicit_v1.load(path, size_only=True)
-        except OSError as e:
-            raise BundleError(f"{path}: {e.strerror or e}; the bundle is incomplete") from None
+        path = root / rel / LOCKFILE
+        lock = locks[rel] if locks is not None else read_version_lock(root, rel)
         for wheels in lock.pypi.values():
             for w in wheels:
                 _add(found, w, name, f"{name} {version.id}", path)
