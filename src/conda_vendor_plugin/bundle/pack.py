@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import queue
 import tarfile
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -47,12 +49,45 @@ class PackError(VendorError):
     """A bundle could not be packed, or a packed bundle could not be read back."""
 
 
+class BackgroundSha256:
+    """A sha256 computed in a thread of its own from the blocks given to :meth:`update`,
+    so that two hashes of the same bytes (each file's, checked against the manifest, and
+    the tar's own) run on two cores: hashlib lets go of the interpreter on large blocks.
+    At most :data:`QUEUED` blocks wait; :meth:`hexdigest` ends the thread."""
+
+    def __init__(self) -> None:
+        self._hash = hashlib.sha256()
+        self._blocks: queue.Queue[bytes | None] = queue.Queue(QUEUED)
+        self._thread = threading.Thread(target=self._run, name="sha256", daemon=True)
+        self._thread.start()
+        self._digest: str | None = None
+
+    def _run(self) -> None:
+        while (block := self._blocks.get()) is not None:
+            self._hash.update(block)
+
+    def update(self, block: bytes) -> None:
+        if block:
+            self._blocks.put(bytes(block))
+
+    def hexdigest(self) -> str:
+        if self._digest is None:
+            self._blocks.put(None)
+            self._thread.join()
+            self._digest = self._hash.hexdigest()
+        return self._digest
+
+
+QUEUED = 8  # blocks of up to CHUNK bytes waiting for the hashing thread
+
+
 class HashingWriter:
-    """A binary file that hashes what is written to it (the tar's own sha256)."""
+    """A binary file that hashes what is written to it (the tar's own sha256), in a
+    thread of its own (:class:`BackgroundSha256`)."""
 
     def __init__(self, raw: BinaryIO) -> None:
         self.raw = raw
-        self.sha256 = hashlib.sha256()
+        self.sha256 = BackgroundSha256()
         self.size = 0
 
     def write(self, data: bytes) -> int:
@@ -64,9 +99,9 @@ class HashingWriter:
 class HashingReader:
     """A binary file read once, front to back, hashing and counting what passes."""
 
-    def __init__(self, raw: BinaryIO) -> None:
+    def __init__(self, raw: BinaryIO, background: bool = False) -> None:
         self.raw = raw
-        self.sha256 = hashlib.sha256()
+        self.sha256: Any = BackgroundSha256() if background else hashlib.sha256()
         self.size = 0
 
     def read(self, n: int = -1) -> bytes:
@@ -184,21 +219,24 @@ def write_tar(bundle: Path, out: BinaryIO) -> tuple[int, int, str]:
     members = _members(bundle, items)
     sink = HashingWriter(out)
     size = 0
-    with tarfile.open(
-        fileobj=sink, mode="w|", format=tarfile.GNU_FORMAT, bufsize=CHUNK, copybufsize=CHUNK
-    ) as tf:
-        for rel, link in members:
-            if rel == MANIFEST:
-                info = _info(rel, mtime)
-                info.size = (bundle / rel).lstat().st_size
-                with open_nofollow(bundle / rel) as f:
-                    tf.addfile(info, f)
-                size += info.size
-            elif link:
-                _add_link(tf, bundle, rel, items[rel], mtime)
-            else:
-                size += _add_file(tf, bundle, rel, items[rel], mtime)
-    return len(members), size, sink.sha256.hexdigest()
+    try:
+        with tarfile.open(
+            fileobj=sink, mode="w|", format=tarfile.GNU_FORMAT, bufsize=CHUNK, copybufsize=CHUNK
+        ) as tf:
+            for rel, link in members:
+                if rel == MANIFEST:
+                    info = _info(rel, mtime)
+                    info.size = (bundle / rel).lstat().st_size
+                    with open_nofollow(bundle / rel) as f:
+                        tf.addfile(info, f)
+                    size += info.size
+                elif link:
+                    _add_link(tf, bundle, rel, items[rel], mtime)
+                else:
+                    size += _add_file(tf, bundle, rel, items[rel], mtime)
+    finally:
+        digest = sink.sha256.hexdigest()  # ends the hashing thread, whatever happened
+    return len(members), size, digest
 
 
 def pack(bundle: Path, output: Path) -> dict[str, Any]:

@@ -281,15 +281,16 @@ def scan(path: Path, sink: Sink) -> Scan:
         raise PackError(f"{path}: {e.strerror or e}") from None
     s = Scan()
     with raw:
-        reader = HashingReader(raw)
+        reader = HashingReader(raw, background=True)
         try:
             with tarfile.open(fileobj=reader, mode="r|", bufsize=CHUNK) as tf:
                 items, s.versions = _read_manifest(tf, path, sink)
                 _members(tf, items, s, sink)
+            reader.drain()
         except tarfile.TarError as e:
             raise PackError(f"{path}: not a readable tar ({e}); nothing was unpacked") from None
-        reader.drain()
-    s.sha256 = reader.sha256.hexdigest()
+        finally:
+            s.sha256 = reader.sha256.hexdigest()  # ends the hashing thread, whatever happened
     _check_sidecar(path, s.sha256, s)
     return s
 
