@@ -185,11 +185,21 @@ def next_steps(result: dict[str, Any], prog: str) -> list[str]:
         lines.append(
             f"       conda env create -n <name> --offline -f {lock}  ({name}; with this plugin)"
         )
-        for path in env.get("explicit_files", ()):
-            rel = Path(path).relative_to(out)
-            lines.append(
-                f"       conda create -n <name> --offline --file {rel}  ({name}; conda alone)"
-            )
+        wheels = env.get("wheels", {})
+        for platform, path, env_file in zip(
+            env.get("platforms", {}),
+            env.get("explicit_files", ()),
+            env.get("version_environment_files", ()),
+        ):
+            if wheels.get(platform):  # a CEP 23 file cannot hold them: the environment file
+                rel = Path(env_file).relative_to(out)
+                how = f"{name}; conda alone, then its {wheels[platform]} wheels by pip"
+                lines.append(f"       conda env create -n <name> --offline -f {rel}  ({how})")
+            else:
+                rel = Path(path).relative_to(out)
+                lines.append(
+                    f"       conda create -n <name> --offline --file {rel}  ({name}; conda alone)"
+                )
     return lines
 
 

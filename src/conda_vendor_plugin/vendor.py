@@ -192,6 +192,7 @@ def summarize(p: VendorPlan, out: Path) -> dict[str, Any]:
         "environments": {
             r.name: {
                 "platforms": {s.platform: len(s.packages) for s in r.solutions},
+                "wheels": {p: len(w) for p, w in r.lock.pypi.items() if w},
                 "not_vendored": not_vendored(r.lock),
                 "pip_not_vendored": [],  # every pip: requirement is carried or refused
             }
@@ -403,6 +404,9 @@ def run_vendor(opts: VendorOptions, backend: Backend, reporter: Reporter) -> dic
         version = history.version_dir(name, env.current)
         info["explicit_files"] = [
             str(out / version / explicit_file_name(x)) for x in info["platforms"]
+        ]
+        info["version_environment_files"] = [
+            str(out / version / env_file_name(x)) for x in info["platforms"]
         ]
     summary.update(
         {

@@ -52,8 +52,9 @@ def bundle(tmp_path: Path, http_server, shared_testdata: Path, run) -> Path:
     lines += [f"    - {p}" for p in PIP]
     env.write_text("\n".join(lines) + "\n")
     out = tmp_path / "OUT"
-    rc, _, err = run("vendor", env, "--platform", HOST, "-o", out, "--cache-dir", tmp_path / "c")
+    rc, said, err = run("vendor", env, "--platform", HOST, "-o", out, "--cache-dir", tmp_path / "c")
     assert rc == 0, err
+    (tmp_path / "vendor-output.txt").write_text(said + err)
     shutil.rmtree(served)  # the channel and the index are gone from here on
     return out
 
@@ -265,3 +266,20 @@ def test_vendor_install_help_text(capsys: pytest.CaptureFixture[str]):
         "the lock's wheels are installed after the conda packages by the environment's pip "
         "(--no-index --require-hashes)."
     ) in text
+
+
+def test_the_next_steps_give_the_install_with_conda_alone_that_runs_the_wheels(
+    bundle: Path, tmp_path: Path
+):
+    """A CEP 23 file cannot hold wheels: for a platform with wheels, the printed "conda
+    alone" install is the version's environment file (the real conda run of that form is
+    in tests/conda/test_pip_offline.py)."""
+    said = (tmp_path / "vendor-output.txt").read_text()
+    pointer = (bundle / "envs/demo/current.txt").read_text().split()[0]
+    env_file = f"envs/demo/{pointer}/environment-{HOST}.yml"
+    assert (
+        f"       conda env create -n <name> --offline -f {env_file}  (demo; conda alone, then "
+        f"its {len(PIP)} wheels by pip)"
+    ) in said.splitlines()
+    assert ".explicit.txt" not in said[said.index("Next steps:") :]
+    assert (bundle / env_file).is_file()
