@@ -283,3 +283,14 @@ def test_the_next_steps_give_the_install_with_conda_alone_that_runs_the_wheels(
     ) in said.splitlines()
     assert ".explicit.txt" not in said[said.index("Next steps:") :]
     assert (bundle / env_file).is_file()
+
+
+def test_the_explicit_file_says_which_file_installs_its_wheels(bundle: Path):
+    text = (bundle / "envs/demo/current" / f"{HOST}.explicit.txt").read_text()
+    n = len(PIP)
+    assert (
+        f"# Not here: the {n} wheels locked for {HOST} (a CEP 23 file cannot hold wheels); "
+        f"environment-{HOST}.yml in this folder installs them too (its pip: part), as do the "
+        "lockfile with this plugin and vendor install"
+    ) in text.splitlines()
+    assert (bundle / "envs/demo/current" / f"environment-{HOST}.yml").is_file()

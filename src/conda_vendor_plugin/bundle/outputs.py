@@ -117,7 +117,13 @@ def explicit_file_text(
         lock,
         packages={platform: tuple(replace(p, url=in_bundle[p]) for p in lock.packages[platform])},
     )
-    return cep23.write(local, platform, install=explicit_install(where, platform))
+    n = len(lock.pypi.get(platform, ()))
+    no_wheels = (
+        f"the {n} wheel{'s' * (n != 1)} locked for {platform} (a CEP 23 file cannot hold "
+        f"wheels); {env_file_name(platform)} in this folder installs them too (its pip: "
+        f"part), as do the lockfile with this plugin and vendor install"
+    )
+    return cep23.write(local, platform, explicit_install(where, platform), no_wheels)
 
 
 def explicit_install(where: str, platform: str) -> str:
