@@ -275,7 +275,7 @@ def _write_environment(p: VendorPlan, r: inputs.Request, staging: Path) -> histo
     folder = inside(staging, history.version_dir(r.name, env.current))
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write_text(folder / LOCKFILE, explicit_v1.write(r.lock))
-    where = f"{history.env_dir(r.name)}/{history.CURRENT}"
+    where = history.version_dir(r.name, env.current)  # renumbered headers: assemble.retarget
     for sol in r.solutions:
         in_solution = set(sol.packages)
         used = {vp.local_channel for vp in mine if vp.package in in_solution}

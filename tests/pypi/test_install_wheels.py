@@ -184,15 +184,16 @@ def test_the_environment_files_pip_part_refuses_an_altered_wheel(tmp_path: Path,
 def test_the_header_says_how_the_pip_part_finds_the_wheels(bundle: Path):
     text = (bundle / "envs/demo/current" / f"environment-{HOST}.yml").read_text()
     header = [line for line in text.splitlines() if line.startswith("#")]
-    assert header[8:] == [
-        "# The pip: part then installs exactly the locked wheels from the bundle's pypi/simple/",
-        "# (no index; pip checks every sha256). Its paths are relative to "
-        "envs/demo/versions/<id>/:",
-        "# where envs/demo/current is a plain folder, not a link (the bundle was copied without",
-        "# links), use envs/demo/versions/<id>/ instead (envs/demo/current.txt names it).",
-    ]
     pointer = (bundle / "envs/demo/current.txt").read_text().split()[0]
     assert pointer.startswith("versions/")
+    assert header[3] == (
+        f"#   conda env create -n <name> --offline -f envs/demo/{pointer}/environment-{HOST}.yml"
+    )
+    assert header[8:] == [
+        "# The pip: part then installs exactly the locked wheels from the bundle's pypi/simple/",
+        "# (no index; pip checks every sha256). Its paths are relative to this file's folder:",
+        "# give it as above, or as envs/demo/current/ where that is a link to it.",
+    ]
     assert (bundle / "envs/demo" / pointer / f"environment-{HOST}.yml").is_file()
 
 

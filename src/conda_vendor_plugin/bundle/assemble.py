@@ -203,6 +203,26 @@ def _rename_fresh(staging: Path, renames: Mapping[str, tuple[str, str]]) -> None
         if dst.exists():
             shutil.rmtree(dst)
         os.rename(src, dst)
+        retarget(dst, history.version_dir(name, fresh_id), history.version_dir(name, final_id))
+
+
+HEADED = ("environment-*.yml", "*.explicit.txt")  # the files whose header names their folder
+
+
+def retarget(folder: Path, old: str, new: str) -> None:
+    """The header lines (``#``) of a renumbered version's environment and explicit files
+    name the folder they now are in (they were written before the merge settled its id)."""
+    for pattern in HEADED:
+        for path in sorted(folder.glob(pattern)):
+            if path.is_symlink() or not path.is_file():
+                continue
+            lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+            fixed = [
+                line.replace(f"{old}/", f"{new}/") if line.startswith("#") else line
+                for line in lines
+            ]
+            if fixed != lines:
+                atomic_write_text(path, "".join(fixed))
 
 
 def finish(

@@ -21,7 +21,7 @@ from ..records import LockedPackage, Lockfile, Solution
 from ..spec import EnvironmentSpec
 from ..transport.urls import redact_url
 from ..yamlfile import yaml_scalar
-from .history import POINTER, VERSIONS, Index, version_dir
+from .history import CURRENT, VERSIONS, Index, version_dir
 from .plan import VendoredPackage
 from .sbom import purl, wheel_purl
 
@@ -46,7 +46,8 @@ def env_file_text(
     wheels: Sequence[Wheel] = (),
 ) -> str:
     """An environment file pinning every locked package, channels = the local channels
-    (paths relative to the bundle's root; ``where`` is this file's folder there), and a
+    (paths relative to the bundle's root; ``where`` is this file's folder there, the
+    version's own: its id is settled by :func:`.assemble.retarget` once merged), and a
     ``pip:`` part installing exactly the locked ``wheels`` from the bundle (see
     :func:`wheel_lines`).
 
@@ -94,14 +95,12 @@ def wheel_lines(wheels: Sequence[Wheel]) -> list[str]:
 
 def wheels_header(where: str) -> list[str]:
     """The header lines of an environment file with a ``pip:`` part (``where``: the
-    environment's ``current`` folder in the bundle)."""
-    env = where.rsplit("/", 1)[0]
-    versions = f"{env}/{VERSIONS}/<id>"
+    version's folder in the bundle, ``envs/<env>/versions/<id>``)."""
+    current = f"{where.split('/' + VERSIONS + '/')[0]}/{CURRENT}"
     return [
         f"# The pip: part then installs exactly the locked wheels from the bundle's {PYPI_ROOT}/",
-        f"# (no index; pip checks every sha256). Its paths are relative to {versions}/:",
-        f"# where {where} is a plain folder, not a link (the bundle was copied without",
-        f"# links), use {versions}/ instead ({env}/{POINTER} names it).",
+        "# (no index; pip checks every sha256). Its paths are relative to this file's folder:",
+        f"# give it as above, or as {current}/ where that is a link to it.",
     ]
 
 
