@@ -231,7 +231,16 @@ def test_a_delta_says_it_must_be_applied_and_apply_rewrites_the_bundle_readme(
     )
     assert "This folder is a delta of a conda environment bundle, made by" in text
 
+    (fresh,) = (p.name for p in (delta / "envs/tools/versions").iterdir())
+    assert fresh.startswith("1-")  # a delta numbers its version as if alone
+
     rc, out, err = run("vendor", "apply", delta, "--to", base)
     assert rc == 0, out + err
     assert (base / "README.md").read_text() == _expected_readme(base)
     assert "`tools`: current version `2-" in (base / "README.md").read_text()
+    # the applied version was renumbered, and its headers name the folder it is now in
+    applied = f"envs/tools/versions/2-{fresh.split('-', 1)[1]}"
+    for name in ("linux-64.explicit.txt", "environment-linux-64.yml"):
+        header = [x for x in (base / applied / name).read_text().splitlines() if x[:1] == "#"]
+        assert any(f"{applied}/{name}" in line for line in header), header
+        assert not any(f"versions/{fresh}/" in line for line in header), header
