@@ -211,7 +211,8 @@ class ExplicitV1Spec(EnvironmentSpecBase):
             records = _fetched_records(pkgs)
         wheels = self.lock.pypi.get(platform, ())
         if wheels:
-            _PENDING.append(PendingWheels(self.filename, len(wheels), self._pip_lines(wheels)))
+            lines = _pip_lines(wheels, bundle)
+            _PENDING.append(PendingWheels(self.filename, len(wheels), lines))
         return self._environment(platform, records)
 
     def _bundle(self) -> Path | None:
@@ -229,14 +230,14 @@ class ExplicitV1Spec(EnvironmentSpecBase):
             explicit_packages=list(records),
         )
 
-    def _pip_lines(self, wheels: Sequence[Wheel]) -> list[str]:
-        """What is installed after the conda packages: exactly the locked wheels,
-        hash-checked; from the bundle's index with no index contacted when the lockfile
-        is in a bundle, else from the index pip's configuration names."""
-        bundle = self._bundle()
-        if bundle is None:
-            return ["--require-hashes", *(w.requirement_line for w in wheels)]
-        return pip_lines(wheels, (str(bundle / PYPI_ROOT / p) for p in projects(wheels)))
+
+def _pip_lines(wheels: Sequence[Wheel], bundle: Path | None) -> list[str]:
+    """What is installed after the conda packages: exactly the locked wheels,
+    hash-checked; from the bundle's index with no index contacted when the lockfile is in
+    a bundle, else from the index pip's configuration names."""
+    if bundle is None:
+        return ["--require-hashes", *(w.requirement_line for w in wheels)]
+    return pip_lines(wheels, (str(bundle / PYPI_ROOT / p) for p in projects(wheels)))
 
 
 def _lock_record(p: LockedPackage) -> PackageRecord:

@@ -7,11 +7,9 @@ disk, and a run that fails at any step leaves the previous OUT as it was.
 
 from __future__ import annotations
 
-import os
 import time
-from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,33 +21,30 @@ from .bundle import wheels as wheels_mod
 from .bundle.channels import repodata_documents, write_repodata
 from .bundle.outputs import (
     LOCKFILE,
-    MANIFEST,
     env_file_name,
     env_file_text,
     explicit_file_name,
     explicit_file_text,
 )
 from .bundle.plan import VendoredPackage, local_names, plan
-from .bundle.sbom import SBOM, source_date_epoch
+from .bundle.sbom import source_date_epoch
 from .channel.entries import Entries
 from .errors import ChannelError, UsageError
 from .formats import explicit_v1
 from .fsutil import UnsafePath, atomic_write_text, contained, is_plain_dir
 from .progress import Reporter
-from .pypi.records import Wheel, wheel_problem
-from .pypi.requirements import parse_pip_section
-from .pypi.simple_index import wheel_path
-from .records import Lockfile
+from .pypi.records import Wheel
+from .pypi.requirements import credentialed_indexes
 from .solve.backend import Backend
 from .spec import NO_CHANNEL_OVERRIDE, ChannelOverride, load_spec
 from .transport.download import Downloader, DownloadJob, DownloadResult
 from .transport.urls import (
-    has_credentials,
     merged_credentials,
     redact_url,
     with_credentials_of,
     with_userinfo_of,
 )
+from .vendor_summary import not_vendored, settled, summarize
 
 
 @dataclass(frozen=True)
@@ -97,30 +92,6 @@ class VendorPlan:
         return sum(vp.package.size or 0 for vp in self.fetched) + wheels
 
 
-def plan_wheels(reqs: Sequence[inputs.Request]) -> dict[str, Wheel]:
-    """Every wheel the requests lock, by its path in the bundle's simple index, once.
-    Each passes :func:`~.pypi.records.wheel_problem` (its file name becomes a path);
-    one file name locked with two sha256 is refused."""
-    found: dict[str, Wheel] = {}
-    for r in reqs:
-        for platform, wheels in sorted(r.lock.pypi.items()):
-            for w in wheels:
-                problem = wheel_problem(w)
-                if problem is not None:
-                    raise ChannelError(
-                        f"{r.name}: wheel {w.name} {w.version} ({platform}): {problem}; "
-                        f"refusing to vendor it (the lock is corrupt or hostile)"
-                    )
-                rel = wheel_path(w)
-                had = found.setdefault(rel, w)
-                if had.sha256 != w.sha256:
-                    raise ChannelError(
-                        f"{w.filename}: locked with sha256 {had.sha256} and {w.sha256}; "
-                        f"one file cannot be both: lock the environments again"
-                    )
-    return dict(sorted(found.items()))
-
-
 def make_plan(
     reqs: Sequence[inputs.Request],
     entries: Entries,
@@ -151,59 +122,9 @@ def make_plan(
         repodata=docs,
         credentials=merged_credentials(url for _, url in sources),
         omitted=omitted,
-        wheels=plan_wheels(reqs),
-        indexes=index_urls(reqs),
+        wheels=wheels_mod.plan((r.name, r.lock) for r in reqs),
+        indexes=credentialed_indexes(r.spec.pip for r in reqs),
     )
-
-
-def index_urls(reqs: Sequence[inputs.Request]) -> list[str]:
-    """The package index URLs with credentials the run was given, for the wheels on
-    their hosts (:func:`~.transport.urls.with_userinfo_of`): the ``pip:`` sections'
-    ``--index-url``/``--extra-index-url``/``--find-links``, then ``PIP_INDEX_URL`` and
-    ``PIP_EXTRA_INDEX_URL`` (pip's own variables; ``~/.netrc`` serves every other case)."""
-    found = [
-        value
-        for r in reqs
-        for _, value in parse_pip_section(r.spec.pip, r.spec.source).options
-        if has_credentials(value)
-    ]
-    for name in ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL"):
-        found += [u for u in os.environ.get(name, "").split() if has_credentials(u)]
-    return found
-
-
-def not_vendored(lock: Lockfile) -> list[dict[str, Any]]:
-    """The locked packages a bundle does not carry, as the report and ``bundle.json`` list
-    them: other tools' pip/pypi entries that are not wheels (the lock's wheels, from a
-    lockfile's ``pypi-packages``, conda-lock pip or pixi pypi entries, are vendored)."""
-    return [{k: v for k, v in asdict(f).items() if k != "reason" or v} for f in lock.foreign]
-
-
-def summarize(p: VendorPlan, out: Path) -> dict[str, Any]:
-    """The report's counts; per environment ``not_vendored`` lists locked packages that
-    are not conda packages (pip/pypi entries of other tools' lockfiles)."""
-    per_channel: dict[str, dict[str, int]] = {}
-    for vp in p.fetched:
-        c = per_channel.setdefault(vp.local_channel, {"packages": 0, "bytes": 0})
-        c["packages"] += 1
-        c["bytes"] += vp.package.size or 0
-    return {
-        "output": str(out),
-        "environments": {
-            r.name: {
-                "platforms": {s.platform: len(s.packages) for s in r.solutions},
-                "wheels": {p: len(w) for p, w in r.lock.pypi.items() if w},
-                "not_vendored": not_vendored(r.lock),
-                "pip_not_vendored": [],  # every pip: requirement is carried or refused
-            }
-            for r in p.requests
-        },
-        "channels": per_channel,
-        "packages": len(p.fetched),
-        "wheels": len(p.wheels),
-        "bytes": p.total_bytes,
-        "omitted": len(p.omitted),
-    }
 
 
 def fetch(
@@ -393,32 +314,7 @@ def run_vendor(opts: VendorOptions, backend: Backend, reporter: Reporter) -> dic
         results = fetch(p, staging, backend, opts.jobs, reporter)
         index = write_outputs(p, tx, base, opts.since)
 
-    out = opts.output
-    summary = summarize(p, out)
-    for name, info in summary["environments"].items():
-        env = index.environments[name]
-        folder = out / history.env_dir(name) / history.CURRENT
-        info["version"] = env.current
-        info["lockfile"] = str(folder / LOCKFILE)
-        info["environment_files"] = [str(folder / env_file_name(x)) for x in info["platforms"]]
-        version = history.version_dir(name, env.current)
-        info["explicit_files"] = [
-            str(out / version / explicit_file_name(x)) for x in info["platforms"]
-        ]
-        info["version_environment_files"] = [
-            str(out / version / env_file_name(x)) for x in info["platforms"]
-        ]
-    summary.update(
-        {
-            "fetched_bytes": sum(r.bytes_fetched for r in results),
-            "archives": dict(Counter(r.how for r in results)),
-            "manifest": str(out / MANIFEST),
-            "bundle_environments": sorted(index.environments),
-            "sbom": str(out / SBOM),
-            "seconds": round(time.monotonic() - started, 3),
-        }
-    )
-    return summary
+    return settled(summarize(p, opts.output), opts.output, index, results, started)
 
 
 def inside(root: Path, rel: str) -> Path:

@@ -293,3 +293,27 @@ def _lock_ignoring(tmp_path: Path, run, env: Path) -> Path:
     rc, _, err = run("lock", "-f", env, "--cache-dir", tmp_path / "c", "--ignore-pip-non-wheel")
     assert rc == 0, err
     return env.with_name("demo.lock.yml")
+
+
+def test_ignore_pip_non_wheel_takes_a_vcs_entry_out_of_vendor_env_file(tmp_path: Path, served, run):
+    """``vendor ENV --ignore-pip-non-wheel`` with a VCS requirement: left out like an
+    sdist-only project, not refused later when the run looks for the index credentials."""
+    channel, index, _ = served
+    vcs = "git+https://example.com/psf/requests@v2.32.3"
+    env = env_file(
+        tmp_path / "demo.yml",
+        channel,
+        ["python 3.12.*"],
+        [f"--index-url {index}", "msgpack", vcs],
+        PLATFORMS,
+    )
+    out = tmp_path / "OUT"
+    rc, _, err = run(
+        "vendor", env, "-o", out, "--cache-dir", tmp_path / "c", "--ignore-pip-non-wheel"
+    )
+    assert rc == 0, err
+    doc = json.loads((out / "bundle.json").read_text())
+    (version,) = doc["environments"]["demo"]["versions"]
+    assert [(f["name"], f["platform"]) for f in version["not_vendored"]] == [
+        (vcs, p) for p in PLATFORMS
+    ]

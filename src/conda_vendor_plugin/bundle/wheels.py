@@ -12,9 +12,10 @@ locked size and sha256, the pages as the wheels make them, nothing else under th
 from __future__ import annotations
 
 import shutil
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from ..errors import ChannelError
 from ..fsutil import atomic_write_text, contained, is_plain_dir, walk_files
 from ..integrity import Expected, file_problem
 from ..pypi.records import Wheel, wheel_problem
@@ -57,6 +58,29 @@ def _add(found: Wheels, w: Wheel, user: str, who: str, path: Path) -> None:
             f"versions first (vendor prune)"
         )
     found.setdefault(rel, (w, set()))[1].add(user)
+
+
+def plan(locks: Iterable[tuple[str, Lockfile]]) -> dict[str, Wheel]:
+    """Every wheel the ``(environment, lock)`` pairs of a run lock, by its path in the
+    bundle's simple index, once. Each passes :func:`~..pypi.records.wheel_problem` (its
+    file name becomes a path); one file name locked with two sha256 is refused."""
+    found: dict[str, Wheel] = {}
+    for name, lock in locks:
+        for platform, wheels in sorted(lock.pypi.items()):
+            for w in wheels:
+                problem = wheel_problem(w)
+                if problem is not None:
+                    raise ChannelError(
+                        f"{name}: wheel {w.name} {w.version} ({platform}): {problem}; "
+                        f"refusing to vendor it (the lock is corrupt or hostile)"
+                    )
+                had = found.setdefault(wheel_path(w), w)
+                if had.sha256 != w.sha256:
+                    raise ChannelError(
+                        f"{w.filename}: locked with sha256 {had.sha256} and {w.sha256}; "
+                        f"one file cannot be both: lock the environments again"
+                    )
+    return dict(sorted(found.items()))
 
 
 def check_rewrites(

@@ -8,12 +8,13 @@ refused with one line naming the entry: nothing could be carried across the gap 
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from ..errors import PypiError, quoted
-from ..transport.urls import redact_text
+from ..transport.urls import has_credentials, redact_text
 
 _OPTIONS = {
     "-i": "--index-url",
@@ -102,3 +103,21 @@ def parse_pip_section(entries: Sequence[str], source: str, skip: bool = False) -
             else:
                 raise _refusal(entry, source, problem)
     return PipSection(tuple(requirements), tuple(options), pre, tuple(skipped))
+
+
+def credentialed_indexes(sections: Iterable[Sequence[str]]) -> list[str]:
+    """The package index URLs with credentials a run was given, for the wheels on their
+    hosts (:func:`~..transport.urls.with_userinfo_of`): the ``--index-url``,
+    ``--extra-index-url`` and ``--find-links`` lines of the ``pip:`` sections ``sections``
+    (only those lines are read: what else a section holds was judged when it was
+    locked), then ``PIP_INDEX_URL`` and ``PIP_EXTRA_INDEX_URL`` (pip's own variables;
+    ``~/.netrc`` serves every other case)."""
+    found = [
+        option[1]
+        for entries in sections
+        for option in map(_option, entries)
+        if option is not None and has_credentials(option[1])
+    ]
+    for name in ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL"):
+        found += [u for u in os.environ.get(name, "").split() if has_credentials(u)]
+    return found
