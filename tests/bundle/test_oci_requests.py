@@ -80,6 +80,7 @@ def test_a_re_push_of_a_state_the_registry_holds_touches_no_blob(
     heads = registry.requests("HEAD", since=since)
     assert len(heads) == 1 + 4 + 2 and all(h.endswith(" 200") for h in heads)
     assert again["packages_pushed"] == again["blobs_uploaded"] == again["blobs_present"] == 0
+    assert again["packages"] == 4  # what the registry holds, counted without reading a byte
 
 
 def test_a_re_push_puts_back_a_package_the_registry_lost(
@@ -95,3 +96,31 @@ def test_a_re_push_puts_back_a_package_the_registry_lost(
     again = _push(run, out, registry)
     assert again["packages_pushed"] == 1
     assert client.manifest_digest(repo, "0.1-0") == digest
+
+
+def test_a_re_push_asks_once_per_package_name_for_its_builds_across_versions(
+    run, tmp_path: Path, channel: str, registry: Registry
+) -> None:
+    """A bundle whose two versions lock two builds of ``lib``: a re-push lists ``lib``'s
+    tags once instead of asking for each, and still puts back a build the registry lost."""
+    out = tmp_path / "OUT"
+    _vendor(run, tmp_path, channel, ["app", "lib 1.5*", "tool"], out)
+    _vendor(run, tmp_path, channel, ["app", "lib 2.1*", "tool"], out)
+    _push(run, out, registry)
+    lib = "team/envs/local_chan/linux-64/lib"
+    since = registry.log_size()
+
+    again = _push(run, out, registry)
+    assert again["packages"] == 5 and again["packages_pushed"] == 0
+    listed = registry.requests("GET", rf"{lib}/tags/list\S*", since)
+    assert listed == [f"/v2/{lib}/tags/list?n=1000 200"]
+    assert registry.requests("HEAD", f"{lib}/manifests/\\S+", since) == []
+    # latest, app, _data, tool, both repodata: one HEAD each; lib: its tag list.
+    assert len(registry.requests("HEAD", since=since)) == 1 + 3 + 2
+
+    client = Client(registry.netloc, ca_cert=registry.certs.ca)
+    digest = client.manifest_digest(lib, "2.1-0")
+    r = client.request("DELETE", f"/v2/{lib}/manifests/{digest}", f"repository:{lib}:*")
+    assert r.status_code == 202
+    assert _push(run, out, registry)["packages_pushed"] == 1
+    assert client.manifest_digest(lib, "2.1-0") == digest

@@ -30,12 +30,10 @@ from ..fsutil import (
 from . import assemble, history, readme, transaction
 from . import staging as staging_mod
 from . import wheels as wheels_mod
-from .outputs import MANIFEST, TOOL
+from .outputs import DELTA, MANIFEST, TOOL
 from .sbom import SBOM, timestamp_of
 from .verify import first_problem, verify_output
 from .wheels import TOP
-
-DELTA = "delta.json"
 
 
 class DeltaError(VendorError):

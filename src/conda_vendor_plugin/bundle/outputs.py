@@ -26,6 +26,7 @@ from .plan import VendoredPackage
 from .sbom import purl, wheel_purl
 
 MANIFEST = "manifest.json"
+DELTA = "delta.json"  # what marks a delta bundle (:mod:`.delta`)
 LOCKFILE = "environment.lock.yml"
 TOOL = "conda-vendor-plugin"
 

@@ -69,7 +69,7 @@ def push_bundle(
 ) -> dict[str, Any]:
     """Push ``bundle`` to ``ref``; returns what moved (for the report). Progress goes to
     ``reporter``: a step per phase, a bar over the packages' archive bytes."""
-    from .verify import DELTA, verify_output
+    from .outputs import DELTA
 
     reporter = reporter or TextReporter(quiet=True)
     if (bundle / DELTA).exists():
@@ -78,12 +78,12 @@ def push_bundle(
             f"bundle it was applied to (`vendor apply {bundle} --to BUNDLE`)"
         )
     with reporter.step(f"Asking oci://{ref.netloc}/{ref.namespace} for this bundle state"):
-        there = _state_in_registry(bundle, ref.namespace, registry, jobs)
-    if there == "held":
+        there, held = _state_in_registry(bundle, ref.namespace, registry, jobs)
+    if held is not None:
         reporter.info("The registry holds this bundle state whole already: nothing to send.")
-        files = L.BundleFiles.read(bundle)
-        counts = PushCounts(packages=len(L.package_groups(bundle, ref.namespace, files.archives)))
-        return _report(bundle, ref, L.bundle_tag(files.manifest), counts)
+        return _report(bundle, ref, held.tag, PushCounts(packages=held.packages))
+    from .verify import verify_output
+
     with reporter.step(f"Verifying {bundle}"):
         findings = verify_output(bundle)
     if findings["problems"]:
@@ -150,37 +150,66 @@ def _report(bundle: Path, ref: OciReference, tag: str, counts: PushCounts) -> di
     }
 
 
-def _state_in_registry(bundle: Path, namespace: str, registry: Registry, jobs: int) -> str:
+@dataclass(frozen=True)
+class HeldState:
+    """The bundle state a registry holds whole: its tag and how many package tags it has."""
+
+    tag: str
+    packages: int
+
+
+def _state_in_registry(
+    bundle: Path, namespace: str, registry: Registry, jobs: int
+) -> tuple[str, HeldState | None]:
     """``"held"`` when the registry holds this bundle state whole: the state's metadata
     artifact with this very ``manifest.json`` (the metadata goes up last, after everything
     it names), ``latest`` on it, and every package's and repodata's tag still there
-    (``HEAD`` each, in parallel). Then nothing would be sent, so nothing is read or hashed
+    (:func:`_tags_there`). Then nothing would be sent, so nothing is read or hashed
     (the registry checked every blob's digest when it received it). ``"empty"`` when the
     namespace has no ``latest``: no push completed there, so its package tags are not asked
     for one by one (a package an interrupted push left is found blob by blob, each mounted
-    in one request). Else ``"other"``: the full push."""
+    in one request). Else ``"other"``: the full push. The second value is the held state,
+    for the report (None unless ``"held"``)."""
     latest = registry.manifest_digest(namespace, L.LATEST)
     if latest is None:
-        return "empty"
+        return "empty", None
     try:
         files = L.BundleFiles.read(bundle)
         groups = L.package_groups(bundle, namespace, files.archives)
         subdirs = [L.repodata_repository_of(namespace, item) for item in files.repodata]
     except (OSError, ValueError, LookupError, TypeError, VendorError):
-        return "other"  # the full push's verify names what is wrong
+        return "other", None  # the full push's verify names what is wrong
     tag = L.bundle_tag(files.manifest)
     found = registry.get_manifest(namespace, tag, missing_ok=True)
     if found is None or latest != found[1]:
-        return "other"
+        return "other", None
     from .outputs import MANIFEST
 
     ours = L.sha256_digest(files.manifest)
     if not any(_is_layer(layer, ours, MANIFEST) for layer in found[0].get("layers") or []):
-        return "other"
-    wanted = [*groups, *((repo, tag) for repo in subdirs)]
+        return "other", None
+    if not _tags_there(registry, [*groups, *((repo, tag) for repo in subdirs)], jobs):
+        return "other", None
+    return "held", HeldState(tag, len(groups))
+
+
+def _tags_there(registry: Registry, wanted: list[L.Group], jobs: int) -> bool:
+    """Whether every (repository, tag) of ``wanted`` is in the registry, asked in parallel:
+    a ``HEAD`` of the tag where the bundle has one tag in that repository, its tag list
+    where it has several (the builds of one package across a bundle's versions), so the
+    questions grow with the packages' names, not with their versions."""
+    by_repo: dict[str, set[str]] = {}
+    for repo, tag in wanted:
+        by_repo.setdefault(repo, set()).add(tag)
+
+    def there(item: tuple[str, set[str]]) -> bool:
+        repo, tags = item
+        if len(tags) == 1:
+            return registry.manifest_digest(repo, next(iter(tags))) is not None
+        return tags <= set(registry.tags(repo))
+
     with ThreadPoolExecutor(max(1, jobs), thread_name_prefix="push-check") as pool:
-        there = pool.map(lambda g: registry.manifest_digest(*g) is not None, wanted)
-        return "held" if all(list(there)) else "other"
+        return all(list(pool.map(there, by_repo.items())))
 
 
 def _is_layer(layer: Any, digest: str, title: str) -> bool:

@@ -30,9 +30,8 @@ from . import history
 from .channels import REPODATA
 from .history import Index
 from .installer import SCRIPT_PS1, SCRIPT_SH, WHEELS
-from .outputs import LOCKFILE, MANIFEST, TOOL, env_file_name, explicit_file_name
+from .outputs import DELTA, LOCKFILE, MANIFEST, TOOL, env_file_name, explicit_file_name
 from .sbom import SBOM
-from .verify import DELTA
 
 README = "README.md"
 SUMS = "SHA256SUMS"

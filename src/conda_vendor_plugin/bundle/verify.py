@@ -39,12 +39,10 @@ from . import assemble, history, installer
 from . import wheels as wheels_mod
 from .channels import REPODATA
 from .locks import version_locks
-from .outputs import MANIFEST, TOOL
+from .outputs import DELTA, MANIFEST, TOOL
 from .pointers import check_pointers
 from .sbom import SBOM
 from .sbom_check import Archive, sbom_problems
-
-DELTA = "delta.json"
 
 
 class NotABundle(VendorError):
