@@ -35,7 +35,7 @@ from . import history, installer
 from . import wheels as wheels_mod
 from .channels import REPODATA
 from .history import BundleError, Index
-from .locks import read_version_lock
+from .locks import read_version_lock, version_locks
 from .outputs import TOOL
 from .plan import VendoredPackage
 from .sbom import (
@@ -231,11 +231,12 @@ def finish(
     base: Path | None,
     absent_ok: set[str] = frozenset(),
     known: Known | None = None,
-) -> tuple[Index, dict[str, tuple[LockedPackage, set[str]]]]:
+) -> tuple[Index, dict[str, tuple[LockedPackage, set[str]]], wheels_mod.Wheels]:
     """Merge the base bundle's environments into staging beside ``fresh`` (the ones this
     run wrote, one version each), carry over the archives and repodata entries still
     needed (and wheels: :mod:`.wheels`), and write the index and ``current`` pointers.
-    Returns the merged index and every archive the bundle holds with the environments using it."""
+    Returns the merged index, every archive the bundle holds with the environments using
+    it, and every wheel likewise (each kept version's lockfile read once for both)."""
     base_index = history.read_index(base) if base is not None else None
     if base_index is None:
         merged, renames = fresh, {}
@@ -249,18 +250,19 @@ def finish(
             for v in env.versions:
                 if v.id != replaced:
                     _copy_version(base, staging, history.version_dir(name, v.id))
-    needed = needed_archives(staging, merged, known)
+    locks = version_locks(staging, merged)
+    needed = needed_archives(staging, merged, known, locks)
     keep = {rel.split("/", 1)[0] for rel in needed} | set(fresh.channels)
     merged = Index({k: v for k, v in merged.channels.items() if k in keep}, merged.environments)
     if base_index is not None:
         assert base is not None
         _merge_repodata(base, staging, needed, keep)
     source = base if base_index is not None else None
-    carried = {**needed, **wheels_mod.locked(staging, merged)}  # archives and wheels
-    _carry_archives(source, staging, carried, set(absent_ok))
+    wheels = wheels_mod.locked(staging, merged, locks)
+    _carry_archives(source, staging, {**needed, **wheels}, set(absent_ok))
     history.write_pointers(staging, merged)
     atomic_write_text(staging / history.INDEX, history.index_text(merged))
-    return merged, needed
+    return merged, needed, wheels
 
 
 def write_sbom(

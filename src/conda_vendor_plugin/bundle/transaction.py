@@ -76,6 +76,7 @@ class Transaction:
     writers: Sequence[Writer] = ()
     staging: Path | None = None
     committed: bool = field(default=False, init=False)
+    _merged: tuple[Index, wheels.Wheels] | None = field(default=None, init=False, repr=False)
 
     @property
     def base(self) -> Path | None:
@@ -99,8 +100,13 @@ class Transaction:
         known: assemble.Known | None = None,
     ) -> tuple[Index, dict[str, tuple[LockedPackage, set[str]]]]:
         """This run's environments (``fresh``, already in staging) merged with ``base``
-        (:attr:`base`, or None for a new bundle): see :func:`.assemble.finish`."""
-        return assemble.finish(self._staged(), fresh, base, absent_ok, known)
+        (:attr:`base`, or None for a new bundle): see :func:`.assemble.finish`. The
+        wheels it found are kept for :meth:`commit` of the same index."""
+        index, archives, locked_wheels = assemble.finish(
+            self._staged(), fresh, base, absent_ok, known
+        )
+        self._merged = (index, locked_wheels)
+        return index, archives
 
     def commit(
         self,
@@ -112,7 +118,10 @@ class Transaction:
         """Wheels' index, writers, SBOM, manifest (``extra``: more top-level keys), verify,
         swap."""
         staging = self._staged()
-        locked_wheels = wheels.locked(staging, index)
+        merged = self._merged
+        locked_wheels = (
+            merged[1] if merged and merged[0] is index else wheels.locked(staging, index)
+        )
         wheels.settle(staging, locked_wheels)
         for write in self.writers:
             write(staging, index)
