@@ -44,7 +44,7 @@ from typing import Any
 
 from ..fsutil import atomic_write_text, is_plain_dir
 from ..records import LockedPackage
-from . import assemble, history, wheels
+from . import assemble, history, locks, wheels
 from . import staging as staging_mod
 from .history import BundleError, Index
 from .outputs import MANIFEST, manifest_text
@@ -146,10 +146,11 @@ class Transaction:
 @contextmanager
 def begin(out: Path, force: bool = False, writers: Sequence[Writer] = ()) -> Iterator[Transaction]:
     """Hold the lock on OUT, repair an interrupted swap, and refuse an OUT holding files
-    this tool did not write (unless ``force``); a full disk inside is one clear line."""
+    this tool did not write (unless ``force``); a full disk inside is one clear line.
+    Inside, each lockfile's bytes are parsed once (:func:`.locks.parsed_once`)."""
     output = staging_mod.resolve_output(out)
     try:
-        with staging_mod.exclusive(output):
+        with staging_mod.exclusive(output), locks.parsed_once():
             _step("locked")
             repair(output)
             staging_mod.check_output(output, force=force)
