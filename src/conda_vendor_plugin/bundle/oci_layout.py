@@ -228,14 +228,19 @@ Group = tuple[str, str]  # (repository, tag)
 Groups = dict[Group, list[tuple[Path, Mapping[str, Any]]]]
 
 
+def package_group(namespace: str, item: Mapping[str, Any]) -> Group:
+    """The (repository, tag) of one archive of the manifest (no file is looked at)."""
+    channel, subdir, fn = str(item["path"]).split("/")
+    name, version, build, _ = split_archive(fn)
+    repo = repository_of(channel, package_repository, namespace, channel, subdir, name)
+    return repo, escape_tag(f"{version}-{build}")
+
+
 def package_groups(bundle: Path, namespace: str, archives: tuple[Mapping[str, Any], ...]) -> Groups:
     """Archives by (repository, tag): a ``.conda`` and a ``.tar.bz2`` of one build share one."""
     groups: Groups = {}
     for item in archives:
-        channel, subdir, fn = str(item["path"]).split("/")
-        name, version, build, _ = split_archive(fn)
-        repo = repository_of(channel, package_repository, namespace, channel, subdir, name)
-        key = (repo, escape_tag(f"{version}-{build}"))
+        key = package_group(namespace, item)
         groups.setdefault(key, []).append((contained(bundle, str(item["path"])), item))
     for members in groups.values():
         members.sort(key=lambda m: not m[0].name.endswith(".conda"))  # info from the .conda

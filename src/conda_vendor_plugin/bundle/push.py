@@ -175,7 +175,7 @@ def _state_in_registry(
         return "empty", None
     try:
         files = L.BundleFiles.read(bundle)
-        groups = L.package_groups(bundle, namespace, files.archives)
+        groups = {L.package_group(namespace, item) for item in files.archives}
         subdirs = [L.repodata_repository_of(namespace, item) for item in files.repodata]
     except (OSError, ValueError, LookupError, TypeError, VendorError):
         return "other", None  # the full push's verify names what is wrong
