@@ -27,8 +27,9 @@ Our commands run with compiled bytecode, as an installed package has (conda and 
 at install; this machine sets ``PYTHONDONTWRITEBYTECODE``, which would make every run compile
 its imports again): ``compileall`` into a cache of the run (``PYTHONPYCACHEPREFIX``) first.
 
-Targets: push / curl <= 1.3, pull / curl <= 1.3, re-push / push < 0.05 (the issue's), and
-re-push / (curl ``HEAD`` of the same tags) <= 2.5 (proposed instead: see README.md).
+Targets: push / curl <= 1.3, pull / curl <= 1.3, re-push / push < 0.05 (the issue's; the
+proposed target instead counts the re-push's requests, in the tests: see README.md).
+Reported: re-push / (curl ``HEAD`` of the same tags).
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ from bench_vendor import make_main_pkgs, write_env  # noqa: E402
 from tests.support.build import build_channel  # noqa: E402
 from tests.support.registry import Registry, available, make_certificates  # noqa: E402
 
-TARGET, REPUSH_TARGET, REPUSH_FLOOR_TARGET = 1.3, 0.05, 2.5
+TARGET, REPUSH_TARGET = 1.3, 0.05
 
 
 def cli(*args: object) -> list[str]:
@@ -95,14 +96,14 @@ def pushed_blobs(storage: Path, ns: str) -> list[tuple[str, str]]:
 
 
 def pushed_tags(storage: Path, ns: str) -> list[tuple[str, str]]:
-    """(repository, tag) of every package and repodata tag under ``ns`` (not the bundle's
-    own metadata repository, whose state re-push asks for separately)."""
+    """(repository, tag) of every package and repodata tag under ``ns``, as re-push asks
+    for them: not ``latest``, nor the bundle's own metadata repository (asked for first)."""
     base = storage / "docker" / "registry" / "v2" / "repositories"
     found = []
     for tags in (base / ns).rglob("_manifests/tags"):
         repo = tags.parent.parent.relative_to(base).as_posix()
         if repo.count("/") > ns.count("/") + 1:  # <ns>/<channel>/<subdir>[/<name>]
-            found += [(repo, tag.name) for tag in tags.iterdir()]
+            found += [(repo, t.name) for t in tags.iterdir() if t.name != "latest"]
     return sorted(found)
 
 
@@ -233,18 +234,17 @@ def bench(args: argparse.Namespace, work: Path) -> int:
         f"({report['blobs_uploaded']} uploaded by push, {report['bytes_uploaded'] / 1e6:.1f} MB)"
     )
     rows = [
-        ("push", push, curl_up, TARGET),
-        ("pull", pull, curl_down, TARGET),
-        ("re-push", repush, push, REPUSH_TARGET),
-        ("re-push", repush, curl_check, REPUSH_FLOOR_TARGET),
+        ("push", push, "curl --parallel", curl_up, TARGET),
+        ("pull", pull, "curl --parallel", curl_down, TARGET),
+        ("re-push", repush, "first push", push, REPUSH_TARGET),
+        ("re-push", repush, f"curl HEAD {len(tags)} tags", curl_check, None),
     ]
     ok = True
-    for i, (label, ours, ref, target) in enumerate(rows):
+    for label, ours, what, ref, target in rows:
         ratio = ours / ref
-        ok &= ratio <= target
-        what = ["curl --parallel"] * 2 + ["first push", f"curl HEAD {len(tags)} tags"]
-        what = what[i]
-        print(f"{label:8} {ours:7.2f} s  vs {what} {ref:7.2f} s: {ratio:5.2f}x (target {target})")
+        ok &= target is None or ratio <= target
+        said = "reported" if target is None else f"target {target}"
+        print(f"{label:8} {ours:7.2f} s  vs {what} {ref:7.2f} s: {ratio:5.2f}x ({said})")
     print(f"re-push uploaded {again['blobs_uploaded']} blobs")
     return 0 if ok else 1
 
