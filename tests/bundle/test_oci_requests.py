@@ -69,6 +69,10 @@ def test_a_re_push_of_a_state_the_registry_holds_touches_no_blob(
 ) -> None:
     out = pushed
     since = registry.log_size()
+    archives = [*out.glob("local_*/*/*.conda"), *out.glob("local_*/*/*.tar.bz2")]
+    for archive in archives:  # not read: a re-push that opened one would refuse the bundle
+        archive.write_bytes(b"")
+    assert len(archives) == 4
 
     again = _push(run, out, registry)
     assert registry.requests("[A-Z]+", r"\S+/blobs/\S*", since) == []
