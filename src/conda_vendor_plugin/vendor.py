@@ -285,8 +285,7 @@ def run_vendor(opts: VendorOptions, backend: Backend, reporter: Reporter) -> dic
     if opts.dry_run:
         base = None if opts.since else _base_bundle(output)
         p = _settle(opts, base, backend, reporter)
-        transaction.check_rewrites(base, {vp.relpath: vp.package for vp in p.vendored})
-        wheels_mod.check_rewrites(base, p.wheels)
+        transaction.check_rewrites(base, {vp.relpath: vp.package for vp in p.vendored}, p.wheels)
         summary = summarize(p, opts.output)
         summary["dry_run"] = True
         summary["files"] = [
@@ -302,8 +301,7 @@ def run_vendor(opts: VendorOptions, backend: Backend, reporter: Reporter) -> dic
     with transaction.begin(opts.output, force=opts.force, writers=writers) as tx:
         base = tx.base if not opts.since else None
         p = _settle(opts, base, backend, reporter)
-        transaction.check_rewrites(base, {vp.relpath: vp.package for vp in p.vendored})
-        wheels_mod.check_rewrites(base, p.wheels)
+        transaction.check_rewrites(base, {vp.relpath: vp.package for vp in p.vendored}, p.wheels)
         # What an earlier plan left (partial downloads of other archives) goes first:
         # it must not hold the room this run needs.
         staging = tx.stage({vp.relpath for vp in p.fetched} | set(p.wheels))

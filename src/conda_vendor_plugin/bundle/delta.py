@@ -181,9 +181,11 @@ def apply(delta: Path, bundle: Path) -> dict[str, Any]:
             raise DeltaError(f"{bundle}: not a bundle with environments; vendor apply updates one")
         _check_fits(base, omitted)
         incoming = assemble.needed_archives(delta, fresh)
-        transaction.check_rewrites(base, {rel: p for rel, (p, _) in incoming.items()}, "the delta")
-        wheels_mod.check_rewrites(
-            base, {rel: w for rel, (w, _) in wheels_mod.locked(delta, fresh).items()}, "the delta"
+        transaction.check_rewrites(
+            base,
+            {rel: p for rel, (p, _) in incoming.items()},
+            {rel: w for rel, (w, _) in wheels_mod.locked(delta, fresh).items()},
+            "the delta",
         )
         _stage_delta(delta, tx.stage())
         index, archives = tx.merge(fresh, base)

@@ -38,7 +38,11 @@ _parsed: ContextVar[dict[bytes, Lockfile] | None] = ContextVar("parsed_lockfiles
 @contextmanager
 def parsed_once() -> Iterator[None]:
     """Within: a version's lockfile whose very bytes were parsed already (the same
-    version, or its copy in staging) is not parsed again; forgotten on the way out."""
+    version, or its copy in staging) is not parsed again; forgotten on the way out of
+    the outermost scope (an inner one shares it)."""
+    if _parsed.get() is not None:
+        yield
+        return
     token = _parsed.set({})
     try:
         yield

@@ -22,8 +22,8 @@ into a bundle) do the same steps through this module::
   and SBOM true) and refuses to swap a bundle that does not verify: no command leaves
   a bundle that fails ``vendor verify``. Only then ``OUT`` -> ``.OUT.old``, staging ->
   ``OUT``, and the old copy is removed.
-* :func:`check_rewrites` refuses an archive file name the bundle already holds with
-  other bytes (a channel that re-served a file), before anything is fetched.
+* :func:`check_rewrites` refuses an archive or wheel file name the bundle already holds
+  with other bytes (a channel or index that re-served a file), before anything is fetched.
 
 A run killed at any point leaves either the previous OUT (possibly as ``.OUT.old``,
 which the next run puts back) or the new one. Tests stop a real run at each named step
@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from ..fsutil import atomic_write_text, is_plain_dir
+from ..pypi.records import Wheel
 from ..records import LockedPackage
 from . import assemble, history, locks, wheels
 from . import staging as staging_mod
@@ -199,15 +200,29 @@ def check_staged(staging: Path, output: staging_mod.Output) -> None:
 
 
 def check_rewrites(
-    bundle: Path | None, incoming: Mapping[str, LockedPackage], what: str = "the channel"
+    bundle: Path | None,
+    incoming: Mapping[str, LockedPackage],
+    incoming_wheels: Mapping[str, Wheel] | None = None,
+    what: str | None = None,
 ) -> None:
     """Refuse archives this run would write under a file name the bundle already locks
-    with other bytes (``incoming``: bundle path -> the locked record this run brings).
+    with other bytes (``incoming``: bundle path -> the locked record this run brings),
+    and wheels likewise (``incoming_wheels``: :func:`.wheels.check_rewrites`); ``what``
+    names where the new bytes come from (default: the channel, the index). The bundle's
+    lockfiles are parsed once for both (:func:`.locks.parsed_once`).
 
     conda checks no hash when it installs from a local channel, so a file name that
     silently changed bytes would install other code than the bundle's lockfiles name;
     ``vendor verify`` would reject such a bundle. One line names the archive, both
     sha256 and every environment version locking the old bytes."""
+    with locks.parsed_once():
+        _check_archive_rewrites(bundle, incoming, what or "the channel")
+        wheels.check_rewrites(bundle, incoming_wheels or {}, what or "the index")
+
+
+def _check_archive_rewrites(
+    bundle: Path | None, incoming: Mapping[str, LockedPackage], what: str
+) -> None:
     index = history.read_index(bundle) if bundle is not None else None
     if bundle is None or index is None:
         return
