@@ -220,7 +220,7 @@ def _is_layer(layer: Any, digest: str, title: str) -> bool:
 
 def _package_layer(path: Path, item: Mapping[str, Any]) -> L.Layer:
     media_type = next(t for ext, t in L.PACKAGE_MEDIA_TYPES.items() if path.name.endswith(ext))
-    return L.Layer(f"sha256:{item['sha256']}", int(item["size"]), media_type, path.name, path)
+    return L.Layer.of_file(path, item, media_type, path.name)
 
 
 def _push_package(
@@ -291,9 +291,7 @@ def _push_repodata(
 ) -> None:
     repo = L.repodata_repository_of(namespace, item)
     path = contained(bundle, str(item["path"]))
-    layer = L.Layer(
-        f"sha256:{item['sha256']}", int(item["size"]), L.REPODATA_MEDIA_TYPE, "repodata.json", path
-    )
+    layer = L.Layer.of_file(path, item, L.REPODATA_MEDIA_TYPE, "repodata.json")
     _push_artifact(registry, repo, [layer], L.empty_config(), [tag, L.LATEST], counts)
 
 
@@ -310,14 +308,6 @@ def _push_metadata(
     layers = [L.Layer.of_bytes(files.manifest, L.BUNDLE_FILE_MEDIA_TYPE, MANIFEST)]
     for item in files.metadata:
         rel = str(item["path"])
-        layers.append(
-            L.Layer(
-                f"sha256:{item['sha256']}",
-                int(item["size"]),
-                L.BUNDLE_FILE_MEDIA_TYPE,
-                rel,
-                contained(bundle, rel),
-            )
-        )
+        layers.append(L.Layer.of_file(contained(bundle, rel), item, L.BUNDLE_FILE_MEDIA_TYPE, rel))
     config = L.empty_config(L.BUNDLE_CONFIG_MEDIA_TYPE)
     _push_artifact(registry, namespace, layers, config, [tag, L.LATEST], counts)
