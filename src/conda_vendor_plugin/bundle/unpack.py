@@ -138,7 +138,7 @@ class _NoDigest:
 
 
 @dataclass(frozen=True)
-class Expected:
+class ExpectedMembers:
     """What the members may be: the manifest's files and links by path, and the files
     of a copy a ``current`` link may have become (:mod:`.pointers`), each with the
     pointer it stands for and its version's item."""
@@ -147,7 +147,7 @@ class Expected:
     copies: Mapping[str, tuple[str, Any]]
 
     @classmethod
-    def of(cls, items: Mapping[str, Any]) -> Expected:
+    def of(cls, items: Mapping[str, Any]) -> ExpectedMembers:
         copies = {
             copy: (rel, version_item)
             for rel, item in items.items()
@@ -163,7 +163,7 @@ class Expected:
 def _member(
     tf: tarfile.TarFile,
     m: tarfile.TarInfo,
-    want: Expected,
+    want: ExpectedMembers,
     s: Scan,
     links: set[str],
     sink: Sink,
@@ -213,7 +213,7 @@ def _member(
 def _members(tf: tarfile.TarFile, items: Mapping[str, Any], s: Scan, sink: Sink) -> None:
     seen: set[str] = {MANIFEST}
     links: set[str] = set()
-    want = Expected.of(items)
+    want = ExpectedMembers.of(items)
     while (m := tf.next()) is not None:
         s.members += 1
         rel = m.name
@@ -239,7 +239,7 @@ def _members(tf: tarfile.TarFile, items: Mapping[str, Any], s: Scan, sink: Sink)
     s.archives = sum(1 for i in items.values() if "purl" in i)
 
 
-def _pointer_forms(want: Expected, seen: set[str], s: Scan) -> set[str]:
+def _pointer_forms(want: ExpectedMembers, seen: set[str], s: Scan) -> set[str]:
     """Each ``current`` link the manifest lists as the tar holds it: the link, a copy of
     its version (every file of which must be there), or nothing (``current.txt`` says
     the same). Returns those links' paths (never missing: each form is whole)."""

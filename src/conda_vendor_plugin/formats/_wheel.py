@@ -183,13 +183,8 @@ def skipped_section(foreign: tuple[ForeignPackage, ...], platforms: tuple[str, .
             continue
         parts.append(f"  {yaml_scalar(platform)}:\n")
         for f in mine:
-            values = {
-                "manager": f.manager,
-                "name": f.name,
-                "version": f.version,
-                "url": redact_url(f.url) if f.url else "",
-                "reason": f.reason,
-            }
+            values = {k: getattr(f, k) for k in _SKIPPED_FIELDS}
+            values["url"] = redact_url(f.url) if f.url else ""
             lines = [f"{k}: {yaml_scalar(v)}" for k, v in values.items() if v]
             parts.append("    - " + "\n      ".join(lines) + "\n")
     return parts
