@@ -30,7 +30,7 @@ from . import history
 from .channels import REPODATA
 from .history import Index
 from .installer import SCRIPT_PS1, SCRIPT_SH, WHEELS
-from .outputs import DELTA, LOCKFILE, MANIFEST, TOOL, env_file_name, explicit_file_name
+from .outputs import DELTA, MANIFEST, TOOL, env_file_name, explicit_file_name
 from .sbom import SBOM
 
 README = "README.md"
@@ -89,13 +89,15 @@ def _channel_source(url: str) -> str:
 
 def _locked_counts(root: Path, name: str, vid: str) -> dict[str, tuple[int, int]]:
     """Packages and wheels per platform in one version's lockfile (empty when it cannot
-    be read)."""
+    be read), as every other reader of a bundle's versions reads it
+    (:func:`.locks.read_version_lock`: once per transaction)."""
     from ..errors import VendorError
-    from ..formats.registry import read_path
+    from ..fsutil import UnsafePath
+    from .locks import read_version_lock
 
     try:
-        lock = read_path(root / history.version_dir(name, vid) / LOCKFILE)
-    except VendorError:
+        lock = read_version_lock(root, history.version_dir(name, vid))
+    except (VendorError, UnsafePath):
         return {}
     return {p: (len(pkgs), len(lock.pypi.get(p, ()))) for p, pkgs in lock.packages.items()}
 
